@@ -1,0 +1,72 @@
+//! The least-privilege vocabulary of tokenkit: scopes, scope sets, requirements, route
+//! policies and the analysis that checks a grant is no wider than it needs to be.
+//!
+//! Pure policy: no I/O, no crypto, no HTTP types. Everything above it in tokenkit
+//! (JWT `scope` claims, API-key grants, route authorization, down-scoping) speaks
+//! these types.
+//!
+//! ```
+//! use token_scopes::{Grant, Policy, Requirement, RuleSpec, ScopeSet};
+//!
+//! // What a credential holds, in the RFC 6749 space-delimited form.
+//! let held: ScopeSet = "read:* write:notifications".parse()?;
+//!
+//! // What a route needs.
+//! let need: Requirement = "read:sales and (read:analytics or admin:*)".parse()?;
+//! assert!(need.evaluate(&held).is_ok());
+//!
+//! // Down-scoping: a client may have no more than it is allowed and asked for.
+//! let requested: ScopeSet = "read:sales write:billing".parse()?;
+//! assert_eq!(held.intersect(&requested).to_string(), "read:sales");
+//!
+//! // A route table that fails closed.
+//! let policy = Policy::builder()
+//!     .rule(RuleSpec::new("GET", "/api/sales").require("read:sales").rate_class("reports"))
+//!     .rule(RuleSpec::new("POST", "/api/sales").require("write:sales"))
+//!     .build()?;
+//! let who = Grant::new(&held);
+//! assert!(policy.authorize("GET", "/api/sales", Some(&who)).is_allowed());
+//! let denied = policy.authorize("POST", "/api/sales", Some(&who));
+//! assert_eq!(denied.reason_code(), Some("insufficient_scope"));
+//! assert_eq!(policy.authorize("GET", "/api/other", Some(&who)).reason_code(), Some("no_rule"));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Semantics
+//!
+//! - A [`Scope`] is `segment(:segment)*`; a final `*` grants every extension of the
+//!   prefix at any depth (`read:*` grants `read:a:b`, not `read`). Read a wildcard as
+//!   the open set of scopes it grants; [`ScopeSet`] operations are then exact set
+//!   algebra ([`ScopeSet::difference`] documents its one approximation).
+//! - A [`Requirement`] is monotone: holding more never denies.
+//! - A [`Policy`] picks the most specific rule and denies when none matches.
+//!
+//! # Bounds
+//!
+//! Every parser is bounded and never panics: [`MAX_SCOPE_LEN`], [`MAX_SCOPE_DEPTH`],
+//! [`MAX_SCOPES`], [`MAX_SCOPE_SET_LEN`], [`MAX_REQUIREMENT_LEN`],
+//! [`MAX_REQUIREMENT_DEPTH`], [`MAX_REQUIREMENT_SCOPES`], [`MAX_TEMPLATE_LEN`],
+//! [`MAX_TEMPLATE_SEGMENTS`] and [`MAX_PARAMS`].
+//!
+//! # Features
+//!
+//! None: `serde` support is always on (policies are configuration).
+
+mod analysis;
+mod policy;
+mod requirement;
+mod scope;
+mod set;
+
+pub use analysis::{Analysis, AnalysisError};
+pub use policy::{
+    Access, Decision, Denial, DenyReason, Grant, MAX_PARAMS, MAX_TEMPLATE_LEN,
+    MAX_TEMPLATE_SEGMENTS, MethodSet, PathTemplate, Policy, PolicyBuilder, PolicyError,
+    PolicyErrorKind, PolicySpec, RouteMatch, Rule, RuleSpec, Segment, TemplateError,
+};
+pub use requirement::{
+    Expr, MAX_REQUIREMENT_DEPTH, MAX_REQUIREMENT_LEN, MAX_REQUIREMENT_SCOPES, Requirement,
+    RequirementError, RequirementErrorKind, Unsatisfied,
+};
+pub use scope::{MAX_SCOPE_DEPTH, MAX_SCOPE_LEN, Scope, ScopeError, ScopeErrorKind};
+pub use set::{MAX_SCOPE_SET_LEN, MAX_SCOPES, ScopeSet, ScopeSetError};
