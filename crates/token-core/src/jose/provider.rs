@@ -1,0 +1,178 @@
+//! A `jsonwebtoken` [`CryptoProvider`] backed by ring.
+//!
+//! tokenkit signs and verifies with ring directly (keys parsed once), but services often
+//! call `jsonwebtoken` too. Built without its `rust_crypto` or `aws_lc_rs` features,
+//! `jsonwebtoken` panics at the first call unless a provider was installed. tokenkit
+//! installs this one whenever a [`crate::jwt::Keyring`] is built (and
+//! [`install_ring_provider`] does it on request), so a process using tokenkit never
+//! hits that panic and uses one crypto library throughout.
+//!
+//! This is the single seam for the crypto backend: an `aws-lc` feature would add a
+//! second provider here without touching callers.
+
+use jsonwebtoken::crypto::{CryptoProvider, JwkUtils, JwtSigner, JwtVerifier};
+use jsonwebtoken::errors::{Error, ErrorKind};
+use jsonwebtoken::jwk::{EllipticCurve, ThumbprintHash};
+use jsonwebtoken::{Algorithm as JwtAlg, DecodingKey, DecodingKeyKind, EncodingKey};
+use ring::signature::{self as sig, KeyPair as _};
+use ring::{digest, hmac, rsa};
+
+use super::key;
+
+/// The ring-backed provider for `jsonwebtoken`.
+pub static RING_PROVIDER: CryptoProvider = CryptoProvider {
+    signer_factory: new_signer,
+    verifier_factory: new_verifier,
+    jwk_utils: JwkUtils {
+        extract_rsa_public_key_components,
+        extract_ec_public_key_coordinates,
+        compute_digest,
+    },
+};
+
+/// Installs [`RING_PROVIDER`] as `jsonwebtoken`'s process-wide provider, unless one is
+/// installed already. Returns whether ring is now the provider.
+pub fn install_ring_provider() -> bool {
+    match RING_PROVIDER.install_default() {
+        Ok(()) => true,
+        Err(current) => std::ptr::eq(current, &raw const RING_PROVIDER),
+    }
+}
+
+fn our_alg(alg: JwtAlg) -> super::Algorithm {
+    super::Algorithm::from_name(match alg {
+        JwtAlg::HS256 => "HS256",
+        JwtAlg::HS384 => "HS384",
+        JwtAlg::HS512 => "HS512",
+        JwtAlg::RS256 => "RS256",
+        JwtAlg::RS384 => "RS384",
+        JwtAlg::RS512 => "RS512",
+        JwtAlg::PS256 => "PS256",
+        JwtAlg::PS384 => "PS384",
+        JwtAlg::PS512 => "PS512",
+        JwtAlg::ES256 => "ES256",
+        JwtAlg::ES384 => "ES384",
+        JwtAlg::EdDSA => "EdDSA",
+    })
+    .unwrap_or(super::Algorithm::HS256)
+}
+
+struct RingSigner {
+    alg: JwtAlg,
+    key: super::SigningKey,
+}
+
+impl signature::Signer<Vec<u8>> for RingSigner {
+    fn try_sign(&self, msg: &[u8]) -> Result<Vec<u8>, signature::Error> {
+        self.key.sign(msg).map_err(signature::Error::from_source)
+    }
+}
+
+impl JwtSigner for RingSigner {
+    fn algorithm(&self) -> JwtAlg {
+        self.alg
+    }
+}
+
+fn new_signer(alg: &JwtAlg, key: &EncodingKey) -> Result<Box<dyn JwtSigner>, Error> {
+    let ours = our_alg(*alg);
+    let parsed = match ours.family() {
+        super::KeyFamily::Hmac => super::SigningKey::hmac_unchecked(ours, key.try_get_hmac_secret()?),
+        // jsonwebtoken keeps RSA keys as PKCS#1 DER, EC and Ed25519 keys as PKCS#8.
+        super::KeyFamily::Rsa => super::SigningKey::from_pkcs1_rsa(key.inner(), ours),
+        _ => super::SigningKey::from_pkcs8(key.inner(), Some(ours)),
+    }
+    .map_err(|_| Error::from(ErrorKind::InvalidKeyFormat))?;
+    Ok(Box::new(RingSigner { alg: *alg, key: parsed }))
+}
+
+struct RingVerifier {
+    alg: JwtAlg,
+    key: DecodingKey,
+}
+
+impl signature::Verifier<Vec<u8>> for RingVerifier {
+    fn verify(&self, msg: &[u8], signature: &Vec<u8>) -> Result<(), signature::Error> {
+        let ok = verify_raw(our_alg(self.alg), &self.key, msg, signature);
+        if ok { Ok(()) } else { Err(signature::Error::new()) }
+    }
+}
+
+impl JwtVerifier for RingVerifier {
+    fn algorithm(&self) -> JwtAlg {
+        self.alg
+    }
+}
+
+fn new_verifier(alg: &JwtAlg, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>, Error> {
+    Ok(Box::new(RingVerifier {
+        alg: *alg,
+        key: key.clone(),
+    }))
+}
+
+fn extract_rsa_public_key_components(der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), Error> {
+    let pair = rsa::KeyPair::from_der(der).map_err(|_| Error::from(ErrorKind::InvalidKeyFormat))?;
+    let public = pair.public();
+    let components: rsa::PublicKeyComponents<Vec<u8>> = public.into();
+    Ok((components.n, components.e))
+}
+
+fn extract_ec_public_key_coordinates(
+    der: &[u8],
+    alg: JwtAlg,
+) -> Result<(EllipticCurve, Vec<u8>, Vec<u8>), Error> {
+    let (signing, curve, size) = match alg {
+        JwtAlg::ES256 => (&sig::ECDSA_P256_SHA256_FIXED_SIGNING, EllipticCurve::P256, 32),
+        JwtAlg::ES384 => (&sig::ECDSA_P384_SHA384_FIXED_SIGNING, EllipticCurve::P384, 48),
+        _ => return Err(ErrorKind::InvalidEcdsaKey.into()),
+    };
+    let rng = ring::rand::SystemRandom::new();
+    let pair = sig::EcdsaKeyPair::from_pkcs8(signing, der, &rng).map_err(|_| Error::from(ErrorKind::InvalidEcdsaKey))?;
+    let point = pair.public_key().as_ref();
+    match point.split_first() {
+        Some((4, coords)) if coords.len() == 2 * size => {
+            let (x, y) = coords.split_at(size);
+            Ok((curve, x.to_vec(), y.to_vec()))
+        }
+        _ => Err(ErrorKind::InvalidEcdsaKey.into()),
+    }
+}
+
+fn compute_digest(data: &[u8], hash: ThumbprintHash) -> Vec<u8> {
+    let algorithm = match hash {
+        ThumbprintHash::SHA256 => &digest::SHA256,
+        ThumbprintHash::SHA384 => &digest::SHA384,
+        ThumbprintHash::SHA512 => &digest::SHA512,
+    };
+    digest::digest(algorithm, data).as_ref().to_vec()
+}
+
+/// Verifies with ring on `jsonwebtoken`'s key representation.
+fn verify_raw(alg: super::Algorithm, key: &DecodingKey, msg: &[u8], signature: &[u8]) -> bool {
+    use super::KeyFamily;
+    match alg.family() {
+        KeyFamily::Hmac => key.try_get_hmac_secret().is_ok_and(|secret| {
+            hmac::verify(&hmac::Key::new(key::hmac_alg(alg), secret), msg, signature).is_ok()
+        }),
+        KeyFamily::Rsa => match key.kind() {
+            DecodingKeyKind::SecretOrDer(der) => sig::UnparsedPublicKey::new(key::rsa_params(alg), der)
+                .verify(msg, signature)
+                .is_ok(),
+            DecodingKeyKind::RsaModulusExponent { n, e } => rsa::PublicKeyComponents { n, e }
+                .verify(key::rsa_params(alg), msg, signature)
+                .is_ok(),
+        },
+        KeyFamily::Ec => {
+            let algorithm = if alg == super::Algorithm::ES384 {
+                &sig::ECDSA_P384_SHA384_FIXED
+            } else {
+                &sig::ECDSA_P256_SHA256_FIXED
+            };
+            sig::UnparsedPublicKey::new(algorithm, key.as_bytes()).verify(msg, signature).is_ok()
+        }
+        KeyFamily::Okp => sig::UnparsedPublicKey::new(&sig::ED25519, key.as_bytes())
+            .verify(msg, signature)
+            .is_ok(),
+    }
+}

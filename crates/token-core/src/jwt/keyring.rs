@@ -1,0 +1,282 @@
+//! Keyrings: one active signing key, retired keys that verify until a deadline, and
+//! verification-only keys from other issuers.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::jose::{self, Algorithm, Jwk, JwkSet, KeyError, SigningKey, VerifyingKey};
+
+use super::JwtErrorKind;
+
+/// A set of keys for minting and verifying tokens. Cheap to clone; changes return a
+/// new keyring, so readers never lock (hold it in an `ArcSwap` or `RwLock` to rotate
+/// at run time).
+///
+/// Building a keyring installs ring as `jsonwebtoken`'s crypto provider (see
+/// [`jose::install_ring_provider`]).
+///
+/// ```
+/// use token_core::jose::{Algorithm, SigningKey};
+/// use token_core::jwt::Keyring;
+///
+/// let first = SigningKey::generate(Algorithm::EdDSA)?;
+/// let ring = Keyring::new(first.clone());
+/// // Rotate: the new key signs from now on; the old one verifies until the deadline.
+/// let second = SigningKey::generate(Algorithm::EdDSA)?;
+/// let ring = ring.rotate(second, 1_900_000_000)?;
+/// assert_eq!(ring.public_jwks().keys.len(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Keyring {
+    inner: Arc<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    active: Option<Active>,
+    entries: Vec<Entry>,
+}
+
+pub(crate) struct Active {
+    pub(crate) key: SigningKey,
+    /// The encoded protected header (`alg`, `kid`, `typ: at+jwt`), computed once.
+    pub(crate) header_b64: String,
+}
+
+#[derive(Clone)]
+struct Entry {
+    key: VerifyingKey,
+    /// Verifies only while `now` is before this instant.
+    retire_at: Option<i64>,
+    /// Our own key (published in the JWKS) or another issuer's.
+    own: bool,
+}
+
+/// Why a keyring change was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyringError {
+    /// Another key already has this `kid`.
+    #[error("a key with kid {0:?} is already in the keyring")]
+    DuplicateKid(String),
+    /// The JWKS document is not a JSON object with a `keys` array.
+    #[error("not a JWKS document (a JSON object with a \"keys\" array)")]
+    NotJwks,
+    /// A JWK could not be used.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+}
+
+/// What [`Keyring::with_jwks`] loaded and what it skipped (and why).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JwksReport {
+    /// Key ids loaded.
+    pub loaded: Vec<String>,
+    /// `(kid or index, reason)` for each key skipped.
+    pub skipped: Vec<(String, String)>,
+}
+
+impl Keyring {
+    /// A keyring whose active signing key is `key`.
+    pub fn new(key: SigningKey) -> Keyring {
+        jose::install_ring_provider();
+        let entry = Entry {
+            key: key.verifying_key().clone(),
+            retire_at: None,
+            own: true,
+        };
+        Keyring {
+            inner: Arc::new(Inner {
+                active: Some(Active::new(key)),
+                entries: vec![entry],
+            }),
+        }
+    }
+
+    /// A keyring that only verifies (add keys with [`Keyring::with_verifying_key`] or
+    /// [`Keyring::with_jwks`]).
+    pub fn verify_only() -> Keyring {
+        jose::install_ring_provider();
+        Keyring {
+            inner: Arc::new(Inner::default()),
+        }
+    }
+
+    /// Makes `next` the active key. The previous active key keeps verifying until
+    /// `retire_previous_at` (seconds since the epoch), so tokens in flight survive.
+    pub fn rotate(&self, next: SigningKey, retire_previous_at: i64) -> Result<Keyring, KeyringError> {
+        let mut entries = self.inner.entries.clone();
+        if let Some(active) = &self.inner.active {
+            if let Some(e) = entries.iter_mut().find(|e| e.key.kid() == active.key.kid()) {
+                e.retire_at = Some(retire_previous_at);
+            }
+        }
+        check_unique(&entries, next.kid())?;
+        entries.push(Entry {
+            key: next.verifying_key().clone(),
+            retire_at: None,
+            own: true,
+        });
+        Ok(Keyring {
+            inner: Arc::new(Inner {
+                active: Some(Active::new(next)),
+                entries,
+            }),
+        })
+    }
+
+    /// Adds a key that only verifies (for example another issuer's).
+    pub fn with_verifying_key(&self, key: VerifyingKey) -> Result<Keyring, KeyringError> {
+        check_unique(&self.inner.entries, key.kid())?;
+        let mut entries = self.inner.entries.clone();
+        entries.push(Entry {
+            key,
+            retire_at: None,
+            own: false,
+        });
+        Ok(self.replace_entries(entries))
+    }
+
+    /// Adds the keys of an external issuer's JWKS document. Keys that are unknown,
+    /// unsupported, not for signatures, or duplicates are skipped and reported; the
+    /// others load.
+    pub fn with_jwks(&self, json: &[u8]) -> Result<(Keyring, JwksReport), KeyringError> {
+        #[derive(serde::Deserialize)]
+        struct Doc {
+            keys: Vec<serde_json::Value>,
+        }
+        let doc: Doc = serde_json::from_slice(json).map_err(|_| KeyringError::NotJwks)?;
+        let mut entries = self.inner.entries.clone();
+        let mut report = JwksReport::default();
+        for (i, value) in doc.keys.into_iter().enumerate() {
+            let label = value
+                .get("kid")
+                .and_then(|k| k.as_str())
+                .map_or_else(|| format!("#{i}"), str::to_owned);
+            let key = serde_json::from_value::<Jwk>(value)
+                .map_err(|_| KeyError::Malformed("JWK"))
+                .and_then(|jwk| VerifyingKey::from_jwk(&jwk, None));
+            match key {
+                Ok(key) if entries.iter().any(|e| e.key.kid() == key.kid()) => {
+                    report.skipped.push((label, "duplicate kid".to_owned()));
+                }
+                Ok(key) => {
+                    report.loaded.push(key.kid().to_owned());
+                    entries.push(Entry {
+                        key,
+                        retire_at: None,
+                        own: false,
+                    });
+                }
+                Err(e) => report.skipped.push((label, e.to_string())),
+            }
+        }
+        Ok((self.replace_entries(entries), report))
+    }
+
+    /// Stops `kid` verifying at `at` (seconds since the epoch).
+    pub fn retire(&self, kid: &str, at: i64) -> Keyring {
+        let mut entries = self.inner.entries.clone();
+        for e in entries.iter_mut().filter(|e| e.key.kid() == kid) {
+            e.retire_at = Some(at);
+        }
+        self.replace_entries(entries)
+    }
+
+    fn replace_entries(&self, entries: Vec<Entry>) -> Keyring {
+        Keyring {
+            inner: Arc::new(Inner {
+                active: self.inner.active.as_ref().map(|a| Active::new(a.key.clone())),
+                entries,
+            }),
+        }
+    }
+
+    /// The key that signs new tokens.
+    pub fn signing_key(&self) -> Option<&SigningKey> {
+        self.inner.active.as_ref().map(|a| &a.key)
+    }
+
+    pub(crate) fn active(&self) -> Option<&Active> {
+        self.inner.active.as_ref()
+    }
+
+    /// Every key that verifies, with its retirement instant if it has one.
+    pub fn verifying_keys(&self) -> impl Iterator<Item = (&VerifyingKey, Option<i64>)> {
+        self.inner.entries.iter().map(|e| (&e.key, e.retire_at))
+    }
+
+    /// The public JWKS to publish: our own asymmetric keys (active and retiring), never
+    /// `oct` keys, never private members, never other issuers' keys.
+    pub fn public_jwks(&self) -> JwkSet {
+        JwkSet {
+            keys: self
+                .inner
+                .entries
+                .iter()
+                .filter(|e| e.own)
+                .filter_map(|e| e.key.to_public_jwk())
+                .collect(),
+        }
+    }
+
+    /// Picks the key for a token: by `kid`, or, without one, the only key with `alg`.
+    /// The key decides the algorithm: a mismatch is refused.
+    pub(crate) fn select(&self, kid: Option<&str>, alg: Algorithm, now: i64) -> Result<&VerifyingKey, JwtErrorKind> {
+        let entry = match kid {
+            Some(kid) => self.inner.entries.iter().find(|e| e.key.kid() == kid),
+            None => {
+                let mut matching = self.inner.entries.iter().filter(|e| e.key.algorithm() == alg);
+                match (matching.next(), matching.next()) {
+                    (Some(only), None) => Some(only),
+                    _ => None,
+                }
+            }
+        }
+        .ok_or(JwtErrorKind::UnknownKey)?;
+        if entry.key.algorithm() != alg {
+            return Err(JwtErrorKind::AlgorithmMismatch);
+        }
+        if entry.retire_at.is_some_and(|at| now >= at) {
+            return Err(JwtErrorKind::KeyRetired);
+        }
+        Ok(&entry.key)
+    }
+}
+
+fn check_unique(entries: &[Entry], kid: &str) -> Result<(), KeyringError> {
+    if entries.iter().any(|e| e.key.kid() == kid) {
+        return Err(KeyringError::DuplicateKid(kid.to_owned()));
+    }
+    Ok(())
+}
+
+impl Active {
+    fn new(key: SigningKey) -> Active {
+        let header = serde_json::json!({
+            "alg": key.algorithm().name(),
+            "kid": key.kid(),
+            "typ": "at+jwt",
+        });
+        let header_b64 = jose::b64::encode(header.to_string().as_bytes());
+        Active { key, header_b64 }
+    }
+}
+
+impl fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Keyring")
+            .field("active", &self.signing_key().map(SigningKey::kid))
+            .field(
+                "keys",
+                &self
+                    .inner
+                    .entries
+                    .iter()
+                    .map(|e| (e.key.kid(), e.key.algorithm(), e.retire_at))
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
