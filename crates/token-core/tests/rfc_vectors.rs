@@ -48,7 +48,8 @@ fn rfc7515_a1_a2_a3_verify_and_expire() {
         let token = v["jws"].as_str().unwrap();
         let exp = v["exp"].as_i64().unwrap();
 
-        let ok = rfc7515_verifier(key.clone(), exp - 60).verify_as::<serde_json::Map<String, Value>>(token);
+        let ok = rfc7515_verifier(key.clone(), exp - 60)
+            .verify_as::<serde_json::Map<String, Value>>(token);
         let ok = ok.unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(ok.claims.iss.as_deref(), Some("joe"), "{name}");
         assert_eq!(ok.claims.exp, exp);
@@ -57,15 +58,24 @@ fn rfc7515_a1_a2_a3_verify_and_expire() {
         // Leeway is 30 s by default: valid strictly before exp + 30.
         let late = rfc7515_verifier(key.clone(), exp + 30).verify(token);
         assert_eq!(late.unwrap_err().kind(), &JwtErrorKind::Expired, "{name}");
-        assert!(rfc7515_verifier(key.clone(), exp + 29).verify(token).is_ok());
+        assert!(
+            rfc7515_verifier(key.clone(), exp + 29)
+                .verify(token)
+                .is_ok()
+        );
 
         // One flipped signature bit is a bad signature.
         let mut tampered = token.to_owned();
         let last = tampered.pop().unwrap();
         tampered.push(if last == 'A' { 'Q' } else { 'A' });
-        let err = rfc7515_verifier(key, exp - 60).verify(&tampered).unwrap_err();
+        let err = rfc7515_verifier(key, exp - 60)
+            .verify(&tampered)
+            .unwrap_err();
         assert!(
-            matches!(err.kind(), JwtErrorKind::BadSignature | JwtErrorKind::Malformed(_)),
+            matches!(
+                err.kind(),
+                JwtErrorKind::BadSignature | JwtErrorKind::Malformed(_)
+            ),
             "{name}: {err}"
         );
     }
@@ -85,8 +95,14 @@ fn rfc7515_a2_rsa_signature_is_reproduced() {
 #[test]
 fn rfc7515_a5_unsecured_is_refused() {
     let v = vector("rfc7515-a5-none");
-    let key = VerifyingKey::from_jwk(&jwk(&vector("rfc7515-a1-hs256")), Some("HS256".parse().unwrap())).unwrap();
-    let err = rfc7515_verifier(key, 1_300_819_000).verify(v["jws"].as_str().unwrap()).unwrap_err();
+    let key = VerifyingKey::from_jwk(
+        &jwk(&vector("rfc7515-a1-hs256")),
+        Some("HS256".parse().unwrap()),
+    )
+    .unwrap();
+    let err = rfc7515_verifier(key, 1_300_819_000)
+        .verify(v["jws"].as_str().unwrap())
+        .unwrap_err();
     assert_eq!(err.kind(), &JwtErrorKind::AlgorithmNone);
     assert_eq!(err.code(), "algorithm_none");
 }
@@ -98,11 +114,20 @@ fn rfc8037_ed25519_signature_is_reproduced_and_verifies() {
     assert_eq!(signing.kid(), v["thumbprint"].as_str().unwrap());
     let token = v["jws"].as_str().unwrap();
     let (signing_input, signature) = token.rsplit_once('.').unwrap();
-    assert_eq!(base64url(&signing.sign(signing_input.as_bytes()).unwrap()), signature);
-    assert!(signing.verifying_key().verify(signing_input.as_bytes(), &unbase64url(signature)));
+    assert_eq!(
+        base64url(&signing.sign(signing_input.as_bytes()).unwrap()),
+        signature
+    );
+    assert!(
+        signing
+            .verifying_key()
+            .verify(signing_input.as_bytes(), &unbase64url(signature))
+    );
 
     // The payload is text, not claims: the signature verifies, then the claims fail.
-    let err = rfc7515_verifier(signing.verifying_key().clone(), 0).verify(token).unwrap_err();
+    let err = rfc7515_verifier(signing.verifying_key().clone(), 0)
+        .verify(token)
+        .unwrap_err();
     assert!(matches!(err.kind(), JwtErrorKind::InvalidClaim(_)), "{err}");
 }
 
@@ -110,7 +135,12 @@ fn rfc8037_ed25519_signature_is_reproduced_and_verifies() {
 fn rfc7638_and_rfc8037_thumbprints() {
     for t in vectors()["thumbprints"].as_array().unwrap() {
         let jwk = jwk(t);
-        assert_eq!(jwk.thumbprint().as_deref(), t["thumbprint"].as_str(), "{}", t["name"]);
+        assert_eq!(
+            jwk.thumbprint().as_deref(),
+            t["thumbprint"].as_str(),
+            "{}",
+            t["name"]
+        );
     }
     // A key without `kid` is named by its thumbprint.
     let ed = vectors()["thumbprints"][1].clone();
@@ -125,5 +155,7 @@ fn base64url(bytes: &[u8]) -> String {
 
 fn unbase64url(text: &str) -> Vec<u8> {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text).unwrap()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
+        .unwrap()
 }

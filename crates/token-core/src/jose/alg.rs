@@ -132,7 +132,9 @@ impl FromStr for Algorithm {
 
 /// An algorithm name tokenkit does not support.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("unsupported algorithm (expected one of HS256/384/512, RS256/384/512, PS256/384/512, ES256, ES384, EdDSA)")]
+#[error(
+    "unsupported algorithm (expected one of HS256/384/512, RS256/384/512, PS256/384/512, ES256, ES384, EdDSA)"
+)]
 pub struct UnknownAlgorithm;
 
 impl serde::Serialize for Algorithm {

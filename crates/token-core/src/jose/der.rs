@@ -6,8 +6,6 @@
 //! nesting level (depth is fixed by the structures; nothing recurses on input),
 //! never panics, and rejects trailing data.
 
-#![cfg_attr(not(test), allow(dead_code, reason = "used by JWK/PEM import-export"))]
-
 use core::fmt;
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
@@ -299,6 +297,10 @@ pub(crate) fn parse_rsa_public_pkcs1(der: &[u8]) -> Result<(Vec<u8>, Vec<u8>), D
 }
 
 /// Encodes a PKCS#1 `RSAPublicKey` (the form `ring` verifies with).
+#[cfg_attr(
+    not(test),
+    allow(dead_code, reason = "not yet called by the key module")
+)]
 pub(crate) fn encode_rsa_public_pkcs1(n: &[u8], e: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(n.len() + e.len() + 16);
     write_rsa_public(&mut out, n, e);

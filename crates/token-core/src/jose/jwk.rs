@@ -104,7 +104,10 @@ impl Jwk {
                 json_str(self.crv.as_ref()?),
                 json_str(self.x.as_ref()?)
             ),
-            "oct" => format!(r#"{{"k":{},"kty":"oct"}}"#, json_str(self.k.as_ref()?.expose())),
+            "oct" => format!(
+                r#"{{"k":{},"kty":"oct"}}"#,
+                json_str(self.k.as_ref()?.expose())
+            ),
             _ => return None,
         };
         let digest = ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes());

@@ -139,7 +139,8 @@ impl SigningKey {
                 SigningKey::from_pkcs8(pkcs8.as_ref(), Some(alg))
             }
             KeyFamily::Okp => {
-                let pkcs8 = sig::Ed25519KeyPair::generate_pkcs8(rng()).map_err(|_| KeyError::Rng)?;
+                let pkcs8 =
+                    sig::Ed25519KeyPair::generate_pkcs8(rng()).map_err(|_| KeyError::Rng)?;
                 SigningKey::from_pkcs8(pkcs8.as_ref(), Some(alg))
             }
             _ => Err(KeyError::RsaGeneration),
@@ -156,26 +157,27 @@ impl SigningKey {
                 min_bits: alg.min_hmac_len() * 8,
             });
         }
-        SigningKey::hmac_unchecked(alg, secret)
+        Ok(SigningKey::hmac_unchecked(alg, secret))
     }
 
     /// An HMAC key with no minimum length, for keys `jsonwebtoken` users already have.
-    pub(super) fn hmac_unchecked(alg: Algorithm, secret: &[u8]) -> Result<SigningKey, KeyError> {
+    pub(super) fn hmac_unchecked(alg: Algorithm, secret: &[u8]) -> SigningKey {
         let secret = Zeroizing::new(secret.to_vec());
         let public = VerifyingKey::new(
             alg,
             Public::Hmac(hmac::Key::new(hmac_alg(alg), &secret), secret.clone()),
         );
-        Ok(SigningKey::assemble(
+        SigningKey::assemble(
             Signer::Hmac(hmac::Key::new(hmac_alg(alg), &secret)),
             Private::Hmac(secret),
             public,
-        ))
+        )
     }
 
     /// Parses a PKCS#1 DER RSA private key.
     pub(super) fn from_pkcs1_rsa(der_bytes: &[u8], alg: Algorithm) -> Result<SigningKey, KeyError> {
-        let parsed = der::parse_rsa_private_pkcs1(der_bytes).map_err(|_| KeyError::Malformed("PKCS#1"))?;
+        let parsed =
+            der::parse_rsa_private_pkcs1(der_bytes).map_err(|_| KeyError::Malformed("PKCS#1"))?;
         SigningKey::from_private_der(PrivateKeyDer::Rsa(parsed), Some(alg))
     }
 
@@ -201,7 +203,10 @@ impl SigningKey {
         SigningKey::from_private_der(parsed, alg)
     }
 
-    fn from_private_der(parsed: PrivateKeyDer, alg: Option<Algorithm>) -> Result<SigningKey, KeyError> {
+    fn from_private_der(
+        parsed: PrivateKeyDer,
+        alg: Option<Algorithm>,
+    ) -> Result<SigningKey, KeyError> {
         let natural = match &parsed {
             PrivateKeyDer::Rsa(_) => Algorithm::RS256,
             PrivateKeyDer::Ec { curve, .. } => alg_for_curve(*curve),
@@ -221,7 +226,9 @@ impl SigningKey {
                 (Signer::Rsa(pair), public)
             }
             PrivateKeyDer::Ec { curve, d, point } => {
-                let point = point.clone().ok_or(KeyError::Malformed("EC key without public point"))?;
+                let point = point
+                    .clone()
+                    .ok_or(KeyError::Malformed("EC key without public point"))?;
                 let pair = sig::EcdsaKeyPair::from_private_key_and_public_key(
                     ec_signing(*curve),
                     d,
@@ -229,7 +236,13 @@ impl SigningKey {
                     rng(),
                 )
                 .map_err(|_| KeyError::Rejected)?;
-                (Signer::Ecdsa(pair), Public::Ec { curve: *curve, point })
+                (
+                    Signer::Ecdsa(pair),
+                    Public::Ec {
+                        curve: *curve,
+                        point,
+                    },
+                )
             }
             PrivateKeyDer::Ed25519 { seed, public } => {
                 let pair = match public {
@@ -242,7 +255,11 @@ impl SigningKey {
                 (Signer::Ed25519(pair), Public::Ed25519(key))
             }
         };
-        Ok(SigningKey::assemble(signer, Private::Der(parsed), VerifyingKey::new(alg, public)))
+        Ok(SigningKey::assemble(
+            signer,
+            Private::Der(parsed),
+            VerifyingKey::new(alg, public),
+        ))
     }
 
     /// Parses a private JWK (`kty` oct, RSA, EC or OKP with its private members).
@@ -251,20 +268,24 @@ impl SigningKey {
         let alg = super::jwk_alg(jwk, alg)?;
         let field = |v: Option<&str>, name: &'static str| -> Result<Zeroizing<Vec<u8>>, KeyError> {
             let text = v.ok_or(KeyError::MissingMember(name))?;
-            b64::decode(text).map(Zeroizing::new).ok_or(KeyError::Malformed(name))
+            b64::decode(text)
+                .map(Zeroizing::new)
+                .ok_or(KeyError::Malformed(name))
         };
         let key = match (jwk.kty.as_str(), alg.family()) {
-            ("oct", KeyFamily::Hmac) => SigningKey::hmac(alg, &field(secret(&jwk.k), "k")?)?,
+            ("oct", KeyFamily::Hmac) => {
+                SigningKey::hmac(alg, &field(secret(jwk.k.as_ref()), "k")?)?
+            }
             ("RSA", KeyFamily::Rsa) => {
                 let key = RsaPrivate {
                     n: field(jwk.n.as_deref(), "n")?.to_vec(),
                     e: field(jwk.e.as_deref(), "e")?.to_vec(),
-                    d: field(secret(&jwk.d), "d")?.to_vec(),
-                    p: field(secret(&jwk.p), "p")?.to_vec(),
-                    q: field(secret(&jwk.q), "q")?.to_vec(),
-                    dp: field(secret(&jwk.dp), "dp")?.to_vec(),
-                    dq: field(secret(&jwk.dq), "dq")?.to_vec(),
-                    qi: field(secret(&jwk.qi), "qi")?.to_vec(),
+                    d: field(secret(jwk.d.as_ref()), "d")?.to_vec(),
+                    p: field(secret(jwk.p.as_ref()), "p")?.to_vec(),
+                    q: field(secret(jwk.q.as_ref()), "q")?.to_vec(),
+                    dp: field(secret(jwk.dp.as_ref()), "dp")?.to_vec(),
+                    dq: field(secret(jwk.dq.as_ref()), "dq")?.to_vec(),
+                    qi: field(secret(jwk.qi.as_ref()), "qi")?.to_vec(),
                 };
                 SigningKey::from_private_der(PrivateKeyDer::Rsa(key), Some(alg))?
             }
@@ -273,7 +294,7 @@ impl SigningKey {
                 let PublicKeyDer::Ec { curve, point } = public else {
                     return Err(KeyError::Malformed("EC key"));
                 };
-                let d = field(secret(&jwk.d), "d")?;
+                let d = field(secret(jwk.d.as_ref()), "d")?;
                 let parsed = PrivateKeyDer::Ec {
                     curve,
                     d: d.to_vec(),
@@ -282,7 +303,7 @@ impl SigningKey {
                 SigningKey::from_private_der(parsed, Some(alg))?
             }
             ("OKP", KeyFamily::Okp) => {
-                let seed: [u8; 32] = field(secret(&jwk.d), "d")?
+                let seed: [u8; 32] = field(secret(jwk.d.as_ref()), "d")?
                     .as_slice()
                     .try_into()
                     .map_err(|_| KeyError::Malformed("d"))?;
@@ -385,15 +406,17 @@ impl SigningKey {
         match &self.inner.private {
             Private::Hmac(_) => Err(KeyError::NoPemForSecret),
             Private::Der(d) => {
-                let der = Zeroizing::new(der::encode_pkcs8(d).map_err(|_| KeyError::Malformed("PKCS#8"))?);
+                let der = Zeroizing::new(
+                    der::encode_pkcs8(d).map_err(|_| KeyError::Malformed("PKCS#8"))?,
+                );
                 Ok(Zeroizing::new(pem::encode("PRIVATE KEY", &der)))
             }
         }
     }
 }
 
-fn secret(member: &Option<SecretMember>) -> Option<&str> {
-    member.as_ref().map(SecretMember::expose)
+fn secret(member: Option<&SecretMember>) -> Option<&str> {
+    member.map(SecretMember::expose)
 }
 
 fn rsa_pair(key: &RsaPrivate) -> Result<rsa::KeyPair, KeyError> {
@@ -437,7 +460,10 @@ impl VerifyingKey {
         key
     }
 
-    pub(crate) fn from_public_der(public: PublicKeyDer, alg: Algorithm) -> Result<VerifyingKey, KeyError> {
+    pub(crate) fn from_public_der(
+        public: PublicKeyDer,
+        alg: Algorithm,
+    ) -> Result<VerifyingKey, KeyError> {
         let public = match (public, alg.family()) {
             (PublicKeyDer::Rsa { n, e }, KeyFamily::Rsa) => {
                 if n.len() < 256 {
@@ -461,14 +487,17 @@ impl VerifyingKey {
         let alg = super::jwk_alg(jwk, alg)?;
         let key = match (jwk.kty.as_str(), alg.family()) {
             ("oct", KeyFamily::Hmac) => {
-                let k = secret(&jwk.k).ok_or(KeyError::MissingMember("k"))?;
+                let k = secret(jwk.k.as_ref()).ok_or(KeyError::MissingMember("k"))?;
                 let secret = Zeroizing::new(b64::decode(k).ok_or(KeyError::Malformed("k"))?);
                 if secret.len() < alg.min_hmac_len() {
                     return Err(KeyError::WeakSecret {
                         min_bits: alg.min_hmac_len() * 8,
                     });
                 }
-                VerifyingKey::new(alg, Public::Hmac(hmac::Key::new(hmac_alg(alg), &secret), secret))
+                VerifyingKey::new(
+                    alg,
+                    Public::Hmac(hmac::Key::new(hmac_alg(alg), &secret), secret),
+                )
             }
             ("RSA", KeyFamily::Rsa) => {
                 let get = |v: &Option<String>, name: &'static str| {
@@ -480,10 +509,15 @@ impl VerifyingKey {
                 let e = strip_zeros(get(&jwk.e, "e")?);
                 VerifyingKey::from_public_der(PublicKeyDer::Rsa { n, e }, alg)?
             }
-            ("EC", KeyFamily::Ec) => VerifyingKey::from_public_der(super::ec_point_from_jwk(jwk, alg)?, alg)?,
-            ("OKP", KeyFamily::Okp) => {
-                VerifyingKey::from_public_der(PublicKeyDer::Ed25519 { key: super::okp_from_jwk(jwk)? }, alg)?
+            ("EC", KeyFamily::Ec) => {
+                VerifyingKey::from_public_der(super::ec_point_from_jwk(jwk, alg)?, alg)?
             }
+            ("OKP", KeyFamily::Okp) => VerifyingKey::from_public_der(
+                PublicKeyDer::Ed25519 {
+                    key: super::okp_from_jwk(jwk)?,
+                },
+                alg,
+            )?,
             _ => return Err(KeyError::AlgorithmMismatch),
         };
         Ok(match &jwk.kid {
@@ -497,7 +531,9 @@ impl VerifyingKey {
         let (label, body) = pem::decode(text).map_err(|_| KeyError::Malformed("PEM"))?;
         let public = match label.as_str() {
             "PUBLIC KEY" => der::parse_spki(&body),
-            "RSA PUBLIC KEY" => der::parse_rsa_public_pkcs1(&body).map(|(n, e)| PublicKeyDer::Rsa { n, e }),
+            "RSA PUBLIC KEY" => {
+                der::parse_rsa_public_pkcs1(&body).map(|(n, e)| PublicKeyDer::Rsa { n, e })
+            }
             _ => return Err(KeyError::UnsupportedPem(label)),
         }
         .map_err(|_| KeyError::Malformed("public key DER"))?;
@@ -560,7 +596,9 @@ impl VerifyingKey {
                     Curve::P256 => &sig::ECDSA_P256_SHA256_FIXED,
                     Curve::P384 => &sig::ECDSA_P384_SHA384_FIXED,
                 };
-                sig::UnparsedPublicKey::new(algorithm, point).verify(message, signature).is_ok()
+                sig::UnparsedPublicKey::new(algorithm, point)
+                    .verify(message, signature)
+                    .is_ok()
             }
             Public::Ed25519(key) => sig::UnparsedPublicKey::new(&sig::ED25519, key)
                 .verify(message, signature)

@@ -80,7 +80,8 @@ fn jwk_alg(jwk: &Jwk, given: Option<Algorithm>) -> Result<Algorithm, KeyError> {
     }
     let own = match jwk.alg.as_deref() {
         Some(name) => Some(
-            Algorithm::from_name(name).ok_or_else(|| KeyError::UnsupportedAlgorithm(name.into()))?,
+            Algorithm::from_name(name)
+                .ok_or_else(|| KeyError::UnsupportedAlgorithm(name.into()))?,
         ),
         None => None,
     };
@@ -125,7 +126,9 @@ fn ec_point_from_jwk(jwk: &Jwk, alg: Algorithm) -> Result<PublicKeyDer, KeyError
 
 fn okp_from_jwk(jwk: &Jwk) -> Result<[u8; 32], KeyError> {
     if jwk.crv.as_deref() != Some("Ed25519") {
-        return Err(KeyError::UnsupportedKeyType(jwk.crv.clone().unwrap_or_default()));
+        return Err(KeyError::UnsupportedKeyType(
+            jwk.crv.clone().unwrap_or_default(),
+        ));
     }
     let x = jwk.x.as_deref().ok_or(KeyError::MissingMember("x"))?;
     b64::decode(x)

@@ -1,10 +1,5 @@
 //! PEM armour for key import/export, a thin bounded wrapper over the `pem` crate.
 
-#![cfg_attr(
-    not(test),
-    allow(dead_code, reason = "wired up by JWK/PEM import-export")
-)]
-
 use zeroize::Zeroize;
 
 /// Largest PEM text accepted by [`decode`], in bytes (a 16384-bit RSA key is ~13 KiB).

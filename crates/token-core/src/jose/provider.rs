@@ -74,16 +74,24 @@ impl JwtSigner for RingSigner {
     }
 }
 
+// The signature is fixed by `CryptoProvider::signer_factory`.
+#[allow(clippy::trivially_copy_pass_by_ref)]
 fn new_signer(alg: &JwtAlg, key: &EncodingKey) -> Result<Box<dyn JwtSigner>, Error> {
     let ours = our_alg(*alg);
     let parsed = match ours.family() {
-        super::KeyFamily::Hmac => super::SigningKey::hmac_unchecked(ours, key.try_get_hmac_secret()?),
+        super::KeyFamily::Hmac => Ok(super::SigningKey::hmac_unchecked(
+            ours,
+            key.try_get_hmac_secret()?,
+        )),
         // jsonwebtoken keeps RSA keys as PKCS#1 DER, EC and Ed25519 keys as PKCS#8.
         super::KeyFamily::Rsa => super::SigningKey::from_pkcs1_rsa(key.inner(), ours),
         _ => super::SigningKey::from_pkcs8(key.inner(), Some(ours)),
     }
     .map_err(|_| Error::from(ErrorKind::InvalidKeyFormat))?;
-    Ok(Box::new(RingSigner { alg: *alg, key: parsed }))
+    Ok(Box::new(RingSigner {
+        alg: *alg,
+        key: parsed,
+    }))
 }
 
 struct RingVerifier {
@@ -94,7 +102,11 @@ struct RingVerifier {
 impl signature::Verifier<Vec<u8>> for RingVerifier {
     fn verify(&self, msg: &[u8], signature: &Vec<u8>) -> Result<(), signature::Error> {
         let ok = verify_raw(our_alg(self.alg), &self.key, msg, signature);
-        if ok { Ok(()) } else { Err(signature::Error::new()) }
+        if ok {
+            Ok(())
+        } else {
+            Err(signature::Error::new())
+        }
     }
 }
 
@@ -104,6 +116,8 @@ impl JwtVerifier for RingVerifier {
     }
 }
 
+// The signature is fixed by `CryptoProvider::verifier_factory`.
+#[allow(clippy::trivially_copy_pass_by_ref, clippy::unnecessary_wraps)]
 fn new_verifier(alg: &JwtAlg, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>, Error> {
     Ok(Box::new(RingVerifier {
         alg: *alg,
@@ -123,12 +137,21 @@ fn extract_ec_public_key_coordinates(
     alg: JwtAlg,
 ) -> Result<(EllipticCurve, Vec<u8>, Vec<u8>), Error> {
     let (signing, curve, size) = match alg {
-        JwtAlg::ES256 => (&sig::ECDSA_P256_SHA256_FIXED_SIGNING, EllipticCurve::P256, 32),
-        JwtAlg::ES384 => (&sig::ECDSA_P384_SHA384_FIXED_SIGNING, EllipticCurve::P384, 48),
+        JwtAlg::ES256 => (
+            &sig::ECDSA_P256_SHA256_FIXED_SIGNING,
+            EllipticCurve::P256,
+            32,
+        ),
+        JwtAlg::ES384 => (
+            &sig::ECDSA_P384_SHA384_FIXED_SIGNING,
+            EllipticCurve::P384,
+            48,
+        ),
         _ => return Err(ErrorKind::InvalidEcdsaKey.into()),
     };
     let rng = ring::rand::SystemRandom::new();
-    let pair = sig::EcdsaKeyPair::from_pkcs8(signing, der, &rng).map_err(|_| Error::from(ErrorKind::InvalidEcdsaKey))?;
+    let pair = sig::EcdsaKeyPair::from_pkcs8(signing, der, &rng)
+        .map_err(|_| Error::from(ErrorKind::InvalidEcdsaKey))?;
     let point = pair.public_key().as_ref();
     match point.split_first() {
         Some((4, coords)) if coords.len() == 2 * size => {
@@ -139,6 +162,8 @@ fn extract_ec_public_key_coordinates(
     }
 }
 
+// The signature is fixed by `JwkUtils::compute_digest`.
+#[allow(clippy::needless_pass_by_value)]
 fn compute_digest(data: &[u8], hash: ThumbprintHash) -> Vec<u8> {
     let algorithm = match hash {
         ThumbprintHash::SHA256 => &digest::SHA256,
@@ -156,9 +181,11 @@ fn verify_raw(alg: super::Algorithm, key: &DecodingKey, msg: &[u8], signature: &
             hmac::verify(&hmac::Key::new(key::hmac_alg(alg), secret), msg, signature).is_ok()
         }),
         KeyFamily::Rsa => match key.kind() {
-            DecodingKeyKind::SecretOrDer(der) => sig::UnparsedPublicKey::new(key::rsa_params(alg), der)
-                .verify(msg, signature)
-                .is_ok(),
+            DecodingKeyKind::SecretOrDer(der) => {
+                sig::UnparsedPublicKey::new(key::rsa_params(alg), der)
+                    .verify(msg, signature)
+                    .is_ok()
+            }
             DecodingKeyKind::RsaModulusExponent { n, e } => rsa::PublicKeyComponents { n, e }
                 .verify(key::rsa_params(alg), msg, signature)
                 .is_ok(),
@@ -169,7 +196,9 @@ fn verify_raw(alg: super::Algorithm, key: &DecodingKey, msg: &[u8], signature: &
             } else {
                 &sig::ECDSA_P256_SHA256_FIXED
             };
-            sig::UnparsedPublicKey::new(algorithm, key.as_bytes()).verify(msg, signature).is_ok()
+            sig::UnparsedPublicKey::new(algorithm, key.as_bytes())
+                .verify(msg, signature)
+                .is_ok()
         }
         KeyFamily::Okp => sig::UnparsedPublicKey::new(&sig::ED25519, key.as_bytes())
             .verify(msg, signature)

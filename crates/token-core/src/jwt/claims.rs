@@ -15,7 +15,16 @@ use super::JwtErrorKind;
 
 /// The claim names tokenkit reads itself; extra claims may not reuse them.
 pub(crate) const REGISTERED: [&str; 10] = [
-    "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope", "typ",
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "client_id",
+    "scope",
+    "typ",
 ];
 
 /// The claims of an access token (RFC 9068), with the caller's own typed extras `E`.
@@ -153,8 +162,11 @@ pub(crate) fn parse<E: DeserializeOwned + 'static>(
         _extra: PhantomData,
     };
     let mut de = serde_json::Deserializer::from_slice(json);
-    let raw = seed.deserialize(&mut de).map_err(|_| JwtErrorKind::InvalidClaim(at.get()))?;
-    de.end().map_err(|_| JwtErrorKind::Malformed("trailing data after claims"))?;
+    let raw = seed
+        .deserialize(&mut de)
+        .map_err(|_| JwtErrorKind::InvalidClaim(at.get()))?;
+    de.end()
+        .map_err(|_| JwtErrorKind::Malformed("trailing data after claims"))?;
     raw
 }
 
@@ -190,7 +202,8 @@ impl<'de, E: DeserializeOwned + 'static> Visitor<'de> for ClaimsSeed<'_, E> {
     #[allow(clippy::too_many_lines)]
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let collect = TypeId::of::<E>() != TypeId::of::<NoExtra>();
-        let (mut iss, mut sub, mut aud, mut exp, mut nbf, mut iat) = (None, None, None, None, None, None);
+        let (mut iss, mut sub, mut aud, mut exp, mut nbf, mut iat) =
+            (None, None, None, None, None, None);
         let (mut jti, mut client_id, mut scope, mut tenant) = (None, None, None, None);
         let mut extra = serde_json::Map::new();
         let mut ignored: Vec<Cow<'de, str>> = Vec::new();
@@ -208,7 +221,11 @@ impl<'de, E: DeserializeOwned + 'static> Visitor<'de> for ClaimsSeed<'_, E> {
                 k if k == self.tenant_claim => "tenant",
                 _ => "",
             };
-            self.at.set(if name.is_empty() { "extra claims" } else { name });
+            self.at.set(if name.is_empty() {
+                "extra claims"
+            } else {
+                name
+            });
             match name {
                 "iss" => once(&mut iss, map.next_value::<String>()?)?,
                 "sub" => once(&mut sub, map.next_value::<String>()?)?,
@@ -284,7 +301,7 @@ impl<'de> Deserialize<'de> for Audience {
     }
 }
 
-/// The largest NumericDate accepted: the end of year 9999.
+/// The largest `NumericDate` accepted: the end of year 9999.
 const MAX_DATE: f64 = 253_402_300_799.0;
 
 /// A `NumericDate`: a JSON number only (a string, boolean or null is an error, the
@@ -355,21 +372,54 @@ mod tests {
 
     #[test]
     fn exp_must_be_a_number_and_present() {
-        assert_eq!(parse_plain(r#"{"sub":"x"}"#), Err(JwtErrorKind::MissingClaim("exp")));
-        for bad in [r#"{"exp":"99999999999"}"#, r#"{"exp":null}"#, r#"{"exp":true}"#, r#"{"exp":[1]}"#, r#"{"exp":-1}"#, r#"{"exp":1e300}"#] {
-            assert_eq!(parse_plain(bad), Err(JwtErrorKind::InvalidClaim("exp")), "{bad}");
+        assert_eq!(
+            parse_plain(r#"{"sub":"x"}"#),
+            Err(JwtErrorKind::MissingClaim("exp"))
+        );
+        for bad in [
+            r#"{"exp":"99999999999"}"#,
+            r#"{"exp":null}"#,
+            r#"{"exp":true}"#,
+            r#"{"exp":[1]}"#,
+            r#"{"exp":-1}"#,
+            r#"{"exp":1e300}"#,
+        ] {
+            assert_eq!(
+                parse_plain(bad),
+                Err(JwtErrorKind::InvalidClaim("exp")),
+                "{bad}"
+            );
         }
-        assert_eq!(parse_plain(r#"{"exp":1,"nbf":"0"}"#), Err(JwtErrorKind::InvalidClaim("nbf")));
+        assert_eq!(
+            parse_plain(r#"{"exp":1,"nbf":"0"}"#),
+            Err(JwtErrorKind::InvalidClaim("nbf"))
+        );
     }
 
     #[test]
     fn duplicates_cannot_smuggle_values() {
-        assert_eq!(parse_plain(r#"{"exp":1,"exp":9999999999}"#), Err(JwtErrorKind::InvalidClaim("exp")));
-        assert_eq!(parse_plain(r#"{"exp":1,"aud":"a","aud":"b"}"#), Err(JwtErrorKind::InvalidClaim("aud")));
-        assert_eq!(parse_plain(r#"{"exp":1,"tid":"a","tid":"b"}"#), Err(JwtErrorKind::InvalidClaim("tenant")));
-        assert_eq!(parse_plain(r#"{"exp":1,"x":1,"x":2}"#), Err(JwtErrorKind::InvalidClaim("extra claims")));
-        let kept = parse::<serde_json::Map<String, serde_json::Value>>(br#"{"exp":1,"x":1,"x":2}"#, "tid");
-        assert_eq!(kept.unwrap_err(), JwtErrorKind::InvalidClaim("extra claims"));
+        assert_eq!(
+            parse_plain(r#"{"exp":1,"exp":9999999999}"#),
+            Err(JwtErrorKind::InvalidClaim("exp"))
+        );
+        assert_eq!(
+            parse_plain(r#"{"exp":1,"aud":"a","aud":"b"}"#),
+            Err(JwtErrorKind::InvalidClaim("aud"))
+        );
+        assert_eq!(
+            parse_plain(r#"{"exp":1,"tid":"a","tid":"b"}"#),
+            Err(JwtErrorKind::InvalidClaim("tenant"))
+        );
+        assert_eq!(
+            parse_plain(r#"{"exp":1,"x":1,"x":2}"#),
+            Err(JwtErrorKind::InvalidClaim("extra claims"))
+        );
+        let kept =
+            parse::<serde_json::Map<String, serde_json::Value>>(br#"{"exp":1,"x":1,"x":2}"#, "tid");
+        assert_eq!(
+            kept.unwrap_err(),
+            JwtErrorKind::InvalidClaim("extra claims")
+        );
     }
 
     #[test]
@@ -391,6 +441,8 @@ mod tests {
     fn not_an_object_or_trailing_data_is_refused() {
         assert!(parse_plain("[1]").is_err());
         assert!(parse_plain(r#"{"exp":1} x"#).is_err());
-        assert!(parse_plain(r#"{"exp":1,"scope":"Bad"}"#) == Err(JwtErrorKind::InvalidClaim("scope")));
+        assert!(
+            parse_plain(r#"{"exp":1,"scope":"Bad"}"#) == Err(JwtErrorKind::InvalidClaim("scope"))
+        );
     }
 }

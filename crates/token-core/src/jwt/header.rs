@@ -22,9 +22,11 @@ impl<'a> Header<'a> {
     /// `b64: false` and in-token keys are refused.
     pub(crate) fn parse(json: &'a [u8]) -> Result<Header<'a>, JwtErrorKind> {
         let mut de = serde_json::Deserializer::from_slice(json);
-        let header = de::Deserializer::deserialize_map(&mut de, HeaderVisitor)
-            .map_err(|_| JwtErrorKind::Malformed("header is not a JSON object with unique members"))?;
-        de.end().map_err(|_| JwtErrorKind::Malformed("trailing data after header"))?;
+        let header = de::Deserializer::deserialize_map(&mut de, HeaderVisitor).map_err(|_| {
+            JwtErrorKind::Malformed("header is not a JSON object with unique members")
+        })?;
+        de.end()
+            .map_err(|_| JwtErrorKind::Malformed("trailing data after header"))?;
         if let Some(member) = header.rejected {
             return Err(JwtErrorKind::HeaderRejected(member));
         }
@@ -34,7 +36,11 @@ impl<'a> Header<'a> {
 
 struct HeaderVisitor;
 
-fn once<'a, E: de::Error>(slot: &mut Option<Cow<'a, str>>, value: Cow<'a, str>, name: &str) -> Result<(), E> {
+fn once<'a, E: de::Error>(
+    slot: &mut Option<Cow<'a, str>>,
+    value: Cow<'a, str>,
+    name: &str,
+) -> Result<(), E> {
     if slot.replace(value).is_some() {
         return Err(E::custom(format_args!("duplicate header member {name}")));
     }
@@ -64,7 +70,9 @@ impl<'de> Visitor<'de> for HeaderVisitor {
                     let refusal = match other {
                         // We implement no JWS extensions, so any critical one is unknown.
                         "crit" => Some("crit (unknown critical extension)"),
-                        "jwk" | "jku" | "x5u" | "x5c" => Some("key carried in the token (jwk/jku/x5u/x5c)"),
+                        "jwk" | "jku" | "x5u" | "x5c" => {
+                            Some("key carried in the token (jwk/jku/x5u/x5c)")
+                        }
                         _ => None,
                     };
                     if other == "b64" {
@@ -100,8 +108,14 @@ mod tests {
 
     #[test]
     fn refuses_smuggling_and_extensions() {
-        let malformed = |j: &str| matches!(Header::parse(j.as_bytes()), Err(JwtErrorKind::Malformed(_)));
-        let refused = |j: &str| matches!(Header::parse(j.as_bytes()), Err(JwtErrorKind::HeaderRejected(_)));
+        let malformed =
+            |j: &str| matches!(Header::parse(j.as_bytes()), Err(JwtErrorKind::Malformed(_)));
+        let refused = |j: &str| {
+            matches!(
+                Header::parse(j.as_bytes()),
+                Err(JwtErrorKind::HeaderRejected(_))
+            )
+        };
         assert!(malformed(r#"{"alg":"HS256","alg":"none"}"#));
         assert!(malformed(r#"{"alg":"HS256","x":1,"x":2}"#));
         assert!(malformed(r#"["alg"]"#));
@@ -111,8 +125,12 @@ mod tests {
         assert!(refused(r#"{"alg":"HS256","crit":[]}"#));
         assert!(refused(r#"{"alg":"HS256","b64":false,"crit":["b64"]}"#));
         assert!(refused(r#"{"alg":"RS256","jwk":{"kty":"RSA"}}"#));
-        assert!(refused(r#"{"alg":"RS256","jku":"https://evil.example/keys"}"#));
-        assert!(refused(r#"{"alg":"RS256","x5u":"https://evil.example/cert"}"#));
+        assert!(refused(
+            r#"{"alg":"RS256","jku":"https://evil.example/keys"}"#
+        ));
+        assert!(refused(
+            r#"{"alg":"RS256","x5u":"https://evil.example/cert"}"#
+        ));
         assert!(refused(r#"{"alg":"RS256","x5c":["MIIB"]}"#));
         assert!(Header::parse(br#"{"alg":"HS256","b64":true}"#).is_ok());
     }

@@ -105,12 +105,16 @@ impl Keyring {
 
     /// Makes `next` the active key. The previous active key keeps verifying until
     /// `retire_previous_at` (seconds since the epoch), so tokens in flight survive.
-    pub fn rotate(&self, next: SigningKey, retire_previous_at: i64) -> Result<Keyring, KeyringError> {
+    pub fn rotate(
+        &self,
+        next: SigningKey,
+        retire_previous_at: i64,
+    ) -> Result<Keyring, KeyringError> {
         let mut entries = self.inner.entries.clone();
-        if let Some(active) = &self.inner.active {
-            if let Some(e) = entries.iter_mut().find(|e| e.key.kid() == active.key.kid()) {
-                e.retire_at = Some(retire_previous_at);
-            }
+        if let Some(active) = &self.inner.active
+            && let Some(e) = entries.iter_mut().find(|e| e.key.kid() == active.key.kid())
+        {
+            e.retire_at = Some(retire_previous_at);
         }
         check_unique(&entries, next.kid())?;
         entries.push(Entry {
@@ -187,7 +191,11 @@ impl Keyring {
     fn replace_entries(&self, entries: Vec<Entry>) -> Keyring {
         Keyring {
             inner: Arc::new(Inner {
-                active: self.inner.active.as_ref().map(|a| Active::new(a.key.clone())),
+                active: self
+                    .inner
+                    .active
+                    .as_ref()
+                    .map(|a| Active::new(a.key.clone())),
                 entries,
             }),
         }
@@ -223,15 +231,20 @@ impl Keyring {
 
     /// Picks the key for a token: by `kid`, or, without one, the only key with `alg`.
     /// The key decides the algorithm: a mismatch is refused.
-    pub(crate) fn select(&self, kid: Option<&str>, alg: Algorithm, now: i64) -> Result<&VerifyingKey, JwtErrorKind> {
-        let entry = match kid {
-            Some(kid) => self.inner.entries.iter().find(|e| e.key.kid() == kid),
-            None => {
-                let mut matching = self.inner.entries.iter().filter(|e| e.key.algorithm() == alg);
-                match (matching.next(), matching.next()) {
-                    (Some(only), None) => Some(only),
-                    _ => None,
-                }
+    pub(crate) fn select(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+        now: i64,
+    ) -> Result<&VerifyingKey, JwtErrorKind> {
+        let entries = &self.inner.entries;
+        let entry = if let Some(kid) = kid {
+            entries.iter().find(|e| e.key.kid() == kid)
+        } else {
+            let mut matching = entries.iter().filter(|e| e.key.algorithm() == alg);
+            match (matching.next(), matching.next()) {
+                (Some(only), None) => Some(only),
+                _ => None,
             }
         }
         .ok_or(JwtErrorKind::UnknownKey)?;

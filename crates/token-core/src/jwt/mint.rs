@@ -130,7 +130,7 @@ impl Minter {
     /// Names the tenant claim.
     #[must_use]
     pub fn tenant_claim(mut self, name: &str) -> Self {
-        self.tenant_claim = name.to_owned();
+        name.clone_into(&mut self.tenant_claim);
         self
     }
 
@@ -152,7 +152,9 @@ impl Minter {
     pub fn mint<E: Serialize>(&self, req: &AccessTokenRequest<E>) -> Result<String, MintError> {
         let ttl = req.ttl.unwrap_or(self.max_ttl);
         if ttl <= 0 || ttl > self.max_ttl {
-            return Err(MintError::Lifetime { max_secs: self.max_ttl });
+            return Err(MintError::Lifetime {
+                max_secs: self.max_ttl,
+            });
         }
         let now = self.clock.now();
         let claims = AccessClaims {
@@ -172,10 +174,14 @@ impl Minter {
             extra: (),
         };
         let extra = extra_members(&req.extra).map_err(MintError::ExtraClaims)?;
-        if let Some(map) = &extra {
-            if let Some(clash) = map.keys().find(|k| REGISTERED.contains(&k.as_str()) || **k == self.tenant_claim) {
-                return Err(MintError::ExtraClaims(format!("`{clash}` is a registered claim")));
-            }
+        if let Some(map) = &extra
+            && let Some(clash) = map
+                .keys()
+                .find(|k| REGISTERED.contains(&k.as_str()) || **k == self.tenant_claim)
+        {
+            return Err(MintError::ExtraClaims(format!(
+                "`{clash}` is a registered claim"
+            )));
         }
         self.sign(&ClaimsOut {
             claims: &claims,
@@ -204,7 +210,9 @@ impl Minter {
         let now = self.clock.now();
         let ttl = ttl_secs.unwrap_or(self.max_ttl);
         if ttl <= 0 || ttl > self.max_ttl {
-            return Err(MintError::Lifetime { max_secs: self.max_ttl });
+            return Err(MintError::Lifetime {
+                max_secs: self.max_ttl,
+            });
         }
         let claims = AccessClaims {
             iss: Some(self.issuer.clone()),
@@ -228,8 +236,10 @@ impl Minter {
 
     fn sign<C: Serialize>(&self, claims: &C) -> Result<String, MintError> {
         let active = self.keyring.active().ok_or(MintError::NoSigningKey)?;
-        let payload = serde_json::to_vec(claims).map_err(|e| MintError::ExtraClaims(e.to_string()))?;
-        let mut token = String::with_capacity(active.header_b64.len() + payload.len() * 4 / 3 + 140);
+        let payload =
+            serde_json::to_vec(claims).map_err(|e| MintError::ExtraClaims(e.to_string()))?;
+        let mut token =
+            String::with_capacity(active.header_b64.len() + payload.len() * 4 / 3 + 140);
         token.push_str(&active.header_b64);
         token.push('.');
         b64::encode_into(&payload, &mut token);

@@ -14,4 +14,6 @@ pub use error::{JwtError, JwtErrorKind, MintError};
 pub use keyring::{JwksReport, Keyring, KeyringError};
 pub use mint::{AccessTokenRequest, DEFAULT_MAX_TTL_SECS, Minter};
 pub use revocation::{MemoryRevocationStore, RevocationStore};
-pub use verify::{MAX_LEEWAY_SECS, Validation, ValidationBuilder, ValidationError, Verified, Verifier};
+pub use verify::{
+    MAX_LEEWAY_SECS, Validation, ValidationBuilder, ValidationError, Verified, Verifier,
+};

@@ -60,7 +60,10 @@ impl RevocationStore for MemoryRevocationStore {
     fn revoke(&self, jti: &str, expires_at: i64) {
         // A poisoned lock means a panic elsewhere; recover the data rather than lose a
         // revocation.
-        let mut r = self.inner.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut r = self
+            .inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         r.entries.insert(jti.to_owned(), expires_at);
         if r.entries.len() > r.prune_at {
             let now = r.latest_now;
@@ -70,12 +73,18 @@ impl RevocationStore for MemoryRevocationStore {
     }
 
     fn is_revoked(&self, jti: &str, now: i64) -> bool {
-        let r = self.inner.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let r = self
+            .inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let revoked = r.entries.get(jti).is_some_and(|exp| *exp > now);
         let stale = now > r.latest_now;
         drop(r);
         if stale {
-            let mut w = self.inner.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut w = self
+                .inner
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             w.latest_now = w.latest_now.max(now);
         }
         revoked

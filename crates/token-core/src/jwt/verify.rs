@@ -155,7 +155,7 @@ impl ValidationBuilder {
 
     /// The claim that carries the tenant (default `tid`).
     pub fn tenant_claim(mut self, name: &str) -> Self {
-        self.v.tenant_claim = name.to_owned();
+        name.clone_into(&mut self.v.tenant_claim);
         self
     }
 
@@ -263,14 +263,24 @@ impl Verifier {
     }
 
     /// Verifies a token and parses its other members into `E`, in the same pass.
-    pub fn verify_as<E: DeserializeOwned + 'static>(&self, token: &str) -> Result<Verified<E>, JwtError> {
+    pub fn verify_as<E: DeserializeOwned + 'static>(
+        &self,
+        token: &str,
+    ) -> Result<Verified<E>, JwtError> {
         self.verify_at(token, self.clock.now())
     }
 
-    fn verify_at<E: DeserializeOwned + 'static>(&self, token: &str, now: i64) -> Result<Verified<E>, JwtError> {
+    fn verify_at<E: DeserializeOwned + 'static>(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> Result<Verified<E>, JwtError> {
         let v = &self.validation;
         if token.len() > v.max_token_len {
-            return Err(JwtErrorKind::TooLarge { max: v.max_token_len }.into());
+            return Err(JwtErrorKind::TooLarge {
+                max: v.max_token_len,
+            }
+            .into());
         }
         let mut parts = token.split('.');
         let (Some(header_b64), Some(payload_b64), Some(sig_b64), None) =
@@ -278,18 +288,26 @@ impl Verifier {
         else {
             return Err(JwtErrorKind::Malformed("not three dot-separated parts").into());
         };
-        let header_json = b64::decode(header_b64).ok_or(JwtErrorKind::Malformed("header is not base64url"))?;
+        let header_json =
+            b64::decode(header_b64).ok_or(JwtErrorKind::Malformed("header is not base64url"))?;
         let header = Header::parse(&header_json)?;
-        let alg_name = header.alg.as_deref().ok_or(JwtErrorKind::MissingClaim("alg"))?;
+        let alg_name = header
+            .alg
+            .as_deref()
+            .ok_or(JwtErrorKind::MissingClaim("alg"))?;
         if alg_name.eq_ignore_ascii_case("none") {
             return Err(JwtErrorKind::AlgorithmNone.into());
         }
         let alg = Algorithm::from_name(alg_name).ok_or(JwtErrorKind::UnsupportedAlgorithm)?;
-        if v.algorithms.as_ref().is_some_and(|allowed| !allowed.contains(&alg)) {
+        if v.algorithms
+            .as_ref()
+            .is_some_and(|allowed| !allowed.contains(&alg))
+        {
             return Err(JwtErrorKind::AlgorithmNotAllowed.into());
         }
         let key = self.keyring.select(header.kid.as_deref(), alg, now)?;
-        let signature = b64::decode(sig_b64).ok_or(JwtErrorKind::Malformed("signature is not base64url"))?;
+        let signature =
+            b64::decode(sig_b64).ok_or(JwtErrorKind::Malformed("signature is not base64url"))?;
         let signed = &token[..header_b64.len() + 1 + payload_b64.len()];
         if !key.verify(signed.as_bytes(), &signature) {
             return Err(JwtErrorKind::BadSignature.into());
@@ -301,7 +319,8 @@ impl Verifier {
                 return Err(JwtErrorKind::WrongType.into());
             }
         }
-        let payload = b64::decode(payload_b64).ok_or(JwtErrorKind::Malformed("payload is not base64url"))?;
+        let payload =
+            b64::decode(payload_b64).ok_or(JwtErrorKind::Malformed("payload is not base64url"))?;
         let claims = claims::parse::<E>(&payload, &v.tenant_claim)?;
         self.check_claims(&claims, now)?;
         Ok(Verified {
@@ -330,15 +349,15 @@ impl Verifier {
                 return Err(JwtErrorKind::LifetimeTooLong);
             }
         }
-        if let Some(iss) = &v.issuer {
-            if c.iss.as_deref() != Some(iss) {
-                return Err(JwtErrorKind::WrongIssuer);
-            }
+        if let Some(iss) = &v.issuer
+            && c.iss.as_deref() != Some(iss)
+        {
+            return Err(JwtErrorKind::WrongIssuer);
         }
-        if let Some(aud) = &v.audience {
-            if !c.aud.iter().any(|a| a == aud) {
-                return Err(JwtErrorKind::WrongAudience);
-            }
+        if let Some(aud) = &v.audience
+            && !c.aud.iter().any(|a| a == aud)
+        {
+            return Err(JwtErrorKind::WrongAudience);
         }
         if let Some(store) = &self.revocation {
             let jti = c.jti.as_deref().ok_or(JwtErrorKind::MissingClaim("jti"))?;
