@@ -171,8 +171,8 @@ fn rotation_keeps_tokens_in_flight_until_retirement() {
         Validation::access_tokens("https://as", "api"),
     )
     .with_clock(Arc::new(clock.clone()));
-    assert_eq!(verifier.verify(&old_token).unwrap().kid, old.kid());
-    assert_eq!(verifier.verify(&new_token).unwrap().kid, new.kid());
+    assert_eq!(verifier.verify(&old_token).unwrap().key.kid(), old.kid());
+    assert_eq!(verifier.verify(&new_token).unwrap().key.kid(), new.kid());
     // Both keys are published while the old one retires.
     let kids: Vec<_> = ring2
         .public_jwks()

@@ -89,33 +89,39 @@ impl ScopeSet {
     }
 
     fn from_vec(mut scopes: Vec<Scope>) -> Self {
-        scopes.sort_unstable();
+        // Tokens usually carry canonical scope strings already: skip the sort then.
+        if !scopes.is_sorted() {
+            scopes.sort_unstable();
+        }
         scopes.dedup();
         // In sorted order a wildcard `p*` comes before everything it grants ('*' sorts
         // below every other scope byte), and what it grants is contiguous after it. So
-        // one "current wildcard" is enough to drop every covered scope in one pass.
-        let mut kept: Vec<Scope> = Vec::with_capacity(scopes.len());
+        // one "current wildcard" is enough to drop every covered scope in one pass,
+        // compacting in place.
+        let mut kept = 0;
         let mut cover: Option<usize> = None;
-        for scope in scopes {
-            if let Some(i) = cover
-                && kept[i].grants(&scope)
+        for read in 0..scopes.len() {
+            if let Some(c) = cover
+                && scopes[c].grants(&scopes[read])
             {
                 continue;
             }
-            if scope.is_wildcard() {
-                cover = Some(kept.len());
+            if scopes[read].is_wildcard() {
+                cover = Some(kept);
             }
-            kept.push(scope);
+            scopes.swap(kept, read);
+            kept += 1;
         }
-        let wildcards = kept
+        scopes.truncate(kept);
+        let wildcards = scopes
             .iter()
             .enumerate()
             .filter(|(_, s)| s.is_wildcard())
             .map(|(i, _)| i)
             .collect();
-        let index = Index::build(&kept);
+        let index = Index::build(&scopes);
         ScopeSet {
-            scopes: kept,
+            scopes,
             wildcards,
             index,
         }
@@ -219,6 +225,9 @@ impl ScopeSet {
     }
 }
 
+/// Sets of at most this many scopes are scanned rather than indexed.
+const LINEAR_MAX: usize = 8;
+
 /// An open-addressing hash index of a canonical scope list: one hash and, almost
 /// always, one string comparison per lookup. Slots hold `position + 1`; 0 is empty.
 /// The table is at least twice the number of scopes, so probes stay short.
@@ -232,7 +241,7 @@ struct Index {
 
 impl Index {
     fn build(scopes: &[Scope]) -> Index {
-        if scopes.is_empty() {
+        if scopes.len() <= LINEAR_MAX {
             return Index::default();
         }
         let size = (scopes.len() * 2).next_power_of_two();
@@ -253,7 +262,8 @@ impl Index {
 
     fn contains(&self, scopes: &[Scope], wanted: &str) -> bool {
         if self.slots.is_empty() {
-            return false;
+            // Small sets: a scan (length first, then bytes) beats hashing.
+            return scopes.iter().any(|s| s.as_str() == wanted);
         }
         let mask = self.slots.len() - 1;
         let mut slot = slot_of(wanted, self.shift);

@@ -27,7 +27,7 @@ fn concrete_scope() -> impl Strategy<Value = Scope> {
 }
 
 fn scope_set() -> impl Strategy<Value = ScopeSet> {
-    prop::collection::vec(scope(), 0..6).prop_map(ScopeSet::from_scopes)
+    prop::collection::vec(scope(), 0..12).prop_map(ScopeSet::from_scopes)
 }
 
 fn requirement() -> impl Strategy<Value = Requirement> {

@@ -288,16 +288,24 @@ struct Audience(Vec<String>);
 
 impl<'de> Deserialize<'de> for Audience {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum OneOrMany {
-            One(String),
-            Many(Vec<String>),
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Audience;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string or an array of strings")
+            }
+            fn visit_str<Er: de::Error>(self, v: &str) -> Result<Audience, Er> {
+                Ok(Audience(vec![v.to_owned()]))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Audience, A::Error> {
+                let mut out = Vec::new();
+                while let Some(a) = seq.next_element::<String>()? {
+                    out.push(a);
+                }
+                Ok(Audience(out))
+            }
         }
-        Ok(Audience(match OneOrMany::deserialize(d)? {
-            OneOrMany::One(a) => vec![a],
-            OneOrMany::Many(v) => v,
-        }))
+        d.deserialize_any(V)
     }
 }
 

@@ -47,6 +47,9 @@ pub(crate) struct Active {
 #[derive(Clone)]
 struct Entry {
     key: VerifyingKey,
+    /// For our own keys, the exact encoded header our `Minter` writes: a token whose
+    /// first segment equals it needs no header decoding (same bytes, same meaning).
+    minted_header: Option<String>,
     /// Verifies only while `now` is before this instant.
     retire_at: Option<i64>,
     /// Our own key (published in the JWKS) or another issuer's.
@@ -81,11 +84,7 @@ impl Keyring {
     /// A keyring whose active signing key is `key`.
     pub fn new(key: SigningKey) -> Keyring {
         jose::install_ring_provider();
-        let entry = Entry {
-            key: key.verifying_key().clone(),
-            retire_at: None,
-            own: true,
-        };
+        let entry = Entry::own(&key);
         Keyring {
             inner: Arc::new(Inner {
                 active: Some(Active::new(key)),
@@ -117,11 +116,7 @@ impl Keyring {
             e.retire_at = Some(retire_previous_at);
         }
         check_unique(&entries, next.kid())?;
-        entries.push(Entry {
-            key: next.verifying_key().clone(),
-            retire_at: None,
-            own: true,
-        });
+        entries.push(Entry::own(&next));
         Ok(Keyring {
             inner: Arc::new(Inner {
                 active: Some(Active::new(next)),
@@ -134,11 +129,7 @@ impl Keyring {
     pub fn with_verifying_key(&self, key: VerifyingKey) -> Result<Keyring, KeyringError> {
         check_unique(&self.inner.entries, key.kid())?;
         let mut entries = self.inner.entries.clone();
-        entries.push(Entry {
-            key,
-            retire_at: None,
-            own: false,
-        });
+        entries.push(Entry::external(key));
         Ok(self.replace_entries(entries))
     }
 
@@ -167,11 +158,7 @@ impl Keyring {
                 }
                 Ok(key) => {
                     report.loaded.push(key.kid().to_owned());
-                    entries.push(Entry {
-                        key,
-                        retire_at: None,
-                        own: false,
-                    });
+                    entries.push(Entry::external(key));
                 }
                 Err(e) => report.skipped.push((label, e.to_string())),
             }
@@ -251,12 +238,63 @@ impl Keyring {
         if entry.key.algorithm() != alg {
             return Err(JwtErrorKind::AlgorithmMismatch);
         }
-        if entry.retire_at.is_some_and(|at| now >= at) {
-            return Err(JwtErrorKind::KeyRetired);
-        }
-        Ok(&entry.key)
+        entry.usable(now)
+    }
+
+    /// The fast path: the key whose minted header is exactly `header_b64`, if any.
+    pub(crate) fn select_minted(
+        &self,
+        header_b64: &str,
+        now: i64,
+    ) -> Option<Result<&VerifyingKey, JwtErrorKind>> {
+        self.inner
+            .entries
+            .iter()
+            .find(|e| e.minted_header.as_deref() == Some(header_b64))
+            .map(|e| e.usable(now))
     }
 }
+
+impl Entry {
+    fn own(key: &SigningKey) -> Entry {
+        Entry {
+            key: key.verifying_key().clone(),
+            minted_header: Some(minted_header(key)),
+            retire_at: None,
+            own: true,
+        }
+    }
+
+    fn external(key: VerifyingKey) -> Entry {
+        Entry {
+            key,
+            minted_header: None,
+            retire_at: None,
+            own: false,
+        }
+    }
+
+    fn usable(&self, now: i64) -> Result<&VerifyingKey, JwtErrorKind> {
+        if self.retire_at.is_some_and(|at| now >= at) {
+            return Err(JwtErrorKind::KeyRetired);
+        }
+        Ok(&self.key)
+    }
+}
+
+/// The encoded protected header of tokens minted with `key`.
+fn minted_header(key: &SigningKey) -> String {
+    // serde_json's map keeps keys sorted, so this encoding is deterministic.
+    let header = serde_json::json!({
+        "alg": key.algorithm().name(),
+        "kid": key.kid(),
+        "typ": MINTED_TYP,
+    });
+    jose::b64::encode(header.to_string().as_bytes())
+}
+
+/// The `typ` our minter writes (RFC 9068).
+pub(crate) const MINTED_TYP: &str = "at+jwt";
 
 fn check_unique(entries: &[Entry], kid: &str) -> Result<(), KeyringError> {
     if entries.iter().any(|e| e.key.kid() == kid) {
@@ -267,12 +305,7 @@ fn check_unique(entries: &[Entry], kid: &str) -> Result<(), KeyringError> {
 
 impl Active {
     fn new(key: SigningKey) -> Active {
-        let header = serde_json::json!({
-            "alg": key.algorithm().name(),
-            "kid": key.kid(),
-            "typ": "at+jwt",
-        });
-        let header_b64 = jose::b64::encode(header.to_string().as_bytes());
+        let header_b64 = minted_header(&key);
         Active { key, header_b64 }
     }
 }

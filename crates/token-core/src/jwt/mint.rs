@@ -250,11 +250,25 @@ impl Minter {
     }
 }
 
+/// A unique token id without a system call per token: 64 random bits drawn once per
+/// process, then a counter. `jti` must be unique, not secret (the token is signed).
 fn random_id() -> Result<String, MintError> {
-    let mut bytes = [0u8; 16];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
-        .map_err(|_| MintError::Key(crate::jose::KeyError::Rng))?;
-    Ok(b64::encode(&bytes))
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static PREFIX: OnceLock<[u8; 8]> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = if let Some(p) = PREFIX.get() {
+        *p
+    } else {
+        let mut bytes = [0u8; 8];
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+            .map_err(|_| MintError::Key(crate::jose::KeyError::Rng))?;
+        *PREFIX.get_or_init(|| bytes)
+    };
+    let mut id = [0u8; 16];
+    id[..8].copy_from_slice(&prefix);
+    id[8..].copy_from_slice(&COUNTER.fetch_add(1, Ordering::Relaxed).to_be_bytes());
+    Ok(b64::encode(&id))
 }
 
 impl fmt::Debug for Minter {

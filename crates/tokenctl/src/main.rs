@@ -1,0 +1,230 @@
+//! `tokenctl`: keys and JWT access tokens from the command line, on token-core.
+//!
+//! ```text
+//! tokenctl keygen --alg ALG [--kid KID] [--out FILE]
+//! tokenctl jwks KEYFILE...
+//! tokenctl jwt mint --key KEYFILE --iss I --sub S --aud A [--scope "a b"] [--tenant T]
+//!                   [--ttl 15m] [--claim k=v]...
+//! tokenctl jwt verify --jwks FILE [--token T] [--iss I] [--aud A] [--typ T] [--alg ALG]...
+//!                     [--now UNIX_SECONDS] [--leeway SECONDS] [--max-lifetime SECONDS|none]
+//!                     [--tenant-claim NAME]
+//! tokenctl jwt inspect [TOKEN]
+//! ```
+//!
+//! - `keygen` generates an Ed25519, ECDSA (P-256, P-384) or HMAC key. With `--out` the
+//!   private JWK goes to a new file of mode 0600 and the public JWK to standard output
+//!   (for HMAC, only `kty`, `alg` and `kid`); without it the private JWK goes to
+//!   standard output. RSA keys are imported, not generated.
+//! - `jwks` prints the public JWKS of key files (JWK, JWKS or PEM, private or public).
+//!   Shared secrets (`oct`) and private members are never printed.
+//! - `jwt mint` signs an RFC 9068 access token (`typ: at+jwt`) with a private JWK or
+//!   PEM. `--ttl` takes `Ns`, `Nm`, `Nh` or `Nd`, at most 24 hours; `--claim k=v` adds a
+//!   claim whose value is JSON if it parses as JSON, else a string.
+//! - `jwt verify` checks a token (from `--token` or standard input) against a JWKS or
+//!   JWK file and prints its claims as one JSON object. Issuer and audience are checked
+//!   only when given; `typ` only with `--typ`.
+//! - `jwt inspect` decodes a token **without verifying it** and says so on standard
+//!   error.
+//!
+//! Exit status: 0 on success; 1 when a token is invalid (the reason and its stable code
+//! on standard error); 2 on a usage error, unreadable input or an unusable key.
+//! Messages never contain secrets or whole tokens.
+
+mod duration;
+mod failure;
+mod inspect;
+mod io;
+mod jwks;
+mod jwt;
+mod keygen;
+mod keys;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::builder::NonEmptyStringValueParser;
+use clap::{Parser, Subcommand};
+use token_core::jose::Algorithm;
+use token_scopes::ScopeSet;
+
+use crate::duration::MaxLifetime;
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "tokenctl",
+    version,
+    about = "Keys and JWT access tokens for tokenkit"
+)]
+struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate a signing key: Ed25519, ECDSA (P-256, P-384) or an HMAC secret.
+    Keygen(KeygenArgs),
+    /// Print the public JWKS of key files (JWK, JWKS or PEM); `oct` keys are skipped.
+    Jwks(JwksArgs),
+    /// Mint, verify or inspect JWT access tokens.
+    #[command(subcommand)]
+    Jwt(JwtCommand),
+}
+
+/// The `jwt` subcommands.
+#[derive(Debug, Subcommand)]
+enum JwtCommand {
+    /// Sign an access token and print it.
+    Mint(MintArgs),
+    /// Verify a token and print its claims; exit 1 if it is invalid.
+    Verify(VerifyArgs),
+    /// Decode a token WITHOUT verifying it.
+    Inspect(InspectArgs),
+}
+
+/// Arguments of `tokenctl keygen`.
+#[derive(Debug, clap::Args)]
+struct KeygenArgs {
+    /// The algorithm the key is for.
+    #[arg(long, value_name = "ALG")]
+    alg: Algorithm,
+    /// The key id (default: the RFC 7638 thumbprint).
+    #[arg(long, value_name = "KID", value_parser = NonEmptyStringValueParser::new())]
+    kid: Option<String>,
+    /// Write the private JWK to this new file (mode 0600) and print the public JWK.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+/// Arguments of `tokenctl jwks`.
+#[derive(Debug, clap::Args)]
+struct JwksArgs {
+    /// Key files: JWK or JWKS (JSON), or PEM (private or public).
+    #[arg(value_name = "KEYFILE", required = true)]
+    files: Vec<PathBuf>,
+}
+
+/// Arguments of `tokenctl jwt mint`.
+#[derive(Debug, clap::Args)]
+struct MintArgs {
+    /// The signing key: a private JWK or a private PEM.
+    #[arg(long, value_name = "KEYFILE")]
+    key: PathBuf,
+    /// The issuer (`iss`).
+    #[arg(long, value_name = "ISSUER")]
+    iss: String,
+    /// The subject (`sub`).
+    #[arg(long, value_name = "SUBJECT")]
+    sub: String,
+    /// The audience (`aud`); repeat for several.
+    #[arg(long, value_name = "AUDIENCE", required = true)]
+    aud: Vec<String>,
+    /// The granted scopes, space-separated.
+    #[arg(long, value_name = "SCOPES", value_parser = parse_scope)]
+    scope: Option<ScopeSet>,
+    /// The tenant (claim `tid`).
+    #[arg(long, value_name = "TENANT")]
+    tenant: Option<String>,
+    /// The lifetime: `Ns`, `Nm`, `Nh` or `Nd`, at most 24h.
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = duration::parse_ttl)]
+    ttl: i64,
+    /// An extra claim `name=value`; the value is JSON if it parses, else a string.
+    #[arg(long = "claim", value_name = "NAME=VALUE", value_parser = jwt::parse_claim)]
+    claims: Vec<(String, serde_json::Value)>,
+}
+
+/// Arguments of `tokenctl jwt verify`.
+#[derive(Debug, clap::Args)]
+struct VerifyArgs {
+    /// The keys: a JWKS document or a single JWK (`oct` secrets included), or a PEM.
+    #[arg(long, value_name = "FILE")]
+    jwks: PathBuf,
+    /// The token (default: read from standard input).
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
+    /// The required issuer (default: any issuer).
+    #[arg(long, value_name = "ISSUER")]
+    iss: Option<String>,
+    /// The audience `aud` must contain (default: any audience).
+    #[arg(long, value_name = "AUDIENCE")]
+    aud: Option<String>,
+    /// The required header `typ`, e.g. `at+jwt` (default: not checked).
+    #[arg(long, value_name = "TYPE")]
+    typ: Option<String>,
+    /// An allowed algorithm; repeat for several (default: each key's own). A single
+    /// `--alg` also names the algorithm of RSA and `oct` keys without `alg`.
+    #[arg(long = "alg", value_name = "ALG")]
+    algs: Vec<Algorithm>,
+    /// Verify as if the time were this many seconds since the epoch.
+    #[arg(long, value_name = "UNIX_SECONDS")]
+    now: Option<i64>,
+    /// Clock-skew allowance in seconds (0 to 300; default 30).
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
+    leeway: Option<i64>,
+    /// The longest accepted lifetime in seconds, or `none` (default: 24 hours).
+    #[arg(long, value_name = "SECONDS", value_parser = duration::parse_max_lifetime)]
+    max_lifetime: Option<MaxLifetime>,
+    /// The claim that carries the tenant.
+    #[arg(long, value_name = "NAME", default_value = "tid")]
+    tenant_claim: String,
+}
+
+/// Arguments of `tokenctl jwt inspect`.
+#[derive(Debug, clap::Args)]
+struct InspectArgs {
+    /// The token (default: read from standard input).
+    #[arg(value_name = "TOKEN")]
+    token: Option<String>,
+}
+
+/// Parses `--scope`.
+fn parse_scope(text: &str) -> Result<ScopeSet, String> {
+    text.parse().map_err(|e| format!("{e}"))
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_exit(&e),
+    };
+    let result = match &cli.command {
+        Command::Keygen(args) => keygen::run(args),
+        Command::Jwks(args) => jwks::run(args),
+        Command::Jwt(JwtCommand::Mint(args)) => jwt::mint(args),
+        Command::Jwt(JwtCommand::Verify(args)) => jwt::verify(args),
+        Command::Jwt(JwtCommand::Inspect(args)) => inspect::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
+    }
+}
+
+/// Reports a command-line error (exit status 2) or prints help or the version (exit
+/// status 0). Arguments that look like tokens are redacted from the message.
+fn clap_exit(error: &clap::Error) -> ExitCode {
+    if !error.use_stderr() {
+        // `--help` or `--version`.
+        return match error.print() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::from(2),
+        };
+    }
+    eprint!("{}", failure::redact_tokens(&error.render().to_string()));
+    ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+}
