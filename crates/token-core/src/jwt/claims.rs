@@ -75,11 +75,11 @@ impl<'de> Deserialize<'de> for NoExtra {
     }
 }
 
-impl<E: Serialize> AccessClaims<E> {
+impl<E: Serialize + 'static> AccessClaims<E> {
     /// The claims as a JSON object, with the tenant under `tenant_claim`.
     pub fn to_json(&self, tenant_claim: &str) -> serde_json::Value {
         serde_json::to_value(ClaimsOut {
-            claims: self,
+            claims: self.view(),
             tenant_claim,
             extra: extra_members(&self.extra).ok().flatten().as_ref(),
         })
@@ -87,10 +87,13 @@ impl<E: Serialize> AccessClaims<E> {
     }
 }
 
-/// Serializes `extra` to its members, refusing registered names. `None` for `NoExtra`.
-pub(crate) fn extra_members<E: Serialize>(
+/// Serializes `extra` to its members. `None` for `NoExtra` (without serializing).
+pub(crate) fn extra_members<E: Serialize + 'static>(
     extra: &E,
 ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, String> {
+    if TypeId::of::<E>() == TypeId::of::<NoExtra>() {
+        return Ok(None);
+    }
     match serde_json::to_value(extra).map_err(|e| e.to_string())? {
         serde_json::Value::Object(map) if map.is_empty() => Ok(None),
         serde_json::Value::Object(map) => Ok(Some(map)),
@@ -99,24 +102,55 @@ pub(crate) fn extra_members<E: Serialize>(
     }
 }
 
+/// The registered claims, borrowed: what minting and `to_json` write.
+pub(crate) struct ClaimsView<'a> {
+    pub(crate) iss: Option<&'a str>,
+    pub(crate) sub: Option<&'a str>,
+    pub(crate) aud: &'a [String],
+    pub(crate) exp: i64,
+    pub(crate) nbf: Option<i64>,
+    pub(crate) iat: Option<i64>,
+    pub(crate) jti: Option<&'a str>,
+    pub(crate) client_id: Option<&'a str>,
+    pub(crate) scope: &'a ScopeSet,
+    pub(crate) tenant: Option<&'a str>,
+}
+
+impl<E> AccessClaims<E> {
+    pub(crate) fn view(&self) -> ClaimsView<'_> {
+        ClaimsView {
+            iss: self.iss.as_deref(),
+            sub: self.sub.as_deref(),
+            aud: &self.aud,
+            exp: self.exp,
+            nbf: self.nbf,
+            iat: self.iat,
+            jti: self.jti.as_deref(),
+            client_id: self.client_id.as_deref(),
+            scope: &self.scope,
+            tenant: self.tenant.as_deref(),
+        }
+    }
+}
+
 /// Writes claims as the JWT payload, in one pass, with the tenant claim renamed.
-pub(crate) struct ClaimsOut<'a, E> {
-    pub(crate) claims: &'a AccessClaims<E>,
+pub(crate) struct ClaimsOut<'a> {
+    pub(crate) claims: ClaimsView<'a>,
     pub(crate) tenant_claim: &'a str,
     pub(crate) extra: Option<&'a serde_json::Map<String, serde_json::Value>>,
 }
 
-impl<E> Serialize for ClaimsOut<'_, E> {
+impl Serialize for ClaimsOut<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let c = self.claims;
+        let c = &self.claims;
         let mut m = s.serialize_map(None)?;
-        if let Some(v) = &c.iss {
+        if let Some(v) = c.iss {
             m.serialize_entry("iss", v)?;
         }
-        if let Some(v) = &c.sub {
+        if let Some(v) = c.sub {
             m.serialize_entry("sub", v)?;
         }
-        match c.aud.as_slice() {
+        match c.aud {
             [] => {}
             [one] => m.serialize_entry("aud", one)?,
             many => m.serialize_entry("aud", many)?,
@@ -128,16 +162,16 @@ impl<E> Serialize for ClaimsOut<'_, E> {
         if let Some(v) = c.iat {
             m.serialize_entry("iat", &v)?;
         }
-        if let Some(v) = &c.jti {
+        if let Some(v) = c.jti {
             m.serialize_entry("jti", v)?;
         }
-        if let Some(v) = &c.client_id {
+        if let Some(v) = c.client_id {
             m.serialize_entry("client_id", v)?;
         }
         if !c.scope.is_empty() {
-            m.serialize_entry("scope", &c.scope)?;
+            m.serialize_entry("scope", c.scope)?;
         }
-        if let Some(v) = &c.tenant {
+        if let Some(v) = c.tenant {
             m.serialize_entry(self.tenant_claim, v)?;
         }
         if let Some(extra) = self.extra {

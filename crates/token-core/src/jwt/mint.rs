@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use token_scopes::ScopeSet;
 
-use super::claims::{AccessClaims, ClaimsOut, NoExtra, REGISTERED, extra_members};
+use super::claims::{AccessClaims, ClaimsOut, ClaimsView, NoExtra, REGISTERED, extra_members};
 use super::{Keyring, MintError};
 use crate::clock::{Clock, SystemClock};
 use crate::jose::b64;
@@ -149,7 +149,10 @@ impl Minter {
     }
 
     /// Mints a signed access token (`typ: at+jwt`).
-    pub fn mint<E: Serialize>(&self, req: &AccessTokenRequest<E>) -> Result<String, MintError> {
+    pub fn mint<E: Serialize + 'static>(
+        &self,
+        req: &AccessTokenRequest<E>,
+    ) -> Result<String, MintError> {
         let ttl = req.ttl.unwrap_or(self.max_ttl);
         if ttl <= 0 || ttl > self.max_ttl {
             return Err(MintError::Lifetime {
@@ -157,21 +160,21 @@ impl Minter {
             });
         }
         let now = self.clock.now();
-        let claims = AccessClaims {
-            iss: Some(self.issuer.clone()),
-            sub: Some(req.sub.clone()),
-            aud: req.audience.clone(),
+        let jti = match &req.jti {
+            Some(j) => j.clone(),
+            None => random_id()?,
+        };
+        let claims = ClaimsView {
+            iss: Some(&self.issuer),
+            sub: Some(&req.sub),
+            aud: &req.audience,
             exp: now.saturating_add(ttl),
             nbf: None,
             iat: Some(now),
-            jti: Some(match &req.jti {
-                Some(j) => j.clone(),
-                None => random_id()?,
-            }),
-            client_id: req.client_id.clone(),
-            scope: req.scope.clone(),
-            tenant: req.tenant.clone(),
-            extra: (),
+            jti: Some(&jti),
+            client_id: req.client_id.as_deref(),
+            scope: &req.scope,
+            tenant: req.tenant.as_deref(),
         };
         let extra = extra_members(&req.extra).map_err(MintError::ExtraClaims)?;
         if let Some(map) = &extra
@@ -184,7 +187,7 @@ impl Minter {
             )));
         }
         self.sign(&ClaimsOut {
-            claims: &claims,
+            claims,
             tenant_claim: &self.tenant_claim,
             extra: extra.as_ref(),
         })
@@ -228,7 +231,7 @@ impl Minter {
             extra: (),
         };
         self.sign(&ClaimsOut {
-            claims: &claims,
+            claims: claims.view(),
             tenant_claim: &self.tenant_claim,
             extra: None,
         })
