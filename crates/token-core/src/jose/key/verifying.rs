@@ -1,0 +1,278 @@
+//! `VerifyingKey`: a public key (or HMAC secret), parsed once.
+
+use std::fmt;
+use std::sync::Arc;
+
+use ring::signature as sig;
+use ring::{hmac, rsa};
+use zeroize::Zeroizing;
+
+use super::{alg_for_curve, curve_for, curve_name, hmac_alg, rsa_params, secret};
+use crate::jose::der::{self, Curve, PublicKeyDer};
+use crate::jose::{Algorithm, Jwk, KeyError, KeyFamily, SecretMember, b64, pem};
+
+/// A public key (or, for HMAC, a shared secret) that verifies tokens.
+#[derive(Clone)]
+pub struct VerifyingKey {
+    inner: Arc<VerifyingInner>,
+}
+
+struct VerifyingInner {
+    alg: Algorithm,
+    kid: String,
+    public: Public,
+}
+
+pub(super) enum Public {
+    Hmac(hmac::Key, Zeroizing<Vec<u8>>),
+    Rsa { n: Vec<u8>, e: Vec<u8> },
+    Ec { curve: Curve, point: Vec<u8> },
+    Ed25519([u8; 32]),
+}
+
+impl VerifyingKey {
+    pub(super) fn new(alg: Algorithm, public: Public) -> VerifyingKey {
+        let mut key = VerifyingKey {
+            inner: Arc::new(VerifyingInner {
+                alg,
+                kid: String::new(),
+                public,
+            }),
+        };
+        let kid = key.thumbprint();
+        if let Some(inner) = Arc::get_mut(&mut key.inner) {
+            inner.kid = kid;
+        }
+        key
+    }
+
+    pub(crate) fn from_public_der(
+        public: PublicKeyDer,
+        alg: Algorithm,
+    ) -> Result<VerifyingKey, KeyError> {
+        let public = match (public, alg.family()) {
+            (PublicKeyDer::Rsa { n, e }, KeyFamily::Rsa) => {
+                if n.len() < 256 {
+                    return Err(KeyError::WeakRsa);
+                }
+                Public::Rsa { n, e }
+            }
+            (PublicKeyDer::Ec { curve, point }, KeyFamily::Ec) if curve_for(alg) == Some(curve) => {
+                Public::Ec { curve, point }
+            }
+            (PublicKeyDer::Ed25519 { key }, KeyFamily::Okp) => Public::Ed25519(key),
+            _ => return Err(KeyError::AlgorithmMismatch),
+        };
+        Ok(VerifyingKey::new(alg, public))
+    }
+
+    /// Parses a public JWK (private members, if present, are ignored; an `oct` JWK
+    /// is a shared secret). The algorithm comes from `alg`, else the JWK's `alg`,
+    /// else the curve; RSA and `oct` keys without `alg` need one given.
+    pub fn from_jwk(jwk: &Jwk, alg: Option<Algorithm>) -> Result<VerifyingKey, KeyError> {
+        let alg = crate::jose::jwk_alg(jwk, alg)?;
+        let key = match (jwk.kty.as_str(), alg.family()) {
+            ("oct", KeyFamily::Hmac) => {
+                let k = secret(jwk.k.as_ref()).ok_or(KeyError::MissingMember("k"))?;
+                let secret = Zeroizing::new(b64::decode(k).ok_or(KeyError::Malformed("k"))?);
+                if secret.len() < alg.min_hmac_len() {
+                    return Err(KeyError::WeakSecret {
+                        min_bits: alg.min_hmac_len() * 8,
+                    });
+                }
+                VerifyingKey::new(
+                    alg,
+                    Public::Hmac(hmac::Key::new(hmac_alg(alg), &secret), secret),
+                )
+            }
+            ("RSA", KeyFamily::Rsa) => {
+                let get = |v: &Option<String>, name: &'static str| {
+                    v.as_deref()
+                        .ok_or(KeyError::MissingMember(name))
+                        .and_then(|t| b64::decode(t).ok_or(KeyError::Malformed(name)))
+                };
+                let n = der::strip_zeros(&get(&jwk.n, "n")?).to_vec();
+                let e = der::strip_zeros(&get(&jwk.e, "e")?).to_vec();
+                VerifyingKey::from_public_der(PublicKeyDer::Rsa { n, e }, alg)?
+            }
+            ("EC", KeyFamily::Ec) => {
+                VerifyingKey::from_public_der(crate::jose::ec_point_from_jwk(jwk, alg)?, alg)?
+            }
+            ("OKP", KeyFamily::Okp) => VerifyingKey::from_public_der(
+                PublicKeyDer::Ed25519 {
+                    key: crate::jose::okp_from_jwk(jwk)?,
+                },
+                alg,
+            )?,
+            _ => return Err(KeyError::AlgorithmMismatch),
+        };
+        Ok(match &jwk.kid {
+            Some(kid) => key.with_kid(kid),
+            None => key,
+        })
+    }
+
+    /// Parses a PEM public key: `PUBLIC KEY` (SPKI) or `RSA PUBLIC KEY` (PKCS#1).
+    pub fn from_pem(text: &str, alg: Option<Algorithm>) -> Result<VerifyingKey, KeyError> {
+        let (label, body) = pem::decode(text).map_err(|_| KeyError::Malformed("PEM"))?;
+        let public = match label.as_str() {
+            "PUBLIC KEY" => der::parse_spki(&body),
+            "RSA PUBLIC KEY" => {
+                der::parse_rsa_public_pkcs1(&body).map(|(n, e)| PublicKeyDer::Rsa { n, e })
+            }
+            _ => return Err(KeyError::UnsupportedPem(label)),
+        }
+        .map_err(|_| KeyError::Malformed("public key DER"))?;
+        let natural = match &public {
+            PublicKeyDer::Rsa { .. } => Algorithm::RS256,
+            PublicKeyDer::Ec { curve, .. } => alg_for_curve(*curve),
+            PublicKeyDer::Ed25519 { .. } => Algorithm::EdDSA,
+        };
+        VerifyingKey::from_public_der(public, alg.unwrap_or(natural))
+    }
+
+    /// The same key with another key id.
+    pub fn with_kid(&self, kid: &str) -> VerifyingKey {
+        let public = match &self.inner.public {
+            Public::Hmac(k, s) => Public::Hmac(k.clone(), s.clone()),
+            Public::Rsa { n, e } => Public::Rsa {
+                n: n.clone(),
+                e: e.clone(),
+            },
+            Public::Ec { curve, point } => Public::Ec {
+                curve: *curve,
+                point: point.clone(),
+            },
+            Public::Ed25519(k) => Public::Ed25519(*k),
+        };
+        VerifyingKey {
+            inner: Arc::new(VerifyingInner {
+                alg: self.inner.alg,
+                kid: kid.to_owned(),
+                public,
+            }),
+        }
+    }
+
+    /// The algorithm this key verifies; a token's `alg` must equal it.
+    pub fn algorithm(&self) -> Algorithm {
+        self.inner.alg
+    }
+
+    /// The key id.
+    pub fn kid(&self) -> &str {
+        &self.inner.kid
+    }
+
+    /// Whether this is a shared secret (never published in a JWKS).
+    pub fn is_secret(&self) -> bool {
+        matches!(self.inner.public, Public::Hmac(..))
+    }
+
+    /// Checks a raw signature over `message`. HMAC comparison is constant-time.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+        let alg = self.inner.alg;
+        match &self.inner.public {
+            Public::Hmac(key, _) => hmac::verify(key, message, signature).is_ok(),
+            Public::Rsa { n, e } => rsa::PublicKeyComponents { n, e }
+                .verify(rsa_params(alg), message, signature)
+                .is_ok(),
+            Public::Ec { curve, point } => {
+                let algorithm = match curve {
+                    Curve::P256 => &sig::ECDSA_P256_SHA256_FIXED,
+                    Curve::P384 => &sig::ECDSA_P384_SHA384_FIXED,
+                };
+                sig::UnparsedPublicKey::new(algorithm, point)
+                    .verify(message, signature)
+                    .is_ok()
+            }
+            Public::Ed25519(key) => sig::UnparsedPublicKey::new(&sig::ED25519, key)
+                .verify(message, signature)
+                .is_ok(),
+        }
+    }
+
+    pub(super) fn public_members(&self) -> Jwk {
+        match &self.inner.public {
+            Public::Hmac(_, secret) => Jwk {
+                kty: "oct".into(),
+                k: Some(SecretMember::new(b64::encode(secret))),
+                ..Jwk::default()
+            },
+            Public::Rsa { n, e } => Jwk {
+                kty: "RSA".into(),
+                n: Some(b64::encode(n)),
+                e: Some(b64::encode(e)),
+                ..Jwk::default()
+            },
+            Public::Ec { curve, point } => {
+                let coords = point.get(1..).unwrap_or_default();
+                let (x, y) = coords.split_at(coords.len() / 2);
+                Jwk {
+                    kty: "EC".into(),
+                    crv: Some(curve_name(*curve).into()),
+                    x: Some(b64::encode(x)),
+                    y: Some(b64::encode(y)),
+                    ..Jwk::default()
+                }
+            }
+            Public::Ed25519(key) => Jwk {
+                kty: "OKP".into(),
+                crv: Some("Ed25519".into()),
+                x: Some(b64::encode(key)),
+                ..Jwk::default()
+            },
+        }
+    }
+
+    fn thumbprint(&self) -> String {
+        self.public_members().thumbprint().unwrap_or_default()
+    }
+
+    /// The public JWK with `alg`, `kid` and `use: sig`; `None` for a shared secret.
+    pub fn to_public_jwk(&self) -> Option<Jwk> {
+        if self.is_secret() {
+            return None;
+        }
+        let mut jwk = self.public_members();
+        jwk.alg = Some(self.algorithm().name().into());
+        jwk.kid = Some(self.kid().into());
+        jwk.use_ = Some("sig".into());
+        Some(jwk)
+    }
+
+    /// The JWK of this key including a shared secret's `k`: for `oct` keys only, which
+    /// must travel privately. Public keys give the same as [`VerifyingKey::to_public_jwk`].
+    pub fn to_jwk_with_secret(&self) -> Jwk {
+        let mut jwk = self.public_members();
+        jwk.alg = Some(self.algorithm().name().into());
+        jwk.kid = Some(self.kid().into());
+        jwk
+    }
+
+    /// The public key as SPKI PEM; `None` for a shared secret.
+    pub fn to_public_pem(&self) -> Option<String> {
+        let der = match &self.inner.public {
+            Public::Hmac(..) => return None,
+            Public::Rsa { n, e } => der::encode_spki(&PublicKeyDer::Rsa {
+                n: n.clone(),
+                e: e.clone(),
+            }),
+            Public::Ec { curve, point } => der::encode_spki(&PublicKeyDer::Ec {
+                curve: *curve,
+                point: point.clone(),
+            }),
+            Public::Ed25519(key) => der::encode_spki(&PublicKeyDer::Ed25519 { key: *key }),
+        };
+        Some(pem::encode("PUBLIC KEY", &der))
+    }
+}
+
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyingKey")
+            .field("alg", &self.algorithm())
+            .field("kid", &self.kid())
+            .finish_non_exhaustive()
+    }
+}
