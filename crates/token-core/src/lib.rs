@@ -37,8 +37,15 @@
 //!
 //! None yet.
 
+pub mod apikey;
 mod clock;
 pub mod jose;
 pub mod jwt;
+mod net;
+mod principal;
+mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use net::{Cidr, CidrError};
+pub use principal::{Principal, PrincipalBuilder, PrincipalKind};
+pub use store::{StoreError, StoreErrorKind};

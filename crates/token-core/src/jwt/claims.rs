@@ -218,6 +218,29 @@ impl<'de, E: DeserializeOwned + 'static> DeserializeSeed<'de> for ClaimsSeed<'_,
     }
 }
 
+/// A JSON member name, borrowed from the input when it has no escapes. (serde's own
+/// `Cow<str>` always allocates.)
+pub(crate) struct Name<'de>(pub(crate) Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Name<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Name<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_borrowed_str<Er: de::Error>(self, v: &'de str) -> Result<Name<'de>, Er> {
+                Ok(Name(Cow::Borrowed(v)))
+            }
+            fn visit_str<Er: de::Error>(self, v: &str) -> Result<Name<'de>, Er> {
+                Ok(Name(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
 /// Sets a claim once; a second occurrence is an error (no smuggled second value).
 fn once<T, Er: de::Error>(slot: &mut Option<T>, value: T) -> Result<(), Er> {
     if slot.replace(value).is_some() {
@@ -241,7 +264,7 @@ impl<'de, E: DeserializeOwned + 'static> Visitor<'de> for ClaimsSeed<'_, E> {
         let (mut jti, mut client_id, mut scope, mut tenant) = (None, None, None, None);
         let mut extra = serde_json::Map::new();
         let mut ignored: Vec<Cow<'de, str>> = Vec::new();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(Name(key)) = map.next_key::<Name<'de>>()? {
             let name: &'static str = match key.as_ref() {
                 "iss" => "iss",
                 "sub" => "sub",

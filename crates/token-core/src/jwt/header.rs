@@ -57,11 +57,23 @@ impl<'de> Visitor<'de> for HeaderVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Header<'de>, A::Error> {
         let mut h = Header::default();
         let mut seen_other: Vec<Cow<'de, str>> = Vec::new();
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(super::claims::Name(key)) = map.next_key::<super::claims::Name<'de>>()? {
             match key.as_ref() {
-                "alg" => once(&mut h.alg, map.next_value()?, "alg")?,
-                "kid" => once(&mut h.kid, map.next_value()?, "kid")?,
-                "typ" => once(&mut h.typ, map.next_value()?, "typ")?,
+                "alg" => once(
+                    &mut h.alg,
+                    map.next_value::<super::claims::Name<'de>>()?.0,
+                    "alg",
+                )?,
+                "kid" => once(
+                    &mut h.kid,
+                    map.next_value::<super::claims::Name<'de>>()?.0,
+                    "kid",
+                )?,
+                "typ" => once(
+                    &mut h.typ,
+                    map.next_value::<super::claims::Name<'de>>()?.0,
+                    "typ",
+                )?,
                 other => {
                     // Duplicates of any member are refused, not just of the ones we read.
                     if seen_other.iter().any(|k| k == other) {

@@ -1,0 +1,224 @@
+//! A sharded read-through cache for key lookups: TTL, a size bound, negative caching
+//! of unknown keys, single-flight loads, and invalidation that an in-flight load
+//! cannot undo.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use super::KeyHash;
+use super::flight::{Flight, Outcome};
+use crate::store::StoreError;
+
+const SHARDS: usize = 16;
+
+/// Cache settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheConfig {
+    /// How long a found key is trusted before the store is asked again (seconds). This
+    /// bounds how long a revocation made by *another* process takes to reach this one.
+    pub ttl_secs: i64,
+    /// How long an unknown key is remembered as unknown (seconds), so a flood of
+    /// well-formed random keys cannot hammer the store.
+    pub negative_ttl_secs: i64,
+    /// The most entries held (found and unknown together).
+    pub capacity: usize,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            ttl_secs: 60,
+            negative_ttl_secs: 30,
+            capacity: 100_000,
+        }
+    }
+}
+
+impl CacheConfig {
+    /// Sets the positive TTL.
+    #[must_use]
+    pub fn ttl_secs(mut self, secs: i64) -> Self {
+        self.ttl_secs = secs;
+        self
+    }
+
+    /// Sets the negative TTL.
+    #[must_use]
+    pub fn negative_ttl_secs(mut self, secs: i64) -> Self {
+        self.negative_ttl_secs = secs;
+        self
+    }
+
+    /// Sets the capacity.
+    #[must_use]
+    pub fn capacity(mut self, entries: usize) -> Self {
+        self.capacity = entries;
+        self
+    }
+}
+
+type Loaded<T> = Result<Option<T>, StoreError>;
+
+#[derive(Debug)]
+pub(crate) struct Cache<T> {
+    config: CacheConfig,
+    shards: Box<[Mutex<Shard<T>>]>,
+}
+
+#[derive(Debug)]
+struct Shard<T> {
+    slots: HashMap<[u8; 32], Slot<T>>,
+    inflight: HashMap<[u8; 32], Arc<Flight<Loaded<T>>>>,
+    /// Bumped by every invalidation: a load that started before may not fill the cache.
+    epoch: u64,
+}
+
+#[derive(Debug)]
+enum Slot<T> {
+    Known(T, i64),
+    Unknown(i64),
+}
+
+impl<T: Clone> Cache<T> {
+    pub(crate) fn new(config: CacheConfig) -> Self {
+        let shards = (0..SHARDS)
+            .map(|_| {
+                Mutex::new(Shard {
+                    slots: HashMap::new(),
+                    inflight: HashMap::new(),
+                    epoch: 0,
+                })
+            })
+            .collect();
+        Cache { config, shards }
+    }
+
+    fn shard(&self, hash: &KeyHash) -> MutexGuard<'_, Shard<T>> {
+        let i = usize::from(hash.as_bytes()[0]) % SHARDS;
+        self.shards[i]
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The cached value, loading it with `load` (once, however many ask at the same
+    /// time) on a miss. Store errors are returned, not cached.
+    pub(crate) async fn get_or_load<F, Fut>(&self, hash: &KeyHash, now: i64, load: F) -> Loaded<T>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Loaded<T>>,
+    {
+        let mut load = Some(load);
+        loop {
+            let (flight, epoch) = {
+                let mut shard = self.shard(hash);
+                match shard.slots.get(hash.as_bytes()) {
+                    Some(Slot::Known(v, exp)) if *exp > now => return Ok(Some(v.clone())),
+                    Some(Slot::Unknown(exp)) if *exp > now => return Ok(None),
+                    _ => {}
+                }
+                if let Some(flight) = shard.inflight.get(hash.as_bytes()) {
+                    (Arc::clone(flight), None)
+                } else {
+                    let flight = Flight::new();
+                    shard.inflight.insert(*hash.as_bytes(), Arc::clone(&flight));
+                    (flight, Some(shard.epoch))
+                }
+            };
+            let (Some(epoch), Some(load)) = (epoch, load.take()) else {
+                match flight.wait().await {
+                    Outcome::Ready(result) => return result,
+                    Outcome::Abandoned => continue,
+                }
+            };
+            let mut guard = Leader {
+                cache: self,
+                hash,
+                flight: &flight,
+                finished: false,
+            };
+            let result = load().await;
+            {
+                let mut shard = self.shard(hash);
+                if shard.epoch == epoch
+                    && let Ok(found) = &result
+                {
+                    let slot = match found {
+                        Some(v) => Slot::Known(v.clone(), now.saturating_add(self.config.ttl_secs)),
+                        None => Slot::Unknown(now.saturating_add(self.config.negative_ttl_secs)),
+                    };
+                    self.insert(&mut shard, *hash.as_bytes(), slot, now);
+                }
+                remove_flight(&mut shard, hash, &flight);
+            }
+            guard.finished = true;
+            flight.complete(Outcome::Ready(result.clone()));
+            return result;
+        }
+    }
+
+    fn insert(&self, shard: &mut Shard<T>, key: [u8; 32], slot: Slot<T>, now: i64) {
+        let cap = (self.config.capacity / SHARDS).max(1);
+        if shard.slots.len() >= cap && !shard.slots.contains_key(&key) {
+            shard.slots.retain(|_, s| match s {
+                Slot::Known(_, exp) | Slot::Unknown(exp) => *exp > now,
+            });
+            if shard.slots.len() >= cap
+                && let Some(victim) = shard.slots.keys().next().copied()
+            {
+                shard.slots.remove(&victim);
+            }
+        }
+        shard.slots.insert(key, slot);
+    }
+
+    /// Forgets `hash` now. A load already in flight will neither fill the cache nor be
+    /// joined by later lookups, so a revoked key cannot come back from it.
+    pub(crate) fn invalidate(&self, hash: &KeyHash) {
+        let mut shard = self.shard(hash);
+        shard.slots.remove(hash.as_bytes());
+        shard.inflight.remove(hash.as_bytes());
+        shard.epoch = shard.epoch.wrapping_add(1);
+    }
+
+    /// Entries held (found and unknown).
+    pub(crate) fn len(&self) -> usize {
+        (0..SHARDS)
+            .map(|i| {
+                self.shards[i]
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .slots
+                    .len()
+            })
+            .sum()
+    }
+}
+
+fn remove_flight<T>(shard: &mut Shard<T>, hash: &KeyHash, flight: &Arc<Flight<Loaded<T>>>) {
+    if shard
+        .inflight
+        .get(hash.as_bytes())
+        .is_some_and(|f| Arc::ptr_eq(f, flight))
+    {
+        shard.inflight.remove(hash.as_bytes());
+    }
+}
+
+/// Completes the flight as abandoned if the leader is dropped mid-load.
+struct Leader<'a, T: Clone> {
+    cache: &'a Cache<T>,
+    hash: &'a KeyHash,
+    flight: &'a Arc<Flight<Loaded<T>>>,
+    finished: bool,
+}
+
+impl<T: Clone> Drop for Leader<'_, T> {
+    fn drop(&mut self) {
+        if !self.finished {
+            remove_flight(&mut self.cache.shard(self.hash), self.hash, self.flight);
+            self.flight.complete(Outcome::Abandoned);
+        }
+    }
+}

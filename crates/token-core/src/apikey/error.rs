@@ -1,0 +1,113 @@
+//! Why an API key was refused or an operation failed, with stable reason codes.
+
+use std::fmt;
+
+use super::FormatError;
+use crate::store::StoreError;
+
+/// An API-key refusal or failure. Opaque: match on [`ApiKeyError::kind`]; the stable
+/// [`ApiKeyError::code`] goes to audit and HTTP. Never contains the key.
+#[derive(Debug, Clone)]
+pub struct ApiKeyError {
+    kind: ApiKeyErrorKind,
+    store: Option<StoreError>,
+}
+
+/// The kinds of [`ApiKeyError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiKeyErrorKind {
+    /// Bad format, bad checksum or a prefix not accepted (no lookup was made).
+    #[error("{0}")]
+    Format(FormatError),
+    /// Well-formed, but no such key.
+    #[error("unknown API key")]
+    Unknown,
+    /// The key was revoked.
+    #[error("API key revoked")]
+    Revoked,
+    /// The key expired.
+    #[error("API key expired")]
+    Expired,
+    /// The key was rotated and its grace period is over.
+    #[error("API key was rotated; use its successor")]
+    Rotated,
+    /// The key's usage credits are exhausted.
+    #[error("API key usage credits exhausted")]
+    UsageExceeded,
+    /// No key has this id (management calls).
+    #[error("no API key with this id")]
+    NotFound,
+    /// The update would widen scopes; use the explicit widening call.
+    #[error("this update would widen the key's scopes; widen them explicitly")]
+    WouldWiden,
+    /// The change is invalid (metadata too large, a revoked key rotated, ...).
+    #[error("invalid change: {0}")]
+    Invalid(&'static str),
+    /// The store failed; the request fails closed.
+    #[error("key store unavailable")]
+    StoreUnavailable,
+}
+
+impl ApiKeyErrorKind {
+    /// The stable reason code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiKeyErrorKind::Format(f) => f.code(),
+            ApiKeyErrorKind::Unknown => "key_unknown",
+            ApiKeyErrorKind::Revoked => "key_revoked",
+            ApiKeyErrorKind::Expired => "key_expired",
+            ApiKeyErrorKind::Rotated => "key_rotated",
+            ApiKeyErrorKind::UsageExceeded => "usage_exceeded",
+            ApiKeyErrorKind::NotFound => "key_not_found",
+            ApiKeyErrorKind::WouldWiden => "scope_widening",
+            ApiKeyErrorKind::Invalid(_) => "invalid_request",
+            ApiKeyErrorKind::StoreUnavailable => "store_unavailable",
+        }
+    }
+}
+
+impl ApiKeyError {
+    /// What went wrong.
+    pub fn kind(&self) -> ApiKeyErrorKind {
+        self.kind
+    }
+
+    /// The stable reason code.
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+}
+
+impl From<ApiKeyErrorKind> for ApiKeyError {
+    fn from(kind: ApiKeyErrorKind) -> Self {
+        ApiKeyError { kind, store: None }
+    }
+}
+
+impl From<FormatError> for ApiKeyError {
+    fn from(e: FormatError) -> Self {
+        ApiKeyErrorKind::Format(e).into()
+    }
+}
+
+impl From<StoreError> for ApiKeyError {
+    fn from(e: StoreError) -> Self {
+        ApiKeyError {
+            kind: ApiKeyErrorKind::StoreUnavailable,
+            store: Some(e),
+        }
+    }
+}
+
+impl fmt::Display for ApiKeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.kind, f)
+    }
+}
+
+impl std::error::Error for ApiKeyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.store.as_ref().map(|e| e as _)
+    }
+}

@@ -1,0 +1,303 @@
+//! The API-key format: `{prefix}_{body}`, where the body is 30 base62 characters of
+//! randomness (178 bits) followed by a 6-character base62 CRC32 of everything before it.
+//!
+//! The checksum lets secret scanners and our own verifier reject a mistyped or random
+//! string without a lookup (the scheme GitHub uses). It is not a security control: the
+//! 178 random bits are.
+
+use std::fmt;
+
+use zeroize::Zeroizing;
+
+/// Random base62 characters in a key body (30 × log2(62) ≈ 178.6 bits).
+pub const RANDOM_CHARS: usize = 30;
+
+/// Base62 characters of the CRC32 checksum (62⁶ > 2³²).
+pub const CHECKSUM_CHARS: usize = 6;
+
+/// The longest prefix accepted, in bytes.
+pub const MAX_PREFIX_LEN: usize = 32;
+
+/// The regular expression matching every tokenkit API key (documented in
+/// `docs/api-keys.md` for secret scanners).
+pub const KEY_REGEX: &str = r"\b[a-z0-9]+(?:_[a-z0-9]+)*_[0-9A-Za-z]{36}\b";
+
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// A freshly minted API key. It is shown once: it zeroizes on drop, redacts itself in
+/// `Debug` and `Display`, and has no `Serialize`.
+pub struct ApiKeySecret {
+    text: Zeroizing<String>,
+}
+
+impl ApiKeySecret {
+    /// The key text. Give it to its owner once; never log or store it.
+    pub fn expose_secret(&self) -> &str {
+        &self.text
+    }
+}
+
+impl fmt::Debug for ApiKeySecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ApiKeySecret([redacted])")
+    }
+}
+
+impl fmt::Display for ApiKeySecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted API key]")
+    }
+}
+
+/// A key whose format and checksum are right (nothing else is known yet).
+#[derive(Clone, Copy)]
+pub struct ParsedKey<'a> {
+    text: &'a str,
+    prefix_len: usize,
+}
+
+impl<'a> ParsedKey<'a> {
+    /// The prefix, such as `tk_live`.
+    pub fn prefix(&self) -> &'a str {
+        &self.text[..self.prefix_len]
+    }
+
+    /// The whole key (secret).
+    pub(crate) fn text(&self) -> &'a str {
+        self.text
+    }
+
+    /// A non-secret hint for people: the prefix and the first four random characters,
+    /// as in `tk_live_3Fq9…` (22 bits of the 178; not enough to help a guess).
+    pub fn display_hint(&self) -> String {
+        let start = self.prefix_len + 1;
+        format!("{}_{}…", self.prefix(), &self.text[start..start + 4])
+    }
+}
+
+impl fmt::Debug for ParsedKey<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ParsedKey({})", self.display_hint())
+    }
+}
+
+/// Why a string is not one of our API keys. Never includes the string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FormatError {
+    /// Not `{prefix}_{36 base62 characters}`.
+    #[error("not an API key (expected prefix_ followed by 36 base62 characters)")]
+    Malformed,
+    /// The checksum does not match: a typo, a truncated copy, or a made-up string.
+    #[error("API key checksum does not match (mistyped or not a real key)")]
+    BadChecksum,
+    /// Well-formed, but its prefix is not one this service accepts.
+    #[error("API key prefix is not accepted here")]
+    UnknownPrefix,
+    /// A prefix that is not lowercase letters and digits with inner `_`.
+    #[error("a prefix is lowercase letters and digits with inner '_', at most 32 bytes")]
+    BadPrefix,
+    /// The system random generator failed.
+    #[error("the system random generator failed")]
+    Rng,
+}
+
+impl FormatError {
+    /// The stable reason code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            FormatError::Malformed | FormatError::BadPrefix => "key_malformed",
+            FormatError::BadChecksum => "key_checksum",
+            FormatError::UnknownPrefix => "key_prefix",
+            FormatError::Rng => "internal_error",
+        }
+    }
+}
+
+/// Which prefixes a service mints and accepts. Keys minted before a prefix change keep
+/// working while their old prefix stays in the accepted set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFormat {
+    mint: String,
+    accepted: Vec<String>,
+}
+
+impl KeyFormat {
+    /// Mints and accepts `prefix` (for example `tk_live`).
+    pub fn new(prefix: &str) -> Result<KeyFormat, FormatError> {
+        check_prefix(prefix)?;
+        Ok(KeyFormat {
+            mint: prefix.to_owned(),
+            accepted: vec![prefix.to_owned()],
+        })
+    }
+
+    /// Also accepts `prefix` (an older one).
+    pub fn accept(mut self, prefix: &str) -> Result<KeyFormat, FormatError> {
+        check_prefix(prefix)?;
+        if !self.accepted.iter().any(|p| p == prefix) {
+            self.accepted.push(prefix.to_owned());
+        }
+        Ok(self)
+    }
+
+    /// The prefix new keys get.
+    pub fn mint_prefix(&self) -> &str {
+        &self.mint
+    }
+
+    /// Whether `key` starts with an accepted prefix followed by `_` (a cheap test to
+    /// route a credential to API-key verification).
+    pub fn claims(&self, key: &str) -> bool {
+        self.accepted.iter().any(|p| {
+            key.len() > p.len() && key.starts_with(p.as_str()) && key.as_bytes()[p.len()] == b'_'
+        })
+    }
+
+    /// Generates a new key from `ring::rand::SystemRandom`.
+    pub fn generate(&self) -> Result<ApiKeySecret, FormatError> {
+        let mut text = Zeroizing::new(String::with_capacity(
+            self.mint.len() + 1 + RANDOM_CHARS + CHECKSUM_CHARS,
+        ));
+        text.push_str(&self.mint);
+        text.push('_');
+        let mut filled = 0;
+        let mut pool = Zeroizing::new([0u8; 64]);
+        while filled < RANDOM_CHARS {
+            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut pool[..])
+                .map_err(|_| FormatError::Rng)?;
+            // Rejection sampling: 248 = 4 × 62, so `b % 62` is uniform for b < 248.
+            for &b in pool.iter().filter(|b| **b < 248) {
+                if filled == RANDOM_CHARS {
+                    break;
+                }
+                text.push(char::from(BASE62[usize::from(b % 62)]));
+                filled += 1;
+            }
+        }
+        let sum = checksum(text.as_bytes());
+        text.push_str(&sum);
+        Ok(ApiKeySecret { text })
+    }
+
+    /// Checks format, accepted prefix and checksum. No lookup, no allocation.
+    pub fn parse<'a>(&self, key: &'a str) -> Result<ParsedKey<'a>, FormatError> {
+        let parsed = check(key)?;
+        if !self.accepted.iter().any(|p| p == parsed.prefix()) {
+            return Err(FormatError::UnknownPrefix);
+        }
+        Ok(parsed)
+    }
+}
+
+/// Checks that `key` looks like a tokenkit API key with any valid prefix and a correct
+/// checksum: what a secret scanner or a pre-commit hook needs, with no store.
+pub fn check(key: &str) -> Result<ParsedKey<'_>, FormatError> {
+    let body_len = RANDOM_CHARS + CHECKSUM_CHARS;
+    if key.len() < body_len + 2 || key.len() > MAX_PREFIX_LEN + 1 + body_len {
+        return Err(FormatError::Malformed);
+    }
+    let prefix_len = key.len() - body_len - 1;
+    let (head, body) = key.split_at(prefix_len + 1);
+    if !head.ends_with('_') || check_prefix(&head[..prefix_len]).is_err() {
+        return Err(FormatError::Malformed);
+    }
+    if !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(FormatError::Malformed);
+    }
+    let (signed, sum) = key.split_at(key.len() - CHECKSUM_CHARS);
+    if checksum(signed.as_bytes()).as_bytes() != sum.as_bytes() {
+        return Err(FormatError::BadChecksum);
+    }
+    Ok(ParsedKey {
+        text: key,
+        prefix_len,
+    })
+}
+
+fn check_prefix(prefix: &str) -> Result<(), FormatError> {
+    let ok = !prefix.is_empty()
+        && prefix.len() <= MAX_PREFIX_LEN
+        && prefix.split('_').all(|seg| {
+            !seg.is_empty()
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(FormatError::BadPrefix)
+    }
+}
+
+/// CRC32 (IEEE) of `bytes` as 6 base62 characters, most significant first.
+fn checksum(bytes: &[u8]) -> String {
+    let mut value = crc32fast::hash(bytes);
+    let mut out = [b'0'; CHECKSUM_CHARS];
+    for slot in out.iter_mut().rev() {
+        *slot = BASE62[(value % 62) as usize];
+        value /= 62;
+    }
+    out.iter().map(|b| char::from(*b)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_parse_and_match_the_published_shape() {
+        let format = KeyFormat::new("tk_live").unwrap();
+        let key = format.generate().unwrap();
+        let text = key.expose_secret();
+        assert_eq!(text.len(), "tk_live_".len() + 36);
+        assert!(text.starts_with("tk_live_"));
+        let parsed = format.parse(text).unwrap();
+        assert_eq!(parsed.prefix(), "tk_live");
+        assert_eq!(parsed.display_hint(), format!("{}…", &text[..12]));
+        assert!(format.claims(text));
+        assert_ne!(format.generate().unwrap().expose_secret(), text);
+    }
+
+    #[test]
+    fn secrets_never_show_themselves() {
+        let key = KeyFormat::new("tk_test").unwrap().generate().unwrap();
+        let text = key.expose_secret().to_owned();
+        for shown in [format!("{key}"), format!("{key:?}")] {
+            assert!(!shown.contains(&text[8..]), "{shown}");
+        }
+    }
+
+    #[test]
+    fn rejects_without_lookup() {
+        let format = KeyFormat::new("tk_live").unwrap();
+        let key = format.generate().unwrap();
+        let text = key.expose_secret();
+        assert_eq!(check("tk_live_short").unwrap_err(), FormatError::Malformed);
+        assert_eq!(check("").unwrap_err(), FormatError::Malformed);
+        assert_eq!(
+            check(&format!("TK_{}", &text[8..])).unwrap_err(),
+            FormatError::Malformed
+        );
+        assert_eq!(
+            check(&text.replace("tk_live_", "tk_live__")).unwrap_err(),
+            FormatError::Malformed
+        );
+        let mut flipped = text.to_owned();
+        let last = flipped.pop().unwrap();
+        flipped.push(if last == 'a' { 'b' } else { 'a' });
+        assert_eq!(check(&flipped).unwrap_err(), FormatError::BadChecksum);
+        let other = KeyFormat::new("tk_test").unwrap().generate().unwrap();
+        assert_eq!(
+            format.parse(other.expose_secret()).unwrap_err(),
+            FormatError::UnknownPrefix
+        );
+        let both = format.clone().accept("tk_test").unwrap();
+        assert!(both.parse(other.expose_secret()).is_ok());
+        assert_eq!(KeyFormat::new("Tk").unwrap_err(), FormatError::BadPrefix);
+        assert_eq!(KeyFormat::new("tk_").unwrap_err(), FormatError::BadPrefix);
+        assert_eq!(KeyFormat::new("_tk").unwrap_err(), FormatError::BadPrefix);
+        assert!(check("é".repeat(30).as_str()).is_err());
+    }
+}

@@ -1,0 +1,242 @@
+//! What is stored about an API key: never the key itself.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use token_scopes::ScopeSet;
+
+use super::KeyHash;
+use crate::net::Cidr;
+
+/// The most metadata entries a key may carry.
+pub const MAX_METADATA_ENTRIES: usize = 16;
+
+/// The most bytes of metadata (keys plus values) a key may carry.
+pub const MAX_METADATA_BYTES: usize = 1024;
+
+/// The stored record of an API key. It holds the key's hash, never the key; it is safe
+/// to serialize, log and show in an admin API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct KeyRecord {
+    /// Stable id (`key_…`), not secret.
+    pub id: String,
+    /// SHA-256 (or HMAC-SHA-256 with the pepper) of the key.
+    pub hash: KeyHash,
+    /// A non-secret hint such as `tk_live_3Fq9…`.
+    pub hint: String,
+    /// A human name ("Dashboard key").
+    pub name: String,
+    /// The owner or application.
+    pub owner: Option<String>,
+    /// The tenant.
+    pub tenant: Option<String>,
+    /// Granted scopes.
+    pub scopes: ScopeSet,
+    /// When it was minted (seconds since the epoch).
+    pub created_at: i64,
+    /// When it expires, if ever.
+    pub expires_at: Option<i64>,
+    /// Active, revoked or rotated.
+    pub status: KeyStatus,
+    /// Networks it may be used from; empty means anywhere.
+    pub networks: Vec<Cidr>,
+    /// A rate-limit override (a quota such as `1000/minute`).
+    pub rate_limit: Option<String>,
+    /// Usage credits, if the key is metered.
+    pub credits: Option<Credits>,
+    /// Size-capped, non-secret metadata.
+    pub metadata: BTreeMap<String, String>,
+    /// When the key was last used, as last persisted.
+    pub last_used_at: Option<i64>,
+}
+
+/// The lifecycle state of a key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum KeyStatus {
+    /// In use.
+    Active,
+    /// Revoked: fails at once with `key_revoked`.
+    Revoked {
+        /// When.
+        at: i64,
+        /// Why (free text, for people).
+        reason: String,
+    },
+    /// Replaced by `successor`; keeps working until `grace_end`, then fails with
+    /// `key_rotated`.
+    Rotated {
+        /// The successor's id.
+        successor: String,
+        /// The end of the grace period.
+        grace_end: i64,
+    },
+}
+
+/// Usage credits: a remaining count, decremented atomically per use, optionally
+/// refilled (replaced, not added to) every day or month (UTC).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Credits {
+    /// Uses left until the next refill.
+    pub remaining: u64,
+    /// The refill, if any.
+    pub refill: Option<Refill>,
+}
+
+/// How credits refill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Refill {
+    /// The count after a refill.
+    pub amount: u64,
+    /// Daily or monthly.
+    pub period: RefillPeriod,
+    /// The next refill instant (seconds since the epoch).
+    pub next_at: i64,
+}
+
+/// A refill period, on UTC calendar boundaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RefillPeriod {
+    /// At 00:00 UTC every day.
+    Daily,
+    /// At 00:00 UTC on the first of every month.
+    Monthly,
+}
+
+impl Credits {
+    /// A fixed number of uses, never refilled.
+    pub fn fixed(count: u64) -> Credits {
+        Credits {
+            remaining: count,
+            refill: None,
+        }
+    }
+
+    /// `amount` uses per period, starting full at `now`.
+    pub fn refilling(amount: u64, period: RefillPeriod, now: i64) -> Credits {
+        Credits {
+            remaining: amount,
+            refill: Some(Refill {
+                amount,
+                period,
+                next_at: period.next_boundary(now),
+            }),
+        }
+    }
+
+    /// Applies any refill due at `now`, then takes one use. Returns the count left, or
+    /// `None` when exhausted. This is the logic every [`super::KeyStore`] runs
+    /// atomically.
+    pub fn consume(&mut self, now: i64) -> Option<u64> {
+        if let Some(refill) = &mut self.refill
+            && now >= refill.next_at
+        {
+            self.remaining = refill.amount;
+            refill.next_at = refill.period.next_boundary(now);
+        }
+        self.remaining = self.remaining.checked_sub(1)?;
+        Some(self.remaining)
+    }
+}
+
+impl RefillPeriod {
+    /// The first boundary strictly after `now`.
+    pub fn next_boundary(self, now: i64) -> i64 {
+        let day = now.div_euclid(86_400);
+        match self {
+            RefillPeriod::Daily => (day + 1) * 86_400,
+            RefillPeriod::Monthly => {
+                let (y, m, _) = civil_from_days(day);
+                let (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+                days_from_civil(y, m, 1) * 86_400
+            }
+        }
+    }
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian (H. Hinnant's
+/// algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (
+        y,
+        u32::try_from(m).unwrap_or(1),
+        u32::try_from(d).unwrap_or(1),
+    )
+}
+
+/// (year, month, day) to days since 1970-01-01.
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(m);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Checks the metadata caps.
+pub(crate) fn metadata_fits(metadata: &BTreeMap<String, String>) -> bool {
+    metadata.len() <= MAX_METADATA_ENTRIES
+        && metadata
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum::<usize>()
+            <= MAX_METADATA_BYTES
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calendar_boundaries() {
+        // 2026-11-28T10:00:00Z.
+        let now = 1_795_860_000;
+        assert_eq!(civil_from_days(now / 86_400), (2026, 11, 28));
+        assert_eq!(
+            RefillPeriod::Daily.next_boundary(now),
+            days_from_civil(2026, 11, 29) * 86_400
+        );
+        assert_eq!(
+            RefillPeriod::Monthly.next_boundary(now),
+            days_from_civil(2026, 12, 1) * 86_400
+        );
+        let dec = days_from_civil(2026, 12, 15) * 86_400;
+        assert_eq!(
+            RefillPeriod::Monthly.next_boundary(dec),
+            days_from_civil(2027, 1, 1) * 86_400
+        );
+        assert_eq!(civil_from_days(days_from_civil(2024, 2, 29)), (2024, 2, 29));
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+    }
+
+    #[test]
+    fn credits_refill_by_replacing() {
+        let mut c = Credits::refilling(2, RefillPeriod::Daily, 0);
+        assert_eq!(c.consume(10), Some(1));
+        assert_eq!(c.consume(20), Some(0));
+        assert_eq!(c.consume(30), None);
+        assert_eq!(c.consume(86_399), None);
+        // Next day: replaced with the amount (not added), then one taken.
+        assert_eq!(c.consume(86_400), Some(1));
+        let mut fixed = Credits::fixed(1);
+        assert_eq!(fixed.consume(0), Some(0));
+        assert_eq!(fixed.consume(1_000_000), None);
+    }
+}

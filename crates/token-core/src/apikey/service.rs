@@ -1,0 +1,437 @@
+//! `ApiKeys`: mint, verify, revoke, rotate and update API keys over a `KeyStore`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use token_scopes::ScopeSet;
+
+use super::cache::{Cache, CacheConfig};
+use super::record::metadata_fits;
+use super::{
+    ApiKeyError, ApiKeyErrorKind, ApiKeySecret, CreditOutcome, Credits, KeyFormat, KeyHasher,
+    KeyRecord, KeyStatus, KeyStore,
+};
+use crate::clock::{Clock, SystemClock};
+use crate::net::Cidr;
+use crate::principal::{Principal, PrincipalKind};
+
+/// What a new key gets. Everything but the name and scopes is optional.
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct NewKey {
+    name: String,
+    scopes: ScopeSet,
+    owner: Option<String>,
+    tenant: Option<String>,
+    ttl_secs: Option<i64>,
+    networks: Vec<Cidr>,
+    rate_limit: Option<String>,
+    credits: Option<Credits>,
+    metadata: BTreeMap<String, String>,
+}
+
+impl NewKey {
+    /// A key named `name` with `scopes`.
+    pub fn new(name: &str, scopes: ScopeSet) -> Self {
+        NewKey {
+            name: name.to_owned(),
+            scopes,
+            ..NewKey::default()
+        }
+    }
+
+    /// The owner or application.
+    pub fn owner(mut self, owner: &str) -> Self {
+        self.owner = Some(owner.to_owned());
+        self
+    }
+
+    /// The tenant.
+    pub fn tenant(mut self, tenant: &str) -> Self {
+        self.tenant = Some(tenant.to_owned());
+        self
+    }
+
+    /// Expires this many seconds after minting.
+    pub fn ttl_secs(mut self, secs: i64) -> Self {
+        self.ttl_secs = Some(secs);
+        self
+    }
+
+    /// Usable only from these networks.
+    pub fn networks(mut self, networks: Vec<Cidr>) -> Self {
+        self.networks = networks;
+        self
+    }
+
+    /// A rate-limit override (a quota such as `1000/minute`).
+    pub fn rate_limit(mut self, quota: &str) -> Self {
+        self.rate_limit = Some(quota.to_owned());
+        self
+    }
+
+    /// Meters the key.
+    pub fn credits(mut self, credits: Credits) -> Self {
+        self.credits = Some(credits);
+        self
+    }
+
+    /// Adds a metadata entry (at most 16 entries, 1 KiB in all).
+    pub fn metadata(mut self, key: &str, value: &str) -> Self {
+        self.metadata.insert(key.to_owned(), value.to_owned());
+        self
+    }
+}
+
+/// A change to a key. Scopes may only narrow here; see [`ApiKeys::widen_scopes`].
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct KeyUpdate {
+    name: Option<String>,
+    scopes: Option<ScopeSet>,
+    expires_at: Option<Option<i64>>,
+}
+
+impl KeyUpdate {
+    /// No change yet.
+    pub fn new() -> Self {
+        KeyUpdate::default()
+    }
+
+    /// Renames the key.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = Some(name.to_owned());
+        self
+    }
+
+    /// Narrows the scopes (must be a subset of the current ones).
+    pub fn scopes(mut self, scopes: ScopeSet) -> Self {
+        self.scopes = Some(scopes);
+        self
+    }
+
+    /// Sets (or, with `None`, removes) the expiry.
+    pub fn expires_at(mut self, at: Option<i64>) -> Self {
+        self.expires_at = Some(at);
+        self
+    }
+}
+
+/// Configures [`ApiKeys`].
+#[must_use]
+pub struct ApiKeysBuilder<S> {
+    store: S,
+    format: KeyFormat,
+    hasher: KeyHasher,
+    cache: CacheConfig,
+    clock: Arc<dyn Clock>,
+}
+
+impl<S: KeyStore> ApiKeysBuilder<S> {
+    /// Hashes with this hasher (for example HMAC-SHA-256 with a pepper).
+    pub fn hasher(mut self, hasher: KeyHasher) -> Self {
+        self.hasher = hasher;
+        self
+    }
+
+    /// Uses these cache settings.
+    pub fn cache(mut self, config: CacheConfig) -> Self {
+        self.cache = config;
+        self
+    }
+
+    /// Uses another clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Builds the service.
+    pub fn build(self) -> ApiKeys<S> {
+        ApiKeys {
+            inner: Arc::new(Inner {
+                store: self.store,
+                format: self.format,
+                hasher: self.hasher,
+                cache: Cache::new(self.cache),
+                clock: self.clock,
+            }),
+        }
+    }
+}
+
+impl<S> fmt::Debug for ApiKeysBuilder<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKeysBuilder")
+            .field("format", &self.format)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A cached, verified record and the principal built from it once.
+#[derive(Debug, Clone)]
+struct Cached {
+    record: Arc<KeyRecord>,
+    principal: Principal,
+}
+
+/// API keys over a [`KeyStore`]: minting (secret shown once, hash stored), cached
+/// verification, instant local revocation, rotation with grace, updates and credits.
+/// Cheap to clone.
+pub struct ApiKeys<S> {
+    inner: Arc<Inner<S>>,
+}
+
+struct Inner<S> {
+    store: S,
+    format: KeyFormat,
+    hasher: KeyHasher,
+    cache: Cache<Cached>,
+    clock: Arc<dyn Clock>,
+}
+
+impl<S> Clone for ApiKeys<S> {
+    fn clone(&self) -> Self {
+        ApiKeys {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<S: KeyStore> ApiKeys<S> {
+    /// Keys in `format` stored in `store`, hashed with SHA-256, with the default cache
+    /// and the system clock.
+    pub fn new(store: S, format: KeyFormat) -> Self {
+        Self::builder(store, format).build()
+    }
+
+    /// Starts configuring API keys.
+    pub fn builder(store: S, format: KeyFormat) -> ApiKeysBuilder<S> {
+        ApiKeysBuilder {
+            store,
+            format,
+            hasher: KeyHasher::sha256(),
+            cache: CacheConfig::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The key format (prefixes minted and accepted).
+    pub fn format(&self) -> &KeyFormat {
+        &self.inner.format
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.inner.store
+    }
+
+    /// Mints a key. The secret is returned once and never stored; the record holds its
+    /// hash and a non-secret hint.
+    pub async fn mint(&self, spec: NewKey) -> Result<(ApiKeySecret, KeyRecord), ApiKeyError> {
+        if !metadata_fits(&spec.metadata) {
+            return Err(ApiKeyErrorKind::Invalid("metadata over 16 entries or 1 KiB").into());
+        }
+        let now = self.inner.clock.now();
+        let secret = self.inner.format.generate()?;
+        let parsed = self.inner.format.parse(secret.expose_secret())?;
+        let record = KeyRecord {
+            id: new_id()?,
+            hash: self.inner.hasher.hash(secret.expose_secret()),
+            hint: parsed.display_hint(),
+            name: spec.name,
+            owner: spec.owner,
+            tenant: spec.tenant,
+            scopes: spec.scopes,
+            created_at: now,
+            expires_at: spec.ttl_secs.map(|t| now.saturating_add(t)),
+            status: KeyStatus::Active,
+            networks: spec.networks,
+            rate_limit: spec.rate_limit,
+            credits: spec.credits,
+            metadata: spec.metadata,
+            last_used_at: None,
+        };
+        self.inner.store.insert(record.clone()).await?;
+        // A well-formed key could have been cached as unknown; forget that.
+        self.inner.cache.invalidate(&record.hash);
+        Ok((secret, record))
+    }
+
+    /// Verifies a key: format and checksum, hash, cache (then store), status, expiry,
+    /// grace, credits. A warm verification of an unmetered key does no I/O.
+    pub async fn verify(&self, key: &str) -> Result<Principal, ApiKeyError> {
+        let parsed = self.inner.format.parse(key)?;
+        let hash = self.inner.hasher.hash(parsed.text());
+        let now = self.inner.clock.now();
+        let store = &self.inner.store;
+        let cached = self
+            .inner
+            .cache
+            .get_or_load(&hash, now, || async {
+                Ok(store.find_by_hash(&hash).await?.map(|record| Cached {
+                    principal: principal_of(&record),
+                    record: Arc::new(record),
+                }))
+            })
+            .await?
+            .ok_or(ApiKeyErrorKind::Unknown)?;
+        let record = &cached.record;
+        // The store looked up by hash; compare again in constant time all the same.
+        if record.hash != hash {
+            return Err(ApiKeyErrorKind::Unknown.into());
+        }
+        match &record.status {
+            KeyStatus::Active => {}
+            KeyStatus::Revoked { .. } => return Err(ApiKeyErrorKind::Revoked.into()),
+            KeyStatus::Rotated { grace_end, .. } if now >= *grace_end => {
+                return Err(ApiKeyErrorKind::Rotated.into());
+            }
+            KeyStatus::Rotated { .. } => {}
+        }
+        if record.expires_at.is_some_and(|at| now >= at) {
+            return Err(ApiKeyErrorKind::Expired.into());
+        }
+        if record.credits.is_some()
+            && store.consume_credit(&record.id, now).await? == CreditOutcome::Exhausted
+        {
+            return Err(ApiKeyErrorKind::UsageExceeded.into());
+        }
+        Ok(cached.principal.clone())
+    }
+
+    async fn load(&self, id: &str) -> Result<KeyRecord, ApiKeyError> {
+        self.inner
+            .store
+            .get(id)
+            .await?
+            .ok_or_else(|| ApiKeyErrorKind::NotFound.into())
+    }
+
+    async fn save(&self, record: KeyRecord) -> Result<KeyRecord, ApiKeyError> {
+        self.inner.store.update(record.clone()).await?;
+        self.inner.cache.invalidate(&record.hash);
+        Ok(record)
+    }
+
+    /// Revokes a key. When this returns, no verification in this process accepts it,
+    /// including lookups that were already in flight. Other processes see it within
+    /// their cache TTL (or at once with a revocation broadcast).
+    pub async fn revoke(&self, id: &str, reason: &str) -> Result<KeyRecord, ApiKeyError> {
+        let mut record = self.load(id).await?;
+        record.status = KeyStatus::Revoked {
+            at: self.inner.clock.now(),
+            reason: reason.to_owned(),
+        };
+        self.save(record).await
+    }
+
+    /// Mints a successor with the same configuration. The old key keeps working for
+    /// `grace_secs`, then fails with `key_rotated`.
+    pub async fn rotate(
+        &self,
+        id: &str,
+        grace_secs: i64,
+    ) -> Result<(ApiKeySecret, KeyRecord), ApiKeyError> {
+        let mut old = self.load(id).await?;
+        if old.status != KeyStatus::Active {
+            return Err(ApiKeyErrorKind::Invalid("only an active key can be rotated").into());
+        }
+        let now = self.inner.clock.now();
+        let spec = NewKey {
+            name: old.name.clone(),
+            scopes: old.scopes.clone(),
+            owner: old.owner.clone(),
+            tenant: old.tenant.clone(),
+            ttl_secs: old.expires_at.map(|at| at - now),
+            networks: old.networks.clone(),
+            rate_limit: old.rate_limit.clone(),
+            credits: old.credits.clone(),
+            metadata: old.metadata.clone(),
+        };
+        let (secret, new) = self.mint(spec).await?;
+        old.status = KeyStatus::Rotated {
+            successor: new.id.clone(),
+            grace_end: now.saturating_add(grace_secs.max(0)),
+        };
+        self.save(old).await?;
+        Ok((secret, new))
+    }
+
+    /// Renames, narrows scopes, or changes the expiry. Widening is refused here.
+    pub async fn update(&self, id: &str, change: KeyUpdate) -> Result<KeyRecord, ApiKeyError> {
+        let mut record = self.load(id).await?;
+        if let Some(scopes) = change.scopes {
+            if !scopes.is_subset(&record.scopes) {
+                return Err(ApiKeyErrorKind::WouldWiden.into());
+            }
+            record.scopes = scopes;
+        }
+        if let Some(name) = change.name {
+            record.name = name;
+        }
+        if let Some(at) = change.expires_at {
+            record.expires_at = at;
+        }
+        self.save(record).await
+    }
+
+    /// Grants additional scopes: the one explicit way to widen a key.
+    pub async fn widen_scopes(&self, id: &str, more: &ScopeSet) -> Result<KeyRecord, ApiKeyError> {
+        let mut record = self.load(id).await?;
+        record.scopes = record.scopes.union(more);
+        self.save(record).await
+    }
+
+    /// The record with this id.
+    pub async fn get(&self, id: &str) -> Result<KeyRecord, ApiKeyError> {
+        self.load(id).await
+    }
+
+    /// Every record, or one tenant's.
+    pub async fn list(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, ApiKeyError> {
+        Ok(self.inner.store.list(tenant).await?)
+    }
+
+    /// Cached entries (for metrics and tests).
+    pub fn cached_entries(&self) -> usize {
+        self.inner.cache.len()
+    }
+}
+
+fn principal_of(record: &KeyRecord) -> Principal {
+    Principal::builder(&record.id, PrincipalKind::ApiKey, record.scopes.clone())
+        .tenant(record.tenant.clone())
+        .key_id(Some(record.id.clone()))
+        .display_hint(Some(record.hint.clone()))
+        .expires_at(record.expires_at)
+        .networks(record.networks.clone())
+        .rate_limit(record.rate_limit.clone())
+        .metadata(record.metadata.clone())
+        .build()
+}
+
+/// `key_` and 20 random base62 characters: an identifier, not a secret.
+fn new_id() -> Result<String, ApiKeyError> {
+    let mut bytes = [0u8; 20];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .map_err(|_| ApiKeyErrorKind::Format(super::FormatError::Rng))?;
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    Ok(std::iter::once("key_".to_owned())
+        .chain(
+            bytes
+                .iter()
+                .map(|b| char::from(ALPHABET[usize::from(*b) % 62]).to_string()),
+        )
+        .collect())
+}
+
+impl<S> fmt::Debug for ApiKeys<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKeys")
+            .field("format", &self.inner.format)
+            .field("hasher", &self.inner.hasher)
+            .finish_non_exhaustive()
+    }
+}

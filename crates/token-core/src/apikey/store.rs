@@ -1,0 +1,159 @@
+//! `KeyStore`: where key records live. SQL and Redis backends implement the same trait.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::RwLock;
+
+use super::{KeyHash, KeyRecord};
+use crate::store::{StoreError, StoreErrorKind};
+
+/// The outcome of taking one usage credit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CreditOutcome {
+    /// The key is not metered.
+    Unlimited,
+    /// One credit was taken; this many are left.
+    Consumed {
+        /// Credits left.
+        remaining: u64,
+    },
+    /// No credit was left (`usage_exceeded`).
+    Exhausted,
+}
+
+/// Storage for API-key records, looked up by id or by the key's hash. Async so that
+/// database backends fit; implementations must make `consume_credit` atomic (apply
+/// [`super::Credits::consume`] under a lock, a transaction or a script).
+pub trait KeyStore: Send + Sync + 'static {
+    /// Stores a new record; `Conflict` if its id or hash exists.
+    fn insert(&self, record: KeyRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The record whose key hashes to `hash`.
+    fn find_by_hash(
+        &self,
+        hash: &KeyHash,
+    ) -> impl Future<Output = Result<Option<KeyRecord>, StoreError>> + Send;
+
+    /// The record with this id.
+    fn get(&self, id: &str) -> impl Future<Output = Result<Option<KeyRecord>, StoreError>> + Send;
+
+    /// Replaces the record with the same id; `NotFound` if there is none.
+    fn update(&self, record: KeyRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every record, or those of one tenant.
+    fn list(
+        &self,
+        tenant: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<KeyRecord>, StoreError>> + Send;
+
+    /// Atomically applies any due refill and takes one credit.
+    fn consume_credit(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<CreditOutcome, StoreError>> + Send;
+}
+
+/// An in-memory [`KeyStore`] for one process and for tests.
+#[derive(Debug, Default)]
+pub struct MemoryKeyStore {
+    inner: RwLock<Tables>,
+}
+
+#[derive(Debug, Default)]
+struct Tables {
+    by_id: HashMap<String, KeyRecord>,
+    by_hash: HashMap<[u8; 32], String>,
+}
+
+impl MemoryKeyStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Tables> {
+        self.inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Tables> {
+        self.inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl KeyStore for MemoryKeyStore {
+    async fn insert(&self, record: KeyRecord) -> Result<(), StoreError> {
+        let mut t = self.write();
+        if t.by_id.contains_key(&record.id) || t.by_hash.contains_key(record.hash.as_bytes()) {
+            return Err(StoreError::new(
+                StoreErrorKind::Conflict,
+                "key id or hash exists",
+            ));
+        }
+        t.by_hash.insert(*record.hash.as_bytes(), record.id.clone());
+        t.by_id.insert(record.id.clone(), record);
+        Ok(())
+    }
+
+    async fn find_by_hash(&self, hash: &KeyHash) -> Result<Option<KeyRecord>, StoreError> {
+        let t = self.read();
+        Ok(t.by_hash
+            .get(hash.as_bytes())
+            .and_then(|id| t.by_id.get(id))
+            .cloned())
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
+        Ok(self.read().by_id.get(id).cloned())
+    }
+
+    async fn update(&self, record: KeyRecord) -> Result<(), StoreError> {
+        let mut t = self.write();
+        let Some(old) = t.by_id.get(&record.id) else {
+            return Err(StoreError::new(
+                StoreErrorKind::NotFound,
+                "no key with this id",
+            ));
+        };
+        if old.hash != record.hash {
+            return Err(StoreError::new(
+                StoreErrorKind::Conflict,
+                "a key's hash never changes",
+            ));
+        }
+        t.by_id.insert(record.id.clone(), record);
+        Ok(())
+    }
+
+    async fn list(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, StoreError> {
+        let mut out: Vec<KeyRecord> = self
+            .read()
+            .by_id
+            .values()
+            .filter(|r| tenant.is_none() || r.tenant.as_deref() == tenant)
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(out)
+    }
+
+    async fn consume_credit(&self, id: &str, now: i64) -> Result<CreditOutcome, StoreError> {
+        let mut t = self.write();
+        let record = t
+            .by_id
+            .get_mut(id)
+            .ok_or_else(|| StoreError::new(StoreErrorKind::NotFound, "no key with this id"))?;
+        Ok(match &mut record.credits {
+            None => CreditOutcome::Unlimited,
+            Some(credits) => match credits.consume(now) {
+                Some(remaining) => CreditOutcome::Consumed { remaining },
+                None => CreditOutcome::Exhausted,
+            },
+        })
+    }
+}
