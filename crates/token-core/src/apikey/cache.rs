@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::KeyHash;
 use super::flight::{Flight, Outcome};
-use crate::store::StoreError;
+use crate::store::{StoreError, StoreErrorKind};
 
 const SHARDS: usize = 16;
 
@@ -126,11 +126,20 @@ impl<T: Clone> Cache<T> {
                     (flight, Some(shard.epoch))
                 }
             };
-            let (Some(epoch), Some(load)) = (epoch, load.take()) else {
+            let Some(epoch) = epoch else {
                 match flight.wait().await {
                     Outcome::Ready(result) => return result,
                     Outcome::Abandoned => continue,
                 }
+            };
+            // A task leads at most once (it returns right after), so `load` is there.
+            let Some(load) = load.take() else {
+                remove_flight(&mut self.shard(hash), hash, &flight);
+                flight.complete(Outcome::Abandoned);
+                return Err(StoreError::new(
+                    StoreErrorKind::Unavailable,
+                    "cache load reused",
+                ));
             };
             let mut guard = Leader {
                 cache: self,
