@@ -38,13 +38,19 @@
 //! None yet.
 
 pub mod apikey;
+mod authenticator;
+pub mod client;
 mod clock;
 pub mod jose;
 pub mod jwt;
 mod net;
 mod principal;
+pub mod refresh;
 mod store;
 
+pub use authenticator::{
+    AuthError, AuthErrorKind, Authenticator, CredentialKind, MAX_CREDENTIAL_LEN,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use net::{Cidr, CidrError};
 pub use principal::{Principal, PrincipalBuilder, PrincipalKind};

@@ -500,7 +500,7 @@ async fn no_secret_in_debug_errors_or_records() {
         format!("{principal:?}"),
         format!("{err:?}"),
         err.to_string(),
-        format!("{:?}", keys),
+        format!("{keys:?}"),
         format!("{:?}", FormatError::BadChecksum),
     ];
     for s in shown {

@@ -132,6 +132,15 @@ impl KeyFormat {
         })
     }
 
+    /// A format for one of tokenkit's own fixed, valid prefixes (`tk_cs`, `tk_rt`).
+    pub(crate) fn internal(prefix: &'static str) -> KeyFormat {
+        debug_assert!(check_prefix(prefix).is_ok());
+        KeyFormat {
+            mint: prefix.to_owned(),
+            accepted: vec![prefix.to_owned()],
+        }
+    }
+
     /// Also accepts `prefix` (an older one).
     pub fn accept(mut self, prefix: &str) -> Result<KeyFormat, FormatError> {
         check_prefix(prefix)?;

@@ -12,7 +12,7 @@ use subtle::ConstantTimeEq;
 
 /// The stored digest of a secret. Compares in constant time. Its `Debug` shows a short
 /// prefix only.
-#[derive(Clone, Copy, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct KeyHash(#[serde(with = "hex32")] [u8; 32]);
 
 impl KeyHash {
@@ -34,6 +34,12 @@ impl PartialEq for KeyHash {
 }
 
 impl Eq for KeyHash {}
+
+impl std::hash::Hash for KeyHash {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
 
 impl fmt::Debug for KeyHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -73,7 +79,7 @@ impl KeyHasher {
         let mut out = [0u8; 32];
         match &self.pepper {
             None => {
-                out.copy_from_slice(digest::digest(&digest::SHA256, secret.as_bytes()).as_ref())
+                out.copy_from_slice(digest::digest(&digest::SHA256, secret.as_bytes()).as_ref());
             }
             Some(key) => out.copy_from_slice(hmac::sign(key, secret.as_bytes()).as_ref()),
         }

@@ -90,7 +90,14 @@ impl NewKey {
 pub struct KeyUpdate {
     name: Option<String>,
     scopes: Option<ScopeSet>,
-    expires_at: Option<Option<i64>>,
+    expires_at: Option<Expiry>,
+}
+
+/// A new expiry for [`KeyUpdate::expires_at`].
+#[derive(Debug, Clone, Copy)]
+enum Expiry {
+    At(i64),
+    Never,
 }
 
 impl KeyUpdate {
@@ -113,7 +120,7 @@ impl KeyUpdate {
 
     /// Sets (or, with `None`, removes) the expiry.
     pub fn expires_at(mut self, at: Option<i64>) -> Self {
-        self.expires_at = Some(at);
+        self.expires_at = Some(at.map_or(Expiry::Never, Expiry::At));
         self
     }
 }
@@ -283,12 +290,12 @@ impl<S: KeyStore> ApiKeys<S> {
             return Err(ApiKeyErrorKind::Unknown.into());
         }
         match &record.status {
-            KeyStatus::Active => {}
             KeyStatus::Revoked { .. } => return Err(ApiKeyErrorKind::Revoked.into()),
             KeyStatus::Rotated { grace_end, .. } if now >= *grace_end => {
                 return Err(ApiKeyErrorKind::Rotated.into());
             }
-            KeyStatus::Rotated { .. } => {}
+            // Active, or rotated and still within its grace period.
+            _ => {}
         }
         if record.expires_at.is_some_and(|at| now >= at) {
             return Err(ApiKeyErrorKind::Expired.into());
@@ -371,8 +378,10 @@ impl<S: KeyStore> ApiKeys<S> {
         if let Some(name) = change.name {
             record.name = name;
         }
-        if let Some(at) = change.expires_at {
-            record.expires_at = at;
+        match change.expires_at {
+            Some(Expiry::At(at)) => record.expires_at = Some(at),
+            Some(Expiry::Never) => record.expires_at = None,
+            None => {}
         }
         self.save(record).await
     }
@@ -414,10 +423,10 @@ fn principal_of(record: &KeyRecord) -> Principal {
 
 /// `key_` and 20 random base62 characters: an identifier, not a secret.
 fn new_id() -> Result<String, ApiKeyError> {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     let mut bytes = [0u8; 20];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
         .map_err(|_| ApiKeyErrorKind::Format(super::FormatError::Rng))?;
-    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     Ok(std::iter::once("key_".to_owned())
         .chain(
             bytes

@@ -1,0 +1,219 @@
+//! `Authenticator`: one entry point from a raw credential to a `Principal`.
+
+use std::fmt;
+
+use crate::apikey::{ApiKeyErrorKind, ApiKeys, KeyStore, MemoryKeyStore};
+use crate::jwt::{JwtErrorKind, Verified, Verifier};
+use crate::principal::{Principal, PrincipalKind};
+
+/// The longest credential looked at, in bytes (JWTs are refused past their own,
+/// configurable limit first).
+pub const MAX_CREDENTIAL_LEN: usize = 16 * 1024;
+
+/// The kinds of credential an [`Authenticator`] can accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CredentialKind {
+    /// An API key (recognised by an accepted prefix).
+    ApiKey,
+    /// A JWT access token (recognised by its three-part shape).
+    Jwt,
+}
+
+/// A refused credential, with a stable reason code shared by every kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind}")]
+pub struct AuthError {
+    kind: AuthErrorKind,
+}
+
+/// The kinds of [`AuthError`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthErrorKind {
+    /// Neither an API key nor a JWT (or longer than [`MAX_CREDENTIAL_LEN`]).
+    #[error("credential not recognised")]
+    Malformed,
+    /// A kind of credential this service does not accept.
+    #[error("this kind of credential is not accepted here")]
+    NotAccepted(CredentialKind),
+    /// The API key was refused.
+    #[error("{0}")]
+    ApiKey(ApiKeyErrorKind),
+    /// The JWT was refused.
+    #[error("{0}")]
+    Jwt(JwtErrorKind),
+}
+
+impl AuthError {
+    /// What went wrong.
+    pub fn kind(&self) -> &AuthErrorKind {
+        &self.kind
+    }
+
+    /// The stable reason code (the API-key and JWT codes, plus `credential_malformed`
+    /// and `credential_not_accepted`).
+    pub fn code(&self) -> &'static str {
+        match &self.kind {
+            AuthErrorKind::Malformed => "credential_malformed",
+            AuthErrorKind::NotAccepted(_) => "credential_not_accepted",
+            AuthErrorKind::ApiKey(k) => k.code(),
+            AuthErrorKind::Jwt(k) => k.code(),
+        }
+    }
+
+    /// Whether a backend failed (map to 503, not 401).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self.kind,
+            AuthErrorKind::ApiKey(ApiKeyErrorKind::StoreUnavailable)
+        )
+    }
+}
+
+impl From<AuthErrorKind> for AuthError {
+    fn from(kind: AuthErrorKind) -> Self {
+        AuthError { kind }
+    }
+}
+
+/// Turns a raw credential into a [`Principal`]: API keys by prefix, JWTs by shape.
+/// Which kinds are accepted is configuration: a kind not configured is refused.
+pub struct Authenticator<S = MemoryKeyStore> {
+    api_keys: Option<ApiKeys<S>>,
+    jwt: Option<Verifier>,
+}
+
+impl<S> Clone for Authenticator<S> {
+    fn clone(&self) -> Self {
+        Authenticator {
+            api_keys: self.api_keys.clone(),
+            jwt: self.jwt.clone(),
+        }
+    }
+}
+
+impl<S: KeyStore> Default for Authenticator<S> {
+    fn default() -> Self {
+        Authenticator {
+            api_keys: None,
+            jwt: None,
+        }
+    }
+}
+
+impl<S: KeyStore> Authenticator<S> {
+    /// Accepts nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Accepts API keys.
+    #[must_use]
+    pub fn api_keys(mut self, keys: ApiKeys<S>) -> Self {
+        self.api_keys = Some(keys);
+        self
+    }
+
+    /// Accepts JWT access tokens.
+    #[must_use]
+    pub fn jwt(mut self, verifier: Verifier) -> Self {
+        self.jwt = Some(verifier);
+        self
+    }
+
+    /// The API keys, if accepted.
+    pub fn api_key_service(&self) -> Option<&ApiKeys<S>> {
+        self.api_keys.as_ref()
+    }
+
+    /// The JWT verifier, if accepted.
+    pub fn verifier(&self) -> Option<&Verifier> {
+        self.jwt.as_ref()
+    }
+
+    /// Says what kind of credential `raw` is, cheaply and without any lookup.
+    pub fn recognize(&self, raw: &str) -> Result<CredentialKind, AuthError> {
+        if raw.is_empty() || raw.len() > MAX_CREDENTIAL_LEN {
+            return Err(AuthErrorKind::Malformed.into());
+        }
+        if let Some(keys) = &self.api_keys
+            && keys.format().claims(raw)
+        {
+            return Ok(CredentialKind::ApiKey);
+        }
+        if looks_like_jwt(raw) {
+            return if self.jwt.is_some() {
+                Ok(CredentialKind::Jwt)
+            } else {
+                Err(AuthErrorKind::NotAccepted(CredentialKind::Jwt).into())
+            };
+        }
+        if crate::apikey::check(raw).is_ok() {
+            // A real-looking key with a prefix this service does not accept.
+            return Err(match &self.api_keys {
+                Some(_) => AuthErrorKind::ApiKey(ApiKeyErrorKind::Format(
+                    crate::apikey::FormatError::UnknownPrefix,
+                )),
+                None => AuthErrorKind::NotAccepted(CredentialKind::ApiKey),
+            }
+            .into());
+        }
+        Err(AuthErrorKind::Malformed.into())
+    }
+
+    /// Authenticates a raw credential (the value after `Bearer `, or the API-key
+    /// header's value).
+    pub async fn authenticate(&self, raw: &str) -> Result<Principal, AuthError> {
+        match (self.recognize(raw)?, &self.api_keys, &self.jwt) {
+            (CredentialKind::ApiKey, Some(keys), _) => keys
+                .verify(raw)
+                .await
+                .map_err(|e| AuthErrorKind::ApiKey(e.kind()).into()),
+            (CredentialKind::Jwt, _, Some(verifier)) => verifier
+                .verify(raw)
+                .map(principal_from_jwt)
+                .map_err(|e| AuthErrorKind::Jwt(e.kind().clone()).into()),
+            (kind, _, _) => Err(AuthErrorKind::NotAccepted(kind).into()),
+        }
+    }
+}
+
+/// Three non-empty base64url parts separated by dots, the first starting `eyJ` (`{"`).
+fn looks_like_jwt(raw: &str) -> bool {
+    let mut parts = raw.split('.');
+    let shape = matches!(
+        (parts.next(), parts.next(), parts.next(), parts.next()),
+        (Some(h), Some(p), Some(_), None) if h.starts_with("eyJ") && !p.is_empty()
+    );
+    shape
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+fn principal_from_jwt(v: Verified) -> Principal {
+    let c = v.claims;
+    let sub = c.sub.unwrap_or_default();
+    // A client-credentials token is issued to the client itself.
+    let kind = if c.client_id.as_deref() == Some(sub.as_str()) {
+        PrincipalKind::Client
+    } else {
+        PrincipalKind::AccessToken
+    };
+    Principal::builder(&sub, kind, c.scope)
+        .tenant(c.tenant)
+        .key_id(Some(v.key.kid().to_owned()))
+        .client_id(c.client_id)
+        .expires_at(Some(c.exp))
+        .build()
+}
+
+impl<S> fmt::Debug for Authenticator<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("api_keys", &self.api_keys.is_some())
+            .field("jwt", &self.jwt.is_some())
+            .finish()
+    }
+}

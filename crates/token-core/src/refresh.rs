@@ -1,0 +1,363 @@
+//! Refresh tokens: opaque, checksummed, hashed at rest, one-time use, rotated within a
+//! family; presenting a used one revokes the family (OAuth 2.0 Security BCP §4.14).
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+
+use serde::{Deserialize, Serialize};
+use token_scopes::ScopeSet;
+
+use crate::apikey::{ApiKeySecret, KeyFormat, KeyHash, KeyHasher};
+use crate::clock::{Clock, SystemClock};
+use crate::store::{StoreError, StoreErrorKind};
+
+/// The default family lifetime: 30 days.
+pub const DEFAULT_REFRESH_TTL_SECS: i64 = 30 * 86_400;
+
+/// What a refresh token stands for, and its state. Holds its hash, never the token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RefreshRecord {
+    /// Hash of the token.
+    pub hash: KeyHash,
+    /// The family: every token descended from one grant.
+    pub family: String,
+    /// The user (or client) the grant is for.
+    pub subject: String,
+    /// The client the token was issued to; only it may redeem it.
+    pub client_id: String,
+    /// Scopes the grant carries.
+    pub scope: ScopeSet,
+    /// Tenant.
+    pub tenant: Option<String>,
+    /// When this token was issued.
+    pub issued_at: i64,
+    /// When the family expires (rotation does not extend it).
+    pub expires_at: i64,
+    /// Whether it was redeemed.
+    pub used: bool,
+}
+
+/// Storage for refresh tokens.
+pub trait RefreshStore: Send + Sync + 'static {
+    /// Stores a new token.
+    fn insert(&self, record: RefreshRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The token with this hash.
+    fn find(
+        &self,
+        hash: &KeyHash,
+    ) -> impl Future<Output = Result<Option<RefreshRecord>, StoreError>> + Send;
+    /// Atomically marks the token used; `true` only for the first caller.
+    fn mark_used(&self, hash: &KeyHash) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Revokes every token of a family.
+    fn revoke_family(&self, family: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Whether a family was revoked.
+    fn is_family_revoked(
+        &self,
+        family: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// An in-memory [`RefreshStore`].
+#[derive(Debug, Default)]
+pub struct MemoryRefreshStore {
+    inner: RwLock<RefreshTables>,
+}
+
+/// Tokens by hash, and revoked families.
+type RefreshTables = (HashMap<[u8; 32], RefreshRecord>, HashSet<String>);
+
+impl MemoryRefreshStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl RefreshStore for MemoryRefreshStore {
+    async fn insert(&self, record: RefreshRecord) -> Result<(), StoreError> {
+        let mut g = self
+            .inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if g.0.contains_key(record.hash.as_bytes()) {
+            return Err(StoreError::new(
+                StoreErrorKind::Conflict,
+                "refresh token exists",
+            ));
+        }
+        g.0.insert(*record.hash.as_bytes(), record);
+        Ok(())
+    }
+
+    async fn find(&self, hash: &KeyHash) -> Result<Option<RefreshRecord>, StoreError> {
+        let g = self
+            .inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(g.0.get(hash.as_bytes()).cloned())
+    }
+
+    async fn mark_used(&self, hash: &KeyHash) -> Result<bool, StoreError> {
+        let mut g = self
+            .inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match g.0.get_mut(hash.as_bytes()) {
+            Some(r) if !r.used => {
+                r.used = true;
+                Ok(true)
+            }
+            Some(_) => Ok(false),
+            None => Err(StoreError::new(
+                StoreErrorKind::NotFound,
+                "no such refresh token",
+            )),
+        }
+    }
+
+    async fn revoke_family(&self, family: &str) -> Result<(), StoreError> {
+        let mut g = self
+            .inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        g.1.insert(family.to_owned());
+        Ok(())
+    }
+
+    async fn is_family_revoked(&self, family: &str) -> Result<bool, StoreError> {
+        let g = self
+            .inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(g.1.contains(family))
+    }
+}
+
+/// A detected reuse: data for the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReuseReport {
+    /// The family now revoked.
+    pub family: String,
+    /// Its subject.
+    pub subject: String,
+    /// Its client.
+    pub client_id: String,
+}
+
+/// Why a refresh token was refused. Every kind maps to `invalid_grant` on the wire;
+/// [`RefreshError::code`] is the finer reason for audit.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum RefreshError {
+    /// Malformed, unknown, or issued to another client.
+    #[error("invalid refresh token")]
+    Invalid,
+    /// The family expired.
+    #[error("refresh token expired")]
+    Expired,
+    /// The family was revoked (after a reuse, or by the user).
+    #[error("refresh token revoked")]
+    Revoked,
+    /// A used token was presented again: the family is now revoked.
+    #[error("refresh token reused; its family is revoked")]
+    Reused(ReuseReport),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl RefreshError {
+    /// The stable reason code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            RefreshError::Invalid => "refresh_token_invalid",
+            RefreshError::Expired => "refresh_token_expired",
+            RefreshError::Revoked => "refresh_token_revoked",
+            RefreshError::Reused(_) => "refresh_token_reused",
+            RefreshError::Store(_) => "store_unavailable",
+        }
+    }
+}
+
+/// What a new refresh family is for.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RefreshGrant {
+    /// The user.
+    pub subject: String,
+    /// The client.
+    pub client_id: String,
+    /// The scopes.
+    pub scope: ScopeSet,
+    /// The tenant.
+    pub tenant: Option<String>,
+}
+
+impl RefreshGrant {
+    /// A grant for `subject` through `client_id` with `scope`.
+    pub fn new(subject: &str, client_id: &str, scope: ScopeSet) -> Self {
+        RefreshGrant {
+            subject: subject.to_owned(),
+            client_id: client_id.to_owned(),
+            scope,
+            tenant: None,
+        }
+    }
+
+    /// Sets the tenant.
+    #[must_use]
+    pub fn tenant(mut self, tenant: &str) -> Self {
+        self.tenant = Some(tenant.to_owned());
+        self
+    }
+}
+
+/// Issues and redeems refresh tokens (prefix `tk_rt`).
+pub struct RefreshTokens<R> {
+    inner: Arc<Inner<R>>,
+}
+
+struct Inner<R> {
+    store: R,
+    format: KeyFormat,
+    hasher: KeyHasher,
+    ttl_secs: i64,
+    clock: Arc<dyn Clock>,
+}
+
+impl<R> Clone for RefreshTokens<R> {
+    fn clone(&self) -> Self {
+        RefreshTokens {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<R: RefreshStore> RefreshTokens<R> {
+    /// Families live 30 days; tokens hashed with SHA-256; the system clock.
+    pub fn new(store: R) -> Self {
+        Self::with_options(
+            store,
+            KeyHasher::sha256(),
+            DEFAULT_REFRESH_TTL_SECS,
+            Arc::new(SystemClock),
+        )
+    }
+
+    /// Full control: hasher (pepper), family lifetime and clock.
+    pub fn with_options(store: R, hasher: KeyHasher, ttl_secs: i64, clock: Arc<dyn Clock>) -> Self {
+        RefreshTokens {
+            inner: Arc::new(Inner {
+                store,
+                format: KeyFormat::internal("tk_rt"),
+                hasher,
+                ttl_secs,
+                clock,
+            }),
+        }
+    }
+
+    /// Starts a family. The token is returned once.
+    pub async fn issue(
+        &self,
+        grant: RefreshGrant,
+    ) -> Result<(ApiKeySecret, RefreshRecord), RefreshError> {
+        let family = self
+            .inner
+            .format
+            .generate()
+            .map_err(|_| RefreshError::Invalid)?;
+        let now = self.inner.clock.now();
+        let template = RefreshRecord {
+            hash: KeyHash::from_bytes([0; 32]),
+            family: format!("fam_{}", &family.expose_secret()[6..26]),
+            subject: grant.subject,
+            client_id: grant.client_id,
+            scope: grant.scope,
+            tenant: grant.tenant,
+            issued_at: now,
+            expires_at: now.saturating_add(self.inner.ttl_secs),
+            used: false,
+        };
+        self.store_new(template).await
+    }
+
+    async fn store_new(
+        &self,
+        mut record: RefreshRecord,
+    ) -> Result<(ApiKeySecret, RefreshRecord), RefreshError> {
+        let secret = self
+            .inner
+            .format
+            .generate()
+            .map_err(|_| RefreshError::Invalid)?;
+        record.hash = self.inner.hasher.hash(secret.expose_secret());
+        record.issued_at = self.inner.clock.now();
+        record.used = false;
+        self.inner.store.insert(record.clone()).await?;
+        Ok((secret, record))
+    }
+
+    /// Redeems a token for `client_id`: it becomes used, and a new token of the same
+    /// family is returned (mint the access token from the returned record). A token
+    /// presented a second time revokes its whole family and reports the reuse.
+    pub async fn redeem(
+        &self,
+        presented: &str,
+        client_id: &str,
+    ) -> Result<(ApiKeySecret, RefreshRecord), RefreshError> {
+        self.inner
+            .format
+            .parse(presented)
+            .map_err(|_| RefreshError::Invalid)?;
+        let hash = self.inner.hasher.hash(presented);
+        let record = self
+            .inner
+            .store
+            .find(&hash)
+            .await?
+            .ok_or(RefreshError::Invalid)?;
+        if record.client_id != client_id {
+            return Err(RefreshError::Invalid);
+        }
+        if self.inner.store.is_family_revoked(&record.family).await? {
+            return Err(RefreshError::Revoked);
+        }
+        if self.inner.clock.now() >= record.expires_at {
+            return Err(RefreshError::Expired);
+        }
+        if !self.inner.store.mark_used(&hash).await? {
+            self.inner.store.revoke_family(&record.family).await?;
+            return Err(RefreshError::Reused(ReuseReport {
+                family: record.family,
+                subject: record.subject,
+                client_id: record.client_id,
+            }));
+        }
+        self.store_new(record).await
+    }
+
+    /// Revokes the family of a token (RFC 7009). Unknown tokens are not an error.
+    pub async fn revoke(&self, presented: &str) -> Result<(), RefreshError> {
+        if self.inner.format.parse(presented).is_err() {
+            return Ok(());
+        }
+        let hash = self.inner.hasher.hash(presented);
+        if let Some(record) = self.inner.store.find(&hash).await? {
+            self.inner.store.revoke_family(&record.family).await?;
+        }
+        Ok(())
+    }
+}
+
+impl<R> fmt::Debug for RefreshTokens<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RefreshTokens")
+            .field("ttl_secs", &self.inner.ttl_secs)
+            .finish_non_exhaustive()
+    }
+}
