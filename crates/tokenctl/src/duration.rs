@@ -1,13 +1,27 @@
-//! Durations on the command line: token lifetimes (`15m`) and lifetime caps.
+//! Durations on the command line: token and key lifetimes (`15m`, `90d`) and lifetime
+//! caps.
 
 /// The longest lifetime `jwt mint` accepts: 24 hours.
 pub(crate) const MAX_TTL_SECS: i64 = 24 * 60 * 60;
 
-/// Parses a token lifetime: a positive whole number with the unit `s`, `m`, `h` or
-/// `d`, at most [`MAX_TTL_SECS`]. Returns seconds.
+/// The longest lifetime `key mint` accepts: 3650 days.
+pub(crate) const MAX_KEY_TTL_SECS: i64 = 3650 * 24 * 60 * 60;
+
+/// Parses a token lifetime for `jwt mint`: [`parse_duration`] capped at
+/// [`MAX_TTL_SECS`]. Returns seconds.
 pub(crate) fn parse_ttl(text: &str) -> Result<i64, String> {
-    let refuse =
-        || format!("expected a lifetime like 90s, 15m, 2h or 1d, from 1s to 24h; got {text:?}");
+    parse_duration(text, MAX_TTL_SECS)
+}
+
+/// Parses a lifetime: a positive whole number with the unit `s`, `m`, `h` or `d`, at
+/// most `max_secs`. Returns seconds.
+pub(crate) fn parse_duration(text: &str, max_secs: i64) -> Result<i64, String> {
+    let refuse = || {
+        format!(
+            "expected a lifetime like 90s, 15m, 2h or 1d, from 1s to {}; got {text:?}",
+            shown(max_secs)
+        )
+    };
     let unit = match text.as_bytes().last() {
         Some(b's') => 1,
         Some(b'm') => 60,
@@ -25,10 +39,25 @@ pub(crate) fn parse_ttl(text: &str) -> Result<i64, String> {
         .ok()
         .and_then(|n| n.checked_mul(unit))
         .ok_or_else(refuse)?;
-    if (1..=MAX_TTL_SECS).contains(&secs) {
+    if (1..=max_secs).contains(&secs) {
         Ok(secs)
     } else {
         Err(refuse())
+    }
+}
+
+/// A number of seconds in the largest unit that divides it, days only above one day:
+/// `24h`, `3650d`, `90s`.
+fn shown(secs: i64) -> String {
+    const DAY: i64 = 24 * 60 * 60;
+    if secs > DAY && secs % DAY == 0 {
+        format!("{}d", secs / DAY)
+    } else if secs % (60 * 60) == 0 {
+        format!("{}h", secs / (60 * 60))
+    } else if secs % 60 == 0 {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
     }
 }
 
@@ -87,6 +116,41 @@ mod tests {
         ] {
             assert!(parse_ttl(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_cap_is_a_parameter() {
+        assert_eq!(parse_duration("90d", MAX_KEY_TTL_SECS), Ok(90 * 86_400));
+        assert_eq!(
+            parse_duration("3650d", MAX_KEY_TTL_SECS),
+            Ok(MAX_KEY_TTL_SECS)
+        );
+        assert_eq!(
+            parse_duration("87600h", MAX_KEY_TTL_SECS),
+            Ok(MAX_KEY_TTL_SECS)
+        );
+        assert_eq!(
+            parse_duration("315360000s", MAX_KEY_TTL_SECS),
+            Ok(MAX_KEY_TTL_SECS)
+        );
+        assert_eq!(parse_duration("2d", MAX_KEY_TTL_SECS), Ok(172_800));
+        for bad in ["3651d", "4000d", "315360001s", "0d", "d", "90", "-1d"] {
+            assert!(parse_duration(bad, MAX_KEY_TTL_SECS).is_err(), "{bad:?}");
+        }
+        assert!(parse_duration("61s", 60).is_err());
+    }
+
+    #[test]
+    fn refusals_name_the_cap() {
+        assert!(parse_ttl("2d").unwrap_err().contains("from 1s to 24h"));
+        assert!(
+            parse_duration("4000d", MAX_KEY_TTL_SECS)
+                .unwrap_err()
+                .contains("from 1s to 3650d; got \"4000d\"")
+        );
+        assert_eq!(shown(90), "90s");
+        assert_eq!(shown(900), "15m");
+        assert_eq!(shown(2 * 86_400), "2d");
     }
 
     #[test]

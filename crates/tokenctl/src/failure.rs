@@ -3,6 +3,8 @@
 use std::fmt;
 use std::process::ExitCode;
 
+use token_core::apikey::{FormatError, check};
+
 /// A failed command: the one-line message for standard error and its exit status.
 ///
 /// Messages never hold secrets or whole tokens: they are built from error `Display`s
@@ -51,8 +53,10 @@ impl fmt::Display for Failure {
 }
 
 /// Replaces every compact-JWS-looking word in `text` (three dot-separated base64url
-/// parts, the first starting with `eyJ`, the encoding of `{"`) with `[token redacted]`.
-/// For messages that quote arguments, such as the command-line parser's.
+/// parts, the first starting with `eyJ`, the encoding of `{"`) with `[token redacted]`,
+/// and every API-key-shaped one (`prefix_` and 36 base62 characters, whatever its
+/// checksum) with `[key redacted]`. For messages that quote arguments, such as the
+/// command-line parser's.
 pub(crate) fn redact_tokens(text: &str) -> String {
     let is_b64url = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
     let mut out = String::with_capacity(text.len());
@@ -68,12 +72,27 @@ pub(crate) fn redact_tokens(text: &str) -> String {
         if parts.len() == 3 && parts[0].starts_with("eyJ") && !parts[1].is_empty() {
             out.push_str("[token redacted]");
         } else {
-            out.push_str(word);
+            push_redacting_keys(&mut out, word);
         }
         rest = &rest[end..];
     }
     out.push_str(rest);
     out
+}
+
+/// Pushes `word` onto `out`, with each API-key-shaped piece between `.` and `-`
+/// separators replaced by `[key redacted]`. A key with a wrong checksum is still most
+/// of a secret, so the checksum does not matter here.
+fn push_redacting_keys(out: &mut String, word: &str) {
+    for piece in word.split_inclusive(['.', '-']) {
+        let body = piece.strip_suffix(['.', '-']).unwrap_or(piece);
+        if matches!(check(body), Ok(_) | Err(FormatError::BadChecksum)) {
+            out.push_str("[key redacted]");
+        } else {
+            out.push_str(body);
+        }
+        out.push_str(&piece[body.len()..]);
+    }
 }
 
 #[cfg(test)]
@@ -89,6 +108,33 @@ mod tests {
         assert_eq!(
             redact_tokens("tip: 'auth.example.com' and eyJ.x and a.b.c stay; so does 'x'"),
             "tip: 'auth.example.com' and eyJ.x and a.b.c stay; so does 'x'"
+        );
+    }
+
+    #[test]
+    fn api_keys_are_redacted_from_messages() {
+        let key = token_core::apikey::KeyFormat::new("tk_live")
+            .unwrap()
+            .generate()
+            .unwrap();
+        let key = key.expose_secret();
+        // One character off: the checksum fails, but it is still most of the key.
+        let mut typo = key.to_owned();
+        let last = typo.pop().unwrap();
+        typo.push(if last == 'a' { 'b' } else { 'a' });
+        for shown in [key, typo.as_str()] {
+            assert_eq!(
+                redact_tokens(&format!("error: unexpected argument '{shown}' found")),
+                "error: unexpected argument '[key redacted]' found"
+            );
+            assert_eq!(
+                redact_tokens(&format!("see {shown}. or -{shown}-x")),
+                "see [key redacted]. or -[key redacted]-x"
+            );
+        }
+        assert_eq!(
+            redact_tokens("usage: tokenctl key check [KEY]; tk_live_short stays"),
+            "usage: tokenctl key check [KEY]; tk_live_short stays"
         );
     }
 

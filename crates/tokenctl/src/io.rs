@@ -1,4 +1,4 @@
-//! Bounded input, standard output that never panics, and warnings.
+//! Bounded input, standard output and error that never panic, and warnings.
 
 use std::fmt;
 use std::fs::File;
@@ -12,8 +12,8 @@ use crate::failure::Failure;
 /// The largest key file read, in bytes (a JWKS of many RSA keys fits easily).
 pub(crate) const MAX_FILE_LEN: u64 = 1024 * 1024;
 
-/// The largest token read from standard input, in bytes. The verifier's own limit is
-/// lower and is reported as an invalid token.
+/// The largest token or API key read from standard input, in bytes. The verifier's own
+/// limit is lower and is reported as an invalid token.
 pub(crate) const MAX_TOKEN_INPUT_LEN: u64 = 64 * 1024;
 
 /// Reads a file of at most [`MAX_FILE_LEN`] bytes into a buffer wiped on drop (key
@@ -44,17 +44,26 @@ pub(crate) fn read_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Failure> {
 
 /// The token to work on: `given`, or else standard input, with surrounding whitespace
 /// trimmed. Refuses to wait on an interactive terminal.
-pub(crate) fn token_input(given: Option<&str>) -> Result<String, Failure> {
-    if let Some(token) = given {
-        return Ok(token.trim().to_owned());
+pub(crate) fn token_input(given: Option<&str>) -> Result<Zeroizing<String>, Failure> {
+    secret_input(given, "token")
+}
+
+/// The secret (`what`: "token", "API key") to work on: `given`, or else standard input,
+/// with surrounding whitespace trimmed, in buffers wiped on drop. Refuses to wait on an
+/// interactive terminal.
+pub(crate) fn secret_input(given: Option<&str>, what: &str) -> Result<Zeroizing<String>, Failure> {
+    if let Some(text) = given {
+        return Ok(Zeroizing::new(text.trim().to_owned()));
     }
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        return Err(Failure::usage(
-            "no token: give it as an argument or on standard input",
-        ));
+        return Err(Failure::usage(format_args!(
+            "no {what}: give it as an argument or on standard input"
+        )));
     }
-    let mut bytes = Vec::new();
+    // Sized up front so that no reallocation leaves a copy of the secret behind.
+    let capacity = usize::try_from(MAX_TOKEN_INPUT_LEN + 1).unwrap_or(0);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(capacity));
     stdin
         .lock()
         .take(MAX_TOKEN_INPUT_LEN + 1)
@@ -65,9 +74,9 @@ pub(crate) fn token_input(given: Option<&str>) -> Result<String, Failure> {
             "standard input is larger than {MAX_TOKEN_INPUT_LEN} bytes"
         )));
     }
-    let text =
-        String::from_utf8(bytes).map_err(|_| Failure::usage("standard input is not UTF-8 text"))?;
-    Ok(text.trim().to_owned())
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| Failure::usage("standard input is not UTF-8 text"))?;
+    Ok(Zeroizing::new(text.trim().to_owned()))
 }
 
 /// Writes `text` and a newline to standard output. A closed pipe is an error, not a
@@ -77,6 +86,15 @@ pub(crate) fn print(text: &str) -> Result<(), Failure> {
     writeln!(out, "{text}")
         .and_then(|()| out.flush())
         .map_err(|e| Failure::usage(format_args!("cannot write to standard output: {e}")))
+}
+
+/// Writes `text` and a newline to standard error. A closed pipe is an error, not a
+/// panic.
+pub(crate) fn print_stderr(text: &str) -> Result<(), Failure> {
+    let mut err = std::io::stderr().lock();
+    writeln!(err, "{text}")
+        .and_then(|()| err.flush())
+        .map_err(|e| Failure::usage(format_args!("cannot write to standard error: {e}")))
 }
 
 /// Prints `tokenctl: warning: <message>` on standard error.

@@ -1,4 +1,5 @@
-//! `tokenctl`: keys and JWT access tokens from the command line, on token-core.
+//! `tokenctl`: keys, JWT access tokens and API keys from the command line, on
+//! token-core.
 //!
 //! ```text
 //! tokenctl keygen --alg ALG [--kid KID] [--out FILE]
@@ -9,6 +10,8 @@
 //!                     [--now UNIX_SECONDS] [--leeway SECONDS] [--max-lifetime SECONDS|none]
 //!                     [--tenant-claim NAME]
 //! tokenctl jwt inspect [TOKEN]
+//! tokenctl key mint --prefix P --scopes "a b" [--name N] [--tenant T] [--ttl 90d]
+//! tokenctl key check [KEY|-]
 //! ```
 //!
 //! - `keygen` generates an Ed25519, ECDSA (P-256, P-384) or HMAC key. With `--out` the
@@ -25,11 +28,20 @@
 //!   only when given; `typ` only with `--typ`.
 //! - `jwt inspect` decodes a token **without verifying it** and says so on standard
 //!   error.
+//! - `key mint` mints an API key `{prefix}_{36 base62 characters}`: the secret alone on
+//!   standard output, its record (hash and hint, never the secret) as one line of JSON
+//!   on standard error. `--ttl` takes `Ns`, `Nm`, `Nh` or `Nd`, at most 3650 days
+//!   (default: no expiry); `--name` defaults to `tokenctl`. Nothing is stored.
+//! - `key check` checks an API key's format and checksum, with no store (for secret
+//!   scanners and pre-commit hooks), from the argument or standard input (`-` or none),
+//!   and prints `ok: <hint>`, such as `ok: tk_live_3Fq9…`.
 //!
-//! Exit status: 0 on success; 1 when a token is invalid (the reason and its stable code
-//! on standard error); 2 on a usage error, unreadable input or an unusable key.
-//! Messages never contain secrets or whole tokens.
+//! Exit status: 0 on success; 1 when a token or API key is invalid (the reason and its
+//! stable code on standard error); 2 on a usage error, unreadable input or an unusable
+//! key. Messages never contain secrets, whole tokens or API keys.
 
+mod apikey;
+mod block_on;
 mod duration;
 mod failure;
 mod inspect;
@@ -54,7 +66,7 @@ use crate::duration::MaxLifetime;
 #[command(
     name = "tokenctl",
     version,
-    about = "Keys and JWT access tokens for tokenkit"
+    about = "Keys, JWT access tokens and API keys for tokenkit"
 )]
 struct Cli {
     /// What to do.
@@ -72,6 +84,9 @@ enum Command {
     /// Mint, verify or inspect JWT access tokens.
     #[command(subcommand)]
     Jwt(JwtCommand),
+    /// Mint or check API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
 }
 
 /// The `jwt` subcommands.
@@ -83,6 +98,15 @@ enum JwtCommand {
     Verify(VerifyArgs),
     /// Decode a token WITHOUT verifying it.
     Inspect(InspectArgs),
+}
+
+/// The `key` subcommands.
+#[derive(Debug, Subcommand)]
+enum KeyCommand {
+    /// Mint an API key: the secret on stdout, its record (no secret) as JSON on stderr.
+    Mint(KeyMintArgs),
+    /// Check an API key's format and checksum (no store); exit 1 if it is not a key.
+    Check(KeyCheckArgs),
 }
 
 /// Arguments of `tokenctl keygen`.
@@ -180,6 +204,36 @@ struct InspectArgs {
     token: Option<String>,
 }
 
+/// Arguments of `tokenctl key mint`. The prefix, scopes and lifetime are checked by
+/// the command, so that a bad one gives a one-line message.
+#[derive(Debug, clap::Args)]
+struct KeyMintArgs {
+    /// The key prefix: lowercase letters and digits with inner `_`, e.g. `tk_live`.
+    #[arg(long, value_name = "PREFIX")]
+    prefix: String,
+    /// The granted scopes, space-separated (at least one).
+    #[arg(long, value_name = "SCOPES")]
+    scopes: String,
+    /// A name for people.
+    #[arg(long, value_name = "NAME", default_value = "tokenctl")]
+    #[arg(value_parser = NonEmptyStringValueParser::new())]
+    name: String,
+    /// The tenant.
+    #[arg(long, value_name = "TENANT", value_parser = NonEmptyStringValueParser::new())]
+    tenant: Option<String>,
+    /// The lifetime: `Ns`, `Nm`, `Nh` or `Nd`, at most 3650d (default: no expiry).
+    #[arg(long, value_name = "DURATION")]
+    ttl: Option<String>,
+}
+
+/// Arguments of `tokenctl key check`.
+#[derive(Debug, clap::Args)]
+struct KeyCheckArgs {
+    /// The API key (default, or `-`: read from standard input).
+    #[arg(value_name = "KEY")]
+    key: Option<String>,
+}
+
 /// Parses `--scope`.
 fn parse_scope(text: &str) -> Result<ScopeSet, String> {
     text.parse().map_err(|e| format!("{e}"))
@@ -196,6 +250,8 @@ fn main() -> ExitCode {
         Command::Jwt(JwtCommand::Mint(args)) => jwt::mint(args),
         Command::Jwt(JwtCommand::Verify(args)) => jwt::verify(args),
         Command::Jwt(JwtCommand::Inspect(args)) => inspect::run(args),
+        Command::Key(KeyCommand::Mint(args)) => apikey::mint(args),
+        Command::Key(KeyCommand::Check(args)) => apikey::check(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -204,7 +260,8 @@ fn main() -> ExitCode {
 }
 
 /// Reports a command-line error (exit status 2) or prints help or the version (exit
-/// status 0). Arguments that look like tokens are redacted from the message.
+/// status 0). Arguments that look like tokens or API keys are redacted from the
+/// message.
 fn clap_exit(error: &clap::Error) -> ExitCode {
     if !error.use_stderr() {
         // `--help` or `--version`.

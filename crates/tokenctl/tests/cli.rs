@@ -562,3 +562,181 @@ fn tokens_are_not_echoed_in_usage_errors() {
         stderr(&out)
     );
 }
+
+/// `key mint --prefix tk_live ...`; returns the secret (checked to be the only line on
+/// stdout and to have the published shape) and the record printed on stderr.
+fn mint_key(extra: &[&str]) -> (String, Value) {
+    let mut args = vec!["key", "mint", "--prefix", "tk_live"];
+    args.extend_from_slice(extra);
+    let out = tokenctl(&args);
+    assert_eq!(status(&out), 0, "stderr: {}", stderr(&out));
+    let printed = stdout(&out);
+    assert_eq!(printed.lines().count(), 1, "{printed}");
+    assert!(printed.ends_with('\n'));
+    let secret = printed.trim_end().to_owned();
+    // ^tk_live_[0-9A-Za-z]{36}$
+    let body = secret
+        .strip_prefix("tk_live_")
+        .unwrap_or_else(|| panic!("{secret}"));
+    assert!(
+        body.len() == 36 && body.bytes().all(|b| b.is_ascii_alphanumeric()),
+        "{secret}"
+    );
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let record: Value = serde_json::from_str(&err).unwrap_or_else(|e| panic!("{e}: {err}"));
+    (secret, record)
+}
+
+/// `secret` with the character at `index` replaced by another base62 character.
+fn substituted(secret: &str, index: usize) -> String {
+    let mut bytes = secret.as_bytes().to_vec();
+    bytes[index] = if bytes[index] == b'A' { b'B' } else { b'A' };
+    String::from_utf8(bytes).unwrap()
+}
+
+#[test]
+fn key_mint_prints_the_secret_on_stdout_and_the_record_on_stderr() {
+    let args = [
+        "--scopes",
+        "write:reports read:reports",
+        "--tenant",
+        "acme",
+        "--ttl",
+        "90d",
+    ];
+    let (secret, record) = mint_key(&args);
+    let random = &secret["tk_live_".len().."tk_live_".len() + 30];
+    let shown = record.to_string();
+    assert!(!shown.contains(&secret), "{shown}");
+    assert!(!shown.contains(random), "{shown}");
+    assert_eq!(record["hint"], format!("{}…", &secret[..12]));
+    assert_eq!(record["scopes"], "read:reports write:reports");
+    assert_eq!(record["tenant"], "acme");
+    assert_eq!(record["name"], "tokenctl");
+    assert_eq!(
+        record["expires_at"].as_i64().unwrap() - record["created_at"].as_i64().unwrap(),
+        90 * 86_400
+    );
+
+    // Without --ttl or --tenant: no expiry, no tenant; --name is kept.
+    let (other, record) = mint_key(&["--scopes", "read:reports", "--name", "ci"]);
+    assert_ne!(other, secret);
+    assert_eq!(record["name"], "ci");
+    assert!(record["expires_at"].is_null(), "{record}");
+    assert!(record["tenant"].is_null(), "{record}");
+    let (_, record) = mint_key(&["--scopes", "read:reports", "--ttl", "3650d"]);
+    assert_eq!(
+        record["expires_at"].as_i64().unwrap() - record["created_at"].as_i64().unwrap(),
+        3650 * 86_400
+    );
+}
+
+#[test]
+fn key_check_accepts_real_keys_and_never_echoes_others() {
+    let (secret, record) = mint_key(&["--scopes", "read:reports"]);
+    let ok = format!("ok: {}\n", record["hint"].as_str().unwrap());
+    for out in [
+        tokenctl(&["key", "check", &secret]),
+        tokenctl_stdin(&["key", "check", "-"], &format!("\n  {secret}\n\n")),
+        tokenctl_stdin(&["key", "check"], &format!("{secret}\n")),
+    ] {
+        assert_eq!(status(&out), 0, "stderr: {}", stderr(&out));
+        assert!(stdout(&out).starts_with("ok: tk_live_"));
+        assert_eq!(stdout(&out), ok);
+        assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    }
+
+    // One character off, in the random part and in the checksum.
+    for index in [8, 20, secret.len() - 1] {
+        let typo = substituted(&secret, index);
+        for out in [
+            tokenctl(&["key", "check", &typo]),
+            tokenctl_stdin(&["key", "check", "-"], &typo),
+        ] {
+            assert_eq!(status(&out), 1, "{index}");
+            let err = stderr(&out);
+            assert_eq!(
+                err,
+                "tokenctl: not an API key: API key checksum does not match \
+                 (mistyped or not a real key) (key_checksum)\n"
+            );
+            assert!(!err.contains(&typo[8..20]), "the key is never echoed");
+            assert!(stdout(&out).is_empty());
+        }
+    }
+
+    for garbage in [
+        "garbage",
+        "",
+        "tk_live_short",
+        &secret.to_uppercase(),
+        &secret[..secret.len() - 1],
+    ] {
+        for out in [
+            tokenctl(&["key", "check", garbage]),
+            tokenctl_stdin(&["key", "check", "-"], garbage),
+        ] {
+            assert_eq!(status(&out), 1, "{garbage:?}");
+            let err = stderr(&out);
+            assert!(
+                err.starts_with("tokenctl: not an API key: ") && err.ends_with("(key_malformed)\n"),
+                "{err}"
+            );
+            assert_eq!(err.lines().count(), 1, "{err}");
+            assert!(stdout(&out).is_empty());
+        }
+    }
+}
+
+#[test]
+fn key_mint_usage_errors_exit_2_with_one_line() {
+    let cases: [(&[&str], &str); 9] = [
+        (&["--prefix", "Bad", "--scopes", "read"], "--prefix"),
+        (&["--prefix", "tk_", "--scopes", "read"], "--prefix"),
+        (&["--prefix", "tk-live", "--scopes", "read"], "--prefix"),
+        (&["--prefix", "tk", "--scopes", "Read"], "--scopes"),
+        (&["--prefix", "tk", "--scopes", "a  b"], "--scopes"),
+        (&["--prefix", "tk", "--scopes", ""], "--scopes"),
+        (
+            &["--prefix", "tk", "--scopes", "a", "--ttl", "4000d"],
+            "--ttl",
+        ),
+        (&["--prefix", "tk", "--scopes", "a", "--ttl", "0d"], "--ttl"),
+        (&["--prefix", "tk", "--scopes", "a", "--ttl", "90"], "--ttl"),
+    ];
+    for (extra, flag) in cases {
+        let mut args = vec!["key", "mint"];
+        args.extend_from_slice(extra);
+        let out = tokenctl(&args);
+        assert_eq!(status(&out), 2, "{extra:?}");
+        let err = stderr(&out);
+        assert!(
+            err.starts_with(&format!("tokenctl: invalid {flag}: ")),
+            "{extra:?}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(stdout(&out).is_empty());
+    }
+    // Missing flags are the command-line parser's usage errors.
+    assert_eq!(status(&tokenctl(&["key", "mint", "--scopes", "a"])), 2);
+    assert_eq!(status(&tokenctl(&["key", "mint", "--prefix", "tk"])), 2);
+}
+
+#[test]
+fn api_keys_are_not_echoed_in_usage_errors() {
+    let (secret, _) = mint_key(&["--scopes", "read:reports"]);
+    let typo = substituted(&secret, 20);
+    for out in [
+        tokenctl(&["key", "check", &secret, &typo]),
+        tokenctl(&["key", "mint", &secret]),
+    ] {
+        assert_eq!(status(&out), 2);
+        let err = stderr(&out);
+        assert!(
+            !err.contains(&secret[8..]) && !err.contains(&typo[8..]),
+            "{err}"
+        );
+        assert!(err.contains("[key redacted]"), "{err}");
+    }
+}

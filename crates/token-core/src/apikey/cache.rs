@@ -69,8 +69,8 @@ pub(crate) struct Cache<T> {
 
 #[derive(Debug)]
 struct Shard<T> {
-    slots: HashMap<[u8; 32], Slot<T>>,
-    inflight: HashMap<[u8; 32], Arc<Flight<Loaded<T>>>>,
+    slots: HashMap<[u8; 32], Slot<T>, Keyed>,
+    inflight: HashMap<[u8; 32], Arc<Flight<Loaded<T>>>, Keyed>,
     /// Bumped by every invalidation: a load that started before may not fill the cache.
     epoch: u64,
 }
@@ -83,11 +83,12 @@ enum Slot<T> {
 
 impl<T: Clone> Cache<T> {
     pub(crate) fn new(config: CacheConfig) -> Self {
+        let keyed = Keyed::random();
         let shards = (0..SHARDS)
             .map(|_| {
                 Mutex::new(Shard {
-                    slots: HashMap::new(),
-                    inflight: HashMap::new(),
+                    slots: HashMap::with_hasher(keyed),
+                    inflight: HashMap::with_hasher(keyed),
                     epoch: 0,
                 })
             })
@@ -100,6 +101,16 @@ impl<T: Clone> Cache<T> {
         self.shards[i]
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The cached value if it is fresh: `Some(Some(v))` found, `Some(None)` known
+    /// unknown, `None` a miss. Synchronous: hits never build the loading future.
+    pub(crate) fn get_fresh(&self, hash: &KeyHash, now: i64) -> Option<Option<T>> {
+        match self.shard(hash).slots.get(hash.as_bytes()) {
+            Some(Slot::Known(v, exp)) if *exp > now => Some(Some(v.clone())),
+            Some(Slot::Unknown(exp)) if *exp > now => Some(None),
+            _ => None,
+        }
     }
 
     /// The cached value, loading it with `load` (once, however many ask at the same
@@ -202,6 +213,57 @@ impl<T: Clone> Cache<T> {
                     .len()
             })
             .sum()
+    }
+}
+
+/// A keyed hash for table keys that are already SHA-256 digests: a folded multiply
+/// per word under a per-process random key, so nobody can aim keys at one bucket
+/// (cheaper than SipHash, which the uniform input does not need).
+#[derive(Debug, Clone, Copy)]
+struct Keyed(u64);
+
+impl Keyed {
+    fn random() -> Keyed {
+        let mut seed = [0u8; 8];
+        if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut seed).is_err() {
+            // No randomness: fall back to something unpredictable enough for bucket choice.
+            let stack = 0u8;
+            seed = (std::ptr::from_ref(&stack) as usize as u64).to_le_bytes();
+        }
+        Keyed(u64::from_le_bytes(seed))
+    }
+}
+
+impl std::hash::BuildHasher for Keyed {
+    type Hasher = KeyedHasher;
+
+    fn build_hasher(&self) -> KeyedHasher {
+        KeyedHasher(self.0)
+    }
+}
+
+#[derive(Debug)]
+struct KeyedHasher(u64);
+
+fn fold_mul(a: u64, b: u64) -> u64 {
+    let wide = u128::from(a) * u128::from(b);
+    // Truncations keep each half.
+    #[allow(clippy::cast_possible_truncation)]
+    let (hi, lo) = ((wide >> 64) as u64, wide as u64);
+    hi ^ lo
+}
+
+impl std::hash::Hasher for KeyedHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = fold_mul(self.0 ^ u64::from_le_bytes(word), 0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 

@@ -191,12 +191,36 @@ impl KeyFormat {
 
     /// Checks format, accepted prefix and checksum. No lookup, no allocation.
     pub fn parse<'a>(&self, key: &'a str) -> Result<ParsedKey<'a>, FormatError> {
-        let parsed = check(key)?;
-        if !self.accepted.iter().any(|p| p == parsed.prefix()) {
-            return Err(FormatError::UnknownPrefix);
+        // Fast path: an accepted (already validated) prefix, then body and checksum.
+        for prefix in &self.accepted {
+            let p = prefix.len();
+            if key.len() == p + 1 + RANDOM_CHARS + CHECKSUM_CHARS
+                && key.as_bytes()[p] == b'_'
+                && key.starts_with(prefix.as_str())
+            {
+                return check_body(key, p);
+            }
         }
-        Ok(parsed)
+        // Otherwise say precisely what is wrong.
+        check(key)?;
+        Err(FormatError::UnknownPrefix)
     }
+}
+
+/// Checks the 36 characters after `{prefix}_`, `prefix_len` bytes in.
+fn check_body(key: &str, prefix_len: usize) -> Result<ParsedKey<'_>, FormatError> {
+    let body = &key.as_bytes()[prefix_len + 1..];
+    if !body.iter().all(u8::is_ascii_alphanumeric) {
+        return Err(FormatError::Malformed);
+    }
+    let (signed, sum) = key.as_bytes().split_at(key.len() - CHECKSUM_CHARS);
+    if checksum_digits(signed) != sum {
+        return Err(FormatError::BadChecksum);
+    }
+    Ok(ParsedKey {
+        text: key,
+        prefix_len,
+    })
 }
 
 /// Checks that `key` looks like a tokenkit API key with any valid prefix and a correct
@@ -207,21 +231,14 @@ pub fn check(key: &str) -> Result<ParsedKey<'_>, FormatError> {
         return Err(FormatError::Malformed);
     }
     let prefix_len = key.len() - body_len - 1;
-    let (head, body) = key.split_at(prefix_len + 1);
-    if !head.ends_with('_') || check_prefix(&head[..prefix_len]).is_err() {
+    // Byte-wise: `key` may hold multi-byte characters anywhere.
+    if key.as_bytes()[prefix_len] != b'_' {
         return Err(FormatError::Malformed);
     }
-    if !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(FormatError::Malformed);
+    match key.get(..prefix_len) {
+        Some(prefix) if check_prefix(prefix).is_ok() => check_body(key, prefix_len),
+        _ => Err(FormatError::Malformed),
     }
-    let (signed, sum) = key.split_at(key.len() - CHECKSUM_CHARS);
-    if checksum(signed.as_bytes()).as_bytes() != sum.as_bytes() {
-        return Err(FormatError::BadChecksum);
-    }
-    Ok(ParsedKey {
-        text: key,
-        prefix_len,
-    })
 }
 
 fn check_prefix(prefix: &str) -> Result<(), FormatError> {
@@ -240,20 +257,70 @@ fn check_prefix(prefix: &str) -> Result<(), FormatError> {
     }
 }
 
-/// CRC32 (IEEE) of `bytes` as 6 base62 characters, most significant first.
-fn checksum(bytes: &[u8]) -> String {
+/// CRC32 (IEEE) of `bytes` as 6 base62 digits, most significant first.
+fn checksum_digits(bytes: &[u8]) -> [u8; CHECKSUM_CHARS] {
     let mut value = crc32fast::hash(bytes);
     let mut out = [b'0'; CHECKSUM_CHARS];
     for slot in out.iter_mut().rev() {
         *slot = BASE62[(value % 62) as usize];
         value /= 62;
     }
-    out.iter().map(|b| char::from(*b)).collect()
+    out
+}
+
+/// [`checksum_digits`] as text.
+fn checksum(bytes: &[u8]) -> String {
+    checksum_digits(bytes)
+        .iter()
+        .map(|b| char::from(*b))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Builds a key from chosen random characters (the property test's input).
+    fn key_with(prefix: &str, random: &str) -> String {
+        let mut text = format!("{prefix}_{random}");
+        let sum = checksum(text.as_bytes());
+        text.push_str(&sum);
+        text
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// CRC32 detects every single-byte change and every burst of up to 32 bits, so
+        /// every single-character substitution and adjacent transposition is caught.
+        #[test]
+        fn checksum_catches_every_substitution_and_transposition(
+            random in "[0-9A-Za-z]{30}",
+            prefix in "[a-z][a-z0-9]{0,5}(_[a-z0-9]{1,4})?",
+        ) {
+            let key = key_with(&prefix, &random);
+            proptest::prop_assert!(check(&key).is_ok());
+            let bytes = key.as_bytes();
+            let alphabet: Vec<u8> = BASE62.iter().copied().chain(*b"_").collect();
+            for i in 0..bytes.len() {
+                for &c in &alphabet {
+                    if c == bytes[i] {
+                        continue;
+                    }
+                    let mut changed = bytes.to_vec();
+                    changed[i] = c;
+                    let changed = String::from_utf8(changed).unwrap();
+                    proptest::prop_assert!(check(&changed).is_err(), "substitution at {} went unnoticed", i);
+                }
+                if i + 1 < bytes.len() && bytes[i] != bytes[i + 1] {
+                    let mut swapped = bytes.to_vec();
+                    swapped.swap(i, i + 1);
+                    let swapped = String::from_utf8(swapped).unwrap();
+                    proptest::prop_assert!(check(&swapped).is_err(), "transposition at {} went unnoticed", i);
+                }
+            }
+        }
+    }
 
     #[test]
     fn generated_keys_parse_and_match_the_published_shape() {
@@ -308,5 +375,11 @@ mod tests {
         assert_eq!(KeyFormat::new("tk_").unwrap_err(), FormatError::BadPrefix);
         assert_eq!(KeyFormat::new("_tk").unwrap_err(), FormatError::BadPrefix);
         assert!(check("é".repeat(30).as_str()).is_err());
+        // Multi-byte characters at every offset never panic.
+        for n in 0..40 {
+            let text = format!("{}é{}", "a".repeat(n), "b".repeat(40 - n));
+            assert!(check(&text).is_err());
+            assert!(format.parse(&text).is_err());
+        }
     }
 }

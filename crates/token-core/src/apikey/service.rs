@@ -9,8 +9,8 @@ use token_scopes::ScopeSet;
 use super::cache::{Cache, CacheConfig};
 use super::record::metadata_fits;
 use super::{
-    ApiKeyError, ApiKeyErrorKind, ApiKeySecret, CreditOutcome, Credits, KeyFormat, KeyHasher,
-    KeyRecord, KeyStatus, KeyStore,
+    ApiKeyError, ApiKeyErrorKind, ApiKeySecret, CreditOutcome, Credits, KeyFormat, KeyHash,
+    KeyHasher, KeyRecord, KeyStatus, KeyStore,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::net::Cidr;
@@ -176,11 +176,39 @@ impl<S> fmt::Debug for ApiKeysBuilder<S> {
     }
 }
 
-/// A cached, verified record and the principal built from it once.
+/// What verification needs from a record, built once per cache fill. Small and
+/// inline in the cache, so a hit touches the table and one shared principal only.
 #[derive(Debug, Clone)]
 struct Cached {
-    record: Arc<KeyRecord>,
     principal: Principal,
+    hash: KeyHash,
+    state: State,
+    expires_at: Option<i64>,
+    metered: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum State {
+    Active,
+    Revoked,
+    /// Rotated: usable until this instant.
+    Grace(i64),
+}
+
+impl Cached {
+    fn of(record: &KeyRecord) -> Cached {
+        Cached {
+            principal: principal_of(record),
+            hash: record.hash,
+            state: match &record.status {
+                KeyStatus::Revoked { .. } => State::Revoked,
+                KeyStatus::Rotated { grace_end, .. } => State::Grace(*grace_end),
+                _ => State::Active,
+            },
+            expires_at: record.expires_at,
+            metered: record.credits.is_some(),
+        }
+    }
 }
 
 /// API keys over a [`KeyStore`]: minting (secret shown once, hash stored), cached
@@ -273,39 +301,37 @@ impl<S: KeyStore> ApiKeys<S> {
         let hash = self.inner.hasher.hash(parsed.text());
         let now = self.inner.clock.now();
         let store = &self.inner.store;
-        let cached = self
-            .inner
-            .cache
-            .get_or_load(&hash, now, || async {
-                Ok(store.find_by_hash(&hash).await?.map(|record| Cached {
-                    principal: principal_of(&record),
-                    record: Arc::new(record),
-                }))
-            })
-            .await?
-            .ok_or(ApiKeyErrorKind::Unknown)?;
-        let record = &cached.record;
+        let cached = match self.inner.cache.get_fresh(&hash, now) {
+            Some(hit) => hit,
+            None => {
+                self.inner
+                    .cache
+                    .get_or_load(&hash, now, || async {
+                        Ok(store.find_by_hash(&hash).await?.as_ref().map(Cached::of))
+                    })
+                    .await?
+            }
+        }
+        .ok_or(ApiKeyErrorKind::Unknown)?;
         // The store looked up by hash; compare again in constant time all the same.
-        if record.hash != hash {
+        if cached.hash != hash {
             return Err(ApiKeyErrorKind::Unknown.into());
         }
-        match &record.status {
-            KeyStatus::Revoked { .. } => return Err(ApiKeyErrorKind::Revoked.into()),
-            KeyStatus::Rotated { grace_end, .. } if now >= *grace_end => {
-                return Err(ApiKeyErrorKind::Rotated.into());
-            }
-            // Active, or rotated and still within its grace period.
-            _ => {}
+        match cached.state {
+            State::Active => {}
+            State::Revoked => return Err(ApiKeyErrorKind::Revoked.into()),
+            State::Grace(end) if now >= end => return Err(ApiKeyErrorKind::Rotated.into()),
+            State::Grace(_) => {}
         }
-        if record.expires_at.is_some_and(|at| now >= at) {
+        if cached.expires_at.is_some_and(|at| now >= at) {
             return Err(ApiKeyErrorKind::Expired.into());
         }
-        if record.credits.is_some()
-            && store.consume_credit(&record.id, now).await? == CreditOutcome::Exhausted
+        if cached.metered
+            && store.consume_credit(cached.principal.id(), now).await? == CreditOutcome::Exhausted
         {
             return Err(ApiKeyErrorKind::UsageExceeded.into());
         }
-        Ok(cached.principal.clone())
+        Ok(cached.principal)
     }
 
     async fn load(&self, id: &str) -> Result<KeyRecord, ApiKeyError> {
