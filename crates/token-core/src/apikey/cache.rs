@@ -61,6 +61,16 @@ impl CacheConfig {
 
 type Loaded<T> = Result<Option<T>, StoreError>;
 
+/// A synchronous cache probe's answer.
+pub(crate) enum Fresh<T> {
+    /// Cached and fresh.
+    Found(T),
+    /// Cached as unknown, and fresh.
+    Unknown,
+    /// Not cached, or stale.
+    Miss,
+}
+
 #[derive(Debug)]
 pub(crate) struct Cache<T> {
     config: CacheConfig,
@@ -103,13 +113,13 @@ impl<T: Clone> Cache<T> {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// The cached value if it is fresh: `Some(Some(v))` found, `Some(None)` known
-    /// unknown, `None` a miss. Synchronous: hits never build the loading future.
-    pub(crate) fn get_fresh(&self, hash: &KeyHash, now: i64) -> Option<Option<T>> {
+    /// The cached answer if it is fresh. Synchronous: hits never build the loading
+    /// future.
+    pub(crate) fn get_fresh(&self, hash: &KeyHash, now: i64) -> Fresh<T> {
         match self.shard(hash).slots.get(hash.as_bytes()) {
-            Some(Slot::Known(v, exp)) if *exp > now => Some(Some(v.clone())),
-            Some(Slot::Unknown(exp)) if *exp > now => Some(None),
-            _ => None,
+            Some(Slot::Known(v, exp)) if *exp > now => Fresh::Found(v.clone()),
+            Some(Slot::Unknown(exp)) if *exp > now => Fresh::Unknown,
+            _ => Fresh::Miss,
         }
     }
 
@@ -218,7 +228,7 @@ impl<T: Clone> Cache<T> {
 
 /// A keyed hash for table keys that are already SHA-256 digests: a folded multiply
 /// per word under a per-process random key, so nobody can aim keys at one bucket
-/// (cheaper than SipHash, which the uniform input does not need).
+/// (cheaper than `SipHash`, which the uniform input does not need).
 #[derive(Debug, Clone, Copy)]
 struct Keyed(u64);
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use token_scopes::ScopeSet;
 
-use super::cache::{Cache, CacheConfig};
+use super::cache::{Cache, CacheConfig, Fresh};
 use super::record::metadata_fits;
 use super::{
     ApiKeyError, ApiKeyErrorKind, ApiKeySecret, CreditOutcome, Credits, KeyFormat, KeyHash,
@@ -302,8 +302,9 @@ impl<S: KeyStore> ApiKeys<S> {
         let now = self.inner.clock.now();
         let store = &self.inner.store;
         let cached = match self.inner.cache.get_fresh(&hash, now) {
-            Some(hit) => hit,
-            None => {
+            Fresh::Found(hit) => Some(hit),
+            Fresh::Unknown => None,
+            Fresh::Miss => {
                 self.inner
                     .cache
                     .get_or_load(&hash, now, || async {
@@ -318,10 +319,10 @@ impl<S: KeyStore> ApiKeys<S> {
             return Err(ApiKeyErrorKind::Unknown.into());
         }
         match cached.state {
-            State::Active => {}
             State::Revoked => return Err(ApiKeyErrorKind::Revoked.into()),
             State::Grace(end) if now >= end => return Err(ApiKeyErrorKind::Rotated.into()),
-            State::Grace(_) => {}
+            // Active, or rotated and within its grace period.
+            State::Active | State::Grace(_) => {}
         }
         if cached.expires_at.is_some_and(|at| now >= at) {
             return Err(ApiKeyErrorKind::Expired.into());
