@@ -1,6 +1,12 @@
-//! token-core: the credentials of tokenkit. This release holds the JWT half: keys
-//! parsed once into ring's types, keyrings with rotation and JWKS, RFC 9068 access
-//! tokens, and verification hardened per RFC 8725.
+//! token-core: the credentials of tokenkit, and one `Authenticator` that turns any of
+//! them into a [`Principal`].
+//!
+//! - [`apikey`]: checksummed API keys shown once and hashed at rest, cached
+//!   verification, instant revocation, rotation with grace, usage credits.
+//! - [`jwt`] and [`jose`]: keys parsed once into ring's types, keyrings with rotation
+//!   and JWKS, RFC 9068 access tokens, verification hardened per RFC 8725.
+//! - [`client`]: the client-credentials grant. [`refresh`]: refresh-token families with
+//!   reuse detection.
 //!
 //! ```
 //! use token_core::jose::{Algorithm, SigningKey};
@@ -23,8 +29,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Every refusal is a [`jwt::JwtError`] with a stable reason code; see `docs/jwt.md`
-//! for each validation default and why.
+//! Every refusal carries a stable reason code ([`AuthError::code`]); see `docs/jwt.md`
+//! and `docs/api-keys.md` for each default and why.
 //!
 //! # Crypto
 //!

@@ -23,28 +23,29 @@ struct Instrumented {
     after_read: Option<Semaphore>,
 }
 
+/// Waits for a permit of `gate`, if there is one.
+async fn pass(gate: Option<&Semaphore>) -> Result<(), StoreError> {
+    if let Some(gate) = gate {
+        let _permit = gate
+            .acquire()
+            .await
+            .map_err(|_| StoreError::new(token_core::StoreErrorKind::Unavailable, "closed"))?;
+    }
+    Ok(())
+}
+
 impl KeyStore for Instrumented {
     async fn insert(&self, record: KeyRecord) -> Result<(), StoreError> {
         self.inner.insert(record).await
     }
     async fn find_by_hash(&self, hash: &KeyHash) -> Result<Option<KeyRecord>, StoreError> {
         self.finds.fetch_add(1, Ordering::SeqCst);
-        if let Some(gate) = &self.gate {
-            let _permit = gate
-                .acquire()
-                .await
-                .map_err(|_| StoreError::new(token_core::StoreErrorKind::Unavailable, "closed"))?;
-        }
+        pass(self.gate.as_ref()).await?;
         // Yield around the read so that lookups overlap revocations in the race test:
         // a record read before a revocation must not be cached or shared after it.
         tokio::task::yield_now().await;
         let found = self.inner.find_by_hash(hash).await;
-        if let Some(gate) = &self.after_read {
-            let _permit = gate
-                .acquire()
-                .await
-                .map_err(|_| StoreError::new(token_core::StoreErrorKind::Unavailable, "closed"))?;
-        }
+        pass(self.after_read.as_ref()).await?;
         tokio::task::yield_now().await;
         found
     }
@@ -301,25 +302,36 @@ async fn credits_are_consumed_then_exhausted_then_refilled() {
     );
 }
 
-#[tokio::test(flavor = "current_thread")]
-async fn concurrent_misses_make_one_store_call() {
+/// A service over a store whose lookups wait at `gate` (before the read) or
+/// `after_read`, with one minted key.
+async fn gated(gate: bool, after_read: bool) -> (ApiKeys<Instrumented>, Arc<String>, KeyRecord) {
     let clock = ManualClock::new(NOW);
     let store = Instrumented {
-        gate: Some(Semaphore::new(0)),
+        gate: gate.then(|| Semaphore::new(0)),
+        after_read: after_read.then(|| Semaphore::new(0)),
         ..Instrumented::default()
     };
     let keys = service(store, &clock);
-    let (secret, _) = keys
+    let (secret, record) = keys
         .mint(NewKey::new("k", "a".parse().unwrap()))
         .await
         .unwrap();
-    let secret = Arc::new(secret.expose_secret().to_owned());
-    let tasks: Vec<_> = (0..32)
-        .map(|_| {
-            let (keys, secret) = (keys.clone(), Arc::clone(&secret));
-            tokio::spawn(async move { keys.verify(&secret).await.map(|p| p.id().to_owned()) })
-        })
-        .collect();
+    (keys, Arc::new(secret.expose_secret().to_owned()), record)
+}
+
+/// Verifies `secret` in a new task; the reason code on refusal.
+fn spawn_verify(
+    keys: &ApiKeys<Instrumented>,
+    secret: &Arc<String>,
+) -> tokio::task::JoinHandle<Result<(), &'static str>> {
+    let (keys, secret) = (keys.clone(), Arc::clone(secret));
+    tokio::spawn(async move { keys.verify(&secret).await.map(|_| ()).map_err(|e| e.code()) })
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn concurrent_misses_make_one_store_call() {
+    let (keys, secret, _) = gated(true, false).await;
+    let tasks: Vec<_> = (0..32).map(|_| spawn_verify(&keys, &secret)).collect();
     // Let every task run up to its await point: one leader at the gate, the rest waiting.
     for _ in 0..64 {
         tokio::task::yield_now().await;
@@ -338,24 +350,10 @@ async fn concurrent_misses_make_one_store_call() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_cancelled_leader_does_not_strand_the_waiters() {
-    let clock = ManualClock::new(NOW);
-    let store = Instrumented {
-        gate: Some(Semaphore::new(0)),
-        ..Instrumented::default()
-    };
-    let keys = service(store, &clock);
-    let (secret, _) = keys
-        .mint(NewKey::new("k", "a".parse().unwrap()))
-        .await
-        .unwrap();
-    let secret = Arc::new(secret.expose_secret().to_owned());
-    let spawn = |keys: &ApiKeys<Instrumented>| {
-        let (keys, secret) = (keys.clone(), Arc::clone(&secret));
-        tokio::spawn(async move { keys.verify(&secret).await.is_ok() })
-    };
-    let leader = spawn(&keys);
+    let (keys, secret, _) = gated(true, false).await;
+    let leader = spawn_verify(&keys, &secret);
     tokio::task::yield_now().await;
-    let waiter = spawn(&keys);
+    let waiter = spawn_verify(&keys, &secret);
     tokio::task::yield_now().await;
     leader.abort();
     for _ in 0..8 {
@@ -363,7 +361,7 @@ async fn a_cancelled_leader_does_not_strand_the_waiters() {
     }
     keys.store().gate.as_ref().unwrap().add_permits(100);
     assert!(
-        waiter.await.unwrap(),
+        waiter.await.unwrap().is_ok(),
         "the waiter loaded again after the leader was dropped"
     );
 }
@@ -419,22 +417,8 @@ async fn a_revoked_key_never_verifies_after_revoke_returns() {
 async fn a_lookup_in_flight_during_revoke_cannot_bring_the_key_back() {
     // Deterministic interleaving: A reads the active record, then revoke completes,
     // then B starts, then A's load finishes. B and every later lookup must refuse.
-    let clock = ManualClock::new(NOW);
-    let store = Instrumented {
-        after_read: Some(Semaphore::new(0)),
-        ..Instrumented::default()
-    };
-    let keys = service(store, &clock);
-    let (secret, record) = keys
-        .mint(NewKey::new("k", "a".parse().unwrap()))
-        .await
-        .unwrap();
-    let secret = Arc::new(secret.expose_secret().to_owned());
-    let spawn = |keys: &ApiKeys<Instrumented>| {
-        let (keys, secret) = (keys.clone(), Arc::clone(&secret));
-        tokio::spawn(async move { keys.verify(&secret).await.map(|_| ()).map_err(|e| e.code()) })
-    };
-    let a = spawn(&keys);
+    let (keys, secret, record) = gated(false, true).await;
+    let a = spawn_verify(&keys, &secret);
     for _ in 0..8 {
         tokio::task::yield_now().await;
     }
@@ -444,7 +428,7 @@ async fn a_lookup_in_flight_during_revoke_cannot_bring_the_key_back() {
         "A has read the active record"
     );
     keys.revoke(&record.id, "leaked").await.unwrap();
-    let b = spawn(&keys);
+    let b = spawn_verify(&keys, &secret);
     for _ in 0..8 {
         tokio::task::yield_now().await;
     }
