@@ -35,3 +35,22 @@ if ! python3 -c 'import jwt, cryptography' 2>/dev/null; then
 fi
 
 python3 "$here/pyjwt_interop.py" "$tokenctl" "$work"
+
+# The regular expression published in docs/api-keys.md matches every key tokenctl mints.
+python3 - "$tokenctl" "$root/docs/api-keys.md" <<'PY'
+import re, subprocess, sys
+tokenctl, doc = sys.argv[1], sys.argv[2]
+lines = open(doc, encoding="utf-8").read().splitlines()
+pattern = next(l.strip() for l in lines if l.strip().startswith(r"\b[a-z0-9]+"))
+regex = re.compile(pattern)
+failed = 0
+for prefix in ["tk_live", "tk_test", "acme2_prod_v3", "x"]:
+    for _ in range(25):
+        key = subprocess.run([tokenctl, "key", "mint", "--prefix", prefix, "--scopes", "read:x"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+        if not regex.fullmatch(key) or not regex.search(f"token={key};"):
+            failed += 1
+            print(f"regex: no match for a key with prefix {prefix}", file=sys.stderr)
+print(f"key regex: {100 - failed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
+PY

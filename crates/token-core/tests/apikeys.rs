@@ -58,6 +58,9 @@ impl KeyStore for Instrumented {
     async fn list(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, StoreError> {
         self.inner.list(tenant).await
     }
+    async fn touch(&self, id: &str, at: i64) -> Result<(), StoreError> {
+        self.inner.touch(id, at).await
+    }
     async fn consume_credit(&self, id: &str, now: i64) -> Result<CreditOutcome, StoreError> {
         self.inner.consume_credit(id, now).await
     }
@@ -104,6 +107,31 @@ async fn mint_then_verify_gives_the_principal() {
     assert!(p.allows_ip("10.2.3.4".parse().unwrap()));
     assert!(!p.allows_ip("192.0.2.1".parse().unwrap()));
     assert_eq!(p.metadata()["team"], "growth");
+    assert_eq!(keys.get(&record.id).await.unwrap().last_used_at, Some(NOW));
+}
+
+#[tokio::test]
+async fn last_used_is_written_on_misses_only() {
+    let (keys, clock) = keys();
+    let (secret, record) = keys
+        .mint(NewKey::new("k", "a".parse().unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(keys.get(&record.id).await.unwrap().last_used_at, None);
+    keys.verify(secret.expose_secret()).await.unwrap();
+    clock.advance(10);
+    keys.verify(secret.expose_secret()).await.unwrap();
+    assert_eq!(
+        keys.get(&record.id).await.unwrap().last_used_at,
+        Some(NOW),
+        "a warm hit writes nothing"
+    );
+    clock.advance(60);
+    keys.verify(secret.expose_secret()).await.unwrap();
+    assert_eq!(
+        keys.get(&record.id).await.unwrap().last_used_at,
+        Some(NOW + 70)
+    );
 }
 
 #[tokio::test]

@@ -47,7 +47,8 @@ pub struct KeyRecord {
     pub credits: Option<Credits>,
     /// Size-capped, non-secret metadata.
     pub metadata: BTreeMap<String, String>,
-    /// When the key was last used, as last persisted.
+    /// When the key was last used, accurate to the cache TTL (it is written when a
+    /// verification misses the cache).
     pub last_used_at: Option<i64>,
 }
 

@@ -308,7 +308,12 @@ impl<S: KeyStore> ApiKeys<S> {
                 self.inner
                     .cache
                     .get_or_load(&hash, now, || async {
-                        Ok(store.find_by_hash(&hash).await?.as_ref().map(Cached::of))
+                        let found = store.find_by_hash(&hash).await?;
+                        if let Some(record) = &found {
+                            // Misses only: warm verifications stay free of I/O.
+                            store.touch(&record.id, now).await?;
+                        }
+                        Ok(found.as_ref().map(Cached::of))
                     })
                     .await?
             }

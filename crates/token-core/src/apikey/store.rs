@@ -47,6 +47,10 @@ pub trait KeyStore: Send + Sync + 'static {
         tenant: Option<&str>,
     ) -> impl Future<Output = Result<Vec<KeyRecord>, StoreError>> + Send;
 
+    /// Records that the key was used at `at` (monotonic: an older time is ignored).
+    /// Called on cache misses only, so `last_used_at` is accurate to the cache TTL.
+    fn touch(&self, id: &str, at: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Atomically applies any due refill and takes one credit.
     fn consume_credit(
         &self,
@@ -140,6 +144,13 @@ impl KeyStore for MemoryKeyStore {
             .collect();
         out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(out)
+    }
+
+    async fn touch(&self, id: &str, at: i64) -> Result<(), StoreError> {
+        if let Some(record) = self.write().by_id.get_mut(id) {
+            record.last_used_at = Some(record.last_used_at.map_or(at, |t| t.max(at)));
+        }
+        Ok(())
     }
 
     async fn consume_credit(&self, id: &str, now: i64) -> Result<CreditOutcome, StoreError> {
