@@ -24,14 +24,23 @@ fn now<F: Future>(f: F) -> F::Output {
     }
 }
 
-/// The floor: what any checksummed, hashed-at-rest scheme must do per request.
 /// Key hash → record id: the floor's table.
 type Table = HashMap<[u8; 32], Arc<String>>;
 
+/// The floor: what any checksummed, hashed-at-rest scheme must do per request: check
+/// the CRC32 against the key's checksum digits, hash the key, probe a table.
 fn floor(table: &Table, key: &str) -> Option<Arc<String>> {
     let (signed, sum) = key.split_at(key.len() - 6);
-    let crc = crc32fast::hash(signed.as_bytes());
-    if black_box(crc) == 0 && sum.is_empty() {
+    let digits = sum.bytes().try_fold(0u64, |acc, b| {
+        let d = match b {
+            b'0'..=b'9' => b - b'0',
+            b'A'..=b'Z' => b - b'A' + 10,
+            b'a'..=b'z' => b - b'a' + 36,
+            _ => return None,
+        };
+        Some(acc * 62 + u64::from(d))
+    })?;
+    if u64::from(crc32fast::hash(signed.as_bytes())) != digits {
         return None;
     }
     let digest = ring::digest::digest(&ring::digest::SHA256, key.as_bytes());
