@@ -79,8 +79,8 @@ pub(crate) struct Cache<T> {
 
 #[derive(Debug)]
 struct Shard<T> {
-    slots: HashMap<[u8; 32], Slot<T>, Keyed>,
-    inflight: HashMap<[u8; 32], Arc<Flight<Loaded<T>>>, Keyed>,
+    slots: HashMap<KeyHash, Slot<T>, Keyed>,
+    inflight: HashMap<KeyHash, Arc<Flight<Loaded<T>>>, Keyed>,
     /// Bumped by every invalidation: a load that started before may not fill the cache.
     epoch: u64,
 }
@@ -116,7 +116,7 @@ impl<T: Clone> Cache<T> {
     /// The cached answer if it is fresh. Synchronous: hits never build the loading
     /// future.
     pub(crate) fn get_fresh(&self, hash: &KeyHash, now: i64) -> Fresh<T> {
-        match self.shard(hash).slots.get(hash.as_bytes()) {
+        match self.shard(hash).slots.get(hash) {
             Some(Slot::Known(v, exp)) if *exp > now => Fresh::Found(v.clone()),
             Some(Slot::Unknown(exp)) if *exp > now => Fresh::Unknown,
             _ => Fresh::Miss,
@@ -134,16 +134,16 @@ impl<T: Clone> Cache<T> {
         loop {
             let (flight, epoch) = {
                 let mut shard = self.shard(hash);
-                match shard.slots.get(hash.as_bytes()) {
+                match shard.slots.get(hash) {
                     Some(Slot::Known(v, exp)) if *exp > now => return Ok(Some(v.clone())),
                     Some(Slot::Unknown(exp)) if *exp > now => return Ok(None),
                     _ => {}
                 }
-                if let Some(flight) = shard.inflight.get(hash.as_bytes()) {
+                if let Some(flight) = shard.inflight.get(hash) {
                     (Arc::clone(flight), None)
                 } else {
                     let flight = Flight::new();
-                    shard.inflight.insert(*hash.as_bytes(), Arc::clone(&flight));
+                    shard.inflight.insert(*hash, Arc::clone(&flight));
                     (flight, Some(shard.epoch))
                 }
             };
@@ -178,7 +178,7 @@ impl<T: Clone> Cache<T> {
                         Some(v) => Slot::Known(v.clone(), now.saturating_add(self.config.ttl_secs)),
                         None => Slot::Unknown(now.saturating_add(self.config.negative_ttl_secs)),
                     };
-                    self.insert(&mut shard, *hash.as_bytes(), slot, now);
+                    self.insert(&mut shard, *hash, slot, now);
                 }
                 remove_flight(&mut shard, hash, &flight);
             }
@@ -188,7 +188,7 @@ impl<T: Clone> Cache<T> {
         }
     }
 
-    fn insert(&self, shard: &mut Shard<T>, key: [u8; 32], slot: Slot<T>, now: i64) {
+    fn insert(&self, shard: &mut Shard<T>, key: KeyHash, slot: Slot<T>, now: i64) {
         let cap = (self.config.capacity / SHARDS).max(1);
         if shard.slots.len() >= cap && !shard.slots.contains_key(&key) {
             shard.slots.retain(|_, s| match s {
@@ -207,8 +207,8 @@ impl<T: Clone> Cache<T> {
     /// joined by later lookups, so a revoked key cannot come back from it.
     pub(crate) fn invalidate(&self, hash: &KeyHash) {
         let mut shard = self.shard(hash);
-        shard.slots.remove(hash.as_bytes());
-        shard.inflight.remove(hash.as_bytes());
+        shard.slots.remove(hash);
+        shard.inflight.remove(hash);
         shard.epoch = shard.epoch.wrapping_add(1);
     }
 
@@ -280,10 +280,10 @@ impl std::hash::Hasher for KeyedHasher {
 fn remove_flight<T>(shard: &mut Shard<T>, hash: &KeyHash, flight: &Arc<Flight<Loaded<T>>>) {
     if shard
         .inflight
-        .get(hash.as_bytes())
+        .get(hash)
         .is_some_and(|f| Arc::ptr_eq(f, flight))
     {
-        shard.inflight.remove(hash.as_bytes());
+        shard.inflight.remove(hash);
     }
 }
 

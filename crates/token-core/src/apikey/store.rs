@@ -68,7 +68,8 @@ pub struct MemoryKeyStore {
 #[derive(Debug, Default)]
 struct Tables {
     by_id: HashMap<String, KeyRecord>,
-    by_hash: HashMap<[u8; 32], String>,
+    /// Keyed by `KeyHash`, whose equality is constant-time.
+    by_hash: HashMap<KeyHash, String>,
 }
 
 impl MemoryKeyStore {
@@ -93,23 +94,20 @@ impl MemoryKeyStore {
 impl KeyStore for MemoryKeyStore {
     async fn insert(&self, record: KeyRecord) -> Result<(), StoreError> {
         let mut t = self.write();
-        if t.by_id.contains_key(&record.id) || t.by_hash.contains_key(record.hash.as_bytes()) {
+        if t.by_id.contains_key(&record.id) || t.by_hash.contains_key(&record.hash) {
             return Err(StoreError::new(
                 StoreErrorKind::Conflict,
                 "key id or hash exists",
             ));
         }
-        t.by_hash.insert(*record.hash.as_bytes(), record.id.clone());
+        t.by_hash.insert(record.hash, record.id.clone());
         t.by_id.insert(record.id.clone(), record);
         Ok(())
     }
 
     async fn find_by_hash(&self, hash: &KeyHash) -> Result<Option<KeyRecord>, StoreError> {
         let t = self.read();
-        Ok(t.by_hash
-            .get(hash.as_bytes())
-            .and_then(|id| t.by_id.get(id))
-            .cloned())
+        Ok(t.by_hash.get(hash).and_then(|id| t.by_id.get(id)).cloned())
     }
 
     async fn get(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
