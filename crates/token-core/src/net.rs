@@ -21,10 +21,6 @@ impl Cidr {
     /// Whether `ip` is inside this network. An IPv4-mapped IPv6 address matches IPv4
     /// networks.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 @ IpAddr::V4(_) => v4,
-        };
         match (self.addr, ip) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => masked(
                 u128::from(u32::from(net)),
@@ -35,7 +31,11 @@ impl Cidr {
             (IpAddr::V6(net), IpAddr::V6(ip)) => {
                 masked(u128::from(net), u128::from(ip), 128, self.prefix)
             }
-            _ => false,
+            // An IPv4-mapped IPv6 client (::ffff:a.b.c.d) also matches IPv4 networks.
+            (IpAddr::V4(_), IpAddr::V6(v6)) => v6
+                .to_ipv4_mapped()
+                .is_some_and(|v4| self.contains(IpAddr::V4(v4))),
+            (IpAddr::V6(_), IpAddr::V4(_)) => false,
         }
     }
 
@@ -123,6 +123,18 @@ mod tests {
         assert!(net.contains(ip("10.1.2.3")));
         assert!(!net.contains(ip("11.0.0.0")));
         assert!(net.contains(ip("::ffff:10.9.9.9")));
+        let all_v6: Cidr = "::/0".parse().unwrap();
+        assert!(
+            all_v6.contains(ip("::ffff:10.0.0.1")),
+            "v6 networks see mapped clients as v6"
+        );
+        assert!(
+            "::ffff:0:0/96"
+                .parse::<Cidr>()
+                .unwrap()
+                .contains(ip("::ffff:10.0.0.1"))
+        );
+        assert!(!all_v6.contains(ip("10.0.0.1")));
         assert!(!net.contains(ip("2001:db8::1")));
         let v6: Cidr = "2001:db8::/32".parse().unwrap();
         assert!(v6.contains(ip("2001:db8:ffff::1")));

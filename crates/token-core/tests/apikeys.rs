@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use token_core::apikey::{
     ApiKeyErrorKind, ApiKeys, CacheConfig, CreditOutcome, Credits, FormatError, KeyFormat, KeyHash,
-    KeyHasher, KeyRecord, KeyStore, KeyUpdate, MemoryKeyStore, NewKey, RefillPeriod,
+    KeyHasher, KeyRecord, KeyStatus, KeyStore, KeyUpdate, MemoryKeyStore, NewKey, RefillPeriod,
 };
 use token_core::{ManualClock, PrincipalKind, StoreError};
 use tokio::sync::Semaphore;
@@ -21,6 +21,9 @@ struct Instrumented {
     gate: Option<Semaphore>,
     /// Held after the read: the record is read, but not yet returned.
     after_read: Option<Semaphore>,
+    /// When set, the next `get` waits at `get_gate` after reading.
+    hold_next_get: AtomicBool,
+    get_gate: Option<Semaphore>,
 }
 
 /// Waits for a permit of `gate`, if there is one.
@@ -50,7 +53,12 @@ impl KeyStore for Instrumented {
         found
     }
     async fn get(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
-        self.inner.get(id).await
+        let found = self.inner.get(id).await;
+        // Optionally hold one reader between its read and whatever it writes next.
+        if self.hold_next_get.swap(false, Ordering::SeqCst) {
+            pass(self.get_gate.as_ref()).await?;
+        }
+        found
     }
     async fn update(&self, record: KeyRecord) -> Result<(), StoreError> {
         self.inner.update(record).await
@@ -472,6 +480,68 @@ async fn a_lookup_in_flight_during_revoke_cannot_bring_the_key_back() {
         "key_revoked",
         "A's load must not fill the cache"
     );
+}
+
+#[tokio::test]
+async fn a_stale_write_is_refused_by_the_store() {
+    let store = MemoryKeyStore::new();
+    let keys = ApiKeys::new(store, KeyFormat::new("tk_live").unwrap());
+    let (_, record) = keys
+        .mint(NewKey::new("k", "a".parse().unwrap()))
+        .await
+        .unwrap();
+    let stale = keys.get(&record.id).await.unwrap();
+    keys.revoke(&record.id, "leak").await.unwrap();
+    let err = keys.store().update(stale).await.unwrap_err();
+    assert_eq!(err.kind(), token_core::StoreErrorKind::Conflict);
+    assert!(matches!(
+        keys.get(&record.id).await.unwrap().status,
+        KeyStatus::Revoked { .. }
+    ));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_change_racing_a_revocation_never_undoes_it_or_refunds_credits() {
+    // Deterministic interleaving: an update reads the record and stalls; meanwhile a
+    // credit is taken and the key is revoked; then the update writes. It must not put
+    // back the old status or the old credit count.
+    let clock = ManualClock::new(NOW);
+    let store = Instrumented {
+        hold_next_get: AtomicBool::new(false),
+        get_gate: Some(Semaphore::new(0)),
+        ..Instrumented::default()
+    };
+    let keys = service(store, &clock);
+    let spec = NewKey::new("k", "a".parse().unwrap()).credits(Credits::fixed(10));
+    let (secret, record) = keys.mint(spec).await.unwrap();
+    keys.store().hold_next_get.store(true, Ordering::SeqCst);
+    let update = {
+        let (keys, id) = (keys.clone(), record.id.clone());
+        tokio::spawn(async move { keys.update(&id, KeyUpdate::new().name("renamed")).await })
+    };
+    for _ in 0..8 {
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        keys.verify(secret.expose_secret()).await.is_ok(),
+        "takes one credit"
+    );
+    keys.revoke(&record.id, "leak").await.unwrap();
+    keys.store().get_gate.as_ref().unwrap().add_permits(10);
+    let renamed = update.await.unwrap().unwrap();
+    assert_eq!(renamed.name, "renamed");
+    let now = keys.get(&record.id).await.unwrap();
+    assert!(
+        matches!(now.status, KeyStatus::Revoked { .. }),
+        "{:?}",
+        now.status
+    );
+    assert_eq!(
+        now.credits.unwrap().remaining,
+        9,
+        "the credit taken meanwhile stays taken"
+    );
+    assert_eq!(now.name, "renamed");
 }
 
 #[tokio::test]

@@ -495,6 +495,28 @@ fn revoked_jti_is_refused_and_jti_is_then_required() {
 }
 
 #[test]
+fn a_revoked_token_stays_revoked_through_the_leeway() {
+    let key = SigningKey::generate(Algorithm::HS256).unwrap();
+    let store = Arc::new(MemoryRevocationStore::new());
+    let exp = NOW + 300;
+    let token = forge(&key, &header(&key), &claims(r#","jti":"t-2""#));
+    store.revoke("t-2", exp);
+    // Past exp but within the 30 s leeway the token would still be accepted: so must
+    // its revocation hold.
+    let late = Verifier::new(
+        Keyring::new(key.clone()),
+        Validation::builder()
+            .issuer("https://as")
+            .audience("api")
+            .build()
+            .unwrap(),
+    )
+    .with_clock(Arc::new(ManualClock::new(exp + 10)))
+    .with_revocation(store);
+    assert_eq!(kind(&late, &token), Some(JwtErrorKind::Revoked));
+}
+
+#[test]
 fn allowed_algorithms_restrict_further() {
     let key = SigningKey::generate(Algorithm::HS256).unwrap();
     let only_ed = Validation::builder()

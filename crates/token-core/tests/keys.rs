@@ -196,6 +196,23 @@ fn rotation_keeps_tokens_in_flight_until_retirement() {
 }
 
 #[test]
+fn a_later_rotation_never_extends_a_retirement() {
+    let leaked = SigningKey::generate(Algorithm::EdDSA).unwrap();
+    let next = SigningKey::generate(Algorithm::EdDSA).unwrap();
+    let ring = Keyring::new(leaked.clone())
+        .retire(leaked.kid(), NOW)
+        .rotate(next, NOW + 7 * 86_400)
+        .unwrap();
+    let (_, retire_at) = ring
+        .verifying_keys()
+        .find(|(k, _)| k.kid() == leaked.kid())
+        .unwrap();
+    assert_eq!(retire_at, Some(NOW));
+    let again = ring.retire(leaked.kid(), NOW + 100);
+    assert_eq!(again.verifying_keys().next().unwrap().1, Some(NOW));
+}
+
+#[test]
 fn public_jwks_never_holds_secrets_or_other_issuers() {
     let hmac = SigningKey::generate(Algorithm::HS256).unwrap();
     let ed = SigningKey::generate(Algorithm::EdDSA).unwrap();
@@ -224,6 +241,7 @@ fn an_external_jwks_loads_what_it_can() {
         {"kty": "dilithium", "kid": "pq"},
         {"kty": "RSA", "use": "enc", "n": "AQAB", "e": "AQAB", "alg": "RSA-OAEP", "kid": "enc"},
         {"kty": "OKP", "crv": "Ed25519", "x": "not base64!", "kid": "bad"},
+        {"kty": "oct", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldC1zZWNyZXQ", "alg": "HS256", "kid": "shared"},
         "not even an object",
         edwards.verifying_key().to_public_jwk().unwrap(),
     ]});
@@ -232,7 +250,7 @@ fn an_external_jwks_loads_what_it_can() {
         .unwrap();
     assert_eq!(report.loaded, [p256.kid(), edwards.kid()]);
     let skipped: Vec<&str> = report.skipped.iter().map(|(k, _)| k.as_str()).collect();
-    assert_eq!(skipped, ["p521", "pq", "enc", "bad", "#5"]);
+    assert_eq!(skipped, ["p521", "pq", "enc", "bad", "shared", "#6"]);
     assert_eq!(ring.verifying_keys().count(), 2);
     // Other issuers' keys verify but are never republished.
     assert!(ring.public_jwks().keys.is_empty());

@@ -50,6 +50,10 @@ pub struct KeyRecord {
     /// When the key was last used, accurate to the cache TTL (it is written when a
     /// verification misses the cache).
     pub last_used_at: Option<i64>,
+    /// Bumped by the store on every write; [`super::KeyStore::update`] succeeds only
+    /// against the version it read, so concurrent changes never overwrite each other.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// The lifecycle state of a key.

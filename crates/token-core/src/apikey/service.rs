@@ -15,6 +15,7 @@ use super::{
 use crate::clock::{Clock, SystemClock};
 use crate::net::Cidr;
 use crate::principal::{Principal, PrincipalKind};
+use crate::store::StoreErrorKind;
 
 /// What a new key gets. Everything but the name and scopes is optional.
 #[derive(Debug, Clone, Default)]
@@ -176,6 +177,9 @@ impl<S> fmt::Debug for ApiKeysBuilder<S> {
     }
 }
 
+/// How often a compare-and-swap write is retried against concurrent writers.
+const MAX_WRITE_ATTEMPTS: usize = 8;
+
 /// What verification needs from a record, built once per cache fill. Small and
 /// inline in the cache, so a hit touches the table and one shared principal only.
 #[derive(Debug, Clone)]
@@ -285,6 +289,7 @@ impl<S: KeyStore> ApiKeys<S> {
             credits: spec.credits,
             metadata: spec.metadata,
             last_used_at: None,
+            version: 0,
         };
         self.inner.store.insert(record.clone()).await?;
         // A well-formed key could have been cached as unknown; forget that.
@@ -343,32 +348,54 @@ impl<S: KeyStore> ApiKeys<S> {
             .ok_or_else(|| ApiKeyErrorKind::NotFound.into())
     }
 
-    async fn save(&self, record: KeyRecord) -> Result<KeyRecord, ApiKeyError> {
-        self.inner.store.update(record.clone()).await?;
-        self.inner.cache.invalidate(&record.hash);
-        Ok(record)
+    /// Applies `change` to the current record and writes it with compare-and-swap,
+    /// reloading and reapplying when another writer got there first (a revocation, a
+    /// credit taken, a concurrent update), so no change ever overwrites another.
+    async fn modify(
+        &self,
+        id: &str,
+        mut change: impl FnMut(&mut KeyRecord) -> Result<(), ApiKeyError>,
+    ) -> Result<KeyRecord, ApiKeyError> {
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let mut record = self.load(id).await?;
+            change(&mut record)?;
+            match self.inner.store.update(record.clone()).await {
+                Ok(()) => {
+                    self.inner.cache.invalidate(&record.hash);
+                    record.version += 1;
+                    return Ok(record);
+                }
+                Err(e) if e.kind() == StoreErrorKind::Conflict => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ApiKeyErrorKind::StoreUnavailable.into())
     }
 
     /// Revokes a key. When this returns, no verification in this process accepts it,
     /// including lookups that were already in flight. Other processes see it within
     /// their cache TTL (or at once with a revocation broadcast).
     pub async fn revoke(&self, id: &str, reason: &str) -> Result<KeyRecord, ApiKeyError> {
-        let mut record = self.load(id).await?;
-        record.status = KeyStatus::Revoked {
-            at: self.inner.clock.now(),
-            reason: reason.to_owned(),
-        };
-        self.save(record).await
+        let at = self.inner.clock.now();
+        self.modify(id, |record| {
+            record.status = KeyStatus::Revoked {
+                at,
+                reason: reason.to_owned(),
+            };
+            Ok(())
+        })
+        .await
     }
 
     /// Mints a successor with the same configuration. The old key keeps working for
-    /// `grace_secs`, then fails with `key_rotated`.
+    /// `grace_secs`, then fails with `key_rotated`. If the old key stops being active
+    /// while the successor is minted (revoked meanwhile), the successor is revoked too.
     pub async fn rotate(
         &self,
         id: &str,
         grace_secs: i64,
     ) -> Result<(ApiKeySecret, KeyRecord), ApiKeyError> {
-        let mut old = self.load(id).await?;
+        let old = self.load(id).await?;
         if old.status != KeyStatus::Active {
             return Err(ApiKeyErrorKind::Invalid("only an active key can be rotated").into());
         }
@@ -378,46 +405,64 @@ impl<S: KeyStore> ApiKeys<S> {
             scopes: old.scopes.clone(),
             owner: old.owner.clone(),
             tenant: old.tenant.clone(),
-            ttl_secs: old.expires_at.map(|at| at - now),
+            ttl_secs: old.expires_at.map(|at| at.saturating_sub(now)),
             networks: old.networks.clone(),
             rate_limit: old.rate_limit.clone(),
             credits: old.credits.clone(),
             metadata: old.metadata.clone(),
         };
         let (secret, new) = self.mint(spec).await?;
-        old.status = KeyStatus::Rotated {
-            successor: new.id.clone(),
-            grace_end: now.saturating_add(grace_secs.max(0)),
-        };
-        self.save(old).await?;
+        let marked = self
+            .modify(id, |record| {
+                if record.status != KeyStatus::Active {
+                    return Err(
+                        ApiKeyErrorKind::Invalid("only an active key can be rotated").into(),
+                    );
+                }
+                record.status = KeyStatus::Rotated {
+                    successor: new.id.clone(),
+                    grace_end: now.saturating_add(grace_secs.max(0)),
+                };
+                Ok(())
+            })
+            .await;
+        if let Err(e) = marked {
+            self.revoke(&new.id, "rotation of a key that was no longer active")
+                .await?;
+            return Err(e);
+        }
         Ok((secret, new))
     }
 
     /// Renames, narrows scopes, or changes the expiry. Widening is refused here.
     pub async fn update(&self, id: &str, change: KeyUpdate) -> Result<KeyRecord, ApiKeyError> {
-        let mut record = self.load(id).await?;
-        if let Some(scopes) = change.scopes {
-            if !scopes.is_subset(&record.scopes) {
-                return Err(ApiKeyErrorKind::WouldWiden.into());
+        self.modify(id, |record| {
+            if let Some(scopes) = &change.scopes {
+                if !scopes.is_subset(&record.scopes) {
+                    return Err(ApiKeyErrorKind::WouldWiden.into());
+                }
+                record.scopes = scopes.clone();
             }
-            record.scopes = scopes;
-        }
-        if let Some(name) = change.name {
-            record.name = name;
-        }
-        match change.expires_at {
-            Some(Expiry::At(at)) => record.expires_at = Some(at),
-            Some(Expiry::Never) => record.expires_at = None,
-            None => {}
-        }
-        self.save(record).await
+            if let Some(name) = &change.name {
+                record.name.clone_from(name);
+            }
+            match change.expires_at {
+                Some(Expiry::At(at)) => record.expires_at = Some(at),
+                Some(Expiry::Never) => record.expires_at = None,
+                None => {}
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Grants additional scopes: the one explicit way to widen a key.
     pub async fn widen_scopes(&self, id: &str, more: &ScopeSet) -> Result<KeyRecord, ApiKeyError> {
-        let mut record = self.load(id).await?;
-        record.scopes = record.scopes.union(more);
-        self.save(record).await
+        self.modify(id, |record| {
+            record.scopes = record.scopes.union(more);
+            Ok(())
+        })
+        .await
     }
 
     /// The record with this id.

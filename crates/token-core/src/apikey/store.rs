@@ -38,7 +38,10 @@ pub trait KeyStore: Send + Sync + 'static {
     /// The record with this id.
     fn get(&self, id: &str) -> impl Future<Output = Result<Option<KeyRecord>, StoreError>> + Send;
 
-    /// Replaces the record with the same id; `NotFound` if there is none.
+    /// Replaces the record with the same id if the stored version still equals
+    /// `record.version` (compare-and-swap), storing it with the version bumped:
+    /// `Conflict` when someone wrote in between, `NotFound` if there is no such record.
+    /// `touch` and `consume_credit` bump the version too.
     fn update(&self, record: KeyRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Every record, or those of one tenant.
@@ -128,6 +131,14 @@ impl KeyStore for MemoryKeyStore {
                 "a key's hash never changes",
             ));
         }
+        if old.version != record.version {
+            return Err(StoreError::new(
+                StoreErrorKind::Conflict,
+                "the record changed since it was read",
+            ));
+        }
+        let mut record = record;
+        record.version += 1;
         t.by_id.insert(record.id.clone(), record);
         Ok(())
     }
@@ -147,6 +158,7 @@ impl KeyStore for MemoryKeyStore {
     async fn touch(&self, id: &str, at: i64) -> Result<(), StoreError> {
         if let Some(record) = self.write().by_id.get_mut(id) {
             record.last_used_at = Some(record.last_used_at.map_or(at, |t| t.max(at)));
+            record.version += 1;
         }
         Ok(())
     }
@@ -157,6 +169,7 @@ impl KeyStore for MemoryKeyStore {
             .by_id
             .get_mut(id)
             .ok_or_else(|| StoreError::new(StoreErrorKind::NotFound, "no key with this id"))?;
+        record.version += 1;
         Ok(match &mut record.credits {
             None => CreditOutcome::Unlimited,
             Some(credits) => match credits.consume(now) {

@@ -151,6 +151,9 @@ pub enum MintError {
     /// Down-scoping asked for scopes the parent token does not hold.
     #[error("requested scopes exceed the parent token's scopes")]
     ScopeEscalation,
+    /// Down-scoping was given a token this minter's issuer did not issue.
+    #[error("only tokens from this issuer can be down-scoped")]
+    ForeignParent,
     /// Down-scoping asked for an audience the parent token does not have.
     #[error("requested audience is not among the parent token's audiences")]
     AudienceEscalation,

@@ -113,7 +113,11 @@ impl Keyring {
         if let Some(active) = &self.inner.active
             && let Some(e) = entries.iter_mut().find(|e| e.key.kid() == active.key.kid())
         {
-            e.retire_at = Some(retire_previous_at);
+            // Never extend an earlier retirement (a key retired for a leak stays retired).
+            e.retire_at = Some(
+                e.retire_at
+                    .map_or(retire_previous_at, |t| t.min(retire_previous_at)),
+            );
         }
         check_unique(&entries, next.kid())?;
         entries.push(Entry::own(&next));
@@ -134,7 +138,8 @@ impl Keyring {
     }
 
     /// Adds the keys of an external issuer's JWKS document. Keys that are unknown,
-    /// unsupported, not for signatures, or duplicates are skipped and reported; the
+    /// unsupported, not for signatures, duplicates, or shared secrets (`oct`: a secret in
+    /// a published document lets anyone forge tokens) are skipped and reported; the
     /// others load.
     pub fn with_jwks(&self, json: &[u8]) -> Result<(Keyring, JwksReport), KeyringError> {
         #[derive(serde::Deserialize)]
@@ -151,7 +156,14 @@ impl Keyring {
                 .map_or_else(|| format!("#{i}"), str::to_owned);
             let key = serde_json::from_value::<Jwk>(value)
                 .map_err(|_| KeyError::Malformed("JWK"))
-                .and_then(|jwk| VerifyingKey::from_jwk(&jwk, None));
+                .and_then(|jwk| {
+                    if jwk.kty == "oct" {
+                        return Err(KeyError::UnsupportedKeyType(
+                            "oct (a shared secret) in a JWKS".into(),
+                        ));
+                    }
+                    VerifyingKey::from_jwk(&jwk, None)
+                });
             match key {
                 Ok(key) if entries.iter().any(|e| e.key.kid() == key.kid()) => {
                     report.skipped.push((label, "duplicate kid".to_owned()));
@@ -166,11 +178,12 @@ impl Keyring {
         Ok((self.replace_entries(entries), report))
     }
 
-    /// Stops `kid` verifying at `at` (seconds since the epoch).
+    /// Stops `kid` verifying at `at` (seconds since the epoch), or earlier if it was
+    /// already set to retire earlier.
     pub fn retire(&self, kid: &str, at: i64) -> Keyring {
         let mut entries = self.inner.entries.clone();
         for e in entries.iter_mut().filter(|e| e.key.kid() == kid) {
-            e.retire_at = Some(at);
+            e.retire_at = Some(e.retire_at.map_or(at, |t| t.min(at)));
         }
         self.replace_entries(entries)
     }

@@ -194,7 +194,9 @@ impl Minter {
     }
 
     /// Mints a token for a subset of a verified parent token's scopes and audiences
-    /// (RFC 8693 in spirit), never outliving it. Asking for more is an error.
+    /// (RFC 8693 in spirit), never outliving it. Asking for more is an error, and so is
+    /// a parent from another issuer. The child is not tied to the parent's `jti`:
+    /// revoking the parent does not revoke children (they expire no later than it).
     pub fn downscope<E>(
         &self,
         parent: &AccessClaims<E>,
@@ -202,6 +204,11 @@ impl Minter {
         audience: Option<&str>,
         ttl_secs: Option<i64>,
     ) -> Result<String, MintError> {
+        // Only our own tokens may be narrowed and re-signed: a token from another
+        // issuer the keyring trusts must not come out carrying our `iss`.
+        if parent.iss.as_deref() != Some(self.issuer.as_str()) {
+            return Err(MintError::ForeignParent);
+        }
         if !scope.is_subset(&parent.scope) {
             return Err(MintError::ScopeEscalation);
         }

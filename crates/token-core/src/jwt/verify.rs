@@ -375,7 +375,8 @@ impl Verifier {
         }
         if let Some(store) = &self.revocation {
             let jti = c.jti.as_deref().ok_or(JwtErrorKind::MissingClaim("jti"))?;
-            if store.is_revoked(jti, now) {
+            // A token stays acceptable until exp + leeway, so its revocation must too.
+            if store.is_revoked(jti, now.saturating_sub(leeway)) {
                 return Err(JwtErrorKind::Revoked);
             }
         }
