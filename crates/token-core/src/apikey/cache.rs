@@ -86,9 +86,10 @@ struct Shard<T> {
 }
 
 #[derive(Debug)]
-enum Slot<T> {
-    Known(T, i64),
-    Unknown(i64),
+struct Slot<T> {
+    /// `None` caches "no such key".
+    value: Option<T>,
+    fresh_until: i64,
 }
 
 impl<T: Clone> Cache<T> {
@@ -117,8 +118,14 @@ impl<T: Clone> Cache<T> {
     /// future.
     pub(crate) fn get_fresh(&self, hash: &KeyHash, now: i64) -> Fresh<T> {
         match self.shard(hash).slots.get(hash) {
-            Some(Slot::Known(v, exp)) if *exp > now => Fresh::Found(v.clone()),
-            Some(Slot::Unknown(exp)) if *exp > now => Fresh::Unknown,
+            Some(Slot {
+                value: Some(v),
+                fresh_until,
+            }) if *fresh_until > now => Fresh::Found(v.clone()),
+            Some(Slot {
+                value: None,
+                fresh_until,
+            }) if *fresh_until > now => Fresh::Unknown,
             _ => Fresh::Miss,
         }
     }
@@ -135,8 +142,7 @@ impl<T: Clone> Cache<T> {
             let (flight, epoch) = {
                 let mut shard = self.shard(hash);
                 match shard.slots.get(hash) {
-                    Some(Slot::Known(v, exp)) if *exp > now => return Ok(Some(v.clone())),
-                    Some(Slot::Unknown(exp)) if *exp > now => return Ok(None),
+                    Some(slot) if slot.fresh_until > now => return Ok(slot.value.clone()),
                     _ => {}
                 }
                 if let Some(flight) = shard.inflight.get(hash) {
@@ -175,8 +181,14 @@ impl<T: Clone> Cache<T> {
                     && let Ok(found) = &result
                 {
                     let slot = match found {
-                        Some(v) => Slot::Known(v.clone(), now.saturating_add(self.config.ttl_secs)),
-                        None => Slot::Unknown(now.saturating_add(self.config.negative_ttl_secs)),
+                        Some(v) => Slot {
+                            value: Some(v.clone()),
+                            fresh_until: now.saturating_add(self.config.ttl_secs),
+                        },
+                        None => Slot {
+                            value: None,
+                            fresh_until: now.saturating_add(self.config.negative_ttl_secs),
+                        },
                     };
                     self.insert(&mut shard, *hash, slot, now);
                 }
@@ -191,9 +203,7 @@ impl<T: Clone> Cache<T> {
     fn insert(&self, shard: &mut Shard<T>, key: KeyHash, slot: Slot<T>, now: i64) {
         let cap = (self.config.capacity / SHARDS).max(1);
         if shard.slots.len() >= cap && !shard.slots.contains_key(&key) {
-            shard.slots.retain(|_, s| match s {
-                Slot::Known(_, exp) | Slot::Unknown(exp) => *exp > now,
-            });
+            shard.slots.retain(|_, s| s.fresh_until > now);
             if shard.slots.len() >= cap
                 && let Some(victim) = shard.slots.keys().next().copied()
             {

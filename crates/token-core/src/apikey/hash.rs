@@ -28,8 +28,17 @@ impl KeyHash {
 }
 
 impl PartialEq for KeyHash {
+    /// Constant time: the 32 bytes are folded as four words with no data-dependent
+    /// branch, and only the folded result goes through `subtle` (a per-byte `ct_eq`
+    /// costs a barrier per byte on this hot path).
     fn eq(&self, other: &Self) -> bool {
-        self.0.ct_eq(&other.0).into()
+        let word = |b: &[u8; 32], i: usize| {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&b[i * 8..i * 8 + 8]);
+            u64::from_ne_bytes(w)
+        };
+        let diff = (0..4).fold(0u64, |acc, i| acc | (word(&self.0, i) ^ word(&other.0, i)));
+        diff.ct_eq(&0).into()
     }
 }
 
@@ -144,6 +153,11 @@ mod tests {
             .hash("tk_live_x");
         assert_ne!(plain, peppered);
         assert_eq!(plain, KeyHasher::sha256().hash("tk_live_x"));
+        for i in 0..32 {
+            let mut other = *plain.as_bytes();
+            other[i] ^= 0x80;
+            assert_ne!(plain, KeyHash::from_bytes(other), "byte {i}");
+        }
         let json = serde_json::to_string(&plain).unwrap();
         assert_eq!(json.len(), 66);
         assert_eq!(serde_json::from_str::<KeyHash>(&json).unwrap(), plain);

@@ -185,29 +185,23 @@ const MAX_WRITE_ATTEMPTS: usize = 8;
 #[derive(Debug, Clone)]
 struct Cached {
     principal: Principal,
-    state: State,
-    expires_at: Option<i64>,
+    /// `i64::MIN` when revoked, `i64::MAX` when active, else the rotation's grace end.
+    usable_until: i64,
+    /// `i64::MAX` when the key never expires.
+    expires_at: i64,
     metered: bool,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum State {
-    Active,
-    Revoked,
-    /// Rotated: usable until this instant.
-    Grace(i64),
 }
 
 impl Cached {
     fn of(record: &KeyRecord) -> Cached {
         Cached {
             principal: principal_of(record),
-            state: match &record.status {
-                KeyStatus::Revoked { .. } => State::Revoked,
-                KeyStatus::Rotated { grace_end, .. } => State::Grace(*grace_end),
-                _ => State::Active,
+            usable_until: match &record.status {
+                KeyStatus::Revoked { .. } => i64::MIN,
+                KeyStatus::Rotated { grace_end, .. } => *grace_end,
+                _ => i64::MAX,
             },
-            expires_at: record.expires_at,
+            expires_at: record.expires_at.unwrap_or(i64::MAX),
             metered: record.credits.is_some(),
         }
     }
@@ -323,13 +317,15 @@ impl<S: KeyStore> ApiKeys<S> {
             }
         }
         .ok_or(ApiKeyErrorKind::Unknown)?;
-        match cached.state {
-            State::Revoked => return Err(ApiKeyErrorKind::Revoked.into()),
-            State::Grace(end) if now >= end => return Err(ApiKeyErrorKind::Rotated.into()),
-            // Active, or rotated and within its grace period.
-            State::Active | State::Grace(_) => {}
+        if now >= cached.usable_until {
+            return Err(if cached.usable_until == i64::MIN {
+                ApiKeyErrorKind::Revoked
+            } else {
+                ApiKeyErrorKind::Rotated
+            }
+            .into());
         }
-        if cached.expires_at.is_some_and(|at| now >= at) {
+        if now >= cached.expires_at {
             return Err(ApiKeyErrorKind::Expired.into());
         }
         if cached.metered
