@@ -88,6 +88,13 @@ fn keys() -> (ApiKeys<Instrumented>, ManualClock) {
     (service(Instrumented::default(), &clock), clock)
 }
 
+/// Mints a key named `k` with scope `a`.
+async fn mint_one<S: KeyStore>(keys: &ApiKeys<S>) -> (token_core::apikey::ApiKeySecret, KeyRecord) {
+    keys.mint(NewKey::new("k", "a".parse().unwrap()))
+        .await
+        .unwrap()
+}
+
 fn code<T: std::fmt::Debug>(r: Result<T, token_core::apikey::ApiKeyError>) -> &'static str {
     r.unwrap_err().code()
 }
@@ -121,10 +128,7 @@ async fn mint_then_verify_gives_the_principal() {
 #[tokio::test]
 async fn last_used_is_written_on_misses_only() {
     let (keys, clock) = keys();
-    let (secret, record) = keys
-        .mint(NewKey::new("k", "a".parse().unwrap()))
-        .await
-        .unwrap();
+    let (secret, record) = mint_one(&keys).await;
     assert_eq!(keys.get(&record.id).await.unwrap().last_used_at, None);
     keys.verify(secret.expose_secret()).await.unwrap();
     clock.advance(10);
@@ -145,10 +149,7 @@ async fn last_used_is_written_on_misses_only() {
 #[tokio::test]
 async fn format_problems_are_refused_without_a_lookup() {
     let (keys, _) = keys();
-    let (secret, _) = keys
-        .mint(NewKey::new("k", "a".parse().unwrap()))
-        .await
-        .unwrap();
+    let (secret, _) = mint_one(&keys).await;
     let text = secret.expose_secret();
     let mut typo = text.to_owned();
     typo.replace_range(10..11, if &text[10..11] == "x" { "y" } else { "x" });
@@ -348,10 +349,7 @@ async fn gated(gate: bool, after_read: bool) -> (ApiKeys<Instrumented>, Arc<Stri
         ..Instrumented::default()
     };
     let keys = service(store, &clock);
-    let (secret, record) = keys
-        .mint(NewKey::new("k", "a".parse().unwrap()))
-        .await
-        .unwrap();
+    let (secret, record) = mint_one(&keys).await;
     (keys, Arc::new(secret.expose_secret().to_owned()), record)
 }
 
@@ -411,10 +409,7 @@ async fn a_revoked_key_never_verifies_after_revoke_returns() {
             .clock(Arc::new(clock.clone()))
             .cache(CacheConfig::default().ttl_secs(if round % 2 == 0 { 0 } else { 60 }))
             .build();
-        let (secret, record) = keys
-            .mint(NewKey::new("k", "a".parse().unwrap()))
-            .await
-            .unwrap();
+        let (secret, record) = mint_one(&keys).await;
         let secret = Arc::new(secret.expose_secret().to_owned());
         let revoked = Arc::new(AtomicBool::new(false));
         let violations = Arc::new(AtomicUsize::new(0));
@@ -486,10 +481,7 @@ async fn a_lookup_in_flight_during_revoke_cannot_bring_the_key_back() {
 async fn a_stale_write_is_refused_by_the_store() {
     let store = MemoryKeyStore::new();
     let keys = ApiKeys::new(store, KeyFormat::new("tk_live").unwrap());
-    let (_, record) = keys
-        .mint(NewKey::new("k", "a".parse().unwrap()))
-        .await
-        .unwrap();
+    let (_, record) = mint_one(&keys).await;
     let stale = keys.get(&record.id).await.unwrap();
     keys.revoke(&record.id, "leak").await.unwrap();
     let err = keys.store().update(stale).await.unwrap_err();
@@ -549,10 +541,7 @@ async fn pepper_changes_the_stored_hash() {
     let peppered = ApiKeys::builder(MemoryKeyStore::new(), KeyFormat::new("tk_live").unwrap())
         .hasher(KeyHasher::with_pepper(&[42u8; 32]).unwrap())
         .build();
-    let (secret, record) = peppered
-        .mint(NewKey::new("k", "a".parse().unwrap()))
-        .await
-        .unwrap();
+    let (secret, record) = mint_one(&peppered).await;
     assert!(peppered.verify(secret.expose_secret()).await.is_ok());
     assert_ne!(
         record.hash,
@@ -563,10 +552,7 @@ async fn pepper_changes_the_stored_hash() {
 #[tokio::test]
 async fn no_secret_in_debug_errors_or_records() {
     let (keys, _) = keys();
-    let (secret, record) = keys
-        .mint(NewKey::new("k", "a".parse().unwrap()))
-        .await
-        .unwrap();
+    let (secret, record) = mint_one(&keys).await;
     let text = secret.expose_secret().to_owned();
     let random_part = &text["tk_live_".len()..];
     let principal = keys.verify(&text).await.unwrap();
