@@ -1,0 +1,1 @@
+//! token-audit (work in progress).

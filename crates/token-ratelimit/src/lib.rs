@@ -1,0 +1,1 @@
+//! token-ratelimit (work in progress).

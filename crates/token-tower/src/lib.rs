@@ -1,0 +1,1 @@
+//! token-tower (work in progress).
