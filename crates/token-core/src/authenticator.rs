@@ -170,13 +170,34 @@ impl<S: KeyStore> Authenticator<S> {
                 .verify(raw)
                 .await
                 .map_err(|e| AuthErrorKind::ApiKey(e.kind()).into()),
-            (CredentialKind::Jwt, _, Some(verifier)) => verifier
-                .verify(raw)
-                .map(principal_from_jwt)
-                .map_err(|e| AuthErrorKind::Jwt(e.kind().clone()).into()),
+            (CredentialKind::Jwt, _, Some(verifier)) => verify_jwt(verifier, raw),
             (kind, _, _) => Err(AuthErrorKind::NotAccepted(kind).into()),
         }
     }
+    /// [`Authenticator::authenticate`] without a future when no I/O is needed: JWTs
+    /// (verification is pure computation) and API keys answered by the cache. `None`
+    /// means "call `authenticate`". Middleware uses it to keep the hot path free of
+    /// boxed futures.
+    pub fn authenticate_now(&self, raw: &str) -> Option<Result<Principal, AuthError>> {
+        let kind = match self.recognize(raw) {
+            Ok(kind) => kind,
+            Err(e) => return Some(Err(e)),
+        };
+        match (kind, &self.api_keys, &self.jwt) {
+            (CredentialKind::ApiKey, Some(keys), _) => keys
+                .verify_cached(raw)
+                .map(|r| r.map_err(|e| AuthErrorKind::ApiKey(e.kind()).into())),
+            (CredentialKind::Jwt, _, Some(verifier)) => Some(verify_jwt(verifier, raw)),
+            (kind, _, _) => Some(Err(AuthErrorKind::NotAccepted(kind).into())),
+        }
+    }
+}
+
+fn verify_jwt(verifier: &Verifier, raw: &str) -> Result<Principal, AuthError> {
+    verifier
+        .verify(raw)
+        .map(principal_from_jwt)
+        .map_err(|e| AuthErrorKind::Jwt(e.kind().clone()).into())
 }
 
 /// Three non-empty base64url parts separated by dots, the first starting `eyJ` (`{"`).

@@ -576,3 +576,47 @@ async fn no_secret_in_debug_errors_or_records() {
         assert!(!s.contains(&random_part[4..14]), "{s}");
     }
 }
+
+#[tokio::test]
+async fn the_synchronous_warm_path_answers_only_from_the_cache() {
+    let (keys, clock) = keys();
+    let (secret, record) = mint_one(&keys).await;
+    let raw = secret.expose_secret();
+    assert!(
+        keys.verify_cached(raw).is_none(),
+        "cold: only verify can answer"
+    );
+    assert_eq!(
+        keys.verify_cached("tk_live_nope").map(code),
+        Some("key_malformed"),
+        "format problems need no cache"
+    );
+    keys.verify(raw).await.unwrap();
+    let finds = keys.store().finds.load(Ordering::SeqCst);
+    let warm = keys.verify_cached(raw).unwrap().unwrap();
+    assert_eq!(warm.id(), record.id);
+    assert_eq!(
+        keys.store().finds.load(Ordering::SeqCst),
+        finds,
+        "no store call"
+    );
+
+    clock.advance(1);
+    keys.revoke(&record.id, "leaked").await.unwrap();
+    assert!(
+        keys.verify_cached(raw).is_none(),
+        "revocation invalidates the entry"
+    );
+    assert_eq!(code(keys.verify(raw).await), "key_revoked");
+    assert_eq!(keys.verify_cached(raw).map(code), Some("key_revoked"));
+
+    let (metered, _) = keys
+        .mint(NewKey::new("m", "a".parse().unwrap()).credits(Credits::fixed(5)))
+        .await
+        .unwrap();
+    keys.verify(metered.expose_secret()).await.unwrap();
+    assert!(
+        keys.verify_cached(metered.expose_secret()).is_none(),
+        "metered keys take their credit from the store"
+    );
+}

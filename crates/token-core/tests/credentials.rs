@@ -280,3 +280,35 @@ async fn one_authenticator_for_keys_and_tokens() {
         PrincipalKind::Client
     );
 }
+
+#[tokio::test]
+async fn authenticate_now_agrees_with_authenticate_without_io() {
+    let clock = ManualClock::new(NOW);
+    let (minter, verifier) = jwt_parts(&clock);
+    let keys = ApiKeys::builder(MemoryKeyStore::new(), KeyFormat::new("tk_live").unwrap())
+        .clock(Arc::new(clock.clone()))
+        .build();
+    let (secret, record) = keys.mint(NewKey::new("k", set("a"))).await.unwrap();
+    let auth = Authenticator::new().api_keys(keys).jwt(verifier);
+    let token = minter
+        .mint(&token_core::jwt::AccessTokenRequest::new("user-9", "api").scope(set("a")))
+        .unwrap();
+
+    // JWTs never need a future; garbage never needs one either.
+    assert_eq!(
+        auth.authenticate_now(&token).unwrap().unwrap().id(),
+        "user-9"
+    );
+    assert_eq!(
+        auth.authenticate_now("hello").unwrap().unwrap_err().code(),
+        "credential_malformed"
+    );
+    // An API key needs the store once, then is answered from the cache.
+    assert!(auth.authenticate_now(secret.expose_secret()).is_none());
+    auth.authenticate(secret.expose_secret()).await.unwrap();
+    let warm = auth
+        .authenticate_now(secret.expose_secret())
+        .unwrap()
+        .unwrap();
+    assert_eq!(warm.id(), record.id);
+}

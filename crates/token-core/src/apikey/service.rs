@@ -205,6 +205,22 @@ impl Cached {
             metered: record.credits.is_some(),
         }
     }
+
+    /// Status and expiry at `now` (credits are the store's to decide).
+    fn usable(&self, now: i64) -> Result<(), ApiKeyError> {
+        if now >= self.usable_until {
+            return Err(if self.usable_until == i64::MIN {
+                ApiKeyErrorKind::Revoked
+            } else {
+                ApiKeyErrorKind::Rotated
+            }
+            .into());
+        }
+        if now >= self.expires_at {
+            return Err(ApiKeyErrorKind::Expired.into());
+        }
+        Ok(())
+    }
 }
 
 /// API keys over a [`KeyStore`]: minting (secret shown once, hash stored), cached
@@ -317,23 +333,31 @@ impl<S: KeyStore> ApiKeys<S> {
             }
         }
         .ok_or(ApiKeyErrorKind::Unknown)?;
-        if now >= cached.usable_until {
-            return Err(if cached.usable_until == i64::MIN {
-                ApiKeyErrorKind::Revoked
-            } else {
-                ApiKeyErrorKind::Rotated
-            }
-            .into());
-        }
-        if now >= cached.expires_at {
-            return Err(ApiKeyErrorKind::Expired.into());
-        }
+        cached.usable(now)?;
         if cached.metered
             && store.consume_credit(cached.principal.id(), now).await? == CreditOutcome::Exhausted
         {
             return Err(ApiKeyErrorKind::UsageExceeded.into());
         }
         Ok(cached.principal)
+    }
+
+    /// The warm path of [`ApiKeys::verify`] without a future: `Some` when the answer
+    /// is in the cache and needs no store (an unmetered key, or a key cached as
+    /// unknown); `None` when only [`ApiKeys::verify`] can answer. Same checks, same
+    /// errors: use it to skip an `await` on the hot path.
+    pub fn verify_cached(&self, key: &str) -> Option<Result<Principal, ApiKeyError>> {
+        let parsed = match self.inner.format.parse(key) {
+            Ok(p) => p,
+            Err(e) => return Some(Err(e.into())),
+        };
+        let hash = self.inner.hasher.hash(parsed.text());
+        let now = self.inner.clock.now();
+        match self.inner.cache.get_fresh(&hash, now) {
+            Fresh::Found(hit) if !hit.metered => Some(hit.usable(now).map(|()| hit.principal)),
+            Fresh::Unknown => Some(Err(ApiKeyErrorKind::Unknown.into())),
+            Fresh::Found(_) | Fresh::Miss => None,
+        }
     }
 
     async fn load(&self, id: &str) -> Result<KeyRecord, ApiKeyError> {
