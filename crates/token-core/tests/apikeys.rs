@@ -620,3 +620,28 @@ async fn the_synchronous_warm_path_answers_only_from_the_cache() {
         "metered keys take their credit from the store"
     );
 }
+
+#[tokio::test]
+async fn lookup_checks_status_without_taking_credits() {
+    let (keys, clock) = keys();
+    let (secret, record) = keys
+        .mint(NewKey::new("m", "a".parse().unwrap()).credits(Credits::fixed(1)))
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let found = keys.lookup(secret.expose_secret()).await.unwrap();
+        assert_eq!(found.id, record.id);
+    }
+    assert!(
+        keys.verify(secret.expose_secret()).await.is_ok(),
+        "the credit is still there"
+    );
+    assert_eq!(keys.cached_entries(), 1, "only verify filled the cache");
+    assert_eq!(code(keys.lookup("tk_live_garbage").await), "key_malformed");
+    clock.advance(1);
+    keys.revoke(&record.id, "x").await.unwrap();
+    assert_eq!(
+        code(keys.lookup(secret.expose_secret()).await),
+        "key_revoked"
+    );
+}

@@ -485,6 +485,22 @@ impl<S: KeyStore> ApiKeys<S> {
         .await
     }
 
+    /// The record of a presented key, checked like [`ApiKeys::verify`] (format,
+    /// status, expiry) but without taking a usage credit or filling the cache: for
+    /// token introspection, which must not count as a use.
+    pub async fn lookup(&self, key: &str) -> Result<KeyRecord, ApiKeyError> {
+        let parsed = self.inner.format.parse(key)?;
+        let hash = self.inner.hasher.hash(parsed.text());
+        let record = self
+            .inner
+            .store
+            .find_by_hash(&hash)
+            .await?
+            .ok_or(ApiKeyErrorKind::Unknown)?;
+        Cached::of(&record).usable(self.inner.clock.now())?;
+        Ok(record)
+    }
+
     /// The record with this id.
     pub async fn get(&self, id: &str) -> Result<KeyRecord, ApiKeyError> {
         self.load(id).await
