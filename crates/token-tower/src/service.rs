@@ -1,0 +1,107 @@
+//! `AuthService`: the middleware itself.
+
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use http::{Request, Response};
+use token_core::apikey::KeyStore;
+use tower_service::Service;
+
+use crate::body::AuthBody;
+use crate::decide::Begin;
+use crate::future::ResponseFuture;
+use crate::layer::AuthLayer;
+
+/// The service [`AuthLayer`] wraps around an inner service. On admission the
+/// [`token_core::Principal`] is in the request's extensions (read it with the axum
+/// extractors, or `req.extensions().get::<Principal>()`).
+pub struct AuthService<S, K> {
+    inner: S,
+    layer: AuthLayer<K>,
+}
+
+impl<S, K> AuthService<S, K> {
+    pub(crate) fn new(inner: S, layer: AuthLayer<K>) -> Self {
+        AuthService { inner, layer }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: Clone, K> Clone for AuthService<S, K> {
+    fn clone(&self) -> Self {
+        AuthService {
+            inner: self.inner.clone(),
+            layer: self.layer.clone(),
+        }
+    }
+}
+
+impl<S: fmt::Debug, K> fmt::Debug for AuthService<S, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthService")
+            .field("inner", &self.inner)
+            .field("layer", &self.layer)
+            .finish()
+    }
+}
+
+impl<S, K, ReqBody, ResBody> Service<Request<ReqBody>> for AuthService<S, K>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
+    K: KeyStore,
+{
+    type Response = Response<AuthBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, ReqBody, K>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let started = Instant::now();
+        // The clone is not ready; keep the ready service for this request.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let config = Arc::clone(&self.layer.config);
+        let (mut parts, body) = req.into_parts();
+        match config.begin(&parts) {
+            Begin::Decided(outcome) => match &outcome.result {
+                Ok(_) => {
+                    if let Some(p) = &outcome.principal {
+                        parts.extensions.insert(p.clone());
+                    }
+                    let fut = inner.call(Request::from_parts(parts, body));
+                    ResponseFuture::running(fut, config, outcome, started)
+                }
+                Err(_) => ResponseFuture::refused(config, outcome, started),
+            },
+            Begin::Authenticate { credential, client } => {
+                let cfg = Arc::clone(&config);
+                let slow = Box::pin(async move {
+                    let result = cfg.authenticator.authenticate(&credential).await;
+                    drop(credential);
+                    let outcome = cfg.after_auth(&parts, client, result);
+                    (parts, outcome)
+                });
+                ResponseFuture::authenticating(slow, body, inner, config, started)
+            }
+        }
+    }
+}
