@@ -1,0 +1,218 @@
+//! Which limit a request is counted against: layers, compact keys and limit names.
+
+use std::fmt;
+use std::hash::{BuildHasher, Hasher, RandomState};
+
+/// The layers of limits a request passes through, in evaluation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Layer {
+    /// Per principal (API key or token subject), with per-key overrides.
+    Principal,
+    /// Per tenant, shared by all of a tenant's principals.
+    Tenant,
+    /// Per principal within a route class (from the matched policy rule).
+    Route,
+    /// One limit shared by every request.
+    Global,
+}
+
+impl Layer {
+    /// The layer's name as used in headers (`principal`, `tenant`, `route`, `global`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Principal => "principal",
+            Self::Tenant => "tenant",
+            Self::Route => "route",
+            Self::Global => "global",
+        }
+    }
+}
+
+impl fmt::Display for Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The longest route class name, in bytes.
+pub(crate) const MAX_CLASS_LEN: usize = 32;
+
+/// The name of one limit, as shown in the `RateLimit-Policy` header: `principal`,
+/// `tenant`, `global`, or the route class name. Stored inline (no allocation); only
+/// ASCII letters, digits, `_`, `-` and `.` occur, so it needs no escaping in headers.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LimitName {
+    layer: Layer,
+    len: u8,
+    class: [u8; MAX_CLASS_LEN],
+}
+
+impl LimitName {
+    pub(crate) fn layer_only(layer: Layer) -> Self {
+        Self {
+            layer,
+            len: 0,
+            class: [0; MAX_CLASS_LEN],
+        }
+    }
+
+    /// `class` must have passed [`valid_class_name`].
+    pub(crate) fn route(class: &str) -> Self {
+        let mut name = Self::layer_only(Layer::Route);
+        let len = class.len().min(MAX_CLASS_LEN);
+        name.class[..len].copy_from_slice(&class.as_bytes()[..len]);
+        name.len = u8::try_from(len).unwrap_or(0);
+        name
+    }
+
+    /// The layer this limit belongs to.
+    pub fn layer(&self) -> Layer {
+        self.layer
+    }
+
+    /// The name: the route class for [`Layer::Route`], else the layer's name.
+    pub fn as_str(&self) -> &str {
+        if self.layer == Layer::Route {
+            // Built from a validated ASCII name, so this never falls back.
+            std::str::from_utf8(&self.class[..usize::from(self.len)]).unwrap_or("route")
+        } else {
+            self.layer.name()
+        }
+    }
+}
+
+impl fmt::Display for LimitName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for LimitName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LimitName({:?})", self.as_str())
+    }
+}
+
+/// Whether `name` may name a route class: 1 to 32 ASCII letters, digits, `_`, `-`, `.`.
+pub(crate) fn valid_class_name(name: &str) -> bool {
+    (1..=MAX_CLASS_LEN).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// One counter a request is checked against: which limit, and whose.
+///
+/// A local store uses [`hash`](Self::hash), a keyed 64-bit hash (random per
+/// limiter, so not predictable by callers and not stable across processes); a shared
+/// store (e.g. Redis) builds its own key from [`name`](Self::name) and
+/// [`key`](Self::key), which are the same on every replica.
+#[derive(Debug, Clone, Copy)]
+pub struct LimitKey<'a> {
+    name: LimitName,
+    key: &'a str,
+    hash: u64,
+}
+
+impl<'a> LimitKey<'a> {
+    /// The limit this counter belongs to.
+    pub fn name(&self) -> LimitName {
+        self.name
+    }
+
+    /// Whose counter: the principal id for principal and route limits, the tenant
+    /// for tenant limits, empty for the global limit.
+    pub fn key(&self) -> &'a str {
+        self.key
+    }
+
+    /// A keyed hash of (limit, key), unique per counter with overwhelming probability.
+    pub fn hash(&self) -> u64 {
+        self.hash
+    }
+}
+
+/// Hashes (limit, key) pairs with a per-limiter random key (SipHash-1-3).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KeyHasher {
+    state: RandomState,
+}
+
+impl KeyHasher {
+    /// `tag` distinguishes limits: the layer and, for routes, the class index.
+    pub(crate) fn key<'a>(&self, name: LimitName, tag: u32, key: &'a str) -> LimitKey<'a> {
+        let mut h = self.state.build_hasher();
+        h.write_u32(tag);
+        h.write(key.as_bytes());
+        LimitKey {
+            name,
+            key,
+            hash: h.finish(),
+        }
+    }
+}
+
+/// A `Hasher` for keys that already are uniformly distributed 64-bit hashes.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PreHashed(u64);
+
+impl Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed with this; fold anything else in for safety.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_print_the_layer_or_the_class() {
+        assert_eq!(LimitName::layer_only(Layer::Tenant).to_string(), "tenant");
+        let search = LimitName::route("search.v2");
+        assert_eq!(search.as_str(), "search.v2");
+        assert_eq!(search.layer(), Layer::Route);
+        assert_eq!(format!("{search:?}"), "LimitName(\"search.v2\")");
+    }
+
+    #[test]
+    fn class_names_are_validated() {
+        assert!(valid_class_name("search-heavy_1.x"));
+        assert!(!valid_class_name(""));
+        assert!(!valid_class_name("has space"));
+        assert!(!valid_class_name("quote\""));
+        assert!(!valid_class_name(&"a".repeat(33)));
+        assert!(valid_class_name(&"a".repeat(32)));
+    }
+
+    #[test]
+    fn hashes_separate_limits_and_keys() {
+        let h = KeyHasher::default();
+        let p = LimitName::layer_only(Layer::Principal);
+        let a = h.key(p, 0, "alice").hash();
+        assert_eq!(a, h.key(p, 0, "alice").hash());
+        assert_ne!(a, h.key(p, 0, "bob").hash());
+        assert_ne!(a, h.key(p, 1, "alice").hash());
+        // Another limiter uses another key.
+        assert_ne!(a, KeyHasher::default().key(p, 0, "alice").hash());
+    }
+
+    #[test]
+    fn prehashed_passes_u64_through() {
+        let mut h = PreHashed::default();
+        h.write_u64(42);
+        assert_eq!(h.finish(), 42);
+    }
+}

@@ -1,0 +1,409 @@
+//! `Limiter`: checks one request against every limit that applies to it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use token_core::Principal;
+
+use crate::builder::{Limit, LimiterBuilder, Mode};
+use crate::clock::{Clock, now_nanos};
+use crate::decision::{LimitStatus, Outcome, RateLimitDecision, Refusal, RefusalReason};
+use crate::gcra::Denied;
+use crate::key::{KeyHasher, Layer, LimitKey, LimitName};
+use crate::local::LocalStore;
+use crate::quota::Quota;
+use crate::store::{Admission, BatchOutcome, LimitCheck, LimitStore, MAX_LIMITS, StoreRefusal};
+
+const TAG_PRINCIPAL: u32 = 0;
+const TAG_TENANT: u32 = 1;
+const TAG_GLOBAL: u32 = 2;
+
+#[derive(Debug)]
+pub(crate) struct RouteLimit {
+    pub(crate) class: Box<str>,
+    pub(crate) label: LimitName,
+    pub(crate) limit: Limit,
+    pub(crate) tag: u32,
+}
+
+/// Layered rate limits: per principal (with per-key overrides), per tenant, per route
+/// class and global. A request is admitted only if **every** applicable limit admits
+/// it, and a refused request is charged to **no** limit: limits are charged in order
+/// (principal, tenant, route, global; local before strict) and what was charged is
+/// given back when a later limit refuses.
+///
+/// Build with [`Limiter::builder`]; share with an `Arc`. See the crate docs for an
+/// example.
+#[derive(Debug)]
+pub struct Limiter<S = LocalStore> {
+    pub(crate) principal: Option<Limit>,
+    pub(crate) tenant: Option<Limit>,
+    /// Sorted by class name.
+    pub(crate) routes: Vec<RouteLimit>,
+    pub(crate) global: Option<Limit>,
+    pub(crate) local: LocalStore,
+    pub(crate) store: S,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) hasher: KeyHasher,
+    pub(crate) fail_open: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Override<'a> {
+    None,
+    Text(&'a str),
+    Parsed(Quota),
+}
+
+/// One request to check: who, which tenant and route class, the per-key override,
+/// and the cost. Borrows everything; building one does not allocate.
+#[derive(Debug, Clone, Copy)]
+#[must_use]
+pub struct CheckRequest<'a> {
+    principal: &'a str,
+    tenant: Option<&'a str>,
+    route_class: Option<&'a str>,
+    overrides: Override<'a>,
+    cost: u32,
+}
+
+impl<'a> CheckRequest<'a> {
+    /// A cost-1 request by `principal` (its id), with no tenant, class or override.
+    pub fn new(principal: &'a str) -> Self {
+        Self {
+            principal,
+            tenant: None,
+            route_class: None,
+            overrides: Override::None,
+            cost: 1,
+        }
+    }
+
+    /// A cost-1 request by an authenticated principal: its id, tenant and per-key
+    /// override ([`Principal::rate_limit`]).
+    pub fn from_principal(principal: &'a Principal) -> Self {
+        Self::new(principal.id())
+            .tenant(principal.tenant())
+            .override_quota_str(principal.rate_limit())
+    }
+
+    /// The principal's tenant.
+    pub fn tenant(mut self, tenant: Option<&'a str>) -> Self {
+        self.tenant = tenant;
+        self
+    }
+
+    /// The rate class of the matched policy rule.
+    pub fn route_class(mut self, class: Option<&'a str>) -> Self {
+        self.route_class = class;
+        self
+    }
+
+    /// The principal's per-key override as stored on its key record (e.g.
+    /// `"1000/hour"`). It replaces the default principal limit for this principal. An
+    /// unparsable override never panics: the default applies and the decision reports
+    /// [`override_rejected`](RateLimitDecision::override_rejected).
+    pub fn override_quota_str(mut self, quota: Option<&'a str>) -> Self {
+        self.overrides = quota.map_or(Override::None, Override::Text);
+        self
+    }
+
+    /// An already-parsed per-key override (saves parsing, ~20 ns, per request).
+    pub fn override_quota(mut self, quota: Option<Quota>) -> Self {
+        self.overrides = quota.map_or(Override::None, Override::Parsed);
+        self
+    }
+
+    /// The request's cost (weight), default 1. A cost above a limit's burst can never
+    /// pass; 0 charges nothing and reports the status.
+    pub fn cost(mut self, cost: u32) -> Self {
+        self.cost = cost;
+        self
+    }
+}
+
+/// Up to four checks, inline.
+#[derive(Debug, Clone, Copy)]
+struct Batch<'a> {
+    items: [LimitCheck<'a>; MAX_LIMITS],
+    len: usize,
+}
+
+impl<'a> Batch<'a> {
+    fn new(placeholder: LimitCheck<'a>) -> Self {
+        Self {
+            items: [placeholder; MAX_LIMITS],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, check: LimitCheck<'a>) {
+        if let Some(slot) = self.items.get_mut(self.len) {
+            *slot = check;
+            self.len += 1;
+        }
+    }
+
+    fn as_slice(&self) -> &[LimitCheck<'a>] {
+        &self.items[..self.len]
+    }
+}
+
+/// The checks one request needs, split by where their counters live.
+#[derive(Debug)]
+struct Plan<'a> {
+    local: Batch<'a>,
+    strict: Batch<'a>,
+    override_rejected: bool,
+}
+
+impl Limiter<LocalStore> {
+    /// Starts configuring a limiter.
+    pub fn builder() -> LimiterBuilder<LocalStore> {
+        LimiterBuilder::new()
+    }
+}
+
+impl<S: LimitStore> Limiter<S> {
+    /// Checks `request` against every applicable limit and charges them, all or
+    /// nothing. Strict limits cost one store round trip; when none applies the
+    /// future is ready at once (or call [`try_check`](Self::try_check)).
+    pub async fn check(&self, request: &CheckRequest<'_>) -> RateLimitDecision {
+        let now = now_nanos(&*self.clock);
+        let plan = self.plan(request);
+        let local = match self.local.acquire_at(plan.local.as_slice(), now) {
+            Ok(admissions) => admissions,
+            Err(refusal) => return self.refused_locally(&plan, refusal, now),
+        };
+        if plan.strict.len == 0 {
+            return decision(
+                &plan,
+                Outcome::Allowed(most_restrictive(&plan, local.as_slice(), &[])),
+            );
+        }
+        let checks = plan.strict.as_slice();
+        match self.store.acquire(checks, Duration::from_nanos(now)).await {
+            Ok(BatchOutcome::Admitted(strict)) => decision(
+                &plan,
+                Outcome::Allowed(most_restrictive(&plan, local.as_slice(), strict.as_slice())),
+            ),
+            Ok(BatchOutcome::Refused(refusal)) => {
+                self.refund_local(&plan);
+                let check = checks.get(refusal.index()).unwrap_or(&checks[0]);
+                decision(
+                    &plan,
+                    Outcome::Limited(to_refusal(check, refusal.reason(), refusal.retry_after())),
+                )
+            }
+            Err(error) if self.fail_open => {
+                let status = most_restrictive(&plan, local.as_slice(), &[]);
+                RateLimitDecision {
+                    failed_open: Some(error.kind()),
+                    ..decision(&plan, Outcome::Allowed(status))
+                }
+            }
+            Err(error) => {
+                self.refund_local(&plan);
+                let mut refusal = to_refusal(&checks[0], RefusalReason::StoreUnavailable, None);
+                refusal.store_error = Some(error.kind());
+                decision(&plan, Outcome::Limited(refusal))
+            }
+        }
+    }
+
+    /// Checks `request` synchronously when every applicable limit is local; `None`
+    /// when a strict limit applies (then call [`check`](Self::check)).
+    pub fn try_check(&self, request: &CheckRequest<'_>) -> Option<RateLimitDecision> {
+        let plan = self.plan(request);
+        if plan.strict.len > 0 {
+            return None;
+        }
+        let now = now_nanos(&*self.clock);
+        Some(match self.local.acquire_at(plan.local.as_slice(), now) {
+            Ok(local) => decision(
+                &plan,
+                Outcome::Allowed(most_restrictive(&plan, local.as_slice(), &[])),
+            ),
+            Err(refusal) => self.refused_locally(&plan, refusal, now),
+        })
+    }
+
+    /// How many local counters are tracked now (bounded by `max_keys`).
+    pub fn tracked_keys(&self) -> usize {
+        self.local.len()
+    }
+
+    /// The local store (for its size and cap).
+    pub fn local_store(&self) -> &LocalStore {
+        &self.local
+    }
+
+    /// The shared store used by strict limits.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Sweeps idle local counters now, besides the scheduled sweeps.
+    pub fn sweep(&self) {
+        self.local.sweep(self.clock.now());
+    }
+
+    fn plan<'a>(&self, request: &CheckRequest<'a>) -> Plan<'a> {
+        let placeholder = LimitCheck::new(
+            self.hasher
+                .key(LimitName::layer_only(Layer::Global), TAG_GLOBAL, ""),
+            Quota::PLACEHOLDER,
+            0,
+        );
+        let mut plan = Plan {
+            local: Batch::new(placeholder),
+            strict: Batch::new(placeholder),
+            override_rejected: false,
+        };
+        let principal_mode = self.principal.map_or(Mode::Local, |l| l.mode);
+        let principal = match request.overrides {
+            Override::None => self.principal,
+            Override::Parsed(quota) => Some(Limit {
+                quota,
+                mode: principal_mode,
+            }),
+            Override::Text(text) => {
+                if let Ok(quota) = text.parse() {
+                    Some(Limit {
+                        quota,
+                        mode: principal_mode,
+                    })
+                } else {
+                    plan.override_rejected = true;
+                    self.principal
+                }
+            }
+        };
+        let mut add = |limit: Limit, key: LimitKey<'a>| {
+            let check = LimitCheck::new(key, limit.quota, request.cost);
+            match limit.mode {
+                Mode::Local => plan.local.push(check),
+                Mode::Strict => plan.strict.push(check),
+            }
+        };
+        if let Some(limit) = principal {
+            let name = LimitName::layer_only(Layer::Principal);
+            add(
+                limit,
+                self.hasher.key(name, TAG_PRINCIPAL, request.principal),
+            );
+        }
+        if let (Some(limit), Some(tenant)) = (self.tenant, request.tenant) {
+            let name = LimitName::layer_only(Layer::Tenant);
+            add(limit, self.hasher.key(name, TAG_TENANT, tenant));
+        }
+        if let Some(class) = request.route_class
+            && let Ok(index) = self.routes.binary_search_by(|r| (*r.class).cmp(class))
+        {
+            let route = &self.routes[index];
+            add(
+                route.limit,
+                self.hasher.key(route.label, route.tag, request.principal),
+            );
+        }
+        if let Some(limit) = self.global {
+            let name = LimitName::layer_only(Layer::Global);
+            add(limit, self.hasher.key(name, TAG_GLOBAL, ""));
+        }
+        plan
+    }
+
+    /// A local limit refused (and nothing stays charged). Reports the refusing limit
+    /// with the longest wait among it and the local limits after it.
+    fn refused_locally(
+        &self,
+        plan: &Plan<'_>,
+        refusal: StoreRefusal,
+        now: u64,
+    ) -> RateLimitDecision {
+        let checks = plan.local.as_slice();
+        let index = refusal.index().min(checks.len().saturating_sub(1));
+        let mut worst = (index, refusal.reason(), refusal.retry_after());
+        for (later, check) in checks.iter().enumerate().skip(index + 1) {
+            let (reason, wait) = match self.local.peek(check, now) {
+                Ok(_) => continue,
+                Err(Denied::Wait(wait)) => {
+                    (RefusalReason::Exhausted, Some(Duration::from_nanos(wait)))
+                }
+                Err(Denied::Never) => (RefusalReason::CostExceedsBurst, None),
+            };
+            if longer(wait, worst.2) {
+                worst = (later, reason, wait);
+            }
+        }
+        decision(
+            plan,
+            Outcome::Limited(to_refusal(&checks[worst.0], worst.1, worst.2)),
+        )
+    }
+
+    fn refund_local(&self, plan: &Plan<'_>) {
+        for check in plan.local.as_slice() {
+            self.local.refund(check);
+        }
+    }
+}
+
+/// Whether wait `a` is longer than `b`, `None` meaning never.
+fn longer(a: Option<Duration>, b: Option<Duration>) -> bool {
+    match (a, b) {
+        (_, None) => false,
+        (None, Some(_)) => true,
+        (Some(a), Some(b)) => a > b,
+    }
+}
+
+fn to_refusal(
+    check: &LimitCheck<'_>,
+    reason: RefusalReason,
+    retry_after: Option<Duration>,
+) -> Refusal {
+    Refusal {
+        reason,
+        name: check.key().name(),
+        quota: *check.quota(),
+        retry_after,
+        store_error: None,
+    }
+}
+
+fn decision(plan: &Plan<'_>, outcome: Outcome) -> RateLimitDecision {
+    RateLimitDecision {
+        outcome,
+        override_rejected: plan.override_rejected,
+        failed_open: None,
+    }
+}
+
+/// The admitted limit with the fewest remaining requests (ties: longest reset, then
+/// evaluation order). Strict admissions may be empty (failed open).
+fn most_restrictive(
+    plan: &Plan<'_>,
+    local: &[Admission],
+    strict: &[Admission],
+) -> Option<LimitStatus> {
+    let local = plan.local.as_slice().iter().zip(local);
+    let strict = plan.strict.as_slice().iter().zip(strict);
+    let mut best: Option<LimitStatus> = None;
+    for (check, admission) in local.chain(strict) {
+        let status = LimitStatus {
+            name: check.key().name(),
+            quota: *check.quota(),
+            remaining: admission.remaining(),
+            reset: admission.reset(),
+        };
+        let tighter = best.is_none_or(|b| {
+            status.remaining < b.remaining
+                || (status.remaining == b.remaining && status.reset > b.reset)
+        });
+        if tighter {
+            best = Some(status);
+        }
+    }
+    best
+}
