@@ -150,6 +150,11 @@ fn decisions_carry_their_reasons() {
     };
     assert_eq!(m.rule().rate_class(), Some("reports"));
     assert_eq!(m.rule().template().as_str(), "/api/reports");
+    assert_eq!(
+        p.rules()[m.rule_index()].name(),
+        m.rule().name(),
+        "the index names the same rule"
+    );
 
     let Decision::Deny(d) = p.authorize("POST", "/api/reports", Some(&who)) else {
         panic!()

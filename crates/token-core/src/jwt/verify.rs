@@ -231,6 +231,12 @@ impl Verifier {
         self
     }
 
+    /// The revocation store, if any: revoke a token's `jti` here and this verifier
+    /// refuses it from the next call on.
+    pub fn revocation_store(&self) -> Option<&Arc<dyn RevocationStore>> {
+        self.revocation.as_ref()
+    }
+
     /// Checks each token's `jti` against a revocation store; tokens without `jti` are
     /// then refused, since they could never be revoked.
     #[must_use]

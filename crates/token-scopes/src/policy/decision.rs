@@ -44,13 +44,25 @@ impl<'a> Grant<'a> {
 #[derive(Clone, Copy)]
 pub struct RouteMatch<'p, 'r> {
     rule: &'p Rule,
+    index: usize,
     path: &'r str,
     params: Params,
 }
 
 impl<'p, 'r> RouteMatch<'p, 'r> {
-    pub(super) fn new(rule: &'p Rule, path: &'r str, params: Params) -> Self {
-        RouteMatch { rule, path, params }
+    pub(super) fn new(rule: &'p Rule, index: usize, path: &'r str, params: Params) -> Self {
+        RouteMatch {
+            rule,
+            index,
+            path,
+            params,
+        }
+    }
+
+    /// The matched rule's position in [`crate::Policy::rules`]: a key that outlives
+    /// the request (middleware keeps it instead of copying the rule's strings).
+    pub fn rule_index(&self) -> usize {
+        self.index
     }
 
     /// The rule that matched.

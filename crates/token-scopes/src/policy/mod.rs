@@ -127,7 +127,7 @@ impl Policy {
     ) -> Option<RouteMatch<'p, 'r>> {
         let mut params = Params::default();
         let index = self.root.find(method, path, &mut params)?;
-        Some(RouteMatch::new(&self.rules[index], path, params))
+        Some(RouteMatch::new(&self.rules[index], index, path, params))
     }
 
     /// Decides a request: finds the rule, then checks authentication, scopes and the
