@@ -1,0 +1,270 @@
+//! The hash-chain line format shared by the JSON Lines sink and the verifier.
+//!
+//! Every line is one JSON object that starts with `"seq"` (1 for the first line ever
+//! written, then +1 per line, across rotated files) and `"prev"`: the lowercase hex
+//! SHA-256 of the previous line's exact bytes, without its newline ([`GENESIS`] for
+//! the first line). An event line continues with the event's own fields; a checkpoint
+//! line has one more member, `"checkpoint": {"time", "final", "mac"}`, where `mac` is
+//! the hex HMAC-SHA-256, under the configured key, of
+//! `token-audit-checkpoint-v1|{seq}|{prev}|{time}|{final}`. See `docs/audit.md`.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use ring::{digest, hmac};
+use serde::Deserialize;
+
+use crate::error::{AuditError, AuditErrorKind};
+use crate::event::AuditEvent;
+use crate::time::Timestamp;
+
+/// `prev` of the first line ever written: 64 zeros.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The longest line the verifier and the resuming sink accept, in bytes (events are
+/// bounded far below this).
+pub const MAX_LINE_LEN: usize = 64 * 1024;
+
+/// The shortest accepted checkpoint key, in bytes.
+pub const MIN_KEY_LEN: usize = 32;
+
+/// An HMAC-SHA-256 key for checkpoints. `Debug` never shows it.
+#[derive(Clone)]
+pub struct CheckpointKey {
+    key: hmac::Key,
+}
+
+impl CheckpointKey {
+    /// A key from at least [`MIN_KEY_LEN`] bytes (for example the text of
+    /// `openssl rand -hex 32`, used as is).
+    pub fn new(bytes: &[u8]) -> Result<Self, AuditError> {
+        if bytes.len() < MIN_KEY_LEN {
+            return Err(AuditError::new(
+                AuditErrorKind::InvalidConfig,
+                format!("a checkpoint key needs at least {MIN_KEY_LEN} bytes"),
+            ));
+        }
+        Ok(CheckpointKey {
+            key: hmac::Key::new(hmac::HMAC_SHA256, bytes),
+        })
+    }
+
+    fn message(seq: u64, prev: &str, time: &str, is_final: bool) -> String {
+        format!("token-audit-checkpoint-v1|{seq}|{prev}|{time}|{is_final}")
+    }
+
+    /// The hex MAC of a checkpoint.
+    pub(crate) fn sign(&self, seq: u64, prev: &str, time: &str, is_final: bool) -> String {
+        let tag = hmac::sign(
+            &self.key,
+            Self::message(seq, prev, time, is_final).as_bytes(),
+        );
+        hex(tag.as_ref())
+    }
+
+    /// Whether `mac_hex` is the MAC of this checkpoint (constant time).
+    pub(crate) fn verify(
+        &self,
+        seq: u64,
+        prev: &str,
+        time: &str,
+        is_final: bool,
+        mac_hex: &str,
+    ) -> bool {
+        let Some(tag) = unhex(mac_hex) else {
+            return false;
+        };
+        hmac::verify(
+            &self.key,
+            Self::message(seq, prev, time, is_final).as_bytes(),
+            &tag,
+        )
+        .is_ok()
+    }
+}
+
+impl fmt::Debug for CheckpointKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CheckpointKey([redacted])")
+    }
+}
+
+/// Lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    s
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    s.as_bytes()
+        .chunks(2)
+        .map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?))
+        .collect()
+}
+
+/// The hex SHA-256 of a line's bytes (without its newline).
+pub(crate) fn line_hash(line: &[u8]) -> String {
+    hex(digest::digest(&digest::SHA256, line).as_ref())
+}
+
+/// Where the chain stands: the last line's seq and hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Head {
+    pub(crate) seq: u64,
+    pub(crate) hash: String,
+}
+
+impl Head {
+    pub(crate) fn genesis() -> Head {
+        Head {
+            seq: 0,
+            hash: GENESIS.to_owned(),
+        }
+    }
+
+    /// Appends the next event line (with its newline) to `buf` and advances.
+    pub(crate) fn push_event(&mut self, buf: &mut Vec<u8>, event: &AuditEvent) {
+        let start = buf.len();
+        let seq = self.seq + 1;
+        buf.extend_from_slice(format!("{{\"seq\":{seq},\"prev\":\"{}\",", self.hash).as_bytes());
+        let body = buf.len();
+        // Serializing a struct of strings, numbers and addresses into memory cannot
+        // fail; should it ever, the line still closes as valid JSON.
+        if serde_json::to_writer(&mut *buf, event).is_err() {
+            buf.truncate(body);
+            buf.extend_from_slice(b"{\"v\":1,\"kind\":\"audit.dropped\",\"outcome\":\"error\"}");
+        }
+        // Drop the event's own opening brace: the line already opened one.
+        buf.remove(body);
+        self.seq = seq;
+        self.hash = line_hash(&buf[start..]);
+        buf.push(b'\n');
+    }
+
+    /// Appends a signed checkpoint line (with its newline) to `buf` and advances.
+    pub(crate) fn push_checkpoint(
+        &mut self,
+        buf: &mut Vec<u8>,
+        key: &CheckpointKey,
+        time: Timestamp,
+        is_final: bool,
+    ) {
+        let start = buf.len();
+        let seq = self.seq + 1;
+        let time = time.to_string();
+        let mac = key.sign(seq, &self.hash, &time, is_final);
+        buf.extend_from_slice(
+            format!(
+                "{{\"seq\":{seq},\"prev\":\"{}\",\"checkpoint\":{{\"time\":\"{time}\",\"final\":{is_final},\"mac\":\"{mac}\"}}}}",
+                self.hash
+            )
+            .as_bytes(),
+        );
+        self.seq = seq;
+        self.hash = line_hash(&buf[start..]);
+        buf.push(b'\n');
+    }
+}
+
+/// The chain members of a line, as read back.
+#[derive(Debug, Deserialize)]
+pub(crate) struct LineHead<'a> {
+    pub(crate) seq: u64,
+    #[serde(borrow)]
+    pub(crate) prev: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub(crate) checkpoint: Option<CheckpointFields<'a>>,
+}
+
+/// A checkpoint's members.
+#[derive(Debug, Deserialize)]
+pub(crate) struct CheckpointFields<'a> {
+    #[serde(borrow)]
+    pub(crate) time: Cow<'a, str>,
+    #[serde(rename = "final")]
+    pub(crate) is_final: bool,
+    #[serde(borrow)]
+    pub(crate) mac: Cow<'a, str>,
+}
+
+impl LineHead<'_> {
+    /// Parses a line's chain members; `None` if it is not a chain line.
+    pub(crate) fn parse(line: &[u8]) -> Option<LineHead<'_>> {
+        let head: LineHead<'_> = serde_json::from_slice(line).ok()?;
+        let valid_hex = head.prev.len() == 64
+            && head
+                .prev
+                .bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c));
+        (valid_hex && head.seq > 0).then_some(head)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CheckpointKey, GENESIS, Head, LineHead, hex, line_hash, unhex};
+    use crate::event::{AuditEvent, EventKind, Outcome};
+    use crate::time::Timestamp;
+
+    #[test]
+    fn lines_chain_by_hash_and_parse_back() {
+        let mut head = Head::genesis();
+        let mut buf = Vec::new();
+        let e = AuditEvent::new(EventKind::KeyCreated, Outcome::Allowed).key_id("key_1");
+        head.push_event(&mut buf, &e);
+        let first = buf.clone();
+        assert_eq!(
+            std::str::from_utf8(&first).unwrap(),
+            format!(
+                "{{\"seq\":1,\"prev\":\"{GENESIS}\",\"v\":1,\"kind\":\"key.created\",\"outcome\":\"allowed\",\"key_id\":\"key_1\"}}\n"
+            )
+        );
+        assert_eq!(head.hash, line_hash(&first[..first.len() - 1]));
+        let key = CheckpointKey::new(&[7; 32]).unwrap();
+        head.push_checkpoint(&mut buf, &key, Timestamp::from_unix_micros(0), true);
+        let second = &buf[first.len()..buf.len() - 1];
+        let parsed = LineHead::parse(second).unwrap();
+        assert_eq!(parsed.seq, 2);
+        assert_eq!(parsed.prev, line_hash(&first[..first.len() - 1]));
+        let cp = parsed.checkpoint.unwrap();
+        assert!(cp.is_final);
+        assert!(key.verify(2, &parsed.prev, &cp.time, true, &cp.mac));
+        assert!(!key.verify(2, &parsed.prev, &cp.time, false, &cp.mac));
+        let other = CheckpointKey::new(&[8; 32]).unwrap();
+        assert!(!other.verify(2, &parsed.prev, &cp.time, true, &cp.mac));
+    }
+
+    #[test]
+    fn short_keys_and_bad_lines_are_refused() {
+        assert!(CheckpointKey::new(&[1; 31]).is_err());
+        assert_eq!(
+            format!("{:?}", CheckpointKey::new(&[1; 32]).unwrap()),
+            "CheckpointKey([redacted])"
+        );
+        for bad in [
+            &b"not json"[..],
+            br#"{"seq":0,"prev":"0000000000000000000000000000000000000000000000000000000000000000"}"#,
+            br#"{"seq":1,"prev":"abc"}"#,
+            br#"{"seq":1,"seq":2,"prev":"0000000000000000000000000000000000000000000000000000000000000000"}"#,
+            br#"{"seq":-1,"prev":"0000000000000000000000000000000000000000000000000000000000000000"}"#,
+        ] {
+            assert!(LineHead::parse(bad).is_none(), "{}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(unhex(&hex(&[0, 255, 16])), Some(vec![0, 255, 16]));
+        assert_eq!(unhex("0g"), None);
+        assert_eq!(unhex("abc"), None);
+    }
+}

@@ -1,0 +1,221 @@
+//! [`Auditor`]: a cheap handle onto a bounded queue and one background worker that
+//! batches events into the sinks.
+
+mod builder;
+mod worker;
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+pub use builder::AuditorBuilder;
+
+use crate::event::AuditEvent;
+use crate::rollup::{Rollups, UsageReport};
+use crate::time::TimeSource;
+
+/// What [`Auditor::record`] does when the queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Overflow {
+    /// Waits for room: nothing is lost, but a request can be slowed by a slow sink.
+    Block,
+    /// Drops the new event at once and counts it; an `audit.dropped` event with the
+    /// count is written when the pressure ends. The default.
+    DropNewest,
+}
+
+/// Counters of an auditor. `recorded = received + dropped + still queued`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuditStats {
+    /// Events the worker took from the queue.
+    pub received: u64,
+    /// Events dropped by [`Overflow::DropNewest`] or recorded after shutdown.
+    pub dropped: u64,
+    /// Events the auditor made itself (`anomaly.detected`, `audit.dropped`).
+    pub generated: u64,
+    /// Each sink's counters, in the order the sinks were added.
+    pub sinks: Vec<SinkStats>,
+}
+
+/// Counters of one sink.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SinkStats {
+    /// The sink's name.
+    pub name: String,
+    /// Events it accepted.
+    pub written: u64,
+    /// Failed writes and flushes (each retried with backoff).
+    pub failures: u64,
+    /// Events held for a retry right now.
+    pub pending: u64,
+    /// Events given up on: the retry buffer was full, or shutdown came first.
+    pub lost: u64,
+}
+
+/// What the worker receives. Events travel unboxed: boxing would cost an allocation
+/// per `record`.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+enum Msg {
+    Event(AuditEvent),
+    Flush(SyncSender<()>),
+    Shutdown(SyncSender<()>),
+}
+
+/// State shared by the handles and the worker.
+#[derive(Debug, Default)]
+struct Shared {
+    dropped: AtomicU64,
+    unreported_drops: AtomicU64,
+    received: AtomicU64,
+    generated: AtomicU64,
+    closed: AtomicBool,
+    sinks: Mutex<Vec<SinkStats>>,
+    rollups: Option<Mutex<Rollups>>,
+}
+
+struct Inner {
+    tx: SyncSender<Msg>,
+    shared: Arc<Shared>,
+    overflow: Overflow,
+    time: Arc<dyn TimeSource>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// The audit pipeline's handle: `Clone` (one `Arc`), `Send`, `Sync`.
+/// [`Auditor::record`] stamps the event and enqueues it without I/O; a background
+/// thread batches events into the sinks, runs the anomaly detectors and updates the
+/// usage roll-ups. Dropping the last handle shuts down like [`Auditor::shutdown`].
+///
+/// ```
+/// use token_audit::{AuditEvent, Auditor, MemorySink};
+///
+/// let memory = MemorySink::new();
+/// let auditor = Auditor::builder().sink(memory.clone()).build()?;
+/// auditor.record(AuditEvent::auth_failed_code("credential_missing"));
+/// auditor.flush();
+/// assert_eq!(memory.len(), 1);
+/// # Ok::<(), token_audit::AuditError>(())
+/// ```
+#[derive(Clone)]
+pub struct Auditor {
+    inner: Arc<Inner>,
+}
+
+impl Auditor {
+    /// Starts configuring an auditor.
+    pub fn builder() -> AuditorBuilder {
+        AuditorBuilder::new()
+    }
+
+    /// Records an event: stamps its time (unless set) and enqueues it. Never does
+    /// I/O; under [`Overflow::DropNewest`] it never blocks.
+    pub fn record(&self, mut event: AuditEvent) {
+        let inner = &*self.inner;
+        if inner.shared.closed.load(Ordering::Relaxed) {
+            inner.count_drop();
+            return;
+        }
+        if event.time().is_none() {
+            event.stamp(inner.time.now());
+        }
+        let sent = match inner.overflow {
+            Overflow::DropNewest => match inner.tx.try_send(Msg::Event(event)) {
+                Ok(()) => true,
+                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
+            },
+            Overflow::Block => inner.tx.send(Msg::Event(event)).is_ok(),
+        };
+        if !sent {
+            inner.count_drop();
+        }
+    }
+
+    /// Waits until every event recorded before this call has been offered to the
+    /// sinks and the sinks were flushed. Returns at once after shutdown.
+    pub fn flush(&self) {
+        let (ack, done) = sync_channel(1);
+        if self.inner.tx.send(Msg::Flush(ack)).is_ok() {
+            let _ = done.recv();
+        }
+    }
+
+    /// Writes everything queued, closes the sinks (the JSON Lines sink writes its
+    /// final checkpoint) and stops the worker. Events recorded afterwards are counted
+    /// as dropped. Idempotent; returns the final counters.
+    pub fn shutdown(&self) -> AuditStats {
+        self.inner.shutdown();
+        self.stats()
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> AuditStats {
+        let s = &self.inner.shared;
+        AuditStats {
+            received: s.received.load(Ordering::Relaxed),
+            dropped: s.dropped.load(Ordering::Relaxed),
+            generated: s.generated.load(Ordering::Relaxed),
+            sinks: s
+                .sinks
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        }
+    }
+
+    /// The usage roll-up of one key (by `key_id`), as of the events processed so far;
+    /// `None` if roll-ups are off or the key was not seen (or was forgotten).
+    pub fn usage(&self, key_id: &str) -> Option<UsageReport> {
+        let r = self.inner.shared.rollups.as_ref()?;
+        r.lock().unwrap_or_else(PoisonError::into_inner).key(key_id)
+    }
+
+    /// The usage roll-up of one tenant, like [`Auditor::usage`].
+    pub fn tenant_usage(&self, tenant: &str) -> Option<UsageReport> {
+        let r = self.inner.shared.rollups.as_ref()?;
+        r.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .tenant(tenant)
+    }
+}
+
+impl Inner {
+    fn count_drop(&self) {
+        self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+        self.shared.unreported_drops.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn shutdown(&self) {
+        let handle = self
+            .worker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some(handle) = handle else { return };
+        let (ack, done) = sync_channel(1);
+        if self.tx.send(Msg::Shutdown(ack)).is_ok() {
+            let _ = done.recv();
+        }
+        let _ = handle.join();
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl fmt::Debug for Auditor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Auditor")
+            .field("overflow", &self.inner.overflow)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,415 @@
+//! [`JsonlSink`]: an append-only JSON Lines file with a hash chain, signed checkpoints,
+//! rotation by size and time, and an fsync policy.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Sink, SinkError};
+use crate::chain::{CheckpointKey, Head, LineHead, MAX_LINE_LEN, line_hash};
+use crate::error::{AuditError, AuditErrorKind};
+use crate::event::AuditEvent;
+use crate::time::{SystemTimeSource, TimeSource};
+
+/// When written lines are forced to disk (`fsync`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FsyncPolicy {
+    /// After every batch: a crash loses nothing that was written. The default.
+    EveryBatch,
+    /// At most this long after a batch (checked after each batch and when idle): a
+    /// crash may lose the last interval.
+    Interval(Duration),
+    /// Never; the operating system decides. A crash may lose recent events.
+    Never,
+}
+
+/// How a [`JsonlSink`] rotates, syncs and signs. Defaults: rotate at 64 MiB, no time
+/// rotation, fsync every batch, no checkpoints, the system clock.
+#[derive(Debug, Clone)]
+pub struct JsonlConfig {
+    rotate_bytes: Option<u64>,
+    rotate_every: Option<Duration>,
+    fsync: FsyncPolicy,
+    key: Option<CheckpointKey>,
+    checkpoint_events: Option<u64>,
+    checkpoint_every: Option<Duration>,
+    time: Arc<dyn TimeSource>,
+}
+
+impl Default for JsonlConfig {
+    fn default() -> Self {
+        JsonlConfig {
+            rotate_bytes: Some(64 * 1024 * 1024),
+            rotate_every: None,
+            fsync: FsyncPolicy::EveryBatch,
+            key: None,
+            checkpoint_events: None,
+            checkpoint_every: None,
+            time: Arc::new(SystemTimeSource),
+        }
+    }
+}
+
+impl JsonlConfig {
+    /// The default configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Rotates once the file reaches `bytes` (checked after each batch); `None`
+    /// never rotates by size.
+    pub fn rotate_bytes(mut self, bytes: Option<u64>) -> Self {
+        self.rotate_bytes = bytes;
+        self
+    }
+
+    /// Rotates once the file has been open for `every` (checked before each batch).
+    pub fn rotate_every(mut self, every: Option<Duration>) -> Self {
+        self.rotate_every = every;
+        self
+    }
+
+    /// The fsync policy.
+    pub fn fsync(mut self, policy: FsyncPolicy) -> Self {
+        self.fsync = policy;
+        self
+    }
+
+    /// Writes HMAC-SHA-256 checkpoints with `key`: after every `every_events` event
+    /// lines (default 1000), every `every` (default 60 s, also when idle), before each
+    /// rotation, and a final one on close. `None` for either turns that trigger off.
+    pub fn checkpoints(
+        mut self,
+        key: CheckpointKey,
+        every_events: Option<u64>,
+        every: Option<Duration>,
+    ) -> Self {
+        self.key = Some(key);
+        self.checkpoint_events = every_events.filter(|n| *n > 0);
+        self.checkpoint_every = every;
+        self
+    }
+
+    /// Checkpoints with the default triggers (1000 events, 60 s).
+    pub fn checkpoint_key(self, key: CheckpointKey) -> Self {
+        self.checkpoints(key, Some(1000), Some(Duration::from_secs(60)))
+    }
+
+    /// The time source for checkpoint times, rotation and fsync intervals.
+    pub fn time_source(mut self, time: Arc<dyn TimeSource>) -> Self {
+        self.time = time;
+        self
+    }
+}
+
+/// Writes events as hash-chained JSON Lines (format: [`crate::chain`] and
+/// `docs/audit.md`). Files are created with mode 0600 and only appended to. On open,
+/// an existing file's last line is read so that the chain resumes where it stopped.
+///
+/// Rotation renames `audit.jsonl` to `audit.2026-11-28T10-45-00Z.1.jsonl` (the UTC
+/// time of rotation; the counter increases when that name exists) and starts a new
+/// `audit.jsonl` whose first line chains to the last line of the rotated file.
+#[derive(Debug)]
+pub struct JsonlSink {
+    path: PathBuf,
+    file: File,
+    size: u64,
+    opened_at: i64,
+    head: Head,
+    config: JsonlConfig,
+    buf: Vec<u8>,
+    since_checkpoint: u64,
+    last_checkpoint: i64,
+    last_sync: i64,
+    unsynced: bool,
+    sync_error: Option<std::io::Error>,
+}
+
+fn nanos(d: Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}
+
+fn open_append(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(path)
+}
+
+/// The name a rotated file gets: `{stem}.{stamp}.{n}.{ext}`, the first `n` from 1 that
+/// does not exist.
+fn rotated_name(path: &Path, stamp: &str) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "audit".into(), |s| s.to_string_lossy().into_owned());
+    let ext = path.extension().map(|e| e.to_string_lossy().into_owned());
+    let mut n = 1u32;
+    loop {
+        let name = match &ext {
+            Some(ext) => format!("{stem}.{stamp}.{n}.{ext}"),
+            None => format!("{stem}.{stamp}.{n}"),
+        };
+        let candidate = path.with_file_name(name);
+        if !candidate.exists() {
+            return candidate;
+        }
+        n += 1;
+    }
+}
+
+/// What the end of an existing file says: where the chain stands, and whether the
+/// file ends in a partial line.
+fn read_tail(file: &mut File, path: &Path) -> Result<(Head, bool), AuditError> {
+    let shown = path.display();
+    let len = file
+        .metadata()
+        .map_err(|e| AuditError::io(format!("cannot stat {shown}"), e))?
+        .len();
+    if len == 0 {
+        return Ok((Head::genesis(), false));
+    }
+    let window = len.min(2 * MAX_LINE_LEN as u64 + 2);
+    let mut tail = Vec::new();
+    file.seek(SeekFrom::Start(len - window))
+        .and_then(|_| Read::take(&mut *file, window).read_to_end(&mut tail))
+        .map_err(|e| AuditError::io(format!("cannot read {shown}"), e))?;
+    let partial = tail.last() != Some(&b'\n');
+    let complete = match tail.iter().rposition(|&b| b == b'\n') {
+        Some(end) => &tail[..end],
+        None => &[][..],
+    };
+    if complete.is_empty() && len > window {
+        return Err(AuditError::new(
+            AuditErrorKind::Corrupt,
+            format!("{shown} does not end in an audit line"),
+        ));
+    }
+    let start = complete
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let last = &complete[start..];
+    if last.is_empty() {
+        // Only a partial first line.
+        return Ok((Head::genesis(), partial));
+    }
+    match LineHead::parse(last) {
+        Some(h) => Ok((
+            Head {
+                seq: h.seq,
+                hash: line_hash(last),
+            },
+            partial,
+        )),
+        None => Err(AuditError::new(
+            AuditErrorKind::Corrupt,
+            format!("{shown} does not end in an audit line"),
+        )),
+    }
+}
+
+impl JsonlSink {
+    /// Opens (or creates, mode 0600) the file at `path` and resumes its chain. A file
+    /// that ends in a partial line (a crash mid-write) is rotated aside unchanged, as
+    /// evidence, and the chain resumes from its last complete line in a new file.
+    pub fn open(path: impl AsRef<Path>, config: JsonlConfig) -> Result<JsonlSink, AuditError> {
+        let path = path.as_ref().to_path_buf();
+        let shown = path.display().to_string();
+        let mut file =
+            open_append(&path).map_err(|e| AuditError::io(format!("cannot open {shown}"), e))?;
+        let (head, partial) = read_tail(&mut file, &path)?;
+        let now = config.time.now_nanos();
+        let mut size = file.metadata().map_or(0, |m| m.len());
+        if partial {
+            let aside = rotated_name(&path, &config.time.now().file_stamp());
+            std::fs::rename(&path, &aside)
+                .map_err(|e| AuditError::io(format!("cannot move {shown} aside"), e))?;
+            tracing::warn!(target: "token_audit", file = %aside.display(), "audit file ended in a partial line; moved aside");
+            file = open_append(&path)
+                .map_err(|e| AuditError::io(format!("cannot open {shown}"), e))?;
+            size = 0;
+        }
+        Ok(JsonlSink {
+            path,
+            file,
+            size,
+            opened_at: now,
+            head,
+            config,
+            buf: Vec::with_capacity(64 * 1024),
+            since_checkpoint: 0,
+            last_checkpoint: now,
+            last_sync: now,
+            unsynced: false,
+            sync_error: None,
+        })
+    }
+
+    /// The sequence number of the last line written (0 before the first).
+    pub fn last_seq(&self) -> u64 {
+        self.head.seq
+    }
+
+    /// The path of the live file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends `self.buf` as one write; on failure, cuts off any partial write and
+    /// restores the chain head so that a retry writes the same lines again.
+    fn append(&mut self, saved: Head) -> Result<(), SinkError> {
+        if let Err(e) = self.file.write_all(&self.buf) {
+            let _ = self.file.set_len(self.size);
+            self.head = saved;
+            return Err(SinkError::with_source(
+                format!("cannot append to {}", self.path.display()),
+                e,
+            ));
+        }
+        self.size += self.buf.len() as u64;
+        self.unsynced = true;
+        Ok(())
+    }
+
+    fn sync(&mut self, now: i64) {
+        if let Err(e) = self.file.sync_data() {
+            tracing::error!(target: "token_audit", file = %self.path.display(), error = %e, "audit fsync failed");
+            self.sync_error = Some(e);
+        }
+        self.unsynced = false;
+        self.last_sync = now;
+    }
+
+    fn sync_by_policy(&mut self, now: i64) {
+        let due = match self.config.fsync {
+            FsyncPolicy::EveryBatch => true,
+            FsyncPolicy::Interval(d) => now.saturating_sub(self.last_sync) >= nanos(d),
+            FsyncPolicy::Never => false,
+        };
+        if due && self.unsynced {
+            self.sync(now);
+        }
+    }
+
+    /// Writes a checkpoint line now (when a key is configured).
+    fn checkpoint(&mut self, is_final: bool) -> Result<(), SinkError> {
+        let Some(key) = self.config.key.clone() else {
+            return Ok(());
+        };
+        let saved = self.head.clone();
+        self.buf.clear();
+        let now = self.config.time.now();
+        self.head
+            .push_checkpoint(&mut self.buf, &key, now, is_final);
+        self.append(saved)?;
+        self.since_checkpoint = 0;
+        self.last_checkpoint = now.unix_micros().saturating_mul(1000);
+        Ok(())
+    }
+
+    fn rotate(&mut self) -> Result<(), SinkError> {
+        self.checkpoint(false)?;
+        let now = self.config.time.now_nanos();
+        self.sync(now);
+        let aside = rotated_name(&self.path, &self.config.time.now().file_stamp());
+        std::fs::rename(&self.path, &aside).map_err(|e| {
+            SinkError::with_source(format!("cannot rotate {}", self.path.display()), e)
+        })?;
+        self.file = open_append(&self.path).map_err(|e| {
+            SinkError::with_source(format!("cannot open {}", self.path.display()), e)
+        })?;
+        // Make the rename durable too.
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty())
+            && let Ok(d) = File::open(dir)
+        {
+            let _ = d.sync_all();
+        }
+        self.size = 0;
+        self.opened_at = now;
+        Ok(())
+    }
+}
+
+impl Sink for JsonlSink {
+    fn write(&mut self, batch: &[AuditEvent]) -> Result<(), SinkError> {
+        let now = self.config.time.now_nanos();
+        if let Some(every) = self.config.rotate_every
+            && self.size > 0
+            && now.saturating_sub(self.opened_at) >= nanos(every)
+        {
+            self.rotate()?;
+        }
+        let saved = self.head.clone();
+        let saved_since = self.since_checkpoint;
+        self.buf.clear();
+        let key = self.config.key.clone();
+        let mut checkpointed = false;
+        for event in batch {
+            self.head.push_event(&mut self.buf, event);
+            self.since_checkpoint += 1;
+            if let (Some(key), Some(n)) = (&key, self.config.checkpoint_events)
+                && self.since_checkpoint >= n
+            {
+                self.head
+                    .push_checkpoint(&mut self.buf, key, self.config.time.now(), false);
+                self.since_checkpoint = 0;
+                checkpointed = true;
+            }
+        }
+        if let Err(e) = self.append(saved) {
+            self.since_checkpoint = saved_since;
+            return Err(e);
+        }
+        if checkpointed {
+            self.last_checkpoint = now;
+        }
+        self.sync_by_policy(now);
+        if self.config.rotate_bytes.is_some_and(|max| self.size >= max) {
+            self.rotate()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), SinkError> {
+        let now = self.config.time.now_nanos();
+        if let Some(every) = self.config.checkpoint_every
+            && self.config.key.is_some()
+            && now.saturating_sub(self.last_checkpoint) >= nanos(every)
+        {
+            self.checkpoint(false)?;
+        }
+        self.sync_by_policy(now);
+        match self.sync_error.take() {
+            Some(e) => Err(SinkError::with_source(
+                format!("cannot fsync {}", self.path.display()),
+                e,
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn close(&mut self) -> Result<(), SinkError> {
+        self.checkpoint(true)?;
+        let now = self.config.time.now_nanos();
+        if self.unsynced {
+            self.sync(now);
+        }
+        match self.sync_error.take() {
+            Some(e) => Err(SinkError::with_source(
+                format!("cannot fsync {}", self.path.display()),
+                e,
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "jsonl"
+    }
+}
