@@ -1,0 +1,128 @@
+//! Bounded memory: idle keys are swept, the cap holds under a flood of distinct keys.
+
+mod common;
+
+use std::time::Duration;
+
+use common::q;
+use token_ratelimit::{CheckRequest, FakeClock, Limiter, RefusalReason};
+
+const KEYS: usize = 1_000_000;
+
+#[test]
+fn a_million_distinct_keys_pass_with_the_table_staying_flat() {
+    let clock = FakeClock::new();
+    let limiter = Limiter::builder()
+        .principal(q("100/second")) // one request keeps a key busy for 10 ms
+        .max_keys(4_000)
+        .sweep_interval(Duration::from_millis(10))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let mut name = String::new();
+    let mut peak = 0;
+    for i in 0..KEYS {
+        name.clear();
+        std::fmt::Write::write_fmt(&mut name, format_args!("key-{i}")).unwrap();
+        let d = limiter.try_check(&CheckRequest::new(&name)).unwrap();
+        assert!(d.is_allowed(), "key {i} refused: {d:?}");
+        peak = peak.max(limiter.tracked_keys());
+        clock.advance(Duration::from_micros(10));
+    }
+    // ~1,000 keys are busy at any instant; sweeps keep the table near that.
+    assert!(peak <= 4_000, "peak {peak}");
+    assert!(
+        limiter.tracked_keys() <= 2_001,
+        "{}",
+        limiter.tracked_keys()
+    );
+    clock.advance(Duration::from_millis(11));
+    limiter.sweep();
+    assert_eq!(limiter.tracked_keys(), 0);
+}
+
+#[test]
+fn at_the_cap_new_keys_are_refused_and_tracked_keys_keep_working() {
+    let clock = FakeClock::new();
+    let limiter = Limiter::builder()
+        .principal(q("2/hour"))
+        .max_keys(1_000)
+        .sweep_interval(Duration::from_secs(10))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let alice = CheckRequest::new("alice");
+    assert!(limiter.try_check(&alice).unwrap().is_allowed());
+
+    let mut name = String::new();
+    let mut refused = 0;
+    for i in 0..KEYS {
+        name.clear();
+        std::fmt::Write::write_fmt(&mut name, format_args!("flood-{i}")).unwrap();
+        let d = limiter.try_check(&CheckRequest::new(&name)).unwrap();
+        if let Some(refusal) = d.refusal() {
+            assert_eq!(refusal.reason(), RefusalReason::KeyCapacity);
+            // The next sweep may run a tenth of the sweep interval after the last.
+            assert_eq!(refusal.retry_after(), Some(Duration::from_secs(1)));
+            refused += 1;
+        }
+        assert!(limiter.tracked_keys() <= 1_000);
+    }
+    assert_eq!(refused, KEYS - 999);
+    // Alice's counter survived the flood: one request left, then limited.
+    assert!(limiter.try_check(&alice).unwrap().is_allowed());
+    assert_eq!(
+        limiter
+            .try_check(&alice)
+            .unwrap()
+            .refusal()
+            .unwrap()
+            .reason(),
+        RefusalReason::Exhausted
+    );
+
+    // Busy keys are never swept: after 1 s the table is still full.
+    clock.advance(Duration::from_secs(1));
+    let newcomer = CheckRequest::new("newcomer");
+    assert_eq!(
+        limiter
+            .try_check(&newcomer)
+            .unwrap()
+            .refusal()
+            .unwrap()
+            .reason(),
+        RefusalReason::KeyCapacity
+    );
+    // Once the flood's keys are idle (full again), the next sweep makes room.
+    clock.advance(Duration::from_secs(1800));
+    assert!(limiter.try_check(&newcomer).unwrap().is_allowed());
+    assert_eq!(
+        limiter.tracked_keys(),
+        2,
+        "alice is still busy, the flood is gone"
+    );
+}
+
+#[test]
+fn sweeps_drop_only_idle_keys() {
+    let clock = FakeClock::new();
+    let limiter = Limiter::builder()
+        .principal(q("1/minute"))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let early = CheckRequest::new("early");
+    assert!(limiter.try_check(&early).unwrap().is_allowed());
+    clock.advance(Duration::from_secs(30));
+    let late = CheckRequest::new("late");
+    assert!(limiter.try_check(&late).unwrap().is_allowed());
+    clock.advance(Duration::from_secs(30));
+    limiter.sweep();
+    // "early" is full again and dropped; "late" still has 30 s to go.
+    assert_eq!(limiter.tracked_keys(), 1);
+    assert_eq!(
+        limiter.try_check(&late).unwrap().retry_after(),
+        Some(Duration::from_secs(30))
+    );
+    assert!(limiter.try_check(&early).unwrap().is_allowed());
+}
