@@ -275,8 +275,12 @@ impl ChainVerifier {
                         seq: parsed.seq,
                     });
                 } else if parsed.seq < expected {
+                    let repeat = format!(
+                        "it repeats the seq of line {}: one of the two was inserted",
+                        self.last.line
+                    );
                     let (kind, what) = if parsed.seq == *seq {
-                        (ChainErrorKind::Inserted, "a line was inserted")
+                        (ChainErrorKind::Inserted, repeat.as_str())
                     } else {
                         (
                             ChainErrorKind::Reordered,

@@ -1,0 +1,322 @@
+//! The auditor: nothing lost across shutdown, overflow counted and reported, failing
+//! sinks retried with backoff (fake time) while the others keep working.
+
+mod common;
+
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{TempDir, config, event, key, time};
+use token_audit::{
+    AuditEvent, Auditor, EventKind, JsonlSink, MemorySink, Overflow, RollupConfig, Sink,
+    SinkError, verify_chain,
+};
+
+#[test]
+fn every_recorded_event_is_written_across_shutdown() {
+    let dir = TempDir::new("shutdown");
+    let path = dir.path("audit.jsonl");
+    let t = time();
+    let memory = MemorySink::new();
+    let auditor = Auditor::builder()
+        .sink(JsonlSink::open(&path, config(&t).checkpoints(key(), Some(100), None)).unwrap())
+        .sink(memory.clone())
+        .capacity(64)
+        .batch(16)
+        .overflow(Overflow::Block)
+        .time_source(Arc::new(t.clone()))
+        .build()
+        .unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|n| {
+            let a = auditor.clone();
+            std::thread::spawn(move || {
+                for i in 0..500 {
+                    a.record(event(n * 1000 + i));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let stats = auditor.shutdown();
+    assert_eq!((stats.received, stats.dropped), (2000, 0));
+    assert_eq!(stats.sinks[0].written, 2000);
+    assert_eq!(memory.len(), 2000);
+    let report = verify_chain(&[&path], Some(&key())).unwrap();
+    assert!(report.closed);
+    assert_eq!(report.lines - report.checkpoints, 2000);
+    // Ids are unique.
+    let ids: std::collections::HashSet<String> =
+        memory.events().iter().map(|e| e.id().to_owned()).collect();
+    assert_eq!(ids.len(), 2000);
+    // After shutdown, records are counted as dropped, and flush returns.
+    auditor.record(event(1));
+    auditor.flush();
+    assert_eq!(auditor.stats().dropped, 1);
+    assert_eq!(memory.len(), 2000);
+}
+
+#[test]
+fn dropping_the_last_handle_flushes_too() {
+    let memory = MemorySink::new();
+    let auditor = Auditor::builder().sink(memory.clone()).build().unwrap();
+    let clone = auditor.clone();
+    for i in 0..100 {
+        clone.record(event(i));
+    }
+    drop(auditor);
+    drop(clone);
+    assert_eq!(memory.len(), 100);
+}
+
+/// A sink that blocks inside `write` until released, and says when it is inside.
+#[derive(Debug)]
+struct GatedSink {
+    entered: SyncSender<()>,
+    release: Arc<Mutex<Receiver<()>>>,
+    inner: MemorySink,
+}
+
+impl Sink for GatedSink {
+    fn write(&mut self, batch: &[AuditEvent]) -> Result<(), SinkError> {
+        let _ = self.entered.send(());
+        let _ = self.release.lock().unwrap().recv();
+        self.inner.write(batch)
+    }
+}
+
+/// A gated sink: (sink, entered, release).
+fn gated(memory: &MemorySink) -> (GatedSink, Receiver<()>, SyncSender<()>) {
+    let (entered_tx, entered) = sync_channel(1024);
+    let (release, release_rx) = sync_channel(1024);
+    let sink = GatedSink {
+        entered: entered_tx,
+        release: Arc::new(Mutex::new(release_rx)),
+        inner: memory.clone(),
+    };
+    (sink, entered, release)
+}
+
+#[test]
+fn drop_newest_counts_what_it_drops_and_reports_it_when_pressure_ends() {
+    let memory = MemorySink::new();
+    let (sink, entered, release) = gated(&memory);
+    let auditor = Auditor::builder()
+        .sink(sink)
+        .capacity(8)
+        .batch(1)
+        .overflow(Overflow::DropNewest)
+        .build()
+        .unwrap();
+    auditor.record(event(0));
+    entered.recv().unwrap(); // the worker is stuck writing event 0
+    for i in 1..=8 {
+        auditor.record(event(i)); // fills the queue
+    }
+    for i in 9..=13 {
+        auditor.record(event(i)); // dropped at once, without blocking
+    }
+    assert_eq!(auditor.stats().dropped, 5);
+    for _ in 0..64 {
+        release.send(()).unwrap();
+    }
+    auditor.flush();
+    let events = memory.events();
+    let counts: Vec<u64> = events.iter().filter_map(AuditEvent::counted).collect();
+    assert_eq!(&counts[..9], &[0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    let dropped: Vec<&AuditEvent> = events
+        .iter()
+        .filter(|e| e.kind() == EventKind::AuditDropped)
+        .collect();
+    assert_eq!(dropped.len(), 1);
+    assert_eq!(dropped[0].counted(), Some(5));
+    assert_eq!(events.len(), 10);
+    let stats = auditor.stats();
+    assert_eq!((stats.received, stats.dropped, stats.generated), (9, 5, 1));
+}
+
+#[test]
+fn block_loses_nothing_under_pressure() {
+    let memory = MemorySink::new();
+    let (sink, entered, release) = gated(&memory);
+    let auditor = Auditor::builder()
+        .sink(sink)
+        .capacity(4)
+        .batch(2)
+        .overflow(Overflow::Block)
+        .build()
+        .unwrap();
+    auditor.record(event(0));
+    entered.recv().unwrap();
+    let producer = {
+        let a = auditor.clone();
+        std::thread::spawn(move || {
+            for i in 1..50 {
+                a.record(event(i));
+            }
+        })
+    };
+    for _ in 0..200 {
+        release.send(()).unwrap();
+    }
+    producer.join().unwrap();
+    auditor.flush();
+    assert_eq!(memory.len(), 50);
+    assert_eq!(auditor.stats().dropped, 0);
+}
+
+/// Fails its first `failures` writes (and any write while `always` is set).
+#[derive(Debug)]
+struct FlakySink {
+    failures: usize,
+    attempts: Arc<Mutex<usize>>,
+    inner: MemorySink,
+}
+
+impl Sink for FlakySink {
+    fn write(&mut self, batch: &[AuditEvent]) -> Result<(), SinkError> {
+        let mut attempts = self.attempts.lock().unwrap();
+        *attempts += 1;
+        if *attempts <= self.failures {
+            return Err(SinkError::new("disk on fire"));
+        }
+        self.inner.write(batch)
+    }
+
+    fn name(&self) -> &str {
+        "flaky"
+    }
+}
+
+#[test]
+fn a_failing_sink_is_retried_with_backoff_and_the_others_keep_working() {
+    let t = time();
+    let flaky_out = MemorySink::new();
+    let attempts = Arc::new(Mutex::new(0));
+    let healthy = MemorySink::new();
+    let auditor = Auditor::builder()
+        .sink(FlakySink {
+            failures: 3,
+            attempts: Arc::clone(&attempts),
+            inner: flaky_out.clone(),
+        })
+        .sink(healthy.clone())
+        .retry(Duration::from_secs(1), Duration::from_secs(60), 1000)
+        .time_source(Arc::new(t.clone()))
+        .build()
+        .unwrap();
+    auditor.record(event(1));
+    auditor.flush();
+    assert_eq!(*attempts.lock().unwrap(), 1);
+    assert_eq!(healthy.len(), 1);
+    let s = &auditor.stats().sinks[0];
+    assert_eq!((s.name.as_str(), s.failures, s.pending), ("flaky", 1, 1));
+
+    // During the backoff the sink is not tried; new events are held in order.
+    auditor.record(event(2));
+    auditor.flush();
+    assert_eq!(*attempts.lock().unwrap(), 1);
+    assert_eq!(auditor.stats().sinks[0].pending, 2);
+    assert_eq!(healthy.len(), 2);
+
+    t.advance(Duration::from_secs(1));
+    auditor.flush(); // attempt 2 fails; the backoff doubles to 2 s
+    t.advance(Duration::from_secs(1));
+    auditor.flush(); // still backing off
+    assert_eq!(*attempts.lock().unwrap(), 2);
+    t.advance(Duration::from_secs(1));
+    auditor.flush(); // attempt 3 fails; 4 s
+    t.advance(Duration::from_secs(4));
+    auditor.flush(); // attempt 4 succeeds
+    assert_eq!(*attempts.lock().unwrap(), 4);
+    let counts: Vec<u64> = flaky_out.events().iter().filter_map(AuditEvent::counted).collect();
+    assert_eq!(counts, vec![1, 2]);
+    let s = &auditor.stats().sinks[0];
+    assert_eq!((s.written, s.failures, s.pending, s.lost), (2, 3, 0, 0));
+    assert_eq!(auditor.stats().sinks[1].written, 2);
+}
+
+#[test]
+fn a_dead_sink_holds_a_bounded_number_of_events_and_counts_the_rest_as_lost() {
+    let healthy = MemorySink::new();
+    let auditor = Auditor::builder()
+        .sink(FlakySink {
+            failures: usize::MAX,
+            attempts: Arc::default(),
+            inner: MemorySink::new(),
+        })
+        .sink(healthy.clone())
+        .retry(Duration::from_secs(1), Duration::from_secs(1), 10)
+        .time_source(Arc::new(time()))
+        .build()
+        .unwrap();
+    for i in 0..25 {
+        auditor.record(event(i));
+    }
+    auditor.flush();
+    let s = &auditor.stats().sinks[0];
+    assert_eq!((s.pending, s.lost), (10, 15));
+    let stats = auditor.shutdown();
+    assert_eq!((stats.sinks[0].pending, stats.sinks[0].lost), (0, 25));
+    assert_eq!(healthy.len(), 25);
+}
+
+#[derive(Debug)]
+struct PanickingSink;
+
+impl Sink for PanickingSink {
+    fn write(&mut self, _: &[AuditEvent]) -> Result<(), SinkError> {
+        panic!("bug in a sink");
+    }
+}
+
+#[test]
+fn a_panicking_sink_is_a_failure_not_a_dead_worker() {
+    let healthy = MemorySink::new();
+    let auditor = Auditor::builder()
+        .sink(PanickingSink)
+        .sink(healthy.clone())
+        .time_source(Arc::new(time()))
+        .build()
+        .unwrap();
+    auditor.record(event(1));
+    auditor.flush();
+    auditor.record(event(2));
+    auditor.flush();
+    assert_eq!(healthy.len(), 2);
+    assert_eq!(auditor.stats().sinks[0].failures, 1);
+}
+
+#[test]
+fn usage_is_rolled_up_per_key_and_tenant() {
+    let t = time();
+    let auditor = Auditor::builder()
+        .rollups(RollupConfig::new())
+        .time_source(Arc::new(t.clone()))
+        .build()
+        .unwrap();
+    for _ in 0..3 {
+        auditor.record(AuditEvent::auth_failed_code("key_revoked").key_id("key_a").tenant("acme"));
+    }
+    t.advance(Duration::from_secs(60));
+    auditor.record(common::event(0)); // key_0, tenant acme, allowed
+    auditor.flush();
+    let a = auditor.usage("key_a").unwrap();
+    assert_eq!(a.minutes.len(), 1);
+    assert_eq!(a.minutes[0].denied_by_reason["key_revoked"], 3);
+    let acme = auditor.tenant_usage("acme").unwrap();
+    assert_eq!(acme.minutes.len(), 2);
+    assert_eq!((acme.hours[0].allowed, acme.hours[0].denied), (1, 3));
+    assert!(auditor.usage("key_zzz").is_none());
+    let json = serde_json::to_value(&a).unwrap();
+    assert_eq!(json["minutes"][0]["start"], "2026-11-28T10:45:00.000000Z");
+}
+
+#[test]
+fn a_zero_capacity_is_refused() {
+    let e = Auditor::builder().capacity(0).build().unwrap_err();
+    assert_eq!(e.kind(), token_audit::AuditErrorKind::InvalidConfig);
+}
