@@ -4,55 +4,76 @@
 
 use std::net::IpAddr;
 
+use http::HeaderValue;
+use http::header::RETRY_AFTER;
 use http::request::Parts;
 use token_core::apikey::KeyStore;
 use token_core::{AuthError, AuthErrorKind, Principal};
-use token_scopes::{Decision, DenyReason, Grant};
+use token_ratelimit::{CheckRequest, LimitStore, RateLimitDecision, Refusal, RefusalReason};
+use token_scopes::{Decision, DenyReason, Grant, RouteMatch, Rule};
 
 use crate::credential::{self, ExtractError};
 use crate::forwarded::{self, ClientInfo, PeerAddr, TlsConnection};
 use crate::layer::Config;
 use crate::rejection::{Rejection, RejectionKind};
 
-/// How far the fast path got.
+/// How far the synchronous path got.
 pub(crate) enum Begin {
     /// Decided without I/O.
     Decided(Outcome),
-    /// The credential needs a store lookup: authenticate `credential`, then call
-    /// [`Config::after_auth`].
+    /// Needs a store: finish with [`Config::resume`].
+    Slow(Slow),
+}
+
+/// The asynchronous remainder of a request's pipeline.
+pub(crate) enum Slow {
+    /// The credential needs a store lookup (a cache miss, a metered key).
     Authenticate {
         credential: String,
         client: ClientInfo,
+        meta: RequestMeta,
     },
+    /// Admitted so far; a strict (shared-store) rate limit remains.
+    Limit(Box<Outcome>),
+}
+
+/// What the audit trail records about the request itself (copied only when an
+/// auditor is configured).
+#[derive(Debug, Default)]
+pub(crate) struct RequestMeta {
+    pub(crate) method: Option<http::Method>,
+    pub(crate) request_id: Option<Box<str>>,
+    pub(crate) user_agent: Option<Box<str>>,
 }
 
 /// A decision plus what the audit trail and the response need to know about it.
 pub(crate) struct Outcome {
-    pub(crate) result: Result<Admission, Rejection>,
+    pub(crate) result: Result<(), Rejection>,
     pub(crate) client: ClientInfo,
     /// The principal, when authentication succeeded (even if a later step refused).
     pub(crate) principal: Option<Principal>,
-    /// The matched rule's template, when a rule matched.
-    pub(crate) route: Option<Box<str>>,
+    /// The matched rule, as an index into the policy's rules.
+    pub(crate) rule: Option<usize>,
+    /// The rate-limit decision, when a limit was consulted: its headers go on the
+    /// response whatever the status.
+    pub(crate) rate: Option<RateLimitDecision>,
+    pub(crate) meta: RequestMeta,
 }
 
-/// A request let through.
-#[derive(Debug)]
-pub(crate) struct Admission;
-
-impl<K: KeyStore> Config<K> {
+impl<K: KeyStore, L: LimitStore> Config<K, L> {
     /// Everything that needs no I/O, and authentication itself when it needs none.
     pub(crate) fn begin(&self, parts: &Parts) -> Begin {
         let client = self.client(parts);
+        let meta = self.meta(parts);
         let credential = match self.credential(parts) {
             Ok(c) => c,
             Err(e) => {
                 let r = Rejection::new(RejectionKind::InvalidRequest, e.code(), e.to_string());
-                return Begin::Decided(self.refused(parts, client, None, r));
+                return Begin::Decided(self.refused(parts, client, meta, None, r));
             }
         };
         let Some(credential) = credential else {
-            return Begin::Decided(self.authorize(parts, client, None));
+            return self.authorize(parts, client, meta, None);
         };
         if self.require_tls && !client.tls && !client.is_loopback() {
             let r = Rejection::new(
@@ -61,27 +82,66 @@ impl<K: KeyStore> Config<K> {
                 "credentials are accepted only over HTTPS; this request arrived over plain \
                  HTTP, so treat the credential as exposed",
             );
-            return Begin::Decided(self.refused(parts, client, None, r));
+            return Begin::Decided(self.refused(parts, client, meta, None, r));
         }
         match self.authenticator.authenticate_now(credential) {
-            Some(result) => Begin::Decided(self.after_auth(parts, client, result)),
-            None => Begin::Authenticate {
+            Some(result) => self.after_auth(parts, client, meta, result),
+            None => Begin::Slow(Slow::Authenticate {
                 credential: credential.to_owned(),
                 client,
-            },
+                meta,
+            }),
+        }
+    }
+
+    /// The asynchronous remainder: authentication with I/O, then the synchronous
+    /// steps again, then a strict rate limit.
+    pub(crate) async fn resume(&self, parts: &Parts, slow: Slow) -> Outcome {
+        let outcome = match slow {
+            Slow::Authenticate {
+                credential,
+                client,
+                meta,
+            } => {
+                let result = self.authenticator.authenticate(&credential).await;
+                drop(credential);
+                match self.after_auth(parts, client, meta, result) {
+                    Begin::Decided(outcome) => return outcome,
+                    Begin::Slow(Slow::Limit(outcome)) => *outcome,
+                    // after_auth never asks to authenticate again.
+                    Begin::Slow(Slow::Authenticate { client, meta, .. }) => {
+                        return self.refused(parts, client, meta, None, unavailable());
+                    }
+                }
+            }
+            Slow::Limit(outcome) => *outcome,
+        };
+        match &self.limiter {
+            Some(limiter) => {
+                let decision = {
+                    let anonymous = anonymous_key(&outcome);
+                    let request = self.check_request(&outcome, anonymous.as_deref());
+                    limiter.check(&request).await
+                };
+                apply_limit(outcome, decision)
+            }
+            None => outcome,
         }
     }
 
     /// Network check and authorization once the credential is decided.
-    pub(crate) fn after_auth(
+    fn after_auth(
         &self,
         parts: &Parts,
         client: ClientInfo,
+        meta: RequestMeta,
         result: Result<Principal, AuthError>,
-    ) -> Outcome {
+    ) -> Begin {
         let principal = match result {
             Ok(p) => p,
-            Err(e) => return self.refused(parts, client, None, auth_rejection(&e)),
+            Err(e) => {
+                return Begin::Decided(self.refused(parts, client, meta, None, auth_rejection(&e)));
+            }
         };
         let allowed = match client.ip {
             Some(ip) => principal.allows_ip(ip),
@@ -93,12 +153,18 @@ impl<K: KeyStore> Config<K> {
                 "network_denied",
                 "this credential may not be used from this network",
             );
-            return self.refused(parts, client, Some(principal), r);
+            return Begin::Decided(self.refused(parts, client, meta, Some(principal), r));
         }
-        self.authorize(parts, client, Some(principal))
+        self.authorize(parts, client, meta, Some(principal))
     }
 
-    fn authorize(&self, parts: &Parts, client: ClientInfo, who: Option<Principal>) -> Outcome {
+    fn authorize(
+        &self,
+        parts: &Parts,
+        client: ClientInfo,
+        meta: RequestMeta,
+        who: Option<Principal>,
+    ) -> Begin {
         let grant = who.as_ref().map(|p| {
             let g = Grant::new(p.scopes());
             match p.tenant() {
@@ -109,11 +175,9 @@ impl<K: KeyStore> Config<K> {
         let decision =
             self.policy
                 .authorize(parts.method.as_str(), parts.uri.path(), grant.as_ref());
-        let route = decision
-            .route()
-            .map(|m| Box::from(m.rule().template().as_str()));
+        let rule = decision.route().map(RouteMatch::rule_index);
         let result = match decision {
-            Decision::Allow(_) => Ok(Admission),
+            Decision::Allow(_) => Ok(()),
             Decision::Deny(denial) => Err(denial_rejection(denial.reason())),
             _ => Err(Rejection::new(
                 RejectionKind::Forbidden,
@@ -121,30 +185,90 @@ impl<K: KeyStore> Config<K> {
                 "the policy refused this request",
             )),
         };
-        Outcome {
+        let outcome = Outcome {
             result,
             client,
             principal: who,
-            route,
+            rule,
+            rate: None,
+            meta,
+        };
+        if outcome.result.is_err() {
+            return Begin::Decided(outcome);
         }
+        self.limit(outcome)
+    }
+
+    /// The local rate limits now, or the strict ones later.
+    fn limit(&self, outcome: Outcome) -> Begin {
+        let Some(limiter) = &self.limiter else {
+            return Begin::Decided(outcome);
+        };
+        let decision = {
+            let anonymous = anonymous_key(&outcome);
+            let request = self.check_request(&outcome, anonymous.as_deref());
+            limiter.try_check(&request)
+        };
+        match decision {
+            Some(decision) => Begin::Decided(apply_limit(outcome, decision)),
+            None => Begin::Slow(Slow::Limit(Box::new(outcome))),
+        }
+    }
+
+    fn check_request<'a>(
+        &'a self,
+        outcome: &'a Outcome,
+        anonymous: Option<&'a str>,
+    ) -> CheckRequest<'a> {
+        let class = outcome
+            .rule
+            .and_then(|i| self.policy.rules().get(i))
+            .and_then(Rule::rate_class);
+        let request = match (&outcome.principal, anonymous) {
+            (Some(p), _) => CheckRequest::from_principal(p),
+            (None, key) => CheckRequest::new(key.unwrap_or("ip:unknown")),
+        };
+        request.route_class(class)
     }
 
     fn refused(
         &self,
         parts: &Parts,
         client: ClientInfo,
+        meta: RequestMeta,
         principal: Option<Principal>,
         rejection: Rejection,
     ) -> Outcome {
-        let route = self
+        let rule = self
             .policy
             .match_route(parts.method.as_str(), parts.uri.path())
-            .map(|m| Box::from(m.rule().template().as_str()));
+            .map(|m| m.rule_index());
         Outcome {
             result: Err(rejection),
             client,
             principal,
-            route,
+            rule,
+            rate: None,
+            meta,
+        }
+    }
+
+    /// The request facts the audit event needs, copied only when auditing.
+    fn meta(&self, parts: &Parts) -> RequestMeta {
+        if self.auditor.is_none() {
+            return RequestMeta::default();
+        }
+        let text = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(Box::from)
+        };
+        RequestMeta {
+            method: Some(parts.method.clone()),
+            request_id: text("x-request-id"),
+            user_agent: text("user-agent"),
         }
     }
 
@@ -189,6 +313,55 @@ fn peer(parts: &Parts) -> Option<IpAddr> {
         return Some(info.0.ip());
     }
     None
+}
+
+/// Anonymous requests (public routes) are limited per client address.
+fn anonymous_key(outcome: &Outcome) -> Option<String> {
+    match (&outcome.principal, outcome.client.ip) {
+        (None, Some(ip)) => Some(format!("ip:{ip}")),
+        _ => None,
+    }
+}
+
+/// Records the limiter's decision; a refusal becomes the request's rejection.
+fn apply_limit(mut outcome: Outcome, decision: RateLimitDecision) -> Outcome {
+    if let Some(refusal) = decision.refusal() {
+        outcome.result = Err(limit_rejection(refusal));
+    }
+    outcome.rate = Some(decision);
+    outcome
+}
+
+fn limit_rejection(refusal: &Refusal) -> Rejection {
+    match refusal.reason() {
+        RefusalReason::StoreUnavailable => Rejection::new(
+            RejectionKind::Unavailable,
+            "limit_store_unavailable",
+            "the rate-limit store is unavailable; try again shortly",
+        )
+        .with_header(RETRY_AFTER, HeaderValue::from_static("1")),
+        RefusalReason::CostExceedsBurst => Rejection::new(
+            RejectionKind::TooManyRequests,
+            "cost_exceeds_limit",
+            "this request costs more than the limit allows at once; it can never pass",
+        ),
+        _ => Rejection::new(
+            RejectionKind::TooManyRequests,
+            "rate_limited",
+            format!(
+                "the {} rate limit is exhausted; retry later",
+                refusal.name()
+            ),
+        ),
+    }
+}
+
+fn unavailable() -> Rejection {
+    Rejection::new(
+        RejectionKind::Unavailable,
+        "store_unavailable",
+        "a store is unavailable; try again shortly",
+    )
 }
 
 fn auth_rejection(e: &AuthError) -> Rejection {

@@ -15,6 +15,7 @@ use http::{Request, Response};
 use http_body_util::Either;
 use pin_project_lite::pin_project;
 use token_core::apikey::KeyStore;
+use token_ratelimit::LimitStore;
 use tower_service::Service;
 
 use crate::body::AuthBody;
@@ -25,7 +26,7 @@ type SlowAuth = Pin<Box<dyn Future<Output = (Parts, Outcome)> + Send>>;
 
 pin_project! {
     /// The response future of [`crate::AuthService`].
-    pub struct ResponseFuture<S, B, K>
+    pub struct ResponseFuture<S, B, K, L>
     where
         S: Service<Request<B>>,
     {
@@ -34,19 +35,19 @@ pin_project! {
         slow: Option<SlowAuth>,
         body: Option<B>,
         inner: Option<S>,
-        config: Arc<Config<K>>,
+        config: Arc<Config<K, L>>,
         outcome: Option<Outcome>,
         started: Instant,
     }
 }
 
-impl<S, B, K> ResponseFuture<S, B, K>
+impl<S, B, K, L> ResponseFuture<S, B, K, L>
 where
     S: Service<Request<B>>,
 {
     pub(crate) fn running(
         fut: S::Future,
-        config: Arc<Config<K>>,
+        config: Arc<Config<K, L>>,
         outcome: Outcome,
         started: Instant,
     ) -> Self {
@@ -61,7 +62,7 @@ where
         }
     }
 
-    pub(crate) fn refused(config: Arc<Config<K>>, outcome: Outcome, started: Instant) -> Self {
+    pub(crate) fn refused(config: Arc<Config<K, L>>, outcome: Outcome, started: Instant) -> Self {
         ResponseFuture {
             running: None,
             slow: None,
@@ -77,7 +78,7 @@ where
         slow: SlowAuth,
         body: B,
         inner: S,
-        config: Arc<Config<K>>,
+        config: Arc<Config<K, L>>,
         started: Instant,
     ) -> Self {
         ResponseFuture {
@@ -92,10 +93,11 @@ where
     }
 }
 
-impl<S, B, K, ResBody> Future for ResponseFuture<S, B, K>
+impl<S, B, K, L, ResBody> Future for ResponseFuture<S, B, K, L>
 where
     S: Service<Request<B>, Response = Response<ResBody>>,
     K: KeyStore,
+    L: LimitStore,
 {
     type Output = Result<Response<AuthBody<ResBody>>, S::Error>;
 
@@ -146,7 +148,7 @@ where
     }
 }
 
-impl<S, B, K> std::fmt::Debug for ResponseFuture<S, B, K>
+impl<S, B, K, L> std::fmt::Debug for ResponseFuture<S, B, K, L>
 where
     S: Service<Request<B>>,
 {

@@ -4,8 +4,10 @@ use std::fmt;
 use std::sync::Arc;
 
 use http::HeaderName;
+use token_audit::Auditor;
 use token_core::apikey::{KeyStore, MemoryKeyStore};
 use token_core::{Authenticator, Cidr};
+use token_ratelimit::{HeaderStyle, LimitStore, Limiter, LocalStore};
 use token_scopes::Policy;
 use tower_layer::Layer;
 
@@ -23,11 +25,11 @@ pub const DEFAULT_PROBLEM_TYPE_BASE: &str = "urn:tokenkit:problem:";
 /// audits every request before the inner service sees it.
 ///
 /// Cheap to clone: the configuration is shared.
-pub struct AuthLayer<K = MemoryKeyStore> {
-    pub(crate) config: Arc<Config<K>>,
+pub struct AuthLayer<K = MemoryKeyStore, L = LocalStore> {
+    pub(crate) config: Arc<Config<K, L>>,
 }
 
-pub(crate) struct Config<K> {
+pub(crate) struct Config<K, L> {
     pub(crate) authenticator: Authenticator<K>,
     pub(crate) policy: Policy,
     pub(crate) responder: Responder,
@@ -35,11 +37,16 @@ pub(crate) struct Config<K> {
     pub(crate) trusted_proxies: Vec<Cidr>,
     pub(crate) require_tls: bool,
     pub(crate) allow_query_credentials: bool,
+    pub(crate) limiter: Option<Limiter<L>>,
+    pub(crate) header_style: HeaderStyle,
+    pub(crate) auditor: Option<Auditor>,
+    pub(crate) audit_public: bool,
 }
 
 impl<K: KeyStore> AuthLayer<K> {
     /// A layer with the defaults: credentials only over TLS (loopback excepted),
-    /// never in the query string, API keys in `X-API-Key`, no trusted proxies.
+    /// never in the query string, API keys in `X-API-Key`, no trusted proxies, no
+    /// rate limits, no audit.
     pub fn new(authenticator: Authenticator<K>, policy: Policy) -> Self {
         Self::builder(authenticator, policy).build()
     }
@@ -55,10 +62,16 @@ impl<K: KeyStore> AuthLayer<K> {
                 trusted_proxies: Vec::new(),
                 require_tls: true,
                 allow_query_credentials: false,
+                limiter: None,
+                header_style: HeaderStyle::Ietf,
+                auditor: None,
+                audit_public: false,
             },
         }
     }
+}
 
+impl<K, L> AuthLayer<K, L> {
     /// The policy routes are matched against.
     pub fn policy(&self) -> &Policy {
         &self.config.policy
@@ -70,7 +83,7 @@ impl<K: KeyStore> AuthLayer<K> {
     }
 }
 
-impl<K> Clone for AuthLayer<K> {
+impl<K, L> Clone for AuthLayer<K, L> {
     fn clone(&self) -> Self {
         AuthLayer {
             config: Arc::clone(&self.config),
@@ -78,19 +91,21 @@ impl<K> Clone for AuthLayer<K> {
     }
 }
 
-impl<K> fmt::Debug for AuthLayer<K> {
+impl<K, L> fmt::Debug for AuthLayer<K, L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthLayer")
             .field("responder", &self.config.responder)
             .field("api_key_header", &self.config.api_key_header)
             .field("trusted_proxies", &self.config.trusted_proxies)
             .field("require_tls", &self.config.require_tls)
+            .field("limits", &self.config.limiter.is_some())
+            .field("audit", &self.config.auditor.is_some())
             .finish_non_exhaustive()
     }
 }
 
-impl<S, K> Layer<S> for AuthLayer<K> {
-    type Service = AuthService<S, K>;
+impl<S, K, L> Layer<S> for AuthLayer<K, L> {
+    type Service = AuthService<S, K, L>;
 
     fn layer(&self, inner: S) -> Self::Service {
         AuthService::new(inner, self.clone())
@@ -99,11 +114,11 @@ impl<S, K> Layer<S> for AuthLayer<K> {
 
 /// Configures an [`AuthLayer`].
 #[must_use]
-pub struct AuthLayerBuilder<K> {
-    config: Config<K>,
+pub struct AuthLayerBuilder<K, L = LocalStore> {
+    config: Config<K, L>,
 }
 
-impl<K: KeyStore> AuthLayerBuilder<K> {
+impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
     /// The `realm` of `WWW-Authenticate` challenges (default `api`).
     pub fn realm(mut self, realm: &str) -> Self {
         realm.clone_into(&mut self.config.responder.realm);
@@ -157,15 +172,56 @@ impl<K: KeyStore> AuthLayerBuilder<K> {
         self
     }
 
+    /// Rate limits: per principal (anonymous requests per client address), per
+    /// tenant, per route class (the matched rule's `rate_class`) and global. Every
+    /// response that passed through a limit carries the `RateLimit` fields.
+    pub fn limiter<T: LimitStore>(self, limiter: Limiter<T>) -> AuthLayerBuilder<K, T> {
+        let c = self.config;
+        AuthLayerBuilder {
+            config: Config {
+                authenticator: c.authenticator,
+                policy: c.policy,
+                responder: c.responder,
+                api_key_header: c.api_key_header,
+                trusted_proxies: c.trusted_proxies,
+                require_tls: c.require_tls,
+                allow_query_credentials: c.allow_query_credentials,
+                limiter: Some(limiter),
+                header_style: c.header_style,
+                auditor: c.auditor,
+                audit_public: c.audit_public,
+            },
+        }
+    }
+
+    /// Also sends the legacy `X-RateLimit-Limit/Remaining/Reset` fields.
+    pub fn legacy_rate_limit_headers(mut self) -> Self {
+        self.config.header_style = HeaderStyle::IetfAndLegacy;
+        self
+    }
+
+    /// Records one audit event per decision, after the response, without blocking it.
+    pub fn auditor(mut self, auditor: Auditor) -> Self {
+        self.config.auditor = Some(auditor);
+        self
+    }
+
+    /// Also audits anonymous requests that public routes let through (off by
+    /// default: health checks would drown the trail). Refusals are always audited.
+    pub fn audit_public_routes(mut self) -> Self {
+        self.config.audit_public = true;
+        self
+    }
+
     /// The layer.
-    pub fn build(self) -> AuthLayer<K> {
+    pub fn build(self) -> AuthLayer<K, L> {
         AuthLayer {
             config: Arc::new(self.config),
         }
     }
 }
 
-impl<K> fmt::Debug for AuthLayerBuilder<K> {
+impl<K, L> fmt::Debug for AuthLayerBuilder<K, L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthLayerBuilder")
             .field("responder", &self.config.responder)

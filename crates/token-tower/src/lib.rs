@@ -2,6 +2,7 @@
 //!
 //! (Docs are being written.)
 
+mod audit;
 mod body;
 mod credential;
 mod decide;
@@ -13,6 +14,8 @@ mod layer;
 mod rejection;
 mod require_scope;
 mod respond;
+#[cfg(feature = "axum")]
+pub mod routes;
 mod service;
 
 pub use body::AuthBody;

@@ -77,7 +77,7 @@ pub(crate) fn internal_error() -> Response<Full<Bytes>> {
     response
 }
 
-impl<K> Config<K> {
+impl<K, L> Config<K, L> {
     /// Runs once per request with the final response: adds the rate-limit fields and
     /// records the audit event.
     pub(crate) fn finish<B>(
@@ -86,6 +86,16 @@ impl<K> Config<K> {
         response: &mut Response<B>,
         started: Instant,
     ) {
-        let _ = (outcome, response, started);
+        if let Some(decision) = &outcome.rate {
+            let headers = response.headers_mut();
+            for (name, value) in decision.headers(self.header_style) {
+                if let Ok(value) = HeaderValue::try_from(value) {
+                    headers.insert(name, value);
+                }
+            }
+        }
+        if let Some(auditor) = &self.auditor {
+            self.audit(auditor, outcome, response.status(), started);
+        }
     }
 }

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use http::{Request, Response};
 use token_core::apikey::KeyStore;
+use token_ratelimit::LimitStore;
 use tower_service::Service;
 
 use crate::body::AuthBody;
@@ -17,13 +18,13 @@ use crate::layer::AuthLayer;
 /// The service [`AuthLayer`] wraps around an inner service. On admission the
 /// [`token_core::Principal`] is in the request's extensions (read it with the axum
 /// extractors, or `req.extensions().get::<Principal>()`).
-pub struct AuthService<S, K> {
+pub struct AuthService<S, K, L> {
     inner: S,
-    layer: AuthLayer<K>,
+    layer: AuthLayer<K, L>,
 }
 
-impl<S, K> AuthService<S, K> {
-    pub(crate) fn new(inner: S, layer: AuthLayer<K>) -> Self {
+impl<S, K, L> AuthService<S, K, L> {
+    pub(crate) fn new(inner: S, layer: AuthLayer<K, L>) -> Self {
         AuthService { inner, layer }
     }
 
@@ -43,7 +44,7 @@ impl<S, K> AuthService<S, K> {
     }
 }
 
-impl<S: Clone, K> Clone for AuthService<S, K> {
+impl<S: Clone, K, L> Clone for AuthService<S, K, L> {
     fn clone(&self) -> Self {
         AuthService {
             inner: self.inner.clone(),
@@ -52,7 +53,7 @@ impl<S: Clone, K> Clone for AuthService<S, K> {
     }
 }
 
-impl<S: fmt::Debug, K> fmt::Debug for AuthService<S, K> {
+impl<S: fmt::Debug, K, L> fmt::Debug for AuthService<S, K, L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthService")
             .field("inner", &self.inner)
@@ -61,14 +62,15 @@ impl<S: fmt::Debug, K> fmt::Debug for AuthService<S, K> {
     }
 }
 
-impl<S, K, ReqBody, ResBody> Service<Request<ReqBody>> for AuthService<S, K>
+impl<S, K, L, ReqBody, ResBody> Service<Request<ReqBody>> for AuthService<S, K, L>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
     K: KeyStore,
+    L: LimitStore,
 {
     type Response = Response<AuthBody<ResBody>>;
     type Error = S::Error;
-    type Future = ResponseFuture<S, ReqBody, K>;
+    type Future = ResponseFuture<S, ReqBody, K, L>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -83,7 +85,7 @@ where
         let (mut parts, body) = req.into_parts();
         match config.begin(&parts) {
             Begin::Decided(outcome) => match &outcome.result {
-                Ok(_) => {
+                Ok(()) => {
                     if let Some(p) = &outcome.principal {
                         parts.extensions.insert(p.clone());
                     }
@@ -92,12 +94,10 @@ where
                 }
                 Err(_) => ResponseFuture::refused(config, outcome, started),
             },
-            Begin::Authenticate { credential, client } => {
+            Begin::Slow(slow) => {
                 let cfg = Arc::clone(&config);
                 let slow = Box::pin(async move {
-                    let result = cfg.authenticator.authenticate(&credential).await;
-                    drop(credential);
-                    let outcome = cfg.after_auth(&parts, client, result);
+                    let outcome = cfg.resume(&parts, slow).await;
                     (parts, outcome)
                 });
                 ResponseFuture::authenticating(slow, body, inner, config, started)

@@ -1,4 +1,4 @@
-//! AuthLayer through tower's `oneshot`: every status path, its headers and body.
+//! `AuthLayer` through tower's `oneshot`: every status path, its headers and body.
 
 mod common;
 

@@ -1,0 +1,554 @@
+//! Key administration under `/admin/keys`, tenant-scoped and guarded by scopes.
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::extract::{Path, State, rejection::JsonRejection};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use http::StatusCode;
+use serde::Deserialize;
+use token_audit::{AuditEvent, Auditor};
+use token_core::apikey::{
+    ApiKeyError, ApiKeyErrorKind, ApiKeys, KeyRecord, KeyStore, KeyUpdate, NewKey,
+};
+use token_core::{Clock, Principal, SystemClock};
+use token_scopes::{Scope, ScopeSet};
+
+use super::oauth_error::no_store;
+use crate::extract::Authenticated;
+use crate::rejection::{Rejection, RejectionKind};
+use crate::respond::Responder;
+
+/// The default scope every key-administration call needs.
+pub const DEFAULT_ADMIN_SCOPE: &str = "admin:keys";
+
+/// The default scope that lets an administrator manage keys of every tenant.
+pub const DEFAULT_CROSS_TENANT_SCOPE: &str = "admin:tenants";
+
+/// The longest `ttl` a new key may ask for: ten years.
+pub const MAX_TTL_SECS: i64 = 10 * 365 * 86_400;
+
+/// The key-administration routes as an axum [`Router`]:
+///
+/// | method and path | does |
+/// |---|---|
+/// | `POST /admin/keys` | mints a key; answers 201 with its `id` and `secret` (shown once) |
+/// | `GET /admin/keys` | lists keys (display hints only, never hashes or secrets) |
+/// | `GET /admin/keys/{id}` | one key |
+/// | `PATCH /admin/keys/{id}` | renames, narrows scopes, changes the expiry |
+/// | `POST /admin/keys/{id}/rotate` | mints a successor; the old key works for `grace` seconds |
+/// | `DELETE /admin/keys/{id}` | revokes at once |
+/// | `GET /admin/keys/{id}/usage` | per-minute and per-hour counts from the audit roll-ups |
+///
+/// Every call needs the admin scope (default `admin:keys`). A caller bound to a
+/// tenant sees and manages only that tenant's keys (others are 404); a caller with
+/// the cross-tenant scope (default `admin:tenants`) manages all. A new key never holds
+/// a scope its creator does not (least privilege), and updates only narrow.
+pub struct KeyAdmin<K> {
+    inner: Arc<Inner<K>>,
+}
+
+struct Inner<K> {
+    keys: ApiKeys<K>,
+    admin_scope: Scope,
+    cross_tenant_scope: Scope,
+    default_grace_secs: i64,
+    auditor: Option<Auditor>,
+    clock: Arc<dyn Clock>,
+}
+
+impl<K> Clone for KeyAdmin<K> {
+    fn clone(&self) -> Self {
+        KeyAdmin {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<K> fmt::Debug for KeyAdmin<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyAdmin")
+            .field("admin_scope", &self.inner.admin_scope)
+            .field("cross_tenant_scope", &self.inner.cross_tenant_scope)
+            .finish_non_exhaustive()
+    }
+}
+
+fn constant_scope(s: &str) -> Scope {
+    Scope::new(s).unwrap_or_else(|_| unreachable!("valid constant scope"))
+}
+
+impl<K: KeyStore> KeyAdmin<K> {
+    /// Administration of `keys` with the default scopes and a one-hour rotation grace.
+    pub fn new(keys: ApiKeys<K>) -> Self {
+        KeyAdmin {
+            inner: Arc::new(Inner {
+                keys,
+                admin_scope: constant_scope(DEFAULT_ADMIN_SCOPE),
+                cross_tenant_scope: constant_scope(DEFAULT_CROSS_TENANT_SCOPE),
+                default_grace_secs: 3600,
+                auditor: None,
+                clock: Arc::new(SystemClock),
+            }),
+        }
+    }
+
+    fn edit(mut self, f: impl FnOnce(&mut Inner<K>)) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            f(inner);
+        }
+        self
+    }
+
+    /// The scope every call needs.
+    #[must_use]
+    pub fn admin_scope(self, scope: Scope) -> Self {
+        self.edit(|i| i.admin_scope = scope)
+    }
+
+    /// The scope that crosses tenants.
+    #[must_use]
+    pub fn cross_tenant_scope(self, scope: Scope) -> Self {
+        self.edit(|i| i.cross_tenant_scope = scope)
+    }
+
+    /// The rotation grace when the request names none (default 3600 s).
+    #[must_use]
+    pub fn default_grace_secs(self, secs: i64) -> Self {
+        self.edit(|i| i.default_grace_secs = secs.max(0))
+    }
+
+    /// Records key events and answers the usage route from the auditor's roll-ups.
+    #[must_use]
+    pub fn auditor(self, auditor: Auditor) -> Self {
+        self.edit(|i| i.auditor = Some(auditor))
+    }
+
+    /// The clock for `ttl` arithmetic (use the key service's).
+    #[must_use]
+    pub fn clock(self, clock: Arc<dyn Clock>) -> Self {
+        self.edit(|i| i.clock = clock)
+    }
+
+    /// The routes.
+    pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        Router::new()
+            .route("/admin/keys", post(create::<K>).get(list::<K>))
+            .route(
+                "/admin/keys/{id}",
+                get(show::<K>).patch(update::<K>).delete(revoke::<K>),
+            )
+            .route("/admin/keys/{id}/rotate", post(rotate::<K>))
+            .route("/admin/keys/{id}/usage", get(usage::<K>))
+            .with_state(self.clone())
+    }
+}
+
+/// A refusal of the admin API, as a problem document.
+#[derive(Debug)]
+struct AdminError(StatusCode, &'static str, String);
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({
+            "type": format!("{}{}", crate::DEFAULT_PROBLEM_TYPE_BASE, self.1),
+            "title": self.0.canonical_reason().unwrap_or("Error"),
+            "status": self.0.as_u16(),
+            "detail": self.2,
+            "code": self.1,
+        });
+        let mut r = (self.0, Json(body)).into_response();
+        r.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/problem+json"),
+        );
+        r
+    }
+}
+
+impl From<ApiKeyError> for AdminError {
+    fn from(e: ApiKeyError) -> Self {
+        let status = match e.kind() {
+            ApiKeyErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ApiKeyErrorKind::WouldWiden => StatusCode::FORBIDDEN,
+            ApiKeyErrorKind::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiKeyErrorKind::Invalid(_) => StatusCode::CONFLICT,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        AdminError(status, e.code(), e.to_string())
+    }
+}
+
+fn bad(detail: &str) -> AdminError {
+    AdminError(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        detail.to_owned(),
+    )
+}
+
+type Answer = Result<Response, Response>;
+
+impl<K: KeyStore> Inner<K> {
+    /// The caller, if it holds the admin scope.
+    #[allow(clippy::result_large_err)] // the error is the response itself
+    fn admin(&self, caller: Option<Authenticated>) -> Result<Principal, Response> {
+        let Some(Authenticated(p)) = caller else {
+            return Err(refuse(&Rejection::new(
+                RejectionKind::MissingCredential,
+                "unauthenticated",
+                "key administration needs a credential",
+            )));
+        };
+        if !p.scopes().grants(&self.admin_scope) {
+            return Err(refuse(
+                &Rejection::new(
+                    RejectionKind::InsufficientScope,
+                    "insufficient_scope",
+                    "key administration needs the admin scope",
+                )
+                .with_scope(self.admin_scope.to_string()),
+            ));
+        }
+        Ok(p)
+    }
+
+    fn crosses_tenants(&self, caller: &Principal) -> bool {
+        caller.scopes().grants(&self.cross_tenant_scope)
+    }
+
+    /// The key, if the caller may see it (another tenant's key is "not found").
+    #[allow(clippy::result_large_err)] // the error is the response itself
+    async fn visible(&self, caller: &Principal, id: &str) -> Result<KeyRecord, Response> {
+        let record = self
+            .keys
+            .get(id)
+            .await
+            .map_err(|e| AdminError::from(e).into_response())?;
+        if self.crosses_tenants(caller) || record.tenant.as_deref() == caller.tenant() {
+            Ok(record)
+        } else {
+            Err(AdminError::from(ApiKeyError::from(ApiKeyErrorKind::NotFound)).into_response())
+        }
+    }
+
+    fn record(&self, event: impl FnOnce() -> AuditEvent) {
+        if let Some(a) = &self.auditor {
+            a.record(event());
+        }
+    }
+}
+
+fn refuse(r: &Rejection) -> Response {
+    Responder::default().refusal(r).map(axum::body::Body::new)
+}
+
+/// What the admin API shows of a key: never its hash.
+fn view(r: &KeyRecord) -> serde_json::Value {
+    serde_json::json!({
+        "id": r.id,
+        "hint": r.hint,
+        "name": r.name,
+        "owner": r.owner,
+        "tenant": r.tenant,
+        "scopes": r.scopes.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "status": r.status,
+        "created_at": r.created_at,
+        "expires_at": r.expires_at,
+        "last_used_at": r.last_used_at,
+        "networks": r.networks.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "rate_limit": r.rate_limit,
+    })
+}
+
+/// A new key's secret, shown once: never cached anywhere on the way.
+fn with_secret(status: StatusCode, mut body: serde_json::Value, secret: &str) -> Response {
+    if let Some(map) = body.as_object_mut() {
+        map.insert("secret".into(), secret.into());
+    }
+    let mut r = (status, Json(body)).into_response();
+    no_store(&mut r);
+    r
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Scopes {
+    List(Vec<String>),
+    Text(String),
+}
+
+impl Scopes {
+    fn parse(&self) -> Result<ScopeSet, AdminError> {
+        let text = match self {
+            Scopes::List(list) => list.join(" "),
+            Scopes::Text(t) => t.clone(),
+        };
+        text.parse().map_err(|e| bad(&format!("scopes: {e}")))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Ttl {
+    Secs(i64),
+    Text(String),
+}
+
+impl Ttl {
+    /// Seconds, or `30s`/`15m`/`12h`/`90d`; positive and at most [`MAX_TTL_SECS`].
+    fn secs(&self) -> Result<i64, AdminError> {
+        let secs = match self {
+            Ttl::Secs(s) => Some(*s),
+            Ttl::Text(t) => {
+                let t = t.trim();
+                let split = t.len().saturating_sub(1);
+                let (n, unit) = t.split_at_checked(split).unwrap_or((t, ""));
+                let mult = match unit {
+                    "s" => Some(1),
+                    "m" => Some(60),
+                    "h" => Some(3600),
+                    "d" => Some(86_400),
+                    _ => None,
+                };
+                mult.zip(n.parse::<i64>().ok())
+                    .and_then(|(m, n)| n.checked_mul(m))
+            }
+        };
+        secs.filter(|s| (1..=MAX_TTL_SECS).contains(s))
+            .ok_or_else(|| bad("ttl must be seconds or like 30d, at most ten years"))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    name: String,
+    scopes: Scopes,
+    tenant: Option<String>,
+    ttl: Option<Ttl>,
+}
+
+async fn create<K: KeyStore>(
+    State(admin): State<KeyAdmin<K>>,
+    caller: Option<Authenticated>,
+    body: Result<Json<CreateBody>, JsonRejection>,
+) -> Answer {
+    let a = &admin.inner;
+    let caller = a.admin(caller)?;
+    let Json(body) = body.map_err(|e| bad(&e.body_text()).into_response())?;
+    let name = body.name.trim();
+    if name.is_empty() || name.len() > 128 {
+        return Err(bad("name must be 1 to 128 bytes").into_response());
+    }
+    let scopes = body.scopes.parse().map_err(IntoResponse::into_response)?;
+    if scopes.is_empty() {
+        return Err(bad("a key needs at least one scope").into_response());
+    }
+    if !scopes.is_subset(caller.scopes()) {
+        return Err(AdminError(
+            StatusCode::FORBIDDEN,
+            "scope_widening",
+            "a key cannot hold a scope its creator does not".into(),
+        )
+        .into_response());
+    }
+    let tenant = match (body.tenant.as_deref(), caller.tenant()) {
+        (Some(t), Some(own)) if t != own && !a.crosses_tenants(&caller) => {
+            return Err(AdminError(
+                StatusCode::FORBIDDEN,
+                "tenant_mismatch",
+                "you can create keys for your own tenant only".into(),
+            )
+            .into_response());
+        }
+        (Some(t), _) => Some(t),
+        (None, own) => own,
+    };
+    let mut spec = NewKey::new(name, scopes).owner(caller.id());
+    if let Some(t) = tenant {
+        spec = spec.tenant(t);
+    }
+    if let Some(ttl) = &body.ttl {
+        spec = spec.ttl_secs(ttl.secs().map_err(IntoResponse::into_response)?);
+    }
+    let (secret, record) = a
+        .keys
+        .mint(spec)
+        .await
+        .map_err(|e| AdminError::from(e).into_response())?;
+    a.record(|| AuditEvent::key_created(&record).with_principal(&caller));
+    Ok(with_secret(
+        StatusCode::CREATED,
+        view(&record),
+        secret.expose_secret(),
+    ))
+}
+
+async fn list<K: KeyStore>(
+    State(admin): State<KeyAdmin<K>>,
+    caller: Option<Authenticated>,
+) -> Answer {
+    let a = &admin.inner;
+    let caller = a.admin(caller)?;
+    let records = if a.crosses_tenants(&caller) {
+        a.keys.list(None).await
+    } else {
+        a.keys.list(caller.tenant()).await.map(|mut all| {
+            all.retain(|r| r.tenant.as_deref() == caller.tenant());
+            all
+        })
+    }
+    .map_err(|e| AdminError::from(e).into_response())?;
+    let keys: Vec<_> = records.iter().map(view).collect();
+    Ok(Json(serde_json::json!({ "keys": keys })).into_response())
+}
+
+async fn show<K: KeyStore>(
+    State(admin): State<KeyAdmin<K>>,
+    caller: Option<Authenticated>,
+    Path(id): Path<String>,
+) -> Answer {
+    let a = &admin.inner;
+    let caller = a.admin(caller)?;
+    let record = a.visible(&caller, &id).await?;
+    Ok(Json(view(&record)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    name: Option<String>,
+    scopes: Option<Scopes>,
+    #[serde(default, deserialize_with = "present")]
+    expires_at: ExpiryChange,
+}
+
+/// `expires_at` missing (unchanged), `null` (never expires) or a time.
+#[derive(Default)]
+enum ExpiryChange {
+    #[default]
+    Unchanged,
+    Set(Option<i64>),
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ExpiryChange, D::Error> {
+    Option::<i64>::deserialize(d).map(ExpiryChange::Set)
+}
+
+async fn update<K: KeyStore>(
+    State(admin): State<KeyAdmin<K>>,
+    caller: Option<Authenticated>,
+    Path(id): Path<String>,
+    body: Result<Json<UpdateBody>, JsonRejection>,
+) -> Answer {
+    let a = &admin.inner;
+    let caller = a.admin(caller)?;
+    let Json(body) = body.map_err(|e| bad(&e.body_text()).into_response())?;
+    a.visible(&caller, &id).await?;
+    let mut change = KeyUpdate::new();
+    if let Some(name) = body.name.as_deref().map(str::trim) {
+        if name.is_empty() || name.len() > 128 {
+            return Err(bad("name must be 1 to 128 bytes").into_response());
+        }
+        change = change.name(name);
+    }
+    if let Some(scopes) = &body.scopes {
+        change = change.scopes(scopes.parse().map_err(IntoResponse::into_response)?);
+    }
+    if let ExpiryChange::Set(at) = body.expires_at {
+        change = change.expires_at(at);
+    }
+    let record = a
+        .keys
+        .update(&id, change)
+        .await
+        .map_err(|e| AdminError::from(e).into_response())?;
+    a.record(|| AuditEvent::key_updated(&record).with_principal(&caller));
+    Ok(Json(view(&record)).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RotateBody {
+    grace: Option<i64>,
+}
+
+async fn rotate<K: KeyStore>(
+    State(admin): State<KeyAdmin<K>>,
+    caller: Option<Authenticated>,
+    Path(id): Path<String>,
+    body: Option<Json<RotateBody>>,
+) -> Answer {
+    let a = &admin.inner;
+    let caller = a.admin(caller)?;
+    let old = a.visible(&caller, &id).await?;
+    let grace = body
+        .and_then(|Json(b)| b.grace)
+        .unwrap_or(a.default_grace_secs)
+        .clamp(0, MAX_TTL_SECS);
+    let (secret, new) = a
+        .keys
+        .rotate(&id, grace)
+        .await
+        .map_err(|e| AdminError::from(e).into_response())?;
+    a.record(|| AuditEvent::key_rotated(&old, &new).with_principal(&caller));
+    let mut body = view(&new);
+    if let Some(map) = body.as_object_mut() {
+        map.insert("rotated".into(), old.id.clone().into());
+        map.insert(
+            "grace_end".into(),
+            a.clock.now().saturating_add(grace).into(),
+        );
+    }
+    Ok(with_secret(
+        StatusCode::CREATED,
+        body,
+        secret.expose_secret(),
+    ))
+}
+
+async fn revoke<K: KeyStore>(
+    State(admin): State<KeyAdmin<K>>,
+    caller: Option<Authenticated>,
+    Path(id): Path<String>,
+) -> Answer {
+    let a = &admin.inner;
+    let caller = a.admin(caller)?;
+    a.visible(&caller, &id).await?;
+    let reason = format!("revoked by {} via the admin API", caller.id());
+    let record = a
+        .keys
+        .revoke(&id, &reason)
+        .await
+        .map_err(|e| AdminError::from(e).into_response())?;
+    a.record(|| AuditEvent::key_revoked(&record, &reason).with_principal(&caller));
+    Ok(Json(view(&record)).into_response())
+}
+
+async fn usage<K: KeyStore>(
+    State(admin): State<KeyAdmin<K>>,
+    caller: Option<Authenticated>,
+    Path(id): Path<String>,
+) -> Answer {
+    let a = &admin.inner;
+    let caller = a.admin(caller)?;
+    let record = a.visible(&caller, &id).await?;
+    let Some(auditor) = &a.auditor else {
+        return Err(AdminError(
+            StatusCode::NOT_FOUND,
+            "usage_not_recorded",
+            "this service records no usage (no auditor configured)".into(),
+        )
+        .into_response());
+    };
+    let report = auditor.usage(&record.id);
+    Ok(Json(serde_json::json!({
+        "id": record.id,
+        "minutes": report.as_ref().map_or(&[][..], |r| r.minutes.as_slice()),
+        "hours": report.as_ref().map_or(&[][..], |r| r.hours.as_slice()),
+    }))
+    .into_response())
+}

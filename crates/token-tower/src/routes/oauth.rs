@@ -1,0 +1,457 @@
+//! `/oauth/token` (client credentials and refresh tokens), `/oauth/introspect`
+//! (RFC 7662) and `/oauth/revoke` (RFC 7009).
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Form, State, rejection::FormRejection};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use http::HeaderMap;
+use serde::Deserialize;
+use token_audit::{AuditEvent, Auditor, EventKind, Outcome};
+use token_core::apikey::{KeyStore, MemoryKeyStore};
+use token_core::client::{ClientCredentials, ClientError, ClientStore};
+use token_core::jwt::{AccessTokenRequest, Minter};
+use token_core::refresh::{RefreshError, RefreshStore, RefreshTokens};
+use token_core::{Authenticator, CredentialKind};
+use token_scopes::{Scope, ScopeSet};
+
+use super::client_auth::{ClientAuth, client_auth};
+use super::oauth_error::{OAuthError, no_store_json};
+use crate::extract::Authenticated;
+use crate::rejection::{Rejection, RejectionKind};
+use crate::respond::Responder;
+
+/// The default scope a caller needs to use `/oauth/introspect`.
+pub const DEFAULT_INTROSPECTION_SCOPE: &str = "tokens:introspect";
+
+/// The OAuth 2.0 endpoints, as an axum [`Router`] to merge into yours.
+///
+/// Mount it *inside* the [`crate::AuthLayer`] with policy rules that make
+/// `POST /oauth/token` and `POST /oauth/revoke` public (clients authenticate there
+/// with their own credentials) and `POST /oauth/introspect` require the
+/// introspection scope.
+pub struct OAuthRoutes<C, R, K = MemoryKeyStore> {
+    inner: Arc<Inner<C, R, K>>,
+}
+
+struct Inner<C, R, K> {
+    clients: ClientCredentials<C>,
+    refresh: Option<RefreshTokens<R>>,
+    minter: Minter,
+    audience: String,
+    access_ttl_secs: i64,
+    authenticator: Authenticator<K>,
+    introspection_scope: Scope,
+    auditor: Option<Auditor>,
+}
+
+impl<C, R, K> Clone for OAuthRoutes<C, R, K> {
+    fn clone(&self) -> Self {
+        OAuthRoutes {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<C, R, K> fmt::Debug for OAuthRoutes<C, R, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthRoutes")
+            .field("audience", &self.inner.audience)
+            .field("refresh_tokens", &self.inner.refresh.is_some())
+            .field("introspection_scope", &self.inner.introspection_scope)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: ClientStore, R: RefreshStore, K: KeyStore> OAuthRoutes<C, R, K> {
+    /// The endpoints over registered clients, the minter of access tokens for the
+    /// refresh grant (tokens for `audience`, 15 minutes), and the authenticator that
+    /// introspection and revocation check tokens with.
+    pub fn new(
+        clients: ClientCredentials<C>,
+        minter: Minter,
+        audience: &str,
+        authenticator: Authenticator<K>,
+    ) -> Self {
+        OAuthRoutes {
+            inner: Arc::new(Inner {
+                clients,
+                refresh: None,
+                minter,
+                audience: audience.to_owned(),
+                access_ttl_secs: 900,
+                authenticator,
+                introspection_scope: Scope::new(DEFAULT_INTROSPECTION_SCOPE)
+                    .unwrap_or_else(|_| unreachable!("a valid constant scope")),
+                auditor: None,
+            }),
+        }
+    }
+
+    fn edit(mut self, f: impl FnOnce(&mut Inner<C, R, K>)) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            f(inner);
+        }
+        self
+    }
+
+    /// Accepts the `refresh_token` grant: redeems (and rotates) refresh tokens.
+    #[must_use]
+    pub fn refresh_tokens(self, refresh: RefreshTokens<R>) -> Self {
+        self.edit(|i| i.refresh = Some(refresh))
+    }
+
+    /// The scope `/oauth/introspect` callers need (default `tokens:introspect`).
+    #[must_use]
+    pub fn introspection_scope(self, scope: Scope) -> Self {
+        self.edit(|i| i.introspection_scope = scope)
+    }
+
+    /// The lifetime of access tokens minted by the refresh grant (default 900 s).
+    #[must_use]
+    pub fn access_ttl_secs(self, secs: i64) -> Self {
+        self.edit(|i| i.access_ttl_secs = secs)
+    }
+
+    /// Records `token.issued`, `token.revoked` and `refresh.reuse_detected` events.
+    #[must_use]
+    pub fn auditor(self, auditor: Auditor) -> Self {
+        self.edit(|i| i.auditor = Some(auditor))
+    }
+
+    /// `POST /oauth/token`, `POST /oauth/introspect`, `POST /oauth/revoke`.
+    pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+        Router::new()
+            .route("/oauth/token", post(token::<C, R, K>))
+            .route("/oauth/introspect", post(introspect::<C, R, K>))
+            .route("/oauth/revoke", post(revoke::<C, R, K>))
+            .with_state(self.clone())
+    }
+}
+
+impl<C, R, K> Inner<C, R, K> {
+    fn record(&self, event: impl FnOnce() -> AuditEvent) {
+        if let Some(a) = &self.auditor {
+            a.record(event());
+        }
+    }
+}
+
+/// The form of the token, introspection and revocation endpoints. Secrets in it are
+/// never logged: this type has no `Debug`.
+#[derive(Deserialize)]
+#[allow(clippy::struct_field_names, missing_debug_implementations)]
+struct TokenForm {
+    grant_type: Option<String>,
+    scope: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    refresh_token: Option<String>,
+    token: Option<String>,
+}
+
+fn form(form: Result<Form<TokenForm>, FormRejection>) -> Result<TokenForm, OAuthError> {
+    form.map(|Form(f)| f).map_err(|_| {
+        OAuthError::new(
+            "invalid_request",
+            "send an application/x-www-form-urlencoded body with each parameter at most once",
+        )
+    })
+}
+
+fn authenticate_client(headers: &HeaderMap, f: &TokenForm) -> Result<ClientAuth, OAuthError> {
+    client_auth(headers, f.client_id.as_deref(), f.client_secret.as_deref())
+}
+
+fn requested_scope(f: &TokenForm) -> Result<Option<ScopeSet>, OAuthError> {
+    f.scope
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|_| OAuthError::new("invalid_scope", "the scope parameter does not parse"))
+}
+
+fn client_error(e: &ClientError, via_basic: bool) -> OAuthError {
+    let (code, description) = match e {
+        ClientError::InvalidClient => ("invalid_client", "client authentication failed"),
+        ClientError::InvalidScope => ("invalid_scope", "no requested scope is allowed"),
+        ClientError::Store(_) => ("temporarily_unavailable", "try again shortly"),
+        _ => ("server_error", "the token could not be issued"),
+    };
+    OAuthError {
+        basic_challenge: via_basic,
+        ..OAuthError::new(code, description)
+    }
+}
+
+async fn token<C: ClientStore, R: RefreshStore, K: KeyStore>(
+    State(routes): State<OAuthRoutes<C, R, K>>,
+    headers: HeaderMap,
+    body: Result<Form<TokenForm>, FormRejection>,
+) -> Response {
+    let result = match form(body) {
+        Ok(f) => match f.grant_type.as_deref() {
+            Some("client_credentials") => client_credentials(&routes.inner, &headers, &f).await,
+            Some("refresh_token") => refresh(&routes.inner, &headers, &f).await,
+            Some(_) => Err(OAuthError::new(
+                "unsupported_grant_type",
+                "grant_type must be client_credentials or refresh_token",
+            )),
+            None => Err(OAuthError::new("invalid_request", "grant_type is required")),
+        },
+        Err(e) => Err(e),
+    };
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn client_credentials<C: ClientStore, R, K>(
+    inner: &Inner<C, R, K>,
+    headers: &HeaderMap,
+    f: &TokenForm,
+) -> Result<Response, OAuthError> {
+    let auth = authenticate_client(headers, f)?;
+    let requested = requested_scope(f)?;
+    let issued = inner
+        .clients
+        .issue(
+            &auth.client_id,
+            &auth.secret,
+            requested.as_ref(),
+            &inner.audience,
+        )
+        .await
+        .map_err(|e| {
+            inner.record(|| {
+                AuditEvent::new(EventKind::AuthFailed, Outcome::Denied)
+                    .reason(e.code())
+                    .client_id(&auth.client_id)
+            });
+            client_error(&e, auth.via_basic)
+        })?;
+    inner.record(|| {
+        AuditEvent::new(EventKind::TokenIssued, Outcome::Allowed)
+            .principal_id(&auth.client_id)
+            .client_id(&auth.client_id)
+            .reason("client_credentials")
+    });
+    Ok(no_store_json(serde_json::json!({
+        "access_token": issued.access_token,
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in,
+        "scope": issued.scope.to_string(),
+    })))
+}
+
+/// The refresh grant. A `scope` parameter narrows the new access token; scopes the
+/// family never had are dropped, never added (the response's `scope` says what was
+/// granted), so a refresh can never widen.
+async fn refresh<C: ClientStore, R: RefreshStore, K>(
+    inner: &Inner<C, R, K>,
+    headers: &HeaderMap,
+    f: &TokenForm,
+) -> Result<Response, OAuthError> {
+    let Some(refresh) = &inner.refresh else {
+        return Err(OAuthError::new(
+            "unsupported_grant_type",
+            "this server does not issue refresh tokens",
+        ));
+    };
+    let auth = authenticate_client(headers, f)?;
+    let requested = requested_scope(f)?;
+    let presented = f.refresh_token.as_deref().ok_or(OAuthError::new(
+        "invalid_request",
+        "refresh_token is required",
+    ))?;
+    inner
+        .clients
+        .authenticate(&auth.client_id, &auth.secret)
+        .await
+        .map_err(|e| client_error(&e, auth.via_basic))?;
+    let (next, record) = match refresh.redeem(presented, &auth.client_id).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            if let RefreshError::Reused(report) = &e {
+                inner.record(|| AuditEvent::refresh_reuse_detected(report));
+            }
+            return Err(match e {
+                RefreshError::Store(_) => {
+                    OAuthError::new("temporarily_unavailable", "try again shortly")
+                }
+                _ => OAuthError::new("invalid_grant", "the refresh token is not valid"),
+            });
+        }
+    };
+    let scope = match &requested {
+        Some(r) => r.intersect(&record.scope),
+        None => record.scope.clone(),
+    };
+    if scope.is_empty() {
+        return Err(OAuthError::new(
+            "invalid_scope",
+            "no requested scope was granted to this refresh token",
+        ));
+    }
+    let mut request = AccessTokenRequest::new(&record.subject, &inner.audience)
+        .client_id(&record.client_id)
+        .scope(scope.clone())
+        .ttl_secs(inner.access_ttl_secs);
+    if let Some(t) = &record.tenant {
+        request = request.tenant(t);
+    }
+    let access_token = inner
+        .minter
+        .mint(&request)
+        .map_err(|_| OAuthError::new("server_error", "the token could not be issued"))?;
+    inner.record(|| {
+        AuditEvent::new(EventKind::TokenIssued, Outcome::Allowed)
+            .principal_id(&record.subject)
+            .client_id(&record.client_id)
+            .reason("refresh_token")
+    });
+    Ok(no_store_json(serde_json::json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": inner.access_ttl_secs,
+        "scope": scope.to_string(),
+        "refresh_token": next.expose_secret(),
+    })))
+}
+
+/// RFC 7662. The caller is the authenticated principal and needs the introspection
+/// scope; any token that does not verify is `{"active": false}`.
+async fn introspect<C, R, K: KeyStore>(
+    State(routes): State<OAuthRoutes<C, R, K>>,
+    caller: Option<Authenticated>,
+    body: Result<Form<TokenForm>, FormRejection>,
+) -> Response {
+    let inner = &routes.inner;
+    let refusal = match &caller {
+        None => Some(Rejection::new(
+            RejectionKind::MissingCredential,
+            "unauthenticated",
+            "introspection needs a credential",
+        )),
+        Some(c) if !c.scopes().grants(&inner.introspection_scope) => Some(
+            Rejection::new(
+                RejectionKind::InsufficientScope,
+                "insufficient_scope",
+                "introspection needs its scope",
+            )
+            .with_scope(inner.introspection_scope.to_string()),
+        ),
+        Some(_) => None,
+    };
+    if let Some(r) = refusal {
+        return Responder::default().refusal(&r).map(axum::body::Body::new);
+    }
+    let f = match form(body) {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    let Some(token) = f.token.as_deref() else {
+        return OAuthError::new("invalid_request", "token is required").into_response();
+    };
+    let inactive = || no_store_json(serde_json::json!({ "active": false }));
+    let auth = &inner.authenticator;
+    match auth.recognize(token) {
+        Ok(CredentialKind::Jwt) => {
+            let Some(Ok(v)) = auth.verifier().map(|v| v.verify(token)) else {
+                return inactive();
+            };
+            let c = v.claims;
+            no_store_json(serde_json::json!({
+                "active": true,
+                "token_type": "Bearer",
+                "scope": c.scope.to_string(),
+                "client_id": c.client_id,
+                "sub": c.sub,
+                "aud": c.aud,
+                "iss": c.iss,
+                "exp": c.exp,
+                "iat": c.iat,
+                "nbf": c.nbf,
+                "jti": c.jti,
+                "tenant": c.tenant,
+            }))
+        }
+        Ok(CredentialKind::ApiKey) => {
+            let Some(Ok(r)) = (match auth.api_key_service() {
+                Some(keys) => Some(keys.lookup(token).await),
+                None => None,
+            }) else {
+                return inactive();
+            };
+            no_store_json(serde_json::json!({
+                "active": true,
+                "token_type": "api_key",
+                "scope": r.scopes.to_string(),
+                "sub": r.id,
+                "exp": r.expires_at,
+                "iat": r.created_at,
+                "tenant": r.tenant,
+                "username": r.name,
+            }))
+        }
+        _ => inactive(),
+    }
+}
+
+/// RFC 7009. The client authenticates; the answer is 200 whether or not the token
+/// was known, so revocation reveals nothing about other clients' tokens. Access
+/// tokens are revoked only for the client they were issued to.
+async fn revoke<C: ClientStore, R: RefreshStore, K: KeyStore>(
+    State(routes): State<OAuthRoutes<C, R, K>>,
+    headers: HeaderMap,
+    body: Result<Form<TokenForm>, FormRejection>,
+) -> Response {
+    let inner = &routes.inner;
+    let result: Result<(), OAuthError> = async {
+        let f = form(body)?;
+        let auth = authenticate_client(&headers, &f)?;
+        inner
+            .clients
+            .authenticate(&auth.client_id, &auth.secret)
+            .await
+            .map_err(|e| client_error(&e, auth.via_basic))?;
+        let token = f
+            .token
+            .as_deref()
+            .ok_or(OAuthError::new("invalid_request", "token is required"))?;
+        if let Some(refresh) = &inner.refresh
+            && token.starts_with("tk_rt_")
+        {
+            refresh
+                .revoke(token)
+                .await
+                .map_err(|_| OAuthError::new("temporarily_unavailable", "try again shortly"))?;
+            inner.record(|| {
+                AuditEvent::new(EventKind::TokenRevoked, Outcome::Allowed)
+                    .client_id(&auth.client_id)
+                    .reason("refresh_token")
+            });
+            return Ok(());
+        }
+        let Some(verifier) = inner.authenticator.verifier() else {
+            return Ok(());
+        };
+        let Ok(v) = verifier.verify(token) else {
+            return Ok(());
+        };
+        let (Some(jti), Some(store)) = (&v.claims.jti, verifier.revocation_store()) else {
+            return Ok(());
+        };
+        if v.claims.client_id.as_deref() == Some(auth.client_id.as_str()) {
+            store.revoke(jti, v.claims.exp);
+            inner.record(|| AuditEvent::token_revoked(jti).client_id(&auth.client_id));
+        }
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => no_store_json(serde_json::json!({})),
+        Err(e) => e.into_response(),
+    }
+}

@@ -1,0 +1,228 @@
+//! Rate limits and the audit trail through the layer: headers on every limited
+//! response, 429 with Retry-After, one audit event per decision, no secret in any.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Answer, World, answer, echo, policy, req};
+use http::StatusCode;
+use token_audit::{Auditor, EventKind, MemorySink};
+use token_core::apikey::NewKey;
+use token_ratelimit::{FakeClock, Limiter, Quota};
+use token_tower::AuthLayer;
+use tower::{Layer, ServiceExt, service_fn};
+
+async fn send(layer: &AuthLayer, request: common::Req) -> Answer {
+    let svc = layer.layer(service_fn(echo));
+    answer(svc.oneshot(request.build()).await.unwrap()).await
+}
+
+fn limited(world: &World, clock: &FakeClock) -> AuthLayer {
+    let limiter = Limiter::builder()
+        .principal(Quota::per_minute(2).unwrap())
+        .route_class("reads", Quota::per_minute(100).unwrap())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    AuthLayer::builder(world.authenticator(), policy())
+        .limiter(limiter)
+        .build()
+}
+
+#[tokio::test]
+async fn every_limited_response_carries_the_fields_and_429_says_when() {
+    let w = World::new();
+    let clock = FakeClock::new();
+    let l = limited(&w, &clock);
+    let token = w.token("read:reports", None);
+    let first = send(&l, req("GET", "/api/reports").bearer(&token)).await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(
+        first.header("ratelimit-policy"),
+        Some("\"principal\";q=2;w=60")
+    );
+    assert_eq!(first.header("ratelimit"), Some("\"principal\";r=1;t=30"));
+    assert!(
+        first.header("x-ratelimit-limit").is_none(),
+        "legacy fields are opt-in"
+    );
+    let second = send(&l, req("GET", "/api/reports").bearer(&token)).await;
+    assert_eq!(second.header("ratelimit"), Some("\"principal\";r=0;t=60"));
+    let third = send(&l, req("GET", "/api/reports").bearer(&token)).await;
+    assert_eq!(third.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(third.code(), "rate_limited");
+    assert_eq!(third.header("retry-after"), Some("30"));
+    assert_eq!(
+        third.header("ratelimit-policy"),
+        Some("\"principal\";q=2;w=60")
+    );
+    assert!(third.header("ratelimit").is_some());
+    // Refused requests never reached the service; after the emission interval one more
+    // passes.
+    clock.advance(Duration::from_secs(30));
+    let later = send(&l, req("GET", "/api/reports").bearer(&token)).await;
+    assert_eq!(later.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn principals_and_anonymous_clients_have_their_own_buckets() {
+    let w = World::new();
+    let clock = FakeClock::new();
+    let l = limited(&w, &clock);
+    let a = w.token("read:reports", None);
+    let (key, _) = w
+        .key(NewKey::new("k", "read:reports".parse().unwrap()))
+        .await;
+    for _ in 0..2 {
+        assert_eq!(
+            send(&l, req("GET", "/api/reports").bearer(&a)).await.status,
+            StatusCode::OK
+        );
+    }
+    let other = send(&l, req("GET", "/api/reports").api_key(key.expose_secret())).await;
+    assert_eq!(
+        other.status,
+        StatusCode::OK,
+        "another principal is not limited by the first"
+    );
+    // Anonymous requests to public routes are limited per client address.
+    for _ in 0..2 {
+        let h = send(&l, req("GET", "/health").peer("192.0.2.1:1")).await;
+        assert_eq!(h.status, StatusCode::OK);
+    }
+    let h = send(&l, req("GET", "/health").peer("192.0.2.1:1")).await;
+    assert_eq!(h.status, StatusCode::TOO_MANY_REQUESTS);
+    let h = send(&l, req("GET", "/health").peer("192.0.2.2:1")).await;
+    assert_eq!(h.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn per_key_overrides_and_legacy_headers() {
+    let w = World::new();
+    let clock = FakeClock::new();
+    let limiter = Limiter::builder()
+        .principal(Quota::per_minute(2).unwrap())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let l = AuthLayer::builder(w.authenticator(), policy())
+        .limiter(limiter)
+        .legacy_rate_limit_headers()
+        .build();
+    let (key, _) = w
+        .key(NewKey::new("k", "read:reports".parse().unwrap()).rate_limit("5/minute"))
+        .await;
+    let a = send(&l, req("GET", "/api/reports").api_key(key.expose_secret())).await;
+    assert_eq!(a.header("ratelimit-policy"), Some("\"principal\";q=5;w=60"));
+    assert_eq!(a.header("x-ratelimit-limit"), Some("5"));
+    assert_eq!(a.header("x-ratelimit-remaining"), Some("4"));
+}
+
+fn audited(world: &World) -> (AuthLayer, Auditor, MemorySink) {
+    let sink = MemorySink::new();
+    let auditor = Auditor::builder().sink(sink.clone()).build().unwrap();
+    let layer = AuthLayer::builder(world.authenticator(), policy())
+        .auditor(auditor.clone())
+        .build();
+    (layer, auditor, sink)
+}
+
+#[tokio::test]
+async fn one_event_per_decision_with_the_route_template() {
+    let w = World::new();
+    let (l, auditor, sink) = audited(&w);
+    let token = w.token("read:usage", Some("acme"));
+    let (key, record) = w
+        .key(NewKey::new("k", "read:reports".parse().unwrap()))
+        .await;
+    let mut bad = token.clone();
+    bad.push('x');
+
+    send(&l, req("GET", "/health")).await;
+    send(
+        &l,
+        req("GET", "/api/tenants/acme/usage?page=2")
+            .bearer(&token)
+            .header("x-request-id", "req-1")
+            .header("user-agent", "curl/8"),
+    )
+    .await;
+    send(&l, req("GET", "/api/reports").bearer(&token)).await;
+    send(&l, req("GET", "/api/reports").bearer(&bad)).await;
+    send(&l, req("GET", "/api/reports").api_key(key.expose_secret())).await;
+    send(&l, req("GET", "/api/tenants/globex/usage").bearer(&token)).await;
+    send(&l, req("GET", "/api/reports?access_token=x")).await;
+    auditor.flush();
+    let events = sink.events();
+    let kinds: Vec<_> = events.iter().map(|e| (e.kind(), e.http_status())).collect();
+    assert_eq!(
+        kinds,
+        [
+            (EventKind::AuthSucceeded, Some(200)),
+            (EventKind::ScopeDenied, Some(403)),
+            (EventKind::AuthFailed, Some(401)),
+            (EventKind::AuthSucceeded, Some(200)),
+            (EventKind::ScopeDenied, Some(403)),
+            (EventKind::AuthFailed, Some(400)),
+        ],
+        "the public health check is not audited; everything else once"
+    );
+    let ok = &events[0];
+    assert_eq!(ok.route_template(), Some("/api/tenants/{tenant}/usage"));
+    assert_eq!(ok.principal(), Some("user-1"));
+    assert_eq!(ok.tenant_id(), Some("acme"));
+    assert_eq!(ok.http_method(), Some("GET"));
+    assert_eq!(ok.request(), Some("req-1"));
+    assert_eq!(ok.agent(), Some("curl/8"));
+    assert_eq!(ok.client_ip(), Some("127.0.0.1".parse().unwrap()));
+    let denied = &events[1];
+    assert_eq!(denied.required_scopes(), Some("read:reports"));
+    assert_eq!(denied.missing_scopes(), ["read:reports"]);
+    assert_eq!(events[2].reason_code(), Some("bad_signature"));
+    assert_eq!(events[3].key(), Some(record.id.as_str()));
+    assert_eq!(events[4].reason_code(), Some("tenant_mismatch"));
+    assert_eq!(events[5].reason_code(), Some("credential_in_query"));
+
+    let all = events
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap())
+        .collect::<String>();
+    for secret in [token.as_str(), bad.as_str(), key.expose_secret()] {
+        assert!(!all.contains(secret), "a secret reached the audit trail");
+    }
+    assert!(!all.contains("page=2"), "never the raw query string");
+}
+
+#[tokio::test]
+async fn rate_limited_requests_are_audited_as_such() {
+    let w = World::new();
+    let clock = FakeClock::new();
+    let sink = MemorySink::new();
+    let auditor = Auditor::builder().sink(sink.clone()).build().unwrap();
+    let limiter = Limiter::builder()
+        .principal(Quota::per_minute(1).unwrap())
+        .clock(clock)
+        .build()
+        .unwrap();
+    let l = AuthLayer::builder(w.authenticator(), policy())
+        .limiter(limiter)
+        .auditor(auditor.clone())
+        .build();
+    let token = w.token("read:reports", None);
+    send(&l, req("GET", "/api/reports").bearer(&token)).await;
+    send(&l, req("GET", "/api/reports").bearer(&token)).await;
+    auditor.flush();
+    let kinds: Vec<_> = sink
+        .events()
+        .iter()
+        .map(|e| (e.kind(), e.http_status()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (EventKind::AuthSucceeded, Some(200)),
+            (EventKind::RateLimited, Some(429))
+        ]
+    );
+}
