@@ -8,8 +8,7 @@ use std::time::Duration;
 
 use common::{TempDir, config, event, key, lines, time, write_lines, write_log};
 use token_audit::{
-    ChainErrorKind, CheckpointKey, JsonlSink, Sink, VerifyOptions, verify_chain,
-    verify_chain_with,
+    ChainErrorKind, CheckpointKey, JsonlSink, Sink, VerifyOptions, verify_chain, verify_chain_with,
 };
 
 /// A 20-line log without checkpoints.
@@ -28,7 +27,10 @@ fn an_intact_chain_verifies_and_the_file_is_private() {
     let dir = TempDir::new("intact");
     let path = plain_log(&dir);
     let report = verify_chain(&[&path], None).unwrap();
-    assert_eq!((report.lines, report.first_seq, report.last_seq), (20, 1, 20));
+    assert_eq!(
+        (report.lines, report.first_seq, report.last_seq),
+        (20, 1, 20)
+    );
     let mode = std::fs::metadata(&path).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
 }
@@ -51,8 +53,14 @@ fn an_inserted_line_is_reported() {
     let path = plain_log(&dir);
     let mut l = lines(&path);
     // A forged line that takes the next seq, with a made-up prev.
-    let forged = l[10].replace("\"prev\":\"", "\"prev\":\"f").replace("\"status\":200", "\"status\":204");
-    let forged = forged.replacen(&forged[forged.find("\"prev\":\"").unwrap() + 8..][..65], &"f".repeat(64), 1);
+    let forged = l[10]
+        .replace("\"prev\":\"", "\"prev\":\"f")
+        .replace("\"status\":200", "\"status\":204");
+    let forged = forged.replacen(
+        &forged[forged.find("\"prev\":\"").unwrap() + 8..][..65],
+        &"f".repeat(64),
+        1,
+    );
     l.insert(10, forged);
     write_lines(&path, &l);
     let e = first_error(&path);
@@ -142,7 +150,11 @@ fn arbitrary_bytes_never_panic() {
                 seed ^= seed << 13;
                 seed ^= seed >> 7;
                 seed ^= seed << 17;
-                if seed % 5 == 0 { b'\n' } else { (seed >> 24) as u8 }
+                if seed.is_multiple_of(5) {
+                    b'\n'
+                } else {
+                    seed.to_le_bytes()[3]
+                }
             })
             .collect();
         std::fs::write(&path, &bytes).unwrap();
@@ -177,7 +189,10 @@ fn the_chain_continues_across_rotation_and_a_deleted_file_is_reported() {
     assert_eq!((report.files, report.last_seq), (files.len(), 60));
     // Each rotated file is private too.
     for f in &files {
-        assert_eq!(std::fs::metadata(f).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(f).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     // Drop a middle file: the next file's first line names the gap.
     let mut missing = files.clone();
@@ -230,7 +245,8 @@ fn the_chain_resumes_after_a_restart_and_after_a_crash_mid_line() {
     let e = verify_chain(&files, None).unwrap_err();
     assert_eq!((e.kind(), e.line()), (ChainErrorKind::Truncated, 11));
     // The new file continues the chain from seq 10.
-    let fresh = verify_chain_with(&[&path], VerifyOptions::new().allow_partial_start(true)).unwrap();
+    let fresh =
+        verify_chain_with(&[&path], VerifyOptions::new().allow_partial_start(true)).unwrap();
     assert_eq!((fresh.first_seq, fresh.last_seq), (11, 13));
 }
 
@@ -253,7 +269,10 @@ fn checkpoints_catch_a_cut_tail_a_forged_checkpoint_and_a_recomputed_chain() {
     let e = verify_chain(&[&path], Some(&key())).unwrap_err();
     assert_eq!(e.kind(), ChainErrorKind::Truncated, "{e}");
     // Cut right after a checkpoint: only the final checkpoint shows it.
-    let cut = all.iter().rposition(|l| l.contains("\"final\":false")).unwrap();
+    let cut = all
+        .iter()
+        .rposition(|l| l.contains("\"final\":false"))
+        .unwrap();
     write_lines(&path, &all[..=cut]);
     assert!(verify_chain(&[&path], Some(&key())).is_ok());
     let strict = VerifyOptions::new().key(key()).require_final(true);
@@ -264,11 +283,19 @@ fn checkpoints_catch_a_cut_tail_a_forged_checkpoint_and_a_recomputed_chain() {
     forged[cut] = forged[cut].replace("\"final\":false", "\"final\":true");
     write_lines(&path, &forged);
     let e = verify_chain(&[&path], Some(&key())).unwrap_err();
-    assert_eq!((e.kind(), e.line()), (ChainErrorKind::BadCheckpoint, cut as u64 + 1));
+    assert_eq!(
+        (e.kind(), e.line()),
+        (ChainErrorKind::BadCheckpoint, cut as u64 + 1)
+    );
 
     // A checkpoint signed with another key is a forgery.
     let other = CheckpointKey::new(b"another key, also 32 bytes long!").unwrap();
-    write_log(&dir.path("forged.jsonl"), config(&t).checkpoints(other, Some(5), None), 7, 7);
+    write_log(
+        &dir.path("forged.jsonl"),
+        config(&t).checkpoints(other, Some(5), None),
+        7,
+        7,
+    );
     let e = verify_chain(&[dir.path("forged.jsonl")], Some(&key())).unwrap_err();
     assert_eq!((e.kind(), e.line()), (ChainErrorKind::BadCheckpoint, 6));
 
@@ -288,7 +315,11 @@ fn rechain(lines: &mut [String]) {
     use ring::digest;
     for i in 1..lines.len() {
         let hash = digest::digest(&digest::SHA256, lines[i - 1].as_bytes());
-        let hex: String = hash.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        let hex = hash.as_ref().iter().fold(String::new(), |mut s, b| {
+            use std::fmt::Write as _;
+            let _ = write!(s, "{b:02x}");
+            s
+        });
         let start = lines[i].find("\"prev\":\"").unwrap() + 8;
         lines[i].replace_range(start..start + 64, &hex);
     }

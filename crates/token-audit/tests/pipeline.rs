@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::{TempDir, config, event, key, time};
 use token_audit::{
-    AuditEvent, Auditor, EventKind, JsonlSink, MemorySink, Overflow, RollupConfig, Sink,
-    SinkError, verify_chain,
+    AuditEvent, Auditor, EventKind, JsonlSink, MemorySink, Overflow, RollupConfig, Sink, SinkError,
+    verify_chain,
 };
 
 #[test]
@@ -232,7 +232,11 @@ fn a_failing_sink_is_retried_with_backoff_and_the_others_keep_working() {
     t.advance(Duration::from_secs(4));
     auditor.flush(); // attempt 4 succeeds
     assert_eq!(*attempts.lock().unwrap(), 4);
-    let counts: Vec<u64> = flaky_out.events().iter().filter_map(AuditEvent::counted).collect();
+    let counts: Vec<u64> = flaky_out
+        .events()
+        .iter()
+        .filter_map(AuditEvent::counted)
+        .collect();
     assert_eq!(counts, vec![1, 2]);
     let s = &auditor.stats().sinks[0];
     assert_eq!((s.written, s.failures, s.pending, s.lost), (2, 3, 0, 0));
@@ -299,7 +303,11 @@ fn usage_is_rolled_up_per_key_and_tenant() {
         .build()
         .unwrap();
     for _ in 0..3 {
-        auditor.record(AuditEvent::auth_failed_code("key_revoked").key_id("key_a").tenant("acme"));
+        auditor.record(
+            AuditEvent::auth_failed_code("key_revoked")
+                .key_id("key_a")
+                .tenant("acme"),
+        );
     }
     t.advance(Duration::from_secs(60));
     auditor.record(common::event(0)); // key_0, tenant acme, allowed
