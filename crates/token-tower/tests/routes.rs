@@ -1,0 +1,553 @@
+//! The routers users mount, behind the layer in one axum app: JWKS, the OAuth
+//! endpoints (RFC 6749, 7662, 7009) and key administration.
+
+mod common;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use base64::Engine as _;
+use common::{AUD, Answer, ISS, NOW, answer};
+use http::{Request, StatusCode};
+use token_audit::{Auditor, EventKind, MemorySink};
+use token_core::apikey::{ApiKeys, KeyFormat, MemoryKeyStore, NewKey};
+use token_core::client::{ClientCredentials, MemoryClientStore};
+use token_core::jose::{Algorithm, SigningKey};
+use token_core::jwt::{Keyring, MemoryRevocationStore, Minter, Validation, Verifier};
+use token_core::refresh::{MemoryRefreshStore, RefreshGrant, RefreshTokens};
+use token_core::{Authenticator, ManualClock};
+use token_scopes::{Policy, RuleSpec};
+use token_tower::routes::{KeyAdmin, OAuthRoutes, jwks_router};
+use token_tower::{AuthLayer, Authenticated};
+use tower::ServiceExt;
+
+struct App {
+    router: Router,
+    keys: ApiKeys<MemoryKeyStore>,
+    clients: ClientCredentials<MemoryClientStore>,
+    refresh: RefreshTokens<MemoryRefreshStore>,
+    sink: MemorySink,
+    auditor: Auditor,
+    admin_key: String,
+}
+
+fn policy() -> Policy {
+    Policy::builder()
+        .rule(RuleSpec::new("GET", "/.well-known/jwks.json").public())
+        .rule(RuleSpec::new("POST", "/oauth/token").public())
+        .rule(RuleSpec::new("POST", "/oauth/revoke").public())
+        .rule(RuleSpec::new("POST", "/oauth/introspect").require("tokens:introspect"))
+        .rule(RuleSpec::new("GET", "/api/reports").require("read:reports"))
+        .rule(RuleSpec::new("*", "/admin/keys").require("admin:keys"))
+        .rule(RuleSpec::new("*", "/admin/keys/{*rest}").require("admin:keys"))
+        .build()
+        .unwrap()
+}
+
+async fn app() -> App {
+    let clock = ManualClock::new(NOW);
+    let shared_clock: Arc<dyn token_core::Clock> = Arc::new(clock.clone());
+    let keyring = Keyring::new(SigningKey::generate(Algorithm::EdDSA).unwrap());
+    let minter = Minter::new(keyring.clone(), ISS).with_clock(Arc::clone(&shared_clock));
+    let revocations = Arc::new(MemoryRevocationStore::new());
+    let verifier = Verifier::new(keyring.clone(), Validation::access_tokens(ISS, AUD))
+        .with_clock(Arc::clone(&shared_clock))
+        .with_revocation(revocations);
+    let keys = ApiKeys::builder(MemoryKeyStore::new(), KeyFormat::new("tk_live").unwrap())
+        .clock(Arc::clone(&shared_clock))
+        .build();
+    let clients = ClientCredentials::with_options(
+        MemoryClientStore::new(),
+        minter.clone(),
+        token_core::apikey::KeyHasher::sha256(),
+        900,
+        Arc::clone(&shared_clock),
+    );
+    let refresh = RefreshTokens::with_options(
+        MemoryRefreshStore::new(),
+        token_core::apikey::KeyHasher::sha256(),
+        86_400,
+        Arc::clone(&shared_clock),
+    );
+    let sink = MemorySink::new();
+    let auditor = Auditor::builder()
+        .sink(sink.clone())
+        .rollups(token_audit::RollupConfig::default())
+        .build()
+        .unwrap();
+    let authenticator = Authenticator::new().api_keys(keys.clone()).jwt(verifier);
+    let oauth = OAuthRoutes::new(clients.clone(), minter, AUD, authenticator.clone())
+        .refresh_tokens(refresh.clone())
+        .auditor(auditor.clone());
+    let admin = KeyAdmin::new(keys.clone())
+        .auditor(auditor.clone())
+        .clock(shared_clock);
+    let published = keyring.clone();
+    let router = Router::new()
+        .route(
+            "/api/reports",
+            get(|who: Authenticated| async move { who.id().to_owned() }),
+        )
+        .merge(jwks_router(move || published.public_jwks()))
+        .merge(oauth.router())
+        .merge(admin.router())
+        .layer(
+            AuthLayer::builder(authenticator, policy())
+                .auditor(auditor.clone())
+                .build(),
+        );
+    let (admin_secret, _) = keys
+        .mint(NewKey::new(
+            "bootstrap",
+            "admin:keys admin:tenants read:reports tokens:introspect"
+                .parse()
+                .unwrap(),
+        ))
+        .await
+        .unwrap();
+    App {
+        router,
+        keys,
+        clients,
+        refresh,
+        sink,
+        auditor,
+        admin_key: admin_secret.expose_secret().to_owned(),
+    }
+}
+
+impl App {
+    async fn call(&self, request: Request<Body>) -> Answer {
+        let mut request = request;
+        request
+            .extensions_mut()
+            .insert(token_tower::PeerAddr("127.0.0.1:9".parse().unwrap()));
+        answer(self.router.clone().oneshot(request).await.unwrap()).await
+    }
+
+    async fn form(&self, path: &str, body: &str, basic: Option<(&str, &str)>) -> Answer {
+        let mut b = Request::post(path).header("content-type", "application/x-www-form-urlencoded");
+        if let Some((id, secret)) = basic {
+            let encoded =
+                base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+            b = b.header("authorization", format!("Basic {encoded}"));
+        }
+        self.call(b.body(Body::from(body.to_owned())).unwrap())
+            .await
+    }
+
+    async fn get(&self, path: &str, credential: &str) -> Answer {
+        self.call(
+            Request::get(path)
+                .header("authorization", format!("Bearer {credential}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    async fn json(&self, method: &str, path: &str, credential: &str, body: &str) -> Answer {
+        self.call(
+            Request::builder()
+                .method(method)
+                .uri(path)
+                .header("authorization", format!("Bearer {credential}"))
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_owned()))
+                .unwrap(),
+        )
+        .await
+    }
+}
+
+fn json(a: &Answer) -> serde_json::Value {
+    serde_json::from_str(&a.body).unwrap()
+}
+
+#[tokio::test]
+async fn jwks_publishes_public_keys_with_cache_control() {
+    let app = app().await;
+    let a = app
+        .call(
+            Request::get("/.well-known/jwks.json")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.header("content-type"), Some("application/jwk-set+json"));
+    assert_eq!(a.header("cache-control"), Some("public, max-age=300"));
+    let set = json(&a);
+    assert_eq!(set["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(set["keys"][0]["kty"], "OKP");
+    assert!(set["keys"][0].get("d").is_none(), "never the private part");
+}
+
+#[tokio::test]
+async fn client_credentials_by_basic_or_form_with_rfc_6749_errors() {
+    let app = app().await;
+    let (client, secret) = app
+        .clients
+        .register(
+            "reporting",
+            "read:reports write:reports".parse().unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    let id = client.client_id.as_str();
+    let s = secret.expose_secret();
+    let by_basic = app
+        .form(
+            "/oauth/token",
+            "grant_type=client_credentials&scope=read:reports",
+            Some((id, s)),
+        )
+        .await;
+    assert_eq!(by_basic.status, StatusCode::OK);
+    assert_eq!(by_basic.header("cache-control"), Some("no-store"));
+    let body = json(&by_basic);
+    assert_eq!(
+        (body["token_type"].as_str(), body["scope"].as_str()),
+        (Some("Bearer"), Some("read:reports"))
+    );
+    let token = body["access_token"].as_str().unwrap();
+    let api = app.get("/api/reports", token).await;
+    assert_eq!((api.status, api.body.as_str()), (StatusCode::OK, id));
+
+    let by_form = app
+        .form(
+            "/oauth/token",
+            &format!("grant_type=client_credentials&client_id={id}&client_secret={s}"),
+            None,
+        )
+        .await;
+    assert_eq!(json(&by_form)["scope"], "read:reports write:reports");
+
+    let wrong = app
+        .form(
+            "/oauth/token",
+            "grant_type=client_credentials",
+            Some((id, "tk_cs_wrong")),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(json(&wrong)["error"], "invalid_client");
+    assert!(
+        wrong
+            .header("www-authenticate")
+            .unwrap()
+            .starts_with("Basic")
+    );
+    assert!(!wrong.body.contains(s));
+
+    let both = app
+        .form(
+            "/oauth/token",
+            &format!("grant_type=client_credentials&client_secret={s}"),
+            Some((id, s)),
+        )
+        .await;
+    assert_eq!(json(&both)["error"], "invalid_request");
+    let grant = app
+        .form("/oauth/token", "grant_type=password", Some((id, s)))
+        .await;
+    assert_eq!(json(&grant)["error"], "unsupported_grant_type");
+    let scope = app
+        .form(
+            "/oauth/token",
+            "grant_type=client_credentials&scope=admin:keys",
+            Some((id, s)),
+        )
+        .await;
+    assert_eq!(json(&scope)["error"], "invalid_scope");
+    let dup = app
+        .form(
+            "/oauth/token",
+            "grant_type=client_credentials&grant_type=x",
+            Some((id, s)),
+        )
+        .await;
+    assert_eq!(json(&dup)["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
+    let app = app().await;
+    let (client, secret) = app
+        .clients
+        .register("web", "read:reports".parse().unwrap(), None)
+        .await
+        .unwrap();
+    let id = client.client_id.as_str();
+    let s = secret.expose_secret();
+    let (first, _) = app
+        .refresh
+        .issue(RefreshGrant::new(
+            "user-7",
+            id,
+            "read:reports".parse().unwrap(),
+        ))
+        .await
+        .unwrap();
+    let body = |t: &str| format!("grant_type=refresh_token&refresh_token={t}");
+    let ok = app
+        .form("/oauth/token", &body(first.expose_secret()), Some((id, s)))
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let fresh = json(&ok);
+    let second = fresh["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(second, first.expose_secret());
+    let api = app
+        .get("/api/reports", fresh["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!((api.status, api.body.as_str()), (StatusCode::OK, "user-7"));
+
+    // The old token again: reuse. The whole family dies, the new token included.
+    let reuse = app
+        .form("/oauth/token", &body(first.expose_secret()), Some((id, s)))
+        .await;
+    assert_eq!(json(&reuse)["error"], "invalid_grant");
+    let after = app
+        .form("/oauth/token", &body(&second), Some((id, s)))
+        .await;
+    assert_eq!(json(&after)["error"], "invalid_grant");
+    app.auditor.flush();
+    assert!(
+        app.sink
+            .events()
+            .iter()
+            .any(|e| e.kind() == EventKind::RefreshReuseDetected),
+        "reuse is audited"
+    );
+    // Another client cannot redeem this client's tokens.
+    let (other, other_secret) = app
+        .clients
+        .register("other", "read:reports".parse().unwrap(), None)
+        .await
+        .unwrap();
+    let (third, _) = app
+        .refresh
+        .issue(RefreshGrant::new(
+            "user-7",
+            id,
+            "read:reports".parse().unwrap(),
+        ))
+        .await
+        .unwrap();
+    let stolen = app
+        .form(
+            "/oauth/token",
+            &body(third.expose_secret()),
+            Some((&other.client_id, other_secret.expose_secret())),
+        )
+        .await;
+    assert_eq!(json(&stolen)["error"], "invalid_grant");
+}
+
+#[tokio::test]
+async fn introspection_needs_its_scope_and_answers_per_rfc_7662() {
+    let app = app().await;
+    let (reader, _) = app
+        .keys
+        .mint(NewKey::new("reader", "read:reports".parse().unwrap()))
+        .await
+        .unwrap();
+    let reader = reader.expose_secret();
+    let call = |caller: &str, token: &str| {
+        let request = Request::post("/oauth/introspect")
+            .header("authorization", format!("Bearer {caller}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(format!("token={token}")))
+            .unwrap();
+        app.call(request)
+    };
+    let denied = call(reader, reader).await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    let active = json(&call(&app.admin_key, reader).await);
+    assert_eq!(active["active"], true);
+    assert_eq!(active["token_type"], "api_key");
+    assert_eq!(active["scope"], "read:reports");
+    let garbage = json(&call(&app.admin_key, "nonsense").await);
+    assert_eq!(garbage, serde_json::json!({ "active": false }));
+}
+
+#[tokio::test]
+async fn revocation_endpoint_revokes_own_tokens_and_answers_200_for_unknown_ones() {
+    let app = app().await;
+    let (client, secret) = app
+        .clients
+        .register("svc", "read:reports".parse().unwrap(), None)
+        .await
+        .unwrap();
+    let id = client.client_id.as_str();
+    let s = secret.expose_secret();
+    let issued = app
+        .form(
+            "/oauth/token",
+            "grant_type=client_credentials",
+            Some((id, s)),
+        )
+        .await;
+    let token = json(&issued)["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(app.get("/api/reports", &token).await.status, StatusCode::OK);
+
+    let unknown = app
+        .form("/oauth/revoke", "token=whatever", Some((id, s)))
+        .await;
+    assert_eq!(unknown.status, StatusCode::OK);
+    let revoked = app
+        .form("/oauth/revoke", &format!("token={token}"), Some((id, s)))
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK);
+    let after = app.get("/api/reports", &token).await;
+    assert_eq!(
+        (after.status, after.code()),
+        (StatusCode::UNAUTHORIZED, "token_revoked".into())
+    );
+    let unauthenticated = app.form("/oauth/revoke", "token=x", None).await;
+    assert_eq!(json(&unauthenticated)["error"], "invalid_client");
+}
+
+#[tokio::test]
+async fn key_administration_end_to_end() {
+    let app = app().await;
+    let admin = app.admin_key.clone();
+    let created = app
+        .json(
+            "POST",
+            "/admin/keys",
+            &admin,
+            r#"{"name": "dashboard", "scopes": ["read:reports"], "tenant": "acme", "ttl": "30d"}"#,
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.header("cache-control"), Some("no-store"));
+    let c = json(&created);
+    let id = c["id"].as_str().unwrap().to_owned();
+    let secret = c["secret"].as_str().unwrap().to_owned();
+    assert_eq!(c["tenant"], "acme");
+    assert_eq!(c["expires_at"], NOW + 30 * 86_400);
+    assert_eq!(
+        app.get("/api/reports", &secret).await.status,
+        StatusCode::OK
+    );
+
+    let listed = app.get("/admin/keys", &admin).await;
+    assert!(!listed.body.contains(&secret) && !listed.body.contains("\"hash\""));
+    assert_eq!(json(&listed)["keys"].as_array().unwrap().len(), 2);
+    let one = json(&app.get(&format!("/admin/keys/{id}"), &admin).await);
+    assert_eq!(one["name"], "dashboard");
+
+    // Least privilege: a key cannot hold what its creator does not.
+    let wider = app
+        .json(
+            "POST",
+            "/admin/keys",
+            &admin,
+            r#"{"name": "x", "scopes": "write:reports"}"#,
+        )
+        .await;
+    assert_eq!(
+        (wider.status, wider.code()),
+        (StatusCode::FORBIDDEN, "scope_widening".into())
+    );
+    let bad = app
+        .json("POST", "/admin/keys", &admin, r#"{"name": "x"}"#)
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    // Updates narrow only.
+    let widen = app
+        .json(
+            "PATCH",
+            &format!("/admin/keys/{id}"),
+            &admin,
+            r#"{"scopes": "read:reports admin:keys"}"#,
+        )
+        .await;
+    assert_eq!(widen.status, StatusCode::FORBIDDEN);
+    let renamed = app
+        .json(
+            "PATCH",
+            &format!("/admin/keys/{id}"),
+            &admin,
+            r#"{"name": "renamed"}"#,
+        )
+        .await;
+    assert_eq!(json(&renamed)["name"], "renamed");
+
+    // Rotation with grace: both work, then only the successor.
+    let rotated = app
+        .json(
+            "POST",
+            &format!("/admin/keys/{id}/rotate"),
+            &admin,
+            r#"{"grace": 60}"#,
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::CREATED);
+    let r = json(&rotated);
+    let successor = r["secret"].as_str().unwrap().to_owned();
+    assert_eq!(r["rotated"], id.as_str());
+    assert_eq!(
+        app.get("/api/reports", &secret).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/api/reports", &successor).await.status,
+        StatusCode::OK
+    );
+
+    // Revocation takes effect on the next request.
+    let new_id = r["id"].as_str().unwrap().to_owned();
+    let deleted = app
+        .json("DELETE", &format!("/admin/keys/{new_id}"), &admin, "")
+        .await;
+    assert_eq!(deleted.status, StatusCode::OK);
+    let after = app.get("/api/reports", &successor).await;
+    assert_eq!(after.code(), "key_revoked");
+
+    // Usage from the audit roll-ups.
+    app.auditor.flush();
+    let usage = json(&app.get(&format!("/admin/keys/{id}/usage"), &admin).await);
+    let minutes = usage["minutes"].as_array().unwrap();
+    assert!(!minutes.is_empty(), "{usage}");
+
+    // A tenant-bound admin sees only its tenant; others' keys are not found.
+    let (tenant_admin, _) = app
+        .keys
+        .mint(
+            NewKey::new("globex admin", "admin:keys read:reports".parse().unwrap())
+                .tenant("globex"),
+        )
+        .await
+        .unwrap();
+    let ta = tenant_admin.expose_secret();
+    assert_eq!(
+        app.get(&format!("/admin/keys/{id}"), ta).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        json(&app.get("/admin/keys", ta).await)["keys"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let cross = app
+        .json(
+            "POST",
+            "/admin/keys",
+            ta,
+            r#"{"name": "x", "scopes": "read:reports", "tenant": "acme"}"#,
+        )
+        .await;
+    assert_eq!(cross.code(), "tenant_mismatch");
+    // Without the admin scope: refused by the policy.
+    assert_eq!(
+        app.get("/admin/keys", &secret).await.status,
+        StatusCode::FORBIDDEN
+    );
+}
