@@ -186,7 +186,7 @@ impl Sink for FlakySink {
         self.inner.write(batch)
     }
 
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "flaky"
     }
 }

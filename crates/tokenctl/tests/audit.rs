@@ -1,0 +1,221 @@
+//! `tokenctl audit verify` and `tokenctl audit stats` against real audit files written
+//! by token-audit's JSON Lines sink.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use token_audit::{
+    AuditEvent, CheckpointKey, EventKind, JsonlConfig, JsonlSink, ManualTime, Outcome, Sink,
+    TimeSource as _,
+};
+
+const KEY: &[u8] = b"9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c";
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let dir =
+            std::env::temp_dir().join(format!("tokenctl-audit-{}-{n}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn path(&self, file: &str) -> PathBuf {
+        self.0.join(file)
+    }
+
+    fn files(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(&self.0)
+            .unwrap()
+            .map(|e| e.unwrap().path().to_str().unwrap().to_owned())
+            .filter(|p| Path::new(p).extension().is_some_and(|e| e == "jsonl"))
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Writes `n` events (with checkpoints every 10) into `dir/audit.jsonl`, rotating at
+/// `rotate` bytes, and closes the sink.
+fn write_log(path: &Path, n: u64, rotate: Option<u64>) {
+    let time = ManualTime::at_unix_secs(1_795_862_700);
+    let config = JsonlConfig::new()
+        .time_source(Arc::new(time.clone()))
+        .rotate_bytes(rotate)
+        .checkpoints(CheckpointKey::new(KEY).unwrap(), Some(10), None);
+    let mut sink = JsonlSink::open(path, config).unwrap();
+    for i in 0..n {
+        let e = if i % 4 == 0 {
+            AuditEvent::auth_failed_code("key_revoked").tenant("globex")
+        } else {
+            AuditEvent::new(EventKind::AuthSucceeded, Outcome::Allowed).tenant("acme")
+        };
+        sink.write(&[e.key_id(&format!("key_{}", i % 2)).at(time.now())])
+            .unwrap();
+        time.advance(std::time::Duration::from_secs(1));
+    }
+    sink.close().unwrap();
+}
+
+fn tokenctl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tokenctl"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn run(args: &[String]) -> (i32, String, String) {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = tokenctl(&args);
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn args(head: &[&str], files: &[String], tail: &[&str]) -> Vec<String> {
+    head.iter()
+        .map(|s| (*s).to_owned())
+        .chain(files.iter().cloned())
+        .chain(tail.iter().map(|s| (*s).to_owned()))
+        .collect()
+}
+
+#[test]
+fn verify_accepts_an_intact_rotated_chain_in_any_argument_order() {
+    let dir = TempDir::new("intact");
+    write_log(&dir.path("audit.jsonl"), 100, Some(3000));
+    std::fs::write(dir.path("audit.key"), [KEY, b"\n"].concat()).unwrap();
+    let mut files = dir.files();
+    assert!(files.len() >= 3, "{files:?}");
+    files.reverse();
+    let key = dir.path("audit.key").to_str().unwrap().to_owned();
+    let (code, out, err) = run(&args(
+        &["audit", "verify", "--key", &key, "--closed"],
+        &files,
+        &[],
+    ));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("ok: 1") && out.contains("closed cleanly"),
+        "{out}"
+    );
+    assert!(err.is_empty(), "no progress bar off a terminal: {err}");
+}
+
+#[test]
+fn verify_names_the_first_bad_line_and_exits_1() {
+    let dir = TempDir::new("edited");
+    let path = dir.path("audit.jsonl");
+    write_log(&path, 30, None);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let edited = lines[4].replace("key_revoked", "key_unknown");
+    lines[4] = &edited;
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let (code, out, err) = run(&args(&["audit", "verify"], &dir.files(), &[]));
+    assert_eq!(code, 1, "{out}");
+    let shown = format!("{}:5: ", path.display());
+    assert!(err.contains(&shown) && err.contains("(Edited)"), "{err}");
+}
+
+#[test]
+fn verify_with_the_key_catches_a_cut_tail_and_a_wrong_key() {
+    let dir = TempDir::new("cut");
+    let path = dir.path("audit.jsonl");
+    write_log(&path, 25, None);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&path, lines[..lines.len() - 3].join("\n") + "\n").unwrap();
+    std::fs::write(dir.path("k"), KEY).unwrap();
+    let key = dir.path("k").to_str().unwrap().to_owned();
+    let files = vec![path.to_str().unwrap().to_owned()];
+    assert_eq!(run(&args(&["audit", "verify"], &files, &[])).0, 0);
+    let (code, _, err) = run(&args(&["audit", "verify", "--key", &key], &files, &[]));
+    assert_eq!(code, 1);
+    assert!(err.contains("(Truncated)"), "{err}");
+    let (code, out, _) = run(&args(
+        &["audit", "verify", "--key", &key, "--allow-unsealed"],
+        &files,
+        &[],
+    ));
+    assert_eq!(code, 0);
+    assert!(out.contains("unsealed line(s)"), "{out}");
+    std::fs::write(dir.path("k"), b"a different key of 32 bytes or more").unwrap();
+    let (code, _, err) = run(&args(&["audit", "verify", "--key", &key], &files, &[]));
+    assert_eq!(code, 1);
+    assert!(err.contains("(BadCheckpoint)"), "{err}");
+}
+
+#[test]
+fn verify_usage_errors_exit_2() {
+    let dir = TempDir::new("usage");
+    let missing = dir.path("nope.jsonl").to_str().unwrap().to_owned();
+    assert_eq!(
+        run(&args(
+            &["audit", "verify"],
+            std::slice::from_ref(&missing),
+            &[]
+        ))
+        .0,
+        2
+    );
+    std::fs::write(dir.path("short.key"), b"short").unwrap();
+    write_log(&dir.path("audit.jsonl"), 3, None);
+    let key = dir.path("short.key").to_str().unwrap().to_owned();
+    let (code, _, err) = run(&args(
+        &["audit", "verify", "--key", &key],
+        &dir.files(),
+        &[],
+    ));
+    assert_eq!(code, 2);
+    assert!(err.contains("at least 32 bytes"), "{err}");
+    assert_eq!(
+        run(&args(&["audit", "verify", "--closed"], &dir.files(), &[])).0,
+        2
+    );
+    assert_eq!(tokenctl(&["audit", "verify"]).status.code(), Some(2));
+}
+
+#[test]
+fn stats_summarise_by_kind_reason_key_and_tenant_and_survive_garbage() {
+    let dir = TempDir::new("stats");
+    let path = dir.path("audit.jsonl");
+    write_log(&path, 40, None);
+    let mut text = std::fs::read(&path).unwrap();
+    text.extend_from_slice(b"not json\n\xff\xfe\n");
+    std::fs::write(&path, &text).unwrap();
+    let files = dir.files();
+    let (code, out, err) = run(&args(&["audit", "stats"], &files, &[]));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("events 40  checkpoints 5  malformed 2"),
+        "{out}"
+    );
+    assert!(out.contains("auth.succeeded  30"), "{out}");
+    assert!(out.contains("key_revoked  10"), "{out}");
+    assert!(out.contains("acme  "), "{out}");
+    let (code, out, _) = run(&args(&["audit", "stats", "--json"], &files, &[]));
+    assert_eq!(code, 0);
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["by_kind"]["auth.failed"], 10);
+    assert_eq!(json["by_key"]["key_0"], 20);
+    assert_eq!(json["by_tenant"]["globex"], 10);
+    assert_eq!(json["first_time"], "2026-11-28T10:45:00.000000Z");
+    // --top limits rows and sums the rest.
+    let (_, out, _) = run(&args(&["audit", "stats", "--top", "1"], &files, &[]));
+    assert!(out.contains("(1 more)"), "{out}");
+}
