@@ -199,11 +199,8 @@ impl<S: LimitStore> LimiterBuilder<S> {
                 label: LimitName::route(&class),
                 class: class.into_boxed_str(),
                 limit,
-                tag: 0,
+                hasher: KeyHasher::default(),
             });
-        }
-        if routes.len() > usize::from(u16::MAX) {
-            return Err(BuildError::new(BuildErrorKind::TooManyClasses, None));
         }
         routes.sort_by(|a, b| a.class.cmp(&b.class));
         if let Some(pair) = routes.windows(2).find(|w| w[0].class == w[1].class) {
@@ -211,10 +208,6 @@ impl<S: LimitStore> LimiterBuilder<S> {
                 BuildErrorKind::DuplicateClass,
                 Some(&pair[0].class),
             ));
-        }
-        for (index, route) in routes.iter_mut().enumerate() {
-            // Tags 0..=2 are principal, tenant and global; routes follow.
-            route.tag = 3 + u32::try_from(index).unwrap_or(u32::MAX - 3);
         }
         Ok(Limiter {
             principal: self.principal,
@@ -226,7 +219,11 @@ impl<S: LimitStore> LimiterBuilder<S> {
                 .with_sweep_interval(self.sweep_interval),
             store: self.store,
             clock: self.clock,
-            hasher: KeyHasher::default(),
+            hashers: [
+                KeyHasher::default(),
+                KeyHasher::default(),
+                KeyHasher::default(),
+            ],
             fail_open: self.fail_open,
         })
     }

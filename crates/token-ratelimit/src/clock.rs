@@ -36,6 +36,7 @@ impl Default for MonotonicClock {
 }
 
 impl Clock for MonotonicClock {
+    #[inline]
     fn now(&self) -> Duration {
         self.origin.elapsed()
     }
@@ -83,6 +84,7 @@ impl Clock for FakeClock {
 }
 
 /// Nanoseconds since the clock's origin, saturating.
+#[inline]
 pub(crate) fn now_nanos(clock: &dyn Clock) -> u64 {
     u64::try_from(clock.now().as_nanos()).unwrap_or(u64::MAX)
 }

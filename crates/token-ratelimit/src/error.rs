@@ -133,8 +133,6 @@ pub enum BuildErrorKind {
     ReservedClassName,
     /// The same route class was configured twice.
     DuplicateClass,
-    /// More than 65535 route classes.
-    TooManyClasses,
     /// `max_keys` is zero.
     ZeroMaxKeys,
     /// The sweep interval is zero.
@@ -172,7 +170,6 @@ impl fmt::Display for BuildError {
                 "route class name is reserved: 'principal', 'tenant' and 'global' name other limits"
             }
             BuildErrorKind::DuplicateClass => "route class configured twice",
-            BuildErrorKind::TooManyClasses => "too many route classes (at most 65535)",
             BuildErrorKind::ZeroMaxKeys => "max_keys must be at least 1",
             BuildErrorKind::ZeroSweepInterval => "the sweep interval must be longer than zero",
         })?;

@@ -26,6 +26,7 @@ pub(crate) enum Denied {
 /// GCRA with emission interval T and tolerance τ = T·(burst − 1): a request of cost c
 /// passes iff `now ≥ max(tat, now) + c·T − T − τ`, and then `tat ← max(tat, now) + c·T`.
 /// A cost of 0 always passes and leaves the TAT unchanged in meaning.
+#[inline]
 pub(crate) fn decide(
     tat: Option<u64>,
     now: u64,
@@ -49,6 +50,7 @@ pub(crate) fn decide(
 }
 
 /// The status of a key whose TAT is `tat`, at `now`.
+#[inline]
 pub(crate) fn status(tat: u64, now: u64, quota: &Quota) -> Admitted {
     let t = quota.emission_nanos();
     let tau = quota.tolerance_nanos();

@@ -49,7 +49,7 @@ pub struct LimitName {
 }
 
 impl LimitName {
-    pub(crate) fn layer_only(layer: Layer) -> Self {
+    pub(crate) const fn layer_only(layer: Layer) -> Self {
         Self {
             layer,
             len: 0,
@@ -94,6 +94,11 @@ impl fmt::Debug for LimitName {
     }
 }
 
+/// The names of the layers that have a single limit.
+pub(crate) static PRINCIPAL: LimitName = LimitName::layer_only(Layer::Principal);
+pub(crate) static TENANT: LimitName = LimitName::layer_only(Layer::Tenant);
+pub(crate) static GLOBAL: LimitName = LimitName::layer_only(Layer::Global);
+
 /// Whether `name` may name a route class: 1 to 32 ASCII letters, digits, `_`, `-`, `.`.
 pub(crate) fn valid_class_name(name: &str) -> bool {
     (1..=MAX_CLASS_LEN).contains(&name.len())
@@ -110,7 +115,7 @@ pub(crate) fn valid_class_name(name: &str) -> bool {
 /// [`key`](Self::key), which are the same on every replica.
 #[derive(Debug, Clone, Copy)]
 pub struct LimitKey<'a> {
-    name: LimitName,
+    name: &'a LimitName,
     key: &'a str,
     hash: u64,
 }
@@ -118,7 +123,7 @@ pub struct LimitKey<'a> {
 impl<'a> LimitKey<'a> {
     /// The limit this counter belongs to.
     pub fn name(&self) -> LimitName {
-        self.name
+        *self.name
     }
 
     /// Whose counter: the principal id for principal and route limits, the tenant
@@ -133,22 +138,31 @@ impl<'a> LimitKey<'a> {
     }
 }
 
-/// Hashes (limit, key) pairs with a per-limiter random key (SipHash-1-3).
+/// Hashes one limit's keys with that limit's own random SipHash-1-3 key, so the same
+/// id under two limits gives unrelated hashes and callers cannot predict them.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct KeyHasher {
     state: RandomState,
 }
 
 impl KeyHasher {
-    /// `tag` distinguishes limits: the layer and, for routes, the class index.
-    pub(crate) fn key<'a>(&self, name: LimitName, tag: u32, key: &'a str) -> LimitKey<'a> {
+    #[inline]
+    pub(crate) fn key<'a>(&self, name: &'a LimitName, key: &'a str) -> LimitKey<'a> {
         let mut h = self.state.build_hasher();
-        h.write_u32(tag);
         h.write(key.as_bytes());
         LimitKey {
             name,
             key,
             hash: h.finish(),
+        }
+    }
+
+    /// A key that is never looked up (fills unused batch slots).
+    pub(crate) const fn placeholder() -> LimitKey<'static> {
+        LimitKey {
+            name: &GLOBAL,
+            key: "",
+            hash: 0,
         }
     }
 }
@@ -199,14 +213,13 @@ mod tests {
 
     #[test]
     fn hashes_separate_limits_and_keys() {
-        let h = KeyHasher::default();
-        let p = LimitName::layer_only(Layer::Principal);
-        let a = h.key(p, 0, "alice").hash();
-        assert_eq!(a, h.key(p, 0, "alice").hash());
-        assert_ne!(a, h.key(p, 0, "bob").hash());
-        assert_ne!(a, h.key(p, 1, "alice").hash());
-        // Another limiter uses another key.
-        assert_ne!(a, KeyHasher::default().key(p, 0, "alice").hash());
+        let (principal, route) = (KeyHasher::default(), KeyHasher::default());
+        let a = principal.key(&PRINCIPAL, "alice").hash();
+        assert_eq!(a, principal.key(&PRINCIPAL, "alice").hash());
+        assert_ne!(a, principal.key(&PRINCIPAL, "bob").hash());
+        // Another limit (or another limiter) hashes with another key.
+        assert_ne!(a, route.key(&PRINCIPAL, "alice").hash());
+        assert_eq!(principal.key(&TENANT, "x").name(), TENANT);
     }
 
     #[test]

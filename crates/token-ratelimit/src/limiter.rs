@@ -9,21 +9,17 @@ use crate::builder::{Limit, LimiterBuilder, Mode};
 use crate::clock::{Clock, now_nanos};
 use crate::decision::{LimitStatus, Outcome, RateLimitDecision, Refusal, RefusalReason};
 use crate::gcra::Denied;
-use crate::key::{KeyHasher, Layer, LimitKey, LimitName};
+use crate::key::{GLOBAL, KeyHasher, LimitKey, LimitName, PRINCIPAL, TENANT};
 use crate::local::LocalStore;
 use crate::quota::Quota;
 use crate::store::{Admission, BatchOutcome, LimitCheck, LimitStore, MAX_LIMITS, StoreRefusal};
-
-const TAG_PRINCIPAL: u32 = 0;
-const TAG_TENANT: u32 = 1;
-const TAG_GLOBAL: u32 = 2;
 
 #[derive(Debug)]
 pub(crate) struct RouteLimit {
     pub(crate) class: Box<str>,
     pub(crate) label: LimitName,
     pub(crate) limit: Limit,
-    pub(crate) tag: u32,
+    pub(crate) hasher: KeyHasher,
 }
 
 /// Layered rate limits: per principal (with per-key overrides), per tenant, per route
@@ -44,7 +40,8 @@ pub struct Limiter<S = LocalStore> {
     pub(crate) local: LocalStore,
     pub(crate) store: S,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) hasher: KeyHasher,
+    /// Principal, tenant, global.
+    pub(crate) hashers: [KeyHasher; 3],
     pub(crate) fail_open: bool,
 }
 
@@ -122,39 +119,52 @@ impl<'a> CheckRequest<'a> {
     }
 }
 
-/// Up to four checks, inline.
-#[derive(Debug, Clone, Copy)]
-struct Batch<'a> {
-    items: [LimitCheck<'a>; MAX_LIMITS],
-    len: usize,
-}
-
-impl<'a> Batch<'a> {
-    fn new(placeholder: LimitCheck<'a>) -> Self {
-        Self {
-            items: [placeholder; MAX_LIMITS],
-            len: 0,
-        }
-    }
-
-    fn push(&mut self, check: LimitCheck<'a>) {
-        if let Some(slot) = self.items.get_mut(self.len) {
-            *slot = check;
-            self.len += 1;
-        }
-    }
-
-    fn as_slice(&self) -> &[LimitCheck<'a>] {
-        &self.items[..self.len]
-    }
-}
-
-/// The checks one request needs, split by where their counters live.
+/// The checks one request needs, inline: local ones first, then strict ones, each
+/// group in evaluation order (principal, tenant, route, global).
 #[derive(Debug)]
 struct Plan<'a> {
-    local: Batch<'a>,
-    strict: Batch<'a>,
+    items: [LimitCheck<'a>; MAX_LIMITS],
+    local_len: usize,
+    len: usize,
     override_rejected: bool,
+}
+
+impl<'a> Plan<'a> {
+    fn new() -> Self {
+        let placeholder = LimitCheck::new(KeyHasher::placeholder(), Quota::PLACEHOLDER, 0);
+        Self {
+            items: [placeholder; MAX_LIMITS],
+            local_len: 0,
+            len: 0,
+            override_rejected: false,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, check: LimitCheck<'a>, mode: Mode) {
+        if self.len == MAX_LIMITS {
+            return; // one check per layer: never more than MAX_LIMITS
+        }
+        if mode == Mode::Strict {
+            self.items[self.len] = check;
+        } else {
+            if self.local_len < self.len {
+                self.items
+                    .copy_within(self.local_len..self.len, self.local_len + 1);
+            }
+            self.items[self.local_len] = check;
+            self.local_len += 1;
+        }
+        self.len += 1;
+    }
+
+    fn local(&self) -> &[LimitCheck<'a>] {
+        &self.items[..self.local_len]
+    }
+
+    fn strict(&self) -> &[LimitCheck<'a>] {
+        &self.items[self.local_len..self.len]
+    }
 }
 
 impl Limiter<LocalStore> {
@@ -171,17 +181,17 @@ impl<S: LimitStore> Limiter<S> {
     pub async fn check(&self, request: &CheckRequest<'_>) -> RateLimitDecision {
         let now = now_nanos(&*self.clock);
         let plan = self.plan(request);
-        let local = match self.local.acquire_at(plan.local.as_slice(), now) {
+        let local = match self.local.acquire_at(plan.local(), now) {
             Ok(admissions) => admissions,
             Err(refusal) => return self.refused_locally(&plan, refusal, now),
         };
-        if plan.strict.len == 0 {
+        let checks = plan.strict();
+        if checks.is_empty() {
             return decision(
                 &plan,
                 Outcome::Allowed(most_restrictive(&plan, local.as_slice(), &[])),
             );
         }
-        let checks = plan.strict.as_slice();
         match self.store.acquire(checks, Duration::from_nanos(now)).await {
             Ok(BatchOutcome::Admitted(strict)) => decision(
                 &plan,
@@ -215,11 +225,11 @@ impl<S: LimitStore> Limiter<S> {
     /// when a strict limit applies (then call [`check`](Self::check)).
     pub fn try_check(&self, request: &CheckRequest<'_>) -> Option<RateLimitDecision> {
         let plan = self.plan(request);
-        if plan.strict.len > 0 {
+        if !plan.strict().is_empty() {
             return None;
         }
         let now = now_nanos(&*self.clock);
-        Some(match self.local.acquire_at(plan.local.as_slice(), now) {
+        Some(match self.local.acquire_at(plan.local(), now) {
             Ok(local) => decision(
                 &plan,
                 Outcome::Allowed(most_restrictive(&plan, local.as_slice(), &[])),
@@ -248,18 +258,8 @@ impl<S: LimitStore> Limiter<S> {
         self.local.sweep(self.clock.now());
     }
 
-    fn plan<'a>(&self, request: &CheckRequest<'a>) -> Plan<'a> {
-        let placeholder = LimitCheck::new(
-            self.hasher
-                .key(LimitName::layer_only(Layer::Global), TAG_GLOBAL, ""),
-            Quota::PLACEHOLDER,
-            0,
-        );
-        let mut plan = Plan {
-            local: Batch::new(placeholder),
-            strict: Batch::new(placeholder),
-            override_rejected: false,
-        };
+    fn plan<'a>(&'a self, request: &CheckRequest<'a>) -> Plan<'a> {
+        let mut plan = Plan::new();
         let principal_mode = self.principal.map_or(Mode::Local, |l| l.mode);
         let principal = match request.overrides {
             Override::None => self.principal,
@@ -280,22 +280,14 @@ impl<S: LimitStore> Limiter<S> {
             }
         };
         let mut add = |limit: Limit, key: LimitKey<'a>| {
-            let check = LimitCheck::new(key, limit.quota, request.cost);
-            match limit.mode {
-                Mode::Local => plan.local.push(check),
-                Mode::Strict => plan.strict.push(check),
-            }
+            plan.push(LimitCheck::new(key, limit.quota, request.cost), limit.mode);
         };
+        let [principal_hasher, tenant_hasher, global_hasher] = &self.hashers;
         if let Some(limit) = principal {
-            let name = LimitName::layer_only(Layer::Principal);
-            add(
-                limit,
-                self.hasher.key(name, TAG_PRINCIPAL, request.principal),
-            );
+            add(limit, principal_hasher.key(&PRINCIPAL, request.principal));
         }
         if let (Some(limit), Some(tenant)) = (self.tenant, request.tenant) {
-            let name = LimitName::layer_only(Layer::Tenant);
-            add(limit, self.hasher.key(name, TAG_TENANT, tenant));
+            add(limit, tenant_hasher.key(&TENANT, tenant));
         }
         if let Some(class) = request.route_class
             && let Ok(index) = self.routes.binary_search_by(|r| (*r.class).cmp(class))
@@ -303,12 +295,11 @@ impl<S: LimitStore> Limiter<S> {
             let route = &self.routes[index];
             add(
                 route.limit,
-                self.hasher.key(route.label, route.tag, request.principal),
+                route.hasher.key(&route.label, request.principal),
             );
         }
         if let Some(limit) = self.global {
-            let name = LimitName::layer_only(Layer::Global);
-            add(limit, self.hasher.key(name, TAG_GLOBAL, ""));
+            add(limit, global_hasher.key(&GLOBAL, ""));
         }
         plan
     }
@@ -321,7 +312,7 @@ impl<S: LimitStore> Limiter<S> {
         refusal: StoreRefusal,
         now: u64,
     ) -> RateLimitDecision {
-        let checks = plan.local.as_slice();
+        let checks = plan.local();
         let index = refusal.index().min(checks.len().saturating_sub(1));
         let mut worst = (index, refusal.reason(), refusal.retry_after());
         for (later, check) in checks.iter().enumerate().skip(index + 1) {
@@ -343,7 +334,7 @@ impl<S: LimitStore> Limiter<S> {
     }
 
     fn refund_local(&self, plan: &Plan<'_>) {
-        for check in plan.local.as_slice() {
+        for check in plan.local() {
             self.local.refund(check);
         }
     }
@@ -387,8 +378,8 @@ fn most_restrictive(
     local: &[Admission],
     strict: &[Admission],
 ) -> Option<LimitStatus> {
-    let local = plan.local.as_slice().iter().zip(local);
-    let strict = plan.strict.as_slice().iter().zip(strict);
+    let local = plan.local().iter().zip(local);
+    let strict = plan.strict().iter().zip(strict);
     let mut best: Option<LimitStatus> = None;
     for (check, admission) in local.chain(strict) {
         let status = LimitStatus {

@@ -25,10 +25,12 @@ pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(10);
 
 /// A cell's stored value is the TAT plus one, so that governor's "0 = absent" never
 /// collides with a TAT of 0.
+#[inline]
 fn encode(tat: u64) -> Nanos {
     Nanos::new(tat.saturating_add(1))
 }
 
+#[inline]
 fn decode(stored: Option<Nanos>) -> Option<u64> {
     stored.map(|s| s.as_u64().saturating_sub(1))
 }
@@ -136,6 +138,7 @@ impl LocalStore {
     }
 
     /// Runs the scheduled sweep if its time has come and no other thread claimed it.
+    #[inline]
     fn maybe_sweep(&self, now: u64) {
         let next = self.next_sweep.load(Ordering::Relaxed);
         if now >= next
@@ -175,6 +178,7 @@ impl LocalStore {
     }
 
     /// Charges one check, or says why not. Never charges a refused check.
+    #[inline]
     fn admit(
         &self,
         check: &LimitCheck<'_>,
@@ -246,6 +250,7 @@ impl LocalStore {
     }
 
     /// Charges every check or none: charges in order and refunds on a refusal.
+    #[inline]
     pub(crate) fn acquire_at(
         &self,
         checks: &[LimitCheck<'_>],
@@ -275,6 +280,7 @@ impl LocalStore {
     }
 }
 
+#[inline]
 fn refusal(denied: Denied) -> (RefusalReason, Option<u64>) {
     match denied {
         Denied::Wait(wait) => (RefusalReason::Exhausted, Some(wait)),
@@ -282,6 +288,7 @@ fn refusal(denied: Denied) -> (RefusalReason, Option<u64>) {
     }
 }
 
+#[inline]
 pub(crate) fn to_admission(admitted: Admitted) -> Admission {
     Admission::new(
         admitted.remaining,

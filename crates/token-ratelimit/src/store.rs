@@ -21,6 +21,7 @@ pub struct LimitCheck<'a> {
 }
 
 impl<'a> LimitCheck<'a> {
+    #[inline]
     pub(crate) fn new(key: LimitKey<'a>, quota: Quota, cost: u32) -> Self {
         Self { key, quota, cost }
     }
@@ -53,7 +54,8 @@ pub struct Admission {
 impl Admission {
     /// `remaining` cost-1 requests would still pass now; the counter is back to a full
     /// burst after `reset`.
-    pub fn new(remaining: u64, reset: Duration) -> Self {
+    #[inline]
+    pub const fn new(remaining: u64, reset: Duration) -> Self {
         Self { remaining, reset }
     }
 
@@ -77,11 +79,16 @@ pub struct Admissions {
 
 impl Admissions {
     /// An empty list.
+    #[inline]
     pub fn new() -> Self {
-        Self::default()
+        Self {
+            items: [Admission::new(0, Duration::ZERO); MAX_LIMITS],
+            len: 0,
+        }
     }
 
     /// Appends `admission`; gives it back if the list already holds [`MAX_LIMITS`].
+    #[inline]
     pub fn push(&mut self, admission: Admission) -> Result<(), Admission> {
         let slot = self.items.get_mut(self.len).ok_or(admission)?;
         *slot = admission;
