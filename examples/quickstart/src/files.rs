@@ -1,0 +1,60 @@
+//! Files that hold secrets: created owner-only, never through a symbolic link.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use token_core::jose::{Algorithm, Jwk, SigningKey};
+use zeroize::Zeroizing;
+
+/// Writes `contents` to a new file with mode 0600 (`O_CREAT | O_EXCL`: an existing
+/// file or link is never followed).
+pub(crate) fn write_private(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents)?;
+    file.sync_all()
+}
+
+/// Replaces a secrets file: the old one is removed first, then a new 0600 file made.
+pub(crate) fn replace_private(path: &Path, contents: &[u8]) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    write_private(path, contents)
+}
+
+/// The signing key in `path`, or a new `EdDSA` key saved there.
+pub(crate) fn signing_key(path: &Path) -> Result<(SigningKey, bool), String> {
+    let shown = path.display();
+    match fs::read(path) {
+        Ok(bytes) => {
+            let bytes = Zeroizing::new(bytes);
+            let jwk = Jwk::from_json(&bytes).map_err(|e| {
+                format!("{shown}: not a JWK ({e}); write one with `tokenctl keygen --out`")
+            })?;
+            if !jwk.is_private() {
+                return Err(format!(
+                    "{shown} holds a public key; signing needs the private key"
+                ));
+            }
+            SigningKey::from_jwk(&jwk, None)
+                .map(|k| (k, false))
+                .map_err(|e| format!("{shown}: {e}"))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let key = SigningKey::generate(Algorithm::EdDSA).map_err(|e| e.to_string())?;
+            let json = Zeroizing::new(key.to_private_jwk().to_json());
+            write_private(path, json.as_bytes())
+                .map_err(|e| format!("cannot create {shown}: {e}"))?;
+            Ok((key, true))
+        }
+        Err(e) => Err(format!("cannot read {shown}: {e}")),
+    }
+}

@@ -1,0 +1,278 @@
+//! The tokenkit quickstart: a small service with `AuthLayer` in front, everything
+//! embedded (no database, no other process).
+//!
+//! ```text
+//! cargo run -p quickstart
+//! ```
+//!
+//! Routes: `GET /health` (public), `GET /api/reports` (`read:reports`),
+//! `POST /api/reports` (`write:reports`), `GET /api/tenants/{tenant}/usage`
+//! (`read:usage`, tenant-bound), `GET /.well-known/jwks.json`, `/oauth/token`,
+//! `/oauth/introspect`, `/oauth/revoke`, and key administration under `/admin/keys`
+//! (`admin:keys`). At start it writes a bootstrap admin API key and a demo client's
+//! secret to a 0600 file and prints that file's path with curl commands to try.
+
+mod app;
+mod files;
+mod options;
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use token_audit::{Auditor, FsyncPolicy, JsonlConfig, JsonlSink, RollupConfig, TracingSink};
+use token_core::Authenticator;
+use token_core::apikey::{ApiKeys, KeyFormat, MemoryKeyStore, NewKey};
+use token_core::client::{ClientCredentials, MemoryClientStore};
+use token_core::jwt::{Keyring, MemoryRevocationStore, Minter, Validation, Verifier};
+use token_core::refresh::{MemoryRefreshStore, RefreshTokens};
+use token_ratelimit::{Limiter, Quota};
+use token_tower::AuthLayer;
+use token_tower::routes::{KeyAdmin, OAuthRoutes, jwks_router};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use zeroize::Zeroizing;
+
+pub use app::{Reports, policy};
+pub use options::Options;
+
+/// The scopes of the bootstrap admin key: administration, plus every scope the demo
+/// routes use, so the keys it mints can hold them (a key never exceeds its creator).
+pub const ADMIN_SCOPES: &str =
+    "admin:keys admin:tenants tokens:introspect read:reports write:reports read:usage";
+
+/// The scopes the demo client may ask for.
+pub const CLIENT_SCOPES: &str = "read:reports write:reports read:usage";
+
+/// A running quickstart.
+#[derive(Debug)]
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The 0600 file with the bootstrap secrets.
+    pub bootstrap_file: PathBuf,
+    /// The demo client's id (its secret is in the bootstrap file).
+    pub client_id: String,
+    /// Whether the signing key was generated at this start.
+    pub generated_signing_key: bool,
+    /// The signing key's `kid`.
+    pub kid: String,
+    auditor: Auditor,
+    stop: oneshot::Sender<()>,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+/// Why the quickstart could not start.
+#[derive(Debug)]
+pub struct StartError(String);
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for StartError {}
+
+fn fail(context: &str) -> impl FnOnce(&dyn std::fmt::Display) -> StartError + '_ {
+    move |e| StartError(format!("{context}: {e}"))
+}
+
+/// Builds everything, writes the bootstrap file, and starts serving.
+pub async fn start(options: &Options) -> Result<Running, StartError> {
+    let limit: Quota = options.limit.parse().map_err(|e| fail("--limit")(&e))?;
+    let (signing_key, generated) = files::signing_key(&options.signing_key).map_err(StartError)?;
+    let kid = signing_key.kid().to_owned();
+    let keyring = Keyring::new(signing_key);
+    let minter = Minter::new(keyring.clone(), &options.issuer);
+    let verifier = Verifier::new(
+        keyring.clone(),
+        Validation::access_tokens(&options.issuer, &options.audience),
+    )
+    .with_revocation(Arc::new(MemoryRevocationStore::new()));
+    let keys = ApiKeys::new(
+        MemoryKeyStore::new(),
+        KeyFormat::new("tk_live").map_err(|e| fail("key format")(&e))?,
+    );
+    let clients = ClientCredentials::new(MemoryClientStore::new(), minter.clone());
+    let refresh = RefreshTokens::new(MemoryRefreshStore::new());
+
+    let audit_file = JsonlSink::open(
+        &options.audit_log,
+        JsonlConfig::new()
+            .fsync(FsyncPolicy::EveryBatch)
+            .rotate_bytes(Some(64 << 20)),
+    )
+    .map_err(|e| fail("--audit-log")(&e))?;
+    let auditor = Auditor::builder()
+        .sink(audit_file)
+        .sink(TracingSink::new())
+        .rollups(RollupConfig::default())
+        .on_anomaly(|a| eprintln!("anomaly: {}", token_audit::AuditEvent::anomaly(a).kind()))
+        .build()
+        .map_err(|e| fail("audit")(&e))?;
+    let limiter = Limiter::builder()
+        .principal(limit)
+        .route_class(
+            "oauth",
+            Quota::per_minute(30).map_err(|e| fail("quota")(&e))?,
+        )
+        .build()
+        .map_err(|e| fail("limiter")(&e))?;
+
+    let authenticator = Authenticator::new().api_keys(keys.clone()).jwt(verifier);
+    let oauth = OAuthRoutes::new(
+        clients.clone(),
+        minter,
+        &options.audience,
+        authenticator.clone(),
+    )
+    .refresh_tokens(refresh)
+    .auditor(auditor.clone());
+    let admin = KeyAdmin::new(keys.clone()).auditor(auditor.clone());
+    let layer = AuthLayer::builder(authenticator, policy())
+        .realm("quickstart")
+        .limiter(limiter)
+        .auditor(auditor.clone())
+        .build();
+    let published = keyring.clone();
+    let router = app::api(Reports::default(), auditor.clone())
+        .merge(jwks_router(move || published.public_jwks()))
+        .merge(oauth.router())
+        .merge(admin.router())
+        .layer(layer);
+
+    let client_id = bootstrap(options, &keys, &clients, &auditor).await?;
+
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|e| fail("--listen")(&e))?;
+    let addr = listener.local_addr().map_err(|e| fail("--listen")(&e))?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    Ok(Running {
+        addr,
+        bootstrap_file: options.bootstrap_file.clone(),
+        client_id,
+        generated_signing_key: generated,
+        kid,
+        auditor,
+        stop,
+        server,
+    })
+}
+
+/// Mints the admin key and registers the demo client; their secrets go to the 0600
+/// bootstrap file only. Returns the client's id.
+async fn bootstrap(
+    options: &Options,
+    keys: &ApiKeys<MemoryKeyStore>,
+    clients: &ClientCredentials<MemoryClientStore>,
+    auditor: &Auditor,
+) -> Result<String, StartError> {
+    let (admin_key, admin_record) = keys
+        .mint(NewKey::new(
+            "bootstrap admin",
+            ADMIN_SCOPES.parse().map_err(|e| fail("scopes")(&e))?,
+        ))
+        .await
+        .map_err(|e| fail("bootstrap key")(&e))?;
+    auditor.record(token_audit::AuditEvent::key_created(&admin_record));
+    let (client, client_secret) = clients
+        .register(
+            "quickstart demo client",
+            CLIENT_SCOPES.parse().map_err(|e| fail("scopes")(&e))?,
+            Some("acme"),
+        )
+        .await
+        .map_err(|e| fail("demo client")(&e))?;
+    auditor.record(token_audit::AuditEvent::client_created(&client));
+    let secrets = Zeroizing::new(format!(
+        "# tokenkit quickstart bootstrap secrets: keep private (mode 0600).\n\
+         # Load them with: . {}\n\
+         ADMIN_API_KEY={}\nDEMO_CLIENT_ID={}\nDEMO_CLIENT_SECRET={}\n",
+        options.bootstrap_file.display(),
+        admin_key.expose_secret(),
+        client.client_id,
+        client_secret.expose_secret(),
+    ));
+    files::replace_private(&options.bootstrap_file, secrets.as_bytes())
+        .map_err(|e| fail("--bootstrap-file")(&e))?;
+
+    Ok(client.client_id)
+}
+
+impl Running {
+    /// Stops serving, then flushes the audit trail.
+    pub async fn stop(self) -> token_audit::AuditStats {
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+        self.auditor.shutdown()
+    }
+
+    /// The auditor (for the usage roll-ups, and flushing in tests).
+    pub fn auditor(&self) -> &Auditor {
+        &self.auditor
+    }
+
+    /// What to print at start: paths, the client id, and commands to try. No secret.
+    pub fn banner(&self, options: &Options) -> String {
+        let base = format!("http://{}", self.addr);
+        let env = self.bootstrap_file.display();
+        let key = options.signing_key.display();
+        let mut out = String::new();
+        let _ = writeln!(out, "tokenkit quickstart listening on {base}");
+        let _ = writeln!(out, "  bootstrap secrets (mode 0600): {env}");
+        let _ = writeln!(
+            out,
+            "  demo client id: {} (its secret is in the same file)",
+            self.client_id
+        );
+        let _ = writeln!(
+            out,
+            "  signing key: {key} (kid {}{})",
+            self.kid,
+            if self.generated_signing_key {
+                ", generated now"
+            } else {
+                ""
+            }
+        );
+        let _ = writeln!(
+            out,
+            "  audit log: {} (check it with: tokenctl audit verify {})",
+            options.audit_log.display(),
+            options.audit_log.display()
+        );
+        let _ = writeln!(out, "\nTry it:");
+        let _ = writeln!(out, "  . {env}");
+        let _ = writeln!(
+            out,
+            "  curl -s -X POST {base}/admin/keys -H \"X-API-Key: $ADMIN_API_KEY\" \\\n    -H 'content-type: application/json' -d '{{\"name\": \"demo\", \"scopes\": [\"read:reports\"]}}'"
+        );
+        let _ = writeln!(
+            out,
+            "  curl -s {base}/api/reports -H \"X-API-Key: <the secret from the answer above>\""
+        );
+        let _ = writeln!(
+            out,
+            "  curl -s -u \"$DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET\" -d grant_type=client_credentials {base}/oauth/token"
+        );
+        let _ = writeln!(
+            out,
+            "  curl -s {base}/api/reports -H \"Authorization: Bearer $(tokenctl jwt mint --key {key} --iss {} --aud {} --sub you --scope read:reports)\"",
+            options.issuer, options.audience
+        );
+        out
+    }
+}

@@ -1,0 +1,253 @@
+//! The quickstart over real loopback connections: the printed flow works, secrets stay
+//! in the 0600 file, and the audit log is an intact chain without secrets.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use quickstart::Options;
+use token_core::jose::{Jwk, SigningKey};
+use token_core::jwt::{AccessTokenRequest, Keyring, Minter};
+
+struct Reply {
+    status: StatusCode,
+    headers: hyper::HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap()
+    }
+}
+
+async fn call(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let mut b = Request::builder().method(method).uri(url);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let response = client
+        .request(b.body(Full::new(Bytes::from(body.to_owned()))).unwrap())
+        .await
+        .unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body: String::from_utf8(bytes.to_vec()).unwrap(),
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("tokenkit-quickstart-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn options(dir: &std::path::Path) -> Options {
+    Options {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        signing_key: dir.join("signing-key.json"),
+        issuer: "tokenkit-quickstart".into(),
+        audience: "quickstart-api".into(),
+        limit: "60/minute".into(),
+        audit_log: dir.join("audit.jsonl"),
+        bootstrap_file: dir.join("bootstrap.env"),
+    }
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one scenario, in the order a user follows it
+async fn the_printed_flow_works_end_to_end() {
+    let dir = scratch("flow");
+    let opts = options(&dir);
+    let running = quickstart::start(&opts).await.unwrap();
+    let base = format!("http://{}", running.addr);
+    assert!(running.generated_signing_key);
+    let banner = running.banner(&opts);
+
+    // Secrets live in a 0600 file, never in the banner.
+    assert_eq!(mode(&opts.bootstrap_file), 0o600);
+    assert_eq!(mode(&opts.signing_key), 0o600);
+    let env = std::fs::read_to_string(&opts.bootstrap_file).unwrap();
+    let var = |name: &str| {
+        env.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap()
+            .to_owned()
+    };
+    let admin = var("ADMIN_API_KEY");
+    let client_id = var("DEMO_CLIENT_ID");
+    let client_secret = var("DEMO_CLIENT_SECRET");
+    assert_eq!(client_id, running.client_id);
+    assert!(!banner.contains(&admin) && !banner.contains(&client_secret));
+    assert!(
+        banner.contains(&client_id) && banner.contains(&opts.bootstrap_file.display().to_string())
+    );
+
+    assert_eq!(
+        call("GET", &format!("{base}/health"), &[], "").await.status,
+        StatusCode::OK
+    );
+    let anonymous = call("GET", &format!("{base}/api/reports"), &[], "").await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        anonymous.headers["www-authenticate"],
+        "Bearer realm=\"quickstart\""
+    );
+
+    // Mint a key with the admin key, then call the API with it.
+    let created = call(
+        "POST",
+        &format!("{base}/admin/keys"),
+        &[("x-api-key", &admin), ("content-type", "application/json")],
+        r#"{"name": "demo", "scopes": ["read:reports"]}"#,
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let key = created.json()["secret"].as_str().unwrap().to_owned();
+    let reports = call(
+        "GET",
+        &format!("{base}/api/reports"),
+        &[("x-api-key", &key)],
+        "",
+    )
+    .await;
+    assert_eq!(reports.status, StatusCode::OK);
+    assert_eq!(
+        reports.headers["ratelimit-policy"],
+        "\"principal\";q=60;w=60"
+    );
+    let write = call(
+        "POST",
+        &format!("{base}/api/reports"),
+        &[("x-api-key", &key), ("content-type", "application/json")],
+        r#"{"title": "q3"}"#,
+    )
+    .await;
+    assert_eq!(write.status, StatusCode::FORBIDDEN);
+
+    // The demo client: client credentials, then a tenant-bound route.
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{client_secret}"));
+    let issued = call(
+        "POST",
+        &format!("{base}/oauth/token"),
+        &[
+            ("authorization", &format!("Basic {basic}")),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        "grant_type=client_credentials",
+    )
+    .await;
+    assert_eq!(issued.status, StatusCode::OK, "{}", issued.body);
+    let token = issued.json()["access_token"].as_str().unwrap().to_owned();
+    let bearer = format!("Bearer {token}");
+    let own = call(
+        "GET",
+        &format!("{base}/api/tenants/acme/usage"),
+        &[("authorization", &bearer)],
+        "",
+    )
+    .await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.body);
+    let other = call(
+        "GET",
+        &format!("{base}/api/tenants/globex/usage"),
+        &[("authorization", &bearer)],
+        "",
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+
+    // A token minted from the signing key file (what `tokenctl jwt mint` does).
+    let jwk = Jwk::from_json(&std::fs::read(&opts.signing_key).unwrap()).unwrap();
+    let minter = Minter::new(
+        Keyring::new(SigningKey::from_jwk(&jwk, None).unwrap()),
+        &opts.issuer,
+    );
+    let jwt = minter
+        .mint(
+            &AccessTokenRequest::new("you", &opts.audience).scope("read:reports".parse().unwrap()),
+        )
+        .unwrap();
+    let by_jwt = call(
+        "GET",
+        &format!("{base}/api/reports"),
+        &[("authorization", &format!("Bearer {jwt}"))],
+        "",
+    )
+    .await;
+    assert_eq!(by_jwt.status, StatusCode::OK, "{}", by_jwt.body);
+    let jwks = call("GET", &format!("{base}/.well-known/jwks.json"), &[], "").await;
+    assert_eq!(jwks.json()["keys"][0]["kid"], running.kid.as_str());
+
+    running.stop().await;
+    assert_eq!(mode(&opts.audit_log), 0o600);
+    let report = token_audit::verify_chain(std::slice::from_ref(&opts.audit_log), None).unwrap();
+    assert!(report.lines >= 8, "{report:?}");
+    let log = std::fs::read_to_string(&opts.audit_log).unwrap();
+    for secret in [&admin, &client_secret, &key, &token, &jwt] {
+        assert!(
+            !log.contains(secret.as_str()),
+            "a secret reached the audit log"
+        );
+    }
+
+    // A restart keeps the signing key, so earlier tokens still verify.
+    let again = quickstart::start(&opts).await.unwrap();
+    assert!(!again.generated_signing_key);
+    assert_eq!(again.kid, running_kid(&jwk));
+    let still = call(
+        "GET",
+        &format!("http://{}/api/reports", again.addr),
+        &[("authorization", &format!("Bearer {jwt}"))],
+        "",
+    )
+    .await;
+    assert_eq!(still.status, StatusCode::OK);
+    again.stop().await;
+    let report = token_audit::verify_chain(std::slice::from_ref(&opts.audit_log), None).unwrap();
+    assert!(report.lines > 8, "the chain continues across restarts");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn running_kid(jwk: &Jwk) -> String {
+    SigningKey::from_jwk(jwk, None).unwrap().kid().to_owned()
+}
+
+#[tokio::test]
+async fn bad_options_are_clear_errors() {
+    let dir = scratch("bad");
+    let mut opts = options(&dir);
+    opts.limit = "lots".into();
+    let e = quickstart::start(&opts).await.unwrap_err();
+    assert!(e.to_string().starts_with("--limit"), "{e}");
+    let mut opts = options(&dir);
+    std::fs::write(&opts.signing_key, "not json").unwrap();
+    let e = quickstart::start(&opts).await.unwrap_err();
+    assert!(e.to_string().contains("not a JWK"), "{e}");
+    opts.signing_key = dir.join("fresh.json");
+    std::fs::write(&opts.bootstrap_file, "old").unwrap();
+    let ok = quickstart::start(&opts).await.unwrap();
+    assert_eq!(
+        mode(&opts.bootstrap_file),
+        0o600,
+        "an existing file is replaced, owner-only"
+    );
+    ok.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
