@@ -1,7 +1,9 @@
 //! Which limit a request is counted against: layers, compact keys and limit names.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher, RandomState};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 /// The layers of limits a request passes through, in evaluation order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -39,31 +41,29 @@ impl fmt::Display for Layer {
 pub(crate) const MAX_CLASS_LEN: usize = 32;
 
 /// The name of one limit, as shown in the `RateLimit-Policy` header: `principal`,
-/// `tenant`, `global`, or the route class name. Stored inline (no allocation); only
-/// ASCII letters, digits, `_`, `-` and `.` occur, so it needs no escaping in headers.
+/// `tenant`, `global`, or the route class name. Two words, `Copy`; only ASCII letters,
+/// digits, `_`, `-` and `.` occur, so it needs no escaping in headers.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LimitName {
     layer: Layer,
-    len: u8,
-    class: [u8; MAX_CLASS_LEN],
+    name: &'static str,
 }
 
 impl LimitName {
     pub(crate) const fn layer_only(layer: Layer) -> Self {
         Self {
             layer,
-            len: 0,
-            class: [0; MAX_CLASS_LEN],
+            name: layer.name(),
         }
     }
 
-    /// `class` must have passed [`valid_class_name`].
+    /// `class` must have passed [`valid_class_name`]. Class names are interned for the
+    /// life of the process: each distinct name ever configured costs its few bytes once.
     pub(crate) fn route(class: &str) -> Self {
-        let mut name = Self::layer_only(Layer::Route);
-        let len = class.len().min(MAX_CLASS_LEN);
-        name.class[..len].copy_from_slice(&class.as_bytes()[..len]);
-        name.len = u8::try_from(len).unwrap_or(0);
-        name
+        Self {
+            layer: Layer::Route,
+            name: intern(class),
+        }
     }
 
     /// The layer this limit belongs to.
@@ -72,14 +72,23 @@ impl LimitName {
     }
 
     /// The name: the route class for [`Layer::Route`], else the layer's name.
-    pub fn as_str(&self) -> &str {
-        if self.layer == Layer::Route {
-            // Built from a validated ASCII name, so this never falls back.
-            std::str::from_utf8(&self.class[..usize::from(self.len)]).unwrap_or("route")
-        } else {
-            self.layer.name()
-        }
+    pub fn as_str(&self) -> &'static str {
+        self.name
     }
+}
+
+fn intern(name: &str) -> &'static str {
+    static NAMES: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut names = NAMES
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(known) = names.get(name) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    names.insert(leaked);
+    leaked
 }
 
 impl fmt::Display for LimitName {
@@ -199,6 +208,11 @@ mod tests {
         assert_eq!(search.as_str(), "search.v2");
         assert_eq!(search.layer(), Layer::Route);
         assert_eq!(format!("{search:?}"), "LimitName(\"search.v2\")");
+        // Interned once: the same class name is the same memory.
+        assert!(std::ptr::eq(
+            search.as_str(),
+            LimitName::route("search.v2").as_str()
+        ));
     }
 
     #[test]

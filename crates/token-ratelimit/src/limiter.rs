@@ -130,8 +130,9 @@ struct Plan<'a> {
 }
 
 impl<'a> Plan<'a> {
+    #[inline]
     fn new() -> Self {
-        let placeholder = LimitCheck::new(KeyHasher::placeholder(), Quota::PLACEHOLDER, 0);
+        let placeholder = LimitCheck::new(KeyHasher::placeholder(), &Quota::PLACEHOLDER, 0);
         Self {
             items: [placeholder; MAX_LIMITS],
             local_len: 0,
@@ -158,10 +159,12 @@ impl<'a> Plan<'a> {
         self.len += 1;
     }
 
+    #[inline]
     fn local(&self) -> &[LimitCheck<'a>] {
         &self.items[..self.local_len]
     }
 
+    #[inline]
     fn strict(&self) -> &[LimitCheck<'a>] {
         &self.items[self.local_len..self.len]
     }
@@ -180,7 +183,8 @@ impl<S: LimitStore> Limiter<S> {
     /// future is ready at once (or call [`try_check`](Self::try_check)).
     pub async fn check(&self, request: &CheckRequest<'_>) -> RateLimitDecision {
         let now = now_nanos(&*self.clock);
-        let plan = self.plan(request);
+        let (principal, rejected) = self.principal_limit(request);
+        let plan = self.plan(request, principal.as_ref(), rejected);
         let local = match self.local.acquire_at(plan.local(), now) {
             Ok(admissions) => admissions,
             Err(refusal) => return self.refused_locally(&plan, refusal, now),
@@ -224,7 +228,8 @@ impl<S: LimitStore> Limiter<S> {
     /// Checks `request` synchronously when every applicable limit is local; `None`
     /// when a strict limit applies (then call [`check`](Self::check)).
     pub fn try_check(&self, request: &CheckRequest<'_>) -> Option<RateLimitDecision> {
-        let plan = self.plan(request);
+        let (principal, rejected) = self.principal_limit(request);
+        let plan = self.plan(request, principal.as_ref(), rejected);
         if !plan.strict().is_empty() {
             return None;
         }
@@ -258,35 +263,38 @@ impl<S: LimitStore> Limiter<S> {
         self.local.sweep(self.clock.now());
     }
 
-    fn plan<'a>(&'a self, request: &CheckRequest<'a>) -> Plan<'a> {
+    /// The principal limit for `request`: its override when that parses, else the
+    /// default; and whether an override was rejected.
+    #[inline]
+    fn principal_limit(&self, request: &CheckRequest<'_>) -> (Option<Limit>, bool) {
+        let mode = self.principal.map_or(Mode::Local, |l| l.mode);
+        match request.overrides {
+            Override::None => (self.principal, false),
+            Override::Parsed(quota) => (Some(Limit { quota, mode }), false),
+            Override::Text(text) => match text.parse() {
+                Ok(quota) => (Some(Limit { quota, mode }), false),
+                Err(_) => (self.principal, true),
+            },
+        }
+    }
+
+    #[inline]
+    fn plan<'a>(
+        &'a self,
+        request: &CheckRequest<'a>,
+        principal: Option<&'a Limit>,
+        override_rejected: bool,
+    ) -> Plan<'a> {
         let mut plan = Plan::new();
-        let principal_mode = self.principal.map_or(Mode::Local, |l| l.mode);
-        let principal = match request.overrides {
-            Override::None => self.principal,
-            Override::Parsed(quota) => Some(Limit {
-                quota,
-                mode: principal_mode,
-            }),
-            Override::Text(text) => {
-                if let Ok(quota) = text.parse() {
-                    Some(Limit {
-                        quota,
-                        mode: principal_mode,
-                    })
-                } else {
-                    plan.override_rejected = true;
-                    self.principal
-                }
-            }
-        };
-        let mut add = |limit: Limit, key: LimitKey<'a>| {
-            plan.push(LimitCheck::new(key, limit.quota, request.cost), limit.mode);
+        plan.override_rejected = override_rejected;
+        let mut add = |limit: &'a Limit, key: LimitKey<'a>| {
+            plan.push(LimitCheck::new(key, &limit.quota, request.cost), limit.mode);
         };
         let [principal_hasher, tenant_hasher, global_hasher] = &self.hashers;
         if let Some(limit) = principal {
             add(limit, principal_hasher.key(&PRINCIPAL, request.principal));
         }
-        if let (Some(limit), Some(tenant)) = (self.tenant, request.tenant) {
+        if let (Some(limit), Some(tenant)) = (&self.tenant, request.tenant) {
             add(limit, tenant_hasher.key(&TENANT, tenant));
         }
         if let Some(class) = request.route_class
@@ -294,11 +302,11 @@ impl<S: LimitStore> Limiter<S> {
         {
             let route = &self.routes[index];
             add(
-                route.limit,
+                &route.limit,
                 route.hasher.key(&route.label, request.principal),
             );
         }
-        if let Some(limit) = self.global {
+        if let Some(limit) = &self.global {
             add(limit, global_hasher.key(&GLOBAL, ""));
         }
         plan
@@ -306,6 +314,7 @@ impl<S: LimitStore> Limiter<S> {
 
     /// A local limit refused (and nothing stays charged). Reports the refusing limit
     /// with the longest wait among it and the local limits after it.
+    #[cold]
     fn refused_locally(
         &self,
         plan: &Plan<'_>,
@@ -363,6 +372,7 @@ fn to_refusal(
     }
 }
 
+#[inline]
 fn decision(plan: &Plan<'_>, outcome: Outcome) -> RateLimitDecision {
     RateLimitDecision {
         outcome,
@@ -373,6 +383,7 @@ fn decision(plan: &Plan<'_>, outcome: Outcome) -> RateLimitDecision {
 
 /// The admitted limit with the fewest remaining requests (ties: longest reset, then
 /// evaluation order). Strict admissions may be empty (failed open).
+#[inline]
 fn most_restrictive(
     plan: &Plan<'_>,
     local: &[Admission],

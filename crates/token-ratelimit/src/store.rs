@@ -16,13 +16,13 @@ pub const MAX_LIMITS: usize = 4;
 #[derive(Debug, Clone, Copy)]
 pub struct LimitCheck<'a> {
     key: LimitKey<'a>,
-    quota: Quota,
+    quota: &'a Quota,
     cost: u32,
 }
 
 impl<'a> LimitCheck<'a> {
     #[inline]
-    pub(crate) fn new(key: LimitKey<'a>, quota: Quota, cost: u32) -> Self {
+    pub(crate) fn new(key: LimitKey<'a>, quota: &'a Quota, cost: u32) -> Self {
         Self { key, quota, cost }
     }
 
@@ -34,8 +34,8 @@ impl<'a> LimitCheck<'a> {
     /// The quota to apply. A key's quota may differ between calls (per-key
     /// overrides, configuration changes): stores keep only GCRA's theoretical
     /// arrival time, which is meaningful under any quota.
-    pub fn quota(&self) -> &Quota {
-        &self.quota
+    pub fn quota(&self) -> &'a Quota {
+        self.quota
     }
 
     /// The request's cost (weight). 0 charges nothing and only reports the status.
