@@ -1,6 +1,8 @@
 //! The routers users mount, behind the layer in one axum app: JWKS, the OAuth
 //! endpoints (RFC 6749, 7662, 7009) and key administration.
 
+#![cfg(feature = "axum")]
+
 mod common;
 
 use std::sync::Arc;
