@@ -147,6 +147,14 @@ fn paired(label: &str, n: usize) {
         median(&mut peer_ns),
         median(&mut ratios)
     );
+    // One sweep pass over n live (busy, so kept) keys: the scheduled cost per interval.
+    let start = Instant::now();
+    ours.sweep();
+    println!(
+        "sweep {label}: {:?} for {} live keys",
+        start.elapsed(),
+        ours.tracked_keys()
+    );
 }
 
 const MEASURE_ENV: &str = "TOKEN_RATELIMIT_BENCH_MEASURE";
