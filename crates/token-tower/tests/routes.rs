@@ -414,6 +414,7 @@ async fn revocation_endpoint_revokes_own_tokens_and_answers_200_for_unknown_ones
 }
 
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // one administrator's session, in order
 async fn key_administration_end_to_end() {
     let app = app().await;
     let admin = app.admin_key.clone();
@@ -461,7 +462,7 @@ async fn key_administration_end_to_end() {
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     // Updates narrow only.
-    let widen = app
+    let widening = app
         .json(
             "PATCH",
             &format!("/admin/keys/{id}"),
@@ -469,7 +470,7 @@ async fn key_administration_end_to_end() {
             r#"{"scopes": "read:reports admin:keys"}"#,
         )
         .await;
-    assert_eq!(widen.status, StatusCode::FORBIDDEN);
+    assert_eq!(widening.status, StatusCode::FORBIDDEN);
     let renamed = app
         .json(
             "PATCH",
