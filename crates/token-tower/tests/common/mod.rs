@@ -84,6 +84,7 @@ pub fn policy() -> Policy {
 }
 
 /// Answers 200 with the principal's id (or `anonymous`).
+#[allow(clippy::needless_pass_by_value)] // a service function owns its request
 pub fn echo<B>(req: Request<B>) -> std::future::Ready<Result<Response<Full<Bytes>>, Infallible>> {
     let who = req
         .extensions()
