@@ -342,3 +342,18 @@ fn time_based_checkpoints_are_written_when_due() {
     let opts = VerifyOptions::new().key(key());
     assert!(verify_chain_with(&[&path], opts).is_ok());
 }
+
+#[test]
+fn a_failed_write_does_not_advance_the_chain() {
+    // Every write to /dev/full fails with "no space left on device".
+    let mut sink = JsonlSink::open("/dev/full", config(&time())).unwrap();
+    let err = sink.write(&[event(1), event(2)]).unwrap_err();
+    assert!(
+        err.to_string().starts_with("cannot append to /dev/full"),
+        "{err}"
+    );
+    assert!(std::error::Error::source(&err).is_some());
+    assert_eq!(sink.last_seq(), 0);
+    assert!(sink.write(&[event(1)]).is_err());
+    assert_eq!(sink.last_seq(), 0);
+}

@@ -370,8 +370,13 @@ impl Sink for JsonlSink {
             self.last_checkpoint = now;
         }
         self.sync_by_policy(now);
-        if self.config.rotate_bytes.is_some_and(|max| self.size >= max) {
-            self.rotate()?;
+        // The batch is written: a failed rotation must not make the auditor offer it
+        // again (that would duplicate it). It is logged and retried after the next
+        // batch.
+        if self.config.rotate_bytes.is_some_and(|max| self.size >= max)
+            && let Err(e) = self.rotate()
+        {
+            tracing::warn!(target: "token_audit", file = %self.path.display(), error = %e, "audit file rotation failed; will retry");
         }
         Ok(())
     }
