@@ -214,3 +214,36 @@ fn the_auditor_records_anomalies_and_calls_the_hook() {
     assert_eq!(alert.target_id(), Some("key_leaked"));
     assert_eq!(auditor.stats().generated, 1);
 }
+
+#[test]
+fn the_hook_may_use_its_own_auditor_without_deadlock() {
+    let memory = MemorySink::new();
+    let slot: Arc<Mutex<Option<Auditor>>> = Arc::default();
+    let in_hook = Arc::clone(&slot);
+    let auditor = Auditor::builder()
+        .sink(memory.clone())
+        .detector(AnomalyConfig::new())
+        .on_anomaly(move |a| {
+            if let Some(auditor) = in_hook.lock().unwrap().as_ref() {
+                auditor.record(AuditEvent::token_revoked(&a.subject));
+                auditor.flush(); // returns at once on the worker thread
+            }
+        })
+        .build()
+        .unwrap();
+    *slot.lock().unwrap() = Some(auditor.clone());
+    auditor.record(AuditEvent::auth_failed_code("key_rotated").key_id("key_old"));
+    auditor.flush(); // the anomaly, and the hook's event queued behind it
+    auditor.flush(); // the hook's event
+    let kinds: Vec<EventKind> = memory.events().iter().map(AuditEvent::kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            EventKind::AuthFailed,
+            EventKind::AnomalyDetected,
+            EventKind::TokenRevoked
+        ]
+    );
+    slot.lock().unwrap().take();
+    auditor.shutdown();
+}

@@ -90,7 +90,10 @@ impl AuditorBuilder {
     }
 
     /// Calls `hook` for each anomaly (on the worker thread; keep it quick). A
-    /// panicking hook is caught and logged.
+    /// panicking hook is caught and logged. The hook may record events, except under
+    /// [`Overflow::Block`] (the worker would wait for itself); `flush` and `shutdown`
+    /// called from it return at once. A hook that holds an [`Auditor`] clone keeps the
+    /// worker alive until [`Auditor::shutdown`] is called.
     pub fn on_anomaly(mut self, hook: impl Fn(&Anomaly) + Send + Sync + 'static) -> Self {
         self.hook = Some(Arc::new(hook));
         self
@@ -174,6 +177,7 @@ impl AuditorBuilder {
             .spawn(move || worker.run())
             .map_err(|e| AuditError::io("cannot start the audit worker thread", e))
             .map_err(|e| AuditError::new(AuditErrorKind::Spawn, e.to_string()))?;
+        let worker_id = handle.thread().id();
         Ok(Auditor {
             inner: Arc::new(Inner {
                 tx,
@@ -181,6 +185,7 @@ impl AuditorBuilder {
                 overflow: self.overflow,
                 time: self.time,
                 worker: Mutex::new(Some(handle)),
+                worker_id,
             }),
         })
     }

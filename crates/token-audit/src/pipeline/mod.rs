@@ -8,7 +8,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, ThreadId};
 
 pub use builder::AuditorBuilder;
 
@@ -85,6 +85,7 @@ struct Inner {
     overflow: Overflow,
     time: Arc<dyn TimeSource>,
     worker: Mutex<Option<JoinHandle<()>>>,
+    worker_id: ThreadId,
 }
 
 /// The audit pipeline's handle: `Clone` (one `Arc`), `Send`, `Sync`.
@@ -137,8 +138,12 @@ impl Auditor {
     }
 
     /// Waits until every event recorded before this call has been offered to the
-    /// sinks and the sinks were flushed. Returns at once after shutdown.
+    /// sinks and the sinks were flushed. Returns at once after shutdown, and when
+    /// called from the anomaly hook (the worker cannot wait for itself).
     pub fn flush(&self) {
+        if self.inner.on_worker() {
+            return;
+        }
         let (ack, done) = sync_channel(1);
         if self.inner.tx.send(Msg::Flush(ack)).is_ok() {
             let _ = done.recv();
@@ -190,7 +195,17 @@ impl Inner {
         self.shared.unreported_drops.fetch_add(1, Ordering::Relaxed);
     }
 
+    fn on_worker(&self) -> bool {
+        std::thread::current().id() == self.worker_id
+    }
+
     fn shutdown(&self) {
+        if self.on_worker() {
+            // From the anomaly hook: refuse new events; the worker stops once the
+            // other handles are gone.
+            self.shared.closed.store(true, Ordering::SeqCst);
+            return;
+        }
         let handle = self
             .worker
             .lock()
