@@ -328,3 +328,19 @@ fn a_zero_capacity_is_refused() {
     let e = Auditor::builder().capacity(0).build().unwrap_err();
     assert_eq!(e.kind(), token_audit::AuditErrorKind::InvalidConfig);
 }
+
+#[test]
+fn handles_and_reports_are_shareable() {
+    fn shareable<T: Clone + Send + Sync + std::fmt::Debug + 'static>() {}
+    shareable::<Auditor>();
+    shareable::<AuditEvent>();
+    shareable::<token_audit::UsageReport>();
+    shareable::<token_audit::Anomaly>();
+    shareable::<token_audit::CheckpointKey>();
+    let a = Auditor::builder().build().unwrap();
+    let shown = format!("{a:?}");
+    assert!(
+        shown.starts_with("Auditor { overflow: DropNewest"),
+        "{shown}"
+    );
+}
