@@ -72,6 +72,7 @@ pub mod headers;
 mod key;
 mod limiter;
 mod local;
+mod overrides;
 mod parse;
 mod quota;
 mod store;

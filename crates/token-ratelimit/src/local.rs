@@ -313,3 +313,64 @@ impl LimitStore for LocalStore {
         ready(Ok(outcome))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    use super::*;
+    use crate::key::{KeyHasher, PRINCIPAL, TENANT};
+    use crate::quota::Quota;
+
+    #[test]
+    fn peeking_and_refunding_never_insert() {
+        let store = LocalStore::new();
+        let hasher = KeyHasher::default();
+        let quota = Quota::per_second(2).unwrap();
+        let one = LimitCheck::new(hasher.key(&PRINCIPAL, "a"), &quota, 1);
+        assert_eq!(store.peek(&one, 0).unwrap().remaining, 1);
+        store.refund(&one);
+        assert!(store.is_empty());
+        store.acquire_at(&[one], 0).unwrap();
+        assert_eq!(store.len(), 1);
+        // The refund gives the cell back: both cells are free again.
+        store.refund(&one);
+        let two = LimitCheck::new(hasher.key(&PRINCIPAL, "a"), &quota, 2);
+        assert_eq!(
+            store.acquire_at(&[two], 0).unwrap().as_slice()[0].remaining(),
+            0
+        );
+    }
+
+    #[test]
+    fn the_store_trait_is_all_or_nothing_with_a_ready_future() {
+        let store = LocalStore::new().with_max_keys(0);
+        assert_eq!(store.max_keys(), 1);
+        let store = LocalStore::new();
+        let hasher = KeyHasher::default();
+        let (roomy, tight) = (Quota::per_second(5).unwrap(), Quota::per_second(1).unwrap());
+        let checks = [
+            LimitCheck::new(hasher.key(&PRINCIPAL, "a"), &roomy, 1),
+            LimitCheck::new(hasher.key(&TENANT, "t"), &tight, 1),
+        ];
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut call = |now| match pin!(store.acquire(&checks, now)).poll(&mut cx) {
+            Poll::Ready(outcome) => outcome.unwrap(),
+            Poll::Pending => panic!("the local store never waits"),
+        };
+        assert!(
+            matches!(call(Duration::ZERO), BatchOutcome::Admitted(a) if a.as_slice().len() == 2)
+        );
+        let BatchOutcome::Refused(refusal) = call(Duration::ZERO) else {
+            panic!("the tenant check must refuse");
+        };
+        assert_eq!(refusal.index(), 1);
+        assert_eq!(refusal.reason(), RefusalReason::Exhausted);
+        assert_eq!(refusal.retry_after(), Some(Duration::from_secs(1)));
+        // The principal check was refunded: 4 of 5 cells are still free.
+        let status = LimitCheck::new(hasher.key(&PRINCIPAL, "a"), &roomy, 0);
+        assert_eq!(store.peek(&status, 0).unwrap().remaining, 4);
+        assert!(format!("{store:?}").contains("tracked: 2"));
+    }
+}
