@@ -13,7 +13,9 @@ use crate::key::{GLOBAL, KeyHasher, LimitKey, LimitName, PRINCIPAL, TENANT};
 use crate::local::LocalStore;
 use crate::overrides::parse_override;
 use crate::quota::Quota;
-use crate::store::{Admission, BatchOutcome, LimitCheck, LimitStore, MAX_LIMITS, StoreRefusal};
+use crate::store::{
+    Admission, Admissions, BatchOutcome, LimitCheck, LimitStore, MAX_LIMITS, StoreRefusal,
+};
 
 #[derive(Debug)]
 pub(crate) struct RouteLimit {
@@ -186,12 +188,13 @@ impl<S: LimitStore> Limiter<S> {
     /// future is ready at once (or call [`try_check`](Self::try_check)).
     pub async fn check(&self, request: &CheckRequest<'_>) -> RateLimitDecision {
         let now = now_nanos(&*self.clock);
-        let (principal, rejected) = self.principal_limit(request);
-        let plan = self.plan(request, principal.as_ref(), rejected);
-        let local = match self.local.acquire_at(plan.local(), now) {
-            Ok(admissions) => admissions,
-            Err(refusal) => return self.refused_locally(&plan, refusal, now),
-        };
+        let mut parsed = None;
+        let (principal, rejected) = self.principal_limit(request, &mut parsed);
+        let plan = self.plan(request, principal, rejected);
+        let mut local = Admissions::new();
+        if let Err(refusal) = self.local.acquire_at(plan.local(), now, &mut local) {
+            return self.refused_locally(&plan, refusal, now);
+        }
         let checks = plan.strict();
         if checks.is_empty() {
             return decision(
@@ -231,14 +234,16 @@ impl<S: LimitStore> Limiter<S> {
     /// Checks `request` synchronously when every applicable limit is local; `None`
     /// when a strict limit applies (then call [`check`](Self::check)).
     pub fn try_check(&self, request: &CheckRequest<'_>) -> Option<RateLimitDecision> {
-        let (principal, rejected) = self.principal_limit(request);
-        let plan = self.plan(request, principal.as_ref(), rejected);
+        let mut parsed = None;
+        let (principal, rejected) = self.principal_limit(request, &mut parsed);
+        let plan = self.plan(request, principal, rejected);
         if !plan.strict().is_empty() {
             return None;
         }
         let now = now_nanos(&*self.clock);
-        Some(match self.local.acquire_at(plan.local(), now) {
-            Ok(local) => decision(
+        let mut local = Admissions::new();
+        Some(match self.local.acquire_at(plan.local(), now, &mut local) {
+            Ok(()) => decision(
                 &plan,
                 Outcome::Allowed(most_restrictive(&plan, local.as_slice(), &[])),
             ),
@@ -269,16 +274,21 @@ impl<S: LimitStore> Limiter<S> {
     /// The principal limit for `request`: its override when that parses, else the
     /// default; and whether an override was rejected.
     #[inline]
-    fn principal_limit(&self, request: &CheckRequest<'_>) -> (Option<Limit>, bool) {
+    fn principal_limit<'s>(
+        &'s self,
+        request: &CheckRequest<'_>,
+        parsed: &'s mut Option<Limit>,
+    ) -> (Option<&'s Limit>, bool) {
         let mode = self.principal.map_or(Mode::Local, |l| l.mode);
-        match request.overrides {
-            Override::None => (self.principal, false),
-            Override::Parsed(quota) => (Some(Limit { quota, mode }), false),
+        let quota = match request.overrides {
+            Override::None => return (self.principal.as_ref(), false),
+            Override::Parsed(quota) => quota,
             Override::Text(text) => match parse_override(text) {
-                Some(quota) => (Some(Limit { quota, mode }), false),
-                None => (self.principal, true),
+                Some(quota) => quota,
+                None => return (self.principal.as_ref(), true),
             },
-        }
+        };
+        (Some(parsed.insert(Limit { quota, mode })), false)
     }
 
     #[inline]

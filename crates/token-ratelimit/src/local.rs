@@ -255,9 +255,9 @@ impl LocalStore {
         &self,
         checks: &[LimitCheck<'_>],
         now: u64,
-    ) -> Result<Admissions, StoreRefusal> {
+        admissions: &mut Admissions,
+    ) -> Result<(), StoreRefusal> {
         self.maybe_sweep(now);
-        let mut admissions = Admissions::new();
         for (index, check) in checks.iter().enumerate() {
             match self.admit(check, now) {
                 Ok(admitted) => {
@@ -276,7 +276,7 @@ impl LocalStore {
                 }
             }
         }
-        Ok(admissions)
+        Ok(())
     }
 }
 
@@ -306,8 +306,9 @@ impl LimitStore for LocalStore {
         checks: &[LimitCheck<'_>],
         now: Duration,
     ) -> impl Future<Output = Result<BatchOutcome, LimitStoreError>> + Send {
-        let outcome = match self.acquire_at(checks, nanos(now)) {
-            Ok(admissions) => BatchOutcome::Admitted(admissions),
+        let mut admissions = Admissions::new();
+        let outcome = match self.acquire_at(checks, nanos(now), &mut admissions) {
+            Ok(()) => BatchOutcome::Admitted(admissions),
             Err(refusal) => BatchOutcome::Refused(refusal),
         };
         ready(Ok(outcome))
@@ -332,13 +333,17 @@ mod tests {
         assert_eq!(store.peek(&one, 0).unwrap().remaining, 1);
         store.refund(&one);
         assert!(store.is_empty());
-        store.acquire_at(&[one], 0).unwrap();
+        store.acquire_at(&[one], 0, &mut Admissions::new()).unwrap();
         assert_eq!(store.len(), 1);
         // The refund gives the cell back: both cells are free again.
         store.refund(&one);
         let two = LimitCheck::new(hasher.key(&PRINCIPAL, "a"), &quota, 2);
         assert_eq!(
-            store.acquire_at(&[two], 0).unwrap().as_slice()[0].remaining(),
+            {
+                let mut admitted = Admissions::new();
+                store.acquire_at(&[two], 0, &mut admitted).unwrap();
+                admitted.as_slice()[0].remaining()
+            },
             0
         );
     }
