@@ -75,6 +75,7 @@ mod local;
 mod overrides;
 mod parse;
 mod quota;
+mod request;
 mod store;
 
 pub use builder::{Limit, LimiterBuilder, Mode};
@@ -85,9 +86,10 @@ pub use error::{
 };
 pub use headers::HeaderStyle;
 pub use key::{Layer, LimitKey, LimitName};
-pub use limiter::{CheckRequest, Limiter};
+pub use limiter::Limiter;
 pub use local::{DEFAULT_MAX_KEYS, DEFAULT_SWEEP_INTERVAL, LocalStore};
 pub use quota::{Period, Quota};
+pub use request::CheckRequest;
 pub use store::{
     Admission, Admissions, BatchOutcome, LimitCheck, LimitStore, MAX_LIMITS, StoreRefusal,
 };

@@ -3,8 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use token_core::Principal;
-
 use crate::builder::{Limit, LimiterBuilder, Mode};
 use crate::clock::{Clock, now_nanos};
 use crate::decision::{LimitStatus, Outcome, RateLimitDecision, Refusal, RefusalReason};
@@ -13,6 +11,7 @@ use crate::key::{GLOBAL, KeyHasher, LimitKey, LimitName, PRINCIPAL, TENANT};
 use crate::local::LocalStore;
 use crate::overrides::parse_override;
 use crate::quota::Quota;
+use crate::request::{CheckRequest, Override};
 use crate::store::{
     Admission, Admissions, BatchOutcome, LimitCheck, LimitStore, MAX_LIMITS, StoreRefusal,
 };
@@ -46,82 +45,6 @@ pub struct Limiter<S = LocalStore> {
     /// Principal, tenant, global.
     pub(crate) hashers: [KeyHasher; 3],
     pub(crate) fail_open: bool,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Override<'a> {
-    None,
-    Text(&'a str),
-    Parsed(Quota),
-}
-
-/// One request to check: who, which tenant and route class, the per-key override,
-/// and the cost. Borrows everything; building one does not allocate.
-#[derive(Debug, Clone, Copy)]
-#[must_use]
-pub struct CheckRequest<'a> {
-    principal: &'a str,
-    tenant: Option<&'a str>,
-    route_class: Option<&'a str>,
-    overrides: Override<'a>,
-    cost: u32,
-}
-
-impl<'a> CheckRequest<'a> {
-    /// A cost-1 request by `principal` (its id), with no tenant, class or override.
-    pub fn new(principal: &'a str) -> Self {
-        Self {
-            principal,
-            tenant: None,
-            route_class: None,
-            overrides: Override::None,
-            cost: 1,
-        }
-    }
-
-    /// A cost-1 request by an authenticated principal: its id, tenant and per-key
-    /// override ([`Principal::rate_limit`]).
-    pub fn from_principal(principal: &'a Principal) -> Self {
-        Self::new(principal.id())
-            .tenant(principal.tenant())
-            .override_quota_str(principal.rate_limit())
-    }
-
-    /// The principal's tenant.
-    pub fn tenant(mut self, tenant: Option<&'a str>) -> Self {
-        self.tenant = tenant;
-        self
-    }
-
-    /// The rate class of the matched policy rule.
-    pub fn route_class(mut self, class: Option<&'a str>) -> Self {
-        self.route_class = class;
-        self
-    }
-
-    /// The principal's per-key override as stored on its key record (e.g.
-    /// `"1000/hour"`). It replaces the default principal limit for this principal. An
-    /// unparsable override never panics: the default applies and the decision reports
-    /// [`override_rejected`](RateLimitDecision::override_rejected). Each thread
-    /// remembers the last few override strings it parsed, so repeated overrides cost a
-    /// comparison, not a parse.
-    pub fn override_quota_str(mut self, quota: Option<&'a str>) -> Self {
-        self.overrides = quota.map_or(Override::None, Override::Text);
-        self
-    }
-
-    /// An already-parsed per-key override.
-    pub fn override_quota(mut self, quota: Option<Quota>) -> Self {
-        self.overrides = quota.map_or(Override::None, Override::Parsed);
-        self
-    }
-
-    /// The request's cost (weight), default 1. A cost above a limit's burst can never
-    /// pass; 0 charges nothing and reports the status.
-    pub fn cost(mut self, cost: u32) -> Self {
-        self.cost = cost;
-        self
-    }
 }
 
 /// The checks one request needs, inline: local ones first, then strict ones, each
