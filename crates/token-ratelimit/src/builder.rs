@@ -99,7 +99,7 @@ impl LimiterBuilder<LocalStore> {
 
 impl<S: LimitStore> LimiterBuilder<S> {
     /// The default limit per principal (API key or token subject). A principal's
-    /// per-key override replaces it for that principal only.
+    /// per-key override replaces its quota for that principal only (the mode stays).
     pub fn principal(mut self, limit: impl Into<Limit>) -> Self {
         self.principal = Some(limit.into());
         self
@@ -148,7 +148,9 @@ impl<S: LimitStore> LimiterBuilder<S> {
     }
 
     /// The shared store for [`Mode::Strict`] limits (default: a second
-    /// [`LocalStore`], which makes strict limits per-process too).
+    /// [`LocalStore`] with default bounds, which makes strict limits per-process too;
+    /// [`max_keys`](Self::max_keys) and [`sweep_interval`](Self::sweep_interval)
+    /// configure the local limits' store, not this one).
     pub fn store<T: LimitStore>(self, store: T) -> LimiterBuilder<T> {
         LimiterBuilder {
             principal: self.principal,

@@ -137,3 +137,25 @@ fn fail_open_admits_with_local_limits_and_says_so() {
     assert_eq!(third.refusal().unwrap().reason(), RefusalReason::Exhausted);
     assert_eq!(third.failed_open(), None);
 }
+
+fn assert_send_sync<T: Send + Sync>(value: T) -> T {
+    value
+}
+
+#[test]
+fn limiters_and_their_futures_cross_threads() {
+    // token-tower holds the limiter in an `Arc` and awaits `check` on a multi-threaded
+    // runtime: both must be Send (and the limiter Sync), whatever the store.
+    let limiter = assert_send_sync(
+        Limiter::builder()
+            .global(Limit::strict(q("1/minute")))
+            .store(FlakyStore::default())
+            .build()
+            .unwrap(),
+    );
+    limiter.store().up.store(true, Ordering::SeqCst);
+    let request = CheckRequest::new("alice");
+    let future = limiter.check(&request);
+    let decision = std::thread::scope(|s| s.spawn(|| block_on(future)).join().unwrap());
+    assert!(decision.is_allowed());
+}
