@@ -143,6 +143,9 @@ pub(super) struct Worker {
     instance: String,
     next_id: u64,
     idle_tick: Duration,
+    /// After the first event of a batch, how long to wait for more (see
+    /// `AuditorBuilder::gather`).
+    pub(super) gather: Duration,
     batch: Vec<AuditEvent>,
     anomalies: Vec<Anomaly>,
 }
@@ -173,6 +176,7 @@ impl Worker {
             instance,
             next_id: 0,
             idle_tick,
+            gather: Duration::ZERO,
             batch: Vec::with_capacity(batch_max),
             anomalies: Vec::new(),
         }
@@ -190,6 +194,12 @@ impl Worker {
                 Err(RecvTimeoutError::Disconnected) => break,
             };
             let mut control = self.take(first);
+            if control.is_none() && !self.gather.is_zero() {
+                // Sleeping (not waiting on the channel) while more events arrive means
+                // producers never pay for waking this thread: at most one wake-up per
+                // window, however busy the service.
+                std::thread::sleep(self.gather);
+            }
             let mut drained = control.is_some();
             while control.is_none() && self.batch.len() < self.batch_max {
                 match self.rx.try_recv() {
