@@ -259,3 +259,34 @@ fn an_external_jwks_loads_what_it_can() {
         KeyringError::NotJwks
     );
 }
+
+#[test]
+fn a_shared_keyring_can_be_replaced_under_a_verifier() {
+    use token_core::jwt::{AccessTokenRequest, Minter, SharedKeyring, Validation, Verifier};
+    let old = Keyring::new(SigningKey::generate(Algorithm::EdDSA).unwrap());
+    let new = Keyring::new(SigningKey::generate(Algorithm::EdDSA).unwrap());
+    let shared = SharedKeyring::new(old.clone());
+    let verifier = Verifier::new(Keyring::verify_only(), Validation::access_tokens("i", "a"))
+        .with_shared_keyring(shared.clone());
+    let clone = verifier.clone();
+    let token = |ring: &Keyring| {
+        Minter::new(ring.clone(), "i")
+            .mint(&AccessTokenRequest::new("s", "a"))
+            .unwrap()
+    };
+    assert!(verifier.verify(&token(&old)).is_ok());
+    assert_eq!(
+        verifier.verify(&token(&new)).unwrap_err().code(),
+        "unknown_key"
+    );
+    shared.store(new.clone());
+    assert!(
+        clone.verify(&token(&new)).is_ok(),
+        "clones see the new keys"
+    );
+    assert_eq!(
+        verifier.verify(&token(&old)).unwrap_err().code(),
+        "unknown_key"
+    );
+    assert_eq!(verifier.keyring().public_jwks(), new.public_jwks());
+}

@@ -339,3 +339,43 @@ impl fmt::Debug for Keyring {
             .finish()
     }
 }
+
+/// A [`Keyring`] that can be replaced while verifiers use it: give it to
+/// [`super::Verifier::with_shared_keyring`], then [`SharedKeyring::store`] a rotated
+/// keyring or a refreshed remote JWKS and every clone of that verifier uses it from
+/// the next verification on.
+#[derive(Clone)]
+pub struct SharedKeyring {
+    inner: Arc<std::sync::RwLock<Keyring>>,
+}
+
+impl SharedKeyring {
+    /// Starts with `keyring`.
+    pub fn new(keyring: Keyring) -> Self {
+        SharedKeyring {
+            inner: Arc::new(std::sync::RwLock::new(keyring)),
+        }
+    }
+
+    /// The current keyring (a cheap clone).
+    pub fn load(&self) -> Keyring {
+        self.inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the keyring.
+    pub fn store(&self, keyring: Keyring) {
+        *self
+            .inner
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = keyring;
+    }
+}
+
+impl fmt::Debug for SharedKeyring {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SharedKeyring").field(&self.load()).finish()
+    }
+}

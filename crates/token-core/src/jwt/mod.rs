@@ -11,7 +11,7 @@ mod verify;
 
 pub use claims::{AccessClaims, NoExtra};
 pub use error::{JwtError, JwtErrorKind, MintError};
-pub use keyring::{JwksReport, Keyring, KeyringError};
+pub use keyring::{JwksReport, Keyring, KeyringError, SharedKeyring};
 pub use mint::{AccessTokenRequest, DEFAULT_MAX_TTL_SECS, Minter};
 pub use revocation::{MemoryRevocationStore, RevocationStore};
 pub use verify::{

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use super::claims::{self, AccessClaims, NoExtra};
 use super::header::Header;
 use super::keyring::MINTED_TYP;
+use super::keyring::SharedKeyring;
 use super::{JwtError, JwtErrorKind, Keyring, RevocationStore};
 use crate::clock::{Clock, SystemClock};
 use crate::jose::{Algorithm, VerifyingKey, b64};
@@ -208,6 +209,7 @@ pub struct Verified<E = NoExtra> {
 #[derive(Clone)]
 pub struct Verifier {
     keyring: Keyring,
+    shared: Option<SharedKeyring>,
     validation: Validation,
     clock: Arc<dyn Clock>,
     revocation: Option<Arc<dyn RevocationStore>>,
@@ -218,6 +220,7 @@ impl Verifier {
     pub fn new(keyring: Keyring, validation: Validation) -> Verifier {
         Verifier {
             keyring,
+            shared: None,
             validation,
             clock: Arc::new(SystemClock),
             revocation: None,
@@ -249,12 +252,27 @@ impl Verifier {
     #[must_use]
     pub fn with_keyring(mut self, keyring: Keyring) -> Self {
         self.keyring = keyring;
+        self.shared = None;
         self
     }
 
-    /// The keyring.
-    pub fn keyring(&self) -> &Keyring {
-        &self.keyring
+    /// Verifies with whatever keyring `shared` holds at each call, so keys can be
+    /// replaced while this verifier (and its clones) are in use: a remote issuer's
+    /// refreshed JWKS, an in-process rotation. Costs a read lock and a reference
+    /// count per verification.
+    #[must_use]
+    pub fn with_shared_keyring(mut self, shared: SharedKeyring) -> Self {
+        self.keyring = shared.load();
+        self.shared = Some(shared);
+        self
+    }
+
+    /// The keyring (its current content, for a shared keyring).
+    pub fn keyring(&self) -> Keyring {
+        match &self.shared {
+            Some(s) => s.load(),
+            None => self.keyring.clone(),
+        }
     }
 
     /// The validation settings.
@@ -294,10 +312,18 @@ impl Verifier {
         else {
             return Err(JwtErrorKind::Malformed("not three dot-separated parts").into());
         };
-        let (key, typ) = match self.keyring.select_minted(header_b64, now) {
+        let current;
+        let keyring = match &self.shared {
+            Some(shared) => {
+                current = shared.load();
+                &current
+            }
+            None => &self.keyring,
+        };
+        let (key, typ) = match keyring.select_minted(header_b64, now) {
             // Our own minted header, byte for byte: its meaning is known without decoding.
             Some(key) => (key?, Some(Cow::Borrowed(MINTED_TYP))),
-            None => self.decode_header(header_b64, now)?,
+            None => decode_header(keyring, header_b64, now)?,
         };
         let alg = key.algorithm();
         if v.algorithms
@@ -328,13 +354,15 @@ impl Verifier {
             claims,
         })
     }
+}
 
-    /// The general path: decode and parse the header, refuse `none`, select the key.
-    fn decode_header(
-        &self,
-        header_b64: &str,
-        now: i64,
-    ) -> Result<(&VerifyingKey, Option<Cow<'static, str>>), JwtErrorKind> {
+/// The general path: decode and parse the header, refuse `none`, select the key.
+fn decode_header<'k>(
+    keyring: &'k Keyring,
+    header_b64: &str,
+    now: i64,
+) -> Result<(&'k VerifyingKey, Option<Cow<'static, str>>), JwtErrorKind> {
+    {
         let header_json =
             b64::decode(header_b64).ok_or(JwtErrorKind::Malformed("header is not base64url"))?;
         let header = Header::parse(&header_json)?;
@@ -346,10 +374,12 @@ impl Verifier {
             return Err(JwtErrorKind::AlgorithmNone);
         }
         let alg = Algorithm::from_name(alg_name).ok_or(JwtErrorKind::UnsupportedAlgorithm)?;
-        let key = self.keyring.select(header.kid.as_deref(), alg, now)?;
+        let key = keyring.select(header.kid.as_deref(), alg, now)?;
         Ok((key, header.typ.map(|t| Cow::Owned(t.into_owned()))))
     }
+}
 
+impl Verifier {
     fn check_claims<E>(&self, c: &AccessClaims<E>, now: i64) -> Result<(), JwtErrorKind> {
         let v = &self.validation;
         let leeway = v.leeway;
