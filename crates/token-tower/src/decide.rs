@@ -33,6 +33,14 @@ pub(crate) enum Slow {
         client: ClientInfo,
         meta: RequestMeta,
     },
+    /// A JWT named a `kid` the keyring lacks and a remote issuer is configured:
+    /// refresh its keys (rate-limited), then authenticate again.
+    #[cfg(feature = "remote-jwks")]
+    UnknownKey {
+        credential: String,
+        client: ClientInfo,
+        meta: RequestMeta,
+    },
     /// Admitted so far; a strict (shared-store) rate limit remains.
     Limit(Box<Outcome>),
 }
@@ -84,7 +92,21 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
             );
             return Begin::Decided(self.refused(parts, client, meta, None, r));
         }
-        match self.authenticator.authenticate_now(credential) {
+        let answer = self.authenticator.authenticate_now(credential);
+        #[cfg(feature = "remote-jwks")]
+        if let Some(remote) = &self.remote {
+            remote.refresh_if_stale();
+            if let Some(Err(e)) = &answer
+                && e.code() == "unknown_key"
+            {
+                return Begin::Slow(Slow::UnknownKey {
+                    credential: credential.to_owned(),
+                    client,
+                    meta,
+                });
+            }
+        }
+        match answer {
             Some(result) => self.after_auth(parts, client, meta, result),
             None => Begin::Slow(Slow::Authenticate {
                 credential: credential.to_owned(),
@@ -97,7 +119,20 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
     /// The asynchronous remainder: authentication with I/O, then the synchronous
     /// steps again, then a strict rate limit.
     pub(crate) async fn resume(&self, parts: &Parts, slow: Slow) -> Outcome {
-        let outcome = match slow {
+        let begin = match slow {
+            #[cfg(feature = "remote-jwks")]
+            Slow::UnknownKey {
+                credential,
+                client,
+                meta,
+            } => {
+                if let Some(remote) = &self.remote {
+                    remote.unknown_kid().await;
+                }
+                let result = self.authenticator.authenticate(&credential).await;
+                drop(credential);
+                self.after_auth(parts, client, meta, result)
+            }
             Slow::Authenticate {
                 credential,
                 client,
@@ -105,16 +140,21 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
             } => {
                 let result = self.authenticator.authenticate(&credential).await;
                 drop(credential);
-                match self.after_auth(parts, client, meta, result) {
-                    Begin::Decided(outcome) => return outcome,
-                    Begin::Slow(Slow::Limit(outcome)) => *outcome,
-                    // after_auth never asks to authenticate again.
-                    Begin::Slow(Slow::Authenticate { client, meta, .. }) => {
-                        return self.refused(parts, client, meta, None, unavailable());
-                    }
-                }
+                self.after_auth(parts, client, meta, result)
             }
-            Slow::Limit(outcome) => *outcome,
+            Slow::Limit(outcome) => Begin::Slow(Slow::Limit(outcome)),
+        };
+        let outcome = match begin {
+            Begin::Decided(outcome) => return outcome,
+            Begin::Slow(Slow::Limit(outcome)) => *outcome,
+            // after_auth never asks to authenticate again; fail closed if it did.
+            Begin::Slow(_) => {
+                let nowhere = ClientInfo {
+                    ip: None,
+                    tls: false,
+                };
+                return self.refused(parts, nowhere, RequestMeta::default(), None, unavailable());
+            }
         };
         match &self.limiter {
             Some(limiter) => {

@@ -41,6 +41,8 @@ pub(crate) struct Config<K, L> {
     pub(crate) header_style: HeaderStyle,
     pub(crate) auditor: Option<Auditor>,
     pub(crate) audit_public: bool,
+    #[cfg(feature = "remote-jwks")]
+    pub(crate) remote: Option<Arc<dyn crate::remote::KeySource>>,
 }
 
 impl<K: KeyStore> AuthLayer<K> {
@@ -66,6 +68,8 @@ impl<K: KeyStore> AuthLayer<K> {
                 header_style: HeaderStyle::Ietf,
                 auditor: None,
                 audit_public: false,
+                #[cfg(feature = "remote-jwks")]
+                remote: None,
             },
         }
     }
@@ -190,6 +194,8 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
                 header_style: c.header_style,
                 auditor: c.auditor,
                 audit_public: c.audit_public,
+                #[cfg(feature = "remote-jwks")]
+                remote: c.remote,
             },
         }
     }
@@ -210,6 +216,19 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
     /// default: health checks would drown the trail). Refusals are always audited.
     pub fn audit_public_routes(mut self) -> Self {
         self.config.audit_public = true;
+        self
+    }
+
+    /// Keeps a remote issuer's keys fresh: a JWT whose `kid` the verifier lacks
+    /// triggers a (rate-limited) refresh and one more try, and stale keys are
+    /// refreshed in the background. Give the verifier `remote.keyring()` with
+    /// [`token_core::jwt::Verifier::with_shared_keyring`].
+    #[cfg(feature = "remote-jwks")]
+    pub fn remote_jwks<F: crate::remote::JwksFetcher>(
+        mut self,
+        remote: crate::remote::RemoteJwks<F>,
+    ) -> Self {
+        self.config.remote = Some(Arc::new(remote));
         self
     }
 

@@ -12,6 +12,8 @@ mod forwarded;
 mod future;
 mod layer;
 mod rejection;
+#[cfg(feature = "remote-jwks")]
+pub mod remote;
 mod require_scope;
 mod respond;
 #[cfg(feature = "axum")]

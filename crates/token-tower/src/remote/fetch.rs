@@ -1,0 +1,147 @@
+//! Fetching discovery and JWKS documents.
+
+use std::future::Future;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+/// The largest discovery or JWKS document read: 256 KiB.
+pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+
+/// How long one fetch may take.
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A fetched document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Fetched {
+    /// The body (at most [`MAX_DOCUMENT_BYTES`]).
+    pub body: Bytes,
+    /// `Cache-Control: max-age`, if the response had one.
+    pub max_age_secs: Option<i64>,
+}
+
+impl Fetched {
+    /// A document and its max-age.
+    pub fn new(body: Bytes, max_age_secs: Option<i64>) -> Self {
+        Fetched { body, max_age_secs }
+    }
+}
+
+/// Why a fetch failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FetchError {
+    /// Not reachable, refused, reset, or too slow.
+    #[error("the provider is unreachable: {0}")]
+    Unreachable(String),
+    /// A status other than 200.
+    #[error("the provider answered {0}")]
+    Status(u16),
+    /// Larger than [`MAX_DOCUMENT_BYTES`].
+    #[error("the document is too large")]
+    TooLarge,
+    /// A URL this fetcher cannot use.
+    #[error("unsupported URL: {0}")]
+    UnsupportedUrl(String),
+}
+
+/// Gets documents over the network. Implement it with your HTTP client (with TLS
+/// for `https://` providers); bound the body size and the time taken.
+pub trait JwksFetcher: Send + Sync + 'static {
+    /// GETs `url`; 200 answers only.
+    fn get(&self, url: &str) -> impl Future<Output = Result<Fetched, FetchError>> + Send;
+}
+
+/// A plain-HTTP fetcher on hyper: 5-second timeout, 256 KiB limit. It refuses
+/// `https://` URLs: it has no TLS (bring a [`JwksFetcher`] for those).
+#[derive(Debug, Clone)]
+pub struct HttpFetcher {
+    client: Client<HttpConnector, Empty<Bytes>>,
+}
+
+impl Default for HttpFetcher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HttpFetcher {
+    /// A fetcher.
+    pub fn new() -> Self {
+        HttpFetcher {
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+}
+
+impl JwksFetcher for HttpFetcher {
+    async fn get(&self, url: &str) -> Result<Fetched, FetchError> {
+        let short = || url.chars().take(200).collect::<String>();
+        if !url.starts_with("http://") {
+            return Err(FetchError::UnsupportedUrl(short()));
+        }
+        let uri: http::Uri = url
+            .parse()
+            .map_err(|_| FetchError::UnsupportedUrl(short()))?;
+        let unreachable = |e: &dyn std::fmt::Display| FetchError::Unreachable(e.to_string());
+        let response = tokio::time::timeout(TIMEOUT, self.client.get(uri))
+            .await
+            .map_err(|e| unreachable(&e))?
+            .map_err(|e| unreachable(&e))?;
+        if response.status() != http::StatusCode::OK {
+            return Err(FetchError::Status(response.status().as_u16()));
+        }
+        let max_age_secs = max_age(response.headers());
+        let body = tokio::time::timeout(
+            TIMEOUT,
+            Limited::new(response.into_body(), MAX_DOCUMENT_BYTES).collect(),
+        )
+        .await
+        .map_err(|e| unreachable(&e))?
+        .map_err(|_| FetchError::TooLarge)?
+        .to_bytes();
+        Ok(Fetched { body, max_age_secs })
+    }
+}
+
+/// `max-age=N` of `Cache-Control`, unless `no-store`/`no-cache` say not to keep it.
+fn max_age(headers: &http::HeaderMap) -> Option<i64> {
+    let value = headers.get(http::header::CACHE_CONTROL)?.to_str().ok()?;
+    let mut age = None;
+    for directive in value.split(',').map(str::trim) {
+        if directive.eq_ignore_ascii_case("no-store") || directive.eq_ignore_ascii_case("no-cache")
+        {
+            return Some(0);
+        }
+        if let Some((name, n)) = directive.split_once('=')
+            && name.trim().eq_ignore_ascii_case("max-age")
+        {
+            age = n.trim().trim_matches('"').parse::<i64>().ok();
+        }
+    }
+    age
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_age_is_read_and_bounded_by_the_caller() {
+        let h = |v: &str| {
+            let mut m = http::HeaderMap::new();
+            m.insert(http::header::CACHE_CONTROL, v.parse().unwrap());
+            max_age(&m)
+        };
+        assert_eq!(h("public, max-age=600"), Some(600));
+        assert_eq!(h("max-age=\"60\""), Some(60));
+        assert_eq!(h("no-store"), Some(0));
+        assert_eq!(h("max-age=abc"), None);
+        assert_eq!(max_age(&http::HeaderMap::new()), None);
+    }
+}
