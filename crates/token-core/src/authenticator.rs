@@ -2,7 +2,9 @@
 
 use std::fmt;
 
-use crate::apikey::{ApiKeyErrorKind, ApiKeys, KeyStore, MemoryKeyStore};
+use std::sync::Arc;
+
+use crate::apikey::{ApiKeyError, ApiKeyErrorKind, ApiKeys, KeyRef, KeyStore, MemoryKeyStore};
 use crate::jwt::{JwtErrorKind, Verified, Verifier};
 use crate::principal::{Principal, PrincipalKind};
 
@@ -25,6 +27,7 @@ pub enum CredentialKind {
 #[error("{kind}")]
 pub struct AuthError {
     kind: AuthErrorKind,
+    key: Option<Arc<KeyRef>>,
 }
 
 /// The kinds of [`AuthError`].
@@ -51,6 +54,12 @@ impl AuthError {
         &self.kind
     }
 
+    /// The API key refused, when it exists (revoked, rotated, expired, out of
+    /// credits): its id and display hint, never the key.
+    pub fn key(&self) -> Option<&KeyRef> {
+        self.key.as_deref()
+    }
+
     /// The stable reason code (the API-key and JWT codes, plus `credential_malformed`
     /// and `credential_not_accepted`).
     pub fn code(&self) -> &'static str {
@@ -73,7 +82,16 @@ impl AuthError {
 
 impl From<AuthErrorKind> for AuthError {
     fn from(kind: AuthErrorKind) -> Self {
-        AuthError { kind }
+        AuthError { kind, key: None }
+    }
+}
+
+impl From<ApiKeyError> for AuthError {
+    fn from(e: ApiKeyError) -> Self {
+        AuthError {
+            kind: AuthErrorKind::ApiKey(e.kind()),
+            key: e.key().cloned(),
+        }
     }
 }
 
@@ -166,10 +184,9 @@ impl<S: KeyStore> Authenticator<S> {
     /// header's value).
     pub async fn authenticate(&self, raw: &str) -> Result<Principal, AuthError> {
         match (self.recognize(raw)?, &self.api_keys, &self.jwt) {
-            (CredentialKind::ApiKey, Some(keys), _) => keys
-                .verify(raw)
-                .await
-                .map_err(|e| AuthErrorKind::ApiKey(e.kind()).into()),
+            (CredentialKind::ApiKey, Some(keys), _) => {
+                keys.verify(raw).await.map_err(AuthError::from)
+            }
             (CredentialKind::Jwt, _, Some(verifier)) => verify_jwt(verifier, raw),
             (kind, _, _) => Err(AuthErrorKind::NotAccepted(kind).into()),
         }
@@ -184,9 +201,9 @@ impl<S: KeyStore> Authenticator<S> {
             Err(e) => return Some(Err(e)),
         };
         match (kind, &self.api_keys, &self.jwt) {
-            (CredentialKind::ApiKey, Some(keys), _) => keys
-                .verify_cached(raw)
-                .map(|r| r.map_err(|e| AuthErrorKind::ApiKey(e.kind()).into())),
+            (CredentialKind::ApiKey, Some(keys), _) => {
+                keys.verify_cached(raw).map(|r| r.map_err(AuthError::from))
+            }
             (CredentialKind::Jwt, _, Some(verifier)) => Some(verify_jwt(verifier, raw)),
             (kind, _, _) => Some(Err(AuthErrorKind::NotAccepted(kind).into())),
         }

@@ -312,3 +312,35 @@ async fn authenticate_now_agrees_with_authenticate_without_io() {
         .unwrap();
     assert_eq!(warm.id(), record.id);
 }
+
+#[tokio::test]
+async fn refusals_of_existing_keys_name_the_key_but_never_hold_it() {
+    let clock = ManualClock::new(NOW);
+    let keys = ApiKeys::builder(MemoryKeyStore::new(), KeyFormat::new("tk_live").unwrap())
+        .clock(Arc::new(clock.clone()))
+        .build();
+    let (secret, record) = keys.mint(NewKey::new("k", set("a"))).await.unwrap();
+    let auth = Authenticator::new().api_keys(keys.clone());
+    auth.authenticate(secret.expose_secret()).await.unwrap();
+    keys.revoke(&record.id, "leaked").await.unwrap();
+    for err in [
+        auth.authenticate(secret.expose_secret()).await.unwrap_err(),
+        auth.authenticate_now(secret.expose_secret())
+            .unwrap()
+            .unwrap_err(),
+    ] {
+        assert_eq!(err.code(), "key_revoked");
+        let key = err.key().expect("the revoked key is named");
+        assert_eq!(
+            (key.id.as_str(), key.hint.as_str()),
+            (record.id.as_str(), record.hint.as_str())
+        );
+        assert!(!format!("{err:?} {err}").contains(secret.expose_secret()));
+    }
+    let unknown = KeyFormat::new("tk_live").unwrap().generate().unwrap();
+    let err = auth
+        .authenticate(unknown.expose_secret())
+        .await
+        .unwrap_err();
+    assert!(err.key().is_none(), "an unknown key names nothing");
+}

@@ -1,6 +1,7 @@
 //! Why an API key was refused or an operation failed, with stable reason codes.
 
 use std::fmt;
+use std::sync::Arc;
 
 use super::FormatError;
 use crate::store::StoreError;
@@ -11,6 +12,18 @@ use crate::store::StoreError;
 pub struct ApiKeyError {
     kind: ApiKeyErrorKind,
     store: Option<StoreError>,
+    key: Option<Arc<KeyRef>>,
+}
+
+/// Which key a refusal is about (its id and display hint, never the key), for refusals
+/// of a key that exists: revoked, rotated, expired, out of credits. Audit trails and
+/// leaked-key detectors need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRef {
+    /// The key's id.
+    pub id: String,
+    /// The key's display hint (`tk_live_3Fq9…`).
+    pub hint: String,
 }
 
 /// The kinds of [`ApiKeyError`].
@@ -77,11 +90,29 @@ impl ApiKeyError {
     pub fn code(&self) -> &'static str {
         self.kind.code()
     }
+
+    /// The key refused, when it exists (revoked, rotated, expired, out of credits).
+    pub fn key(&self) -> Option<&Arc<KeyRef>> {
+        self.key.as_ref()
+    }
+
+    /// Names the key this refusal is about.
+    pub(crate) fn about(mut self, id: &str, hint: &str) -> Self {
+        self.key = Some(Arc::new(KeyRef {
+            id: id.to_owned(),
+            hint: hint.to_owned(),
+        }));
+        self
+    }
 }
 
 impl From<ApiKeyErrorKind> for ApiKeyError {
     fn from(kind: ApiKeyErrorKind) -> Self {
-        ApiKeyError { kind, store: None }
+        ApiKeyError {
+            kind,
+            store: None,
+            key: None,
+        }
     }
 }
 
@@ -96,6 +127,7 @@ impl From<StoreError> for ApiKeyError {
         ApiKeyError {
             kind: ApiKeyErrorKind::StoreUnavailable,
             store: Some(e),
+            key: None,
         }
     }
 }

@@ -28,7 +28,7 @@ mod service;
 mod store;
 
 pub use cache::CacheConfig;
-pub use error::{ApiKeyError, ApiKeyErrorKind};
+pub use error::{ApiKeyError, ApiKeyErrorKind, KeyRef};
 pub use format::{
     ApiKeySecret, CHECKSUM_CHARS, FormatError, KEY_REGEX, KeyFormat, MAX_PREFIX_LEN, ParsedKey,
     RANDOM_CHARS, check,

@@ -206,20 +206,26 @@ impl Cached {
         }
     }
 
-    /// Status and expiry at `now` (credits are the store's to decide).
+    /// Status and expiry at `now` (credits are the store's to decide). A refusal
+    /// names the key (id and hint) for the audit trail.
     fn usable(&self, now: i64) -> Result<(), ApiKeyError> {
-        if now >= self.usable_until {
-            return Err(if self.usable_until == i64::MIN {
+        let kind = if now >= self.usable_until {
+            if self.usable_until == i64::MIN {
                 ApiKeyErrorKind::Revoked
             } else {
                 ApiKeyErrorKind::Rotated
             }
-            .into());
-        }
-        if now >= self.expires_at {
-            return Err(ApiKeyErrorKind::Expired.into());
-        }
-        Ok(())
+        } else if now >= self.expires_at {
+            ApiKeyErrorKind::Expired
+        } else {
+            return Ok(());
+        };
+        Err(self.refusal(kind))
+    }
+
+    fn refusal(&self, kind: ApiKeyErrorKind) -> ApiKeyError {
+        let p = &self.principal;
+        ApiKeyError::from(kind).about(p.id(), p.display_hint().unwrap_or_default())
     }
 }
 
@@ -337,7 +343,7 @@ impl<S: KeyStore> ApiKeys<S> {
         if cached.metered
             && store.consume_credit(cached.principal.id(), now).await? == CreditOutcome::Exhausted
         {
-            return Err(ApiKeyErrorKind::UsageExceeded.into());
+            return Err(cached.refusal(ApiKeyErrorKind::UsageExceeded));
         }
         Ok(cached.principal)
     }
