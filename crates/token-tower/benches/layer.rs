@@ -106,14 +106,16 @@ fn bench(c: &mut Criterion) {
         .capacity(1 << 16)
         .build()
         .unwrap();
-    let full = |auth: Authenticator| {
-        let limiter = Limiter::builder()
+    let limiter = || {
+        Limiter::builder()
             .principal(Quota::per_second(1_000_000_000).unwrap())
             .route_class("reads", Quota::per_second(1_000_000_000).unwrap())
             .build()
-            .unwrap();
+            .unwrap()
+    };
+    let full = |auth: Authenticator| {
         AuthLayer::builder(auth, policy())
-            .limiter(limiter)
+            .limiter(limiter())
             .auditor(auditor.clone())
             .build()
     };
@@ -144,6 +146,23 @@ fn bench(c: &mut Criterion) {
         g.bench_function(format!("{name}: layer (verify + scopes)"), |b| {
             b.iter(|| poll_once(plain.call(request(header, &value))).unwrap());
         });
+        if name.starts_with("api key") {
+            // The parts, once: what the limit and the audit event each add.
+            let mut with_limit = AuthLayer::builder(auth.clone(), policy())
+                .limiter(limiter())
+                .build()
+                .layer(service_fn(inner));
+            g.bench_function(format!("{name}: layer (verify + scopes + limit)"), |b| {
+                b.iter(|| poll_once(with_limit.call(request(header, &value))).unwrap());
+            });
+            let mut with_audit = AuthLayer::builder(auth.clone(), policy())
+                .auditor(auditor.clone())
+                .build()
+                .layer(service_fn(inner));
+            g.bench_function(format!("{name}: layer (verify + scopes + audit)"), |b| {
+                b.iter(|| poll_once(with_audit.call(request(header, &value))).unwrap());
+            });
+        }
         let mut all = full(auth).layer(service_fn(inner));
         g.bench_function(
             format!("{name}: layer (verify + scopes + limit + audit)"),

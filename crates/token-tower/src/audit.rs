@@ -43,8 +43,17 @@ impl<K, L> Config<K, L> {
                 ("rate_limited" | "cost_exceeds_limit", None) => {
                     AuditEvent::new(EventKind::RateLimited, AuditOutcome::Denied).reason(r.code())
                 }
-                ("usage_exceeded", _) => {
-                    AuditEvent::new(EventKind::UsageExceeded, AuditOutcome::Denied).reason(r.code())
+                ("usage_exceeded", _) => named(
+                    AuditEvent::new(EventKind::UsageExceeded, AuditOutcome::Denied)
+                        .reason(r.code()),
+                    outcome,
+                ),
+                (_, None) if outcome.auth_error.is_some() => {
+                    let e = outcome.auth_error.as_ref().map_or_else(
+                        || AuditEvent::auth_failed_code(r.code()),
+                        |e| AuditEvent::auth_failed(e),
+                    );
+                    named(e, outcome)
                 }
                 (code, who) => {
                     let kind = match code {
@@ -84,6 +93,15 @@ impl<K, L> Config<K, L> {
             event = event.user_agent(ua);
         }
         auditor.record(event);
+    }
+}
+
+/// Adds the key an authentication refusal names (revoked, rotated, expired, out of
+/// credits): what a leaked-key detector needs. Never the key itself.
+fn named(event: AuditEvent, outcome: &Outcome) -> AuditEvent {
+    match outcome.auth_error.as_ref().and_then(|a| a.key()) {
+        Some(key) => event.key_id(&key.id).hint(&key.hint),
+        None => event,
     }
 }
 

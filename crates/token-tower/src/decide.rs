@@ -65,6 +65,8 @@ pub(crate) struct Outcome {
     /// The rate-limit decision, when a limit was consulted: its headers go on the
     /// response whatever the status.
     pub(crate) rate: Option<RateLimitDecision>,
+    /// Why authentication failed, when it did (names an existing key, for audit).
+    pub(crate) auth_error: Option<Box<AuthError>>,
     pub(crate) meta: RequestMeta,
 }
 
@@ -180,7 +182,9 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
         let principal = match result {
             Ok(p) => p,
             Err(e) => {
-                return Begin::Decided(self.refused(parts, client, meta, None, auth_rejection(&e)));
+                let mut outcome = self.refused(parts, client, meta, None, auth_rejection(&e));
+                outcome.auth_error = Some(Box::new(e));
+                return Begin::Decided(outcome);
             }
         };
         let allowed = match client.ip {
@@ -231,6 +235,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
             principal: who,
             rule,
             rate: None,
+            auth_error: None,
             meta,
         };
         if outcome.result.is_err() {
@@ -289,6 +294,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
             principal,
             rule,
             rate: None,
+            auth_error: None,
             meta,
         }
     }

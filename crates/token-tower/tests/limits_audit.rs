@@ -195,6 +195,30 @@ async fn one_event_per_decision_with_the_route_template() {
 }
 
 #[tokio::test]
+async fn a_revoked_key_in_use_is_audited_by_id_and_hint() {
+    let w = World::new();
+    let (l, auditor, sink) = audited(&w);
+    let (key, record) = w
+        .key(NewKey::new("k", "read:reports".parse().unwrap()))
+        .await;
+    w.keys.revoke(&record.id, "leaked").await.unwrap();
+    let a = send(&l, req("GET", "/api/reports").api_key(key.expose_secret())).await;
+    assert_eq!(a.code(), "key_revoked");
+    auditor.flush();
+    let events = sink.events();
+    let failed = events.last().unwrap();
+    assert_eq!(failed.kind(), EventKind::AuthFailed);
+    assert_eq!(failed.reason_code(), Some("key_revoked"));
+    assert_eq!(failed.key(), Some(record.id.as_str()));
+    assert_eq!(failed.display_hint(), Some(record.hint.as_str()));
+    assert!(
+        !serde_json::to_string(failed)
+            .unwrap()
+            .contains(key.expose_secret())
+    );
+}
+
+#[tokio::test]
 async fn rate_limited_requests_are_audited_as_such() {
     let w = World::new();
     let clock = FakeClock::new();
