@@ -92,9 +92,10 @@ impl AuditorBuilder {
     }
 
     /// Calls `hook` for each anomaly (on the worker thread; keep it quick). A
-    /// panicking hook is caught and logged. The hook may record events, except under
-    /// [`Overflow::Block`] (the worker would wait for itself); `flush` and `shutdown`
-    /// called from it return at once. A hook that holds an [`Auditor`] clone keeps the
+    /// panicking hook is caught and logged. The hook may record events (under any
+    /// overflow policy: they join the current batch without going through the queue,
+    /// at most the queue's capacity per batch, more are counted as dropped); `flush`
+    /// and `shutdown` called from it return at once. A hook that holds an [`Auditor`] clone keeps the
     /// worker alive until [`Auditor::shutdown`] is called.
     pub fn on_anomaly(mut self, hook: impl Fn(&Anomaly) + Send + Sync + 'static) -> Self {
         self.hook = Some(Arc::new(hook));
@@ -163,6 +164,7 @@ impl AuditorBuilder {
             ),
             rollups: self.rollups.map(|c| Mutex::new(Rollups::new(c))),
             closed: AtomicBool::new(false),
+            capacity: self.capacity,
             ..Shared::default()
         });
         let (tx, rx) = sync_channel(self.capacity);
@@ -188,10 +190,12 @@ impl AuditorBuilder {
         worker.gather = self.gather;
         let handle = std::thread::Builder::new()
             .name("token-audit".to_owned())
-            .spawn(move || worker.run())
+            .spawn(move || {
+                worker.enter();
+                worker.run();
+            })
             .map_err(|e| AuditError::io("cannot start the audit worker thread", e))
             .map_err(|e| AuditError::new(AuditErrorKind::Spawn, e.to_string()))?;
-        let worker_id = handle.thread().id();
         Ok(Auditor {
             inner: Arc::new(Inner {
                 tx,
@@ -199,7 +203,6 @@ impl AuditorBuilder {
                 overflow: self.overflow,
                 time: self.time,
                 worker: Mutex::new(Some(handle)),
-                worker_id,
             }),
         })
     }

@@ -4,11 +4,12 @@
 mod builder;
 mod worker;
 
+use std::cell::Cell;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::{JoinHandle, ThreadId};
+use std::thread::JoinHandle;
 
 pub use builder::AuditorBuilder;
 
@@ -27,13 +28,17 @@ pub enum Overflow {
     DropNewest,
 }
 
-/// Counters of an auditor. `recorded = received + dropped + still queued`.
+/// Counters of an auditor. `recorded = received + dropped + still queued`; after
+/// [`Auditor::shutdown`] returned (and every `record` call running then returned),
+/// `recorded = received + dropped` exactly.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AuditStats {
     /// Events the worker took from the queue.
     pub received: u64,
-    /// Events dropped by [`Overflow::DropNewest`] or recorded after shutdown.
+    /// Events dropped by [`Overflow::DropNewest`], recorded after shutdown (or while
+    /// it closed the queue), or recorded from the anomaly hook while the hook's own
+    /// buffer (the queue's capacity) was full.
     pub dropped: u64,
     /// Events the auditor made itself (`anomaly.detected`, `audit.dropped`).
     pub generated: u64,
@@ -72,11 +77,38 @@ enum Msg {
 struct Shared {
     dropped: AtomicU64,
     unreported_drops: AtomicU64,
+    /// Events accepted into the queue or the worker's own buffer.
+    enqueued: AtomicU64,
     received: AtomicU64,
     generated: AtomicU64,
     closed: AtomicBool,
+    /// Set once the worker was joined: whatever was enqueued and not received by then
+    /// is lost, and counted as dropped.
+    finished: AtomicBool,
     sinks: Mutex<Vec<SinkStats>>,
     rollups: Option<Mutex<Rollups>>,
+    /// Events recorded on the worker thread (from the anomaly hook), at most
+    /// `capacity`: the worker appends them to the batch it is processing instead of
+    /// sending them through its own queue, which it cannot wait for.
+    from_worker: Mutex<Vec<AuditEvent>>,
+    capacity: usize,
+}
+
+thread_local! {
+    /// On a worker thread, the address of its auditor's [`Shared`] (0 elsewhere).
+    static WORKER_OF: Cell<usize> = const { Cell::new(0) };
+}
+
+impl Shared {
+    /// Marks the current thread as this auditor's worker.
+    fn enter_worker(self: &Arc<Self>) {
+        WORKER_OF.with(|w| w.set(Arc::as_ptr(self) as usize));
+    }
+
+    /// Whether the current thread is this auditor's worker.
+    fn on_worker(self: &Arc<Self>) -> bool {
+        WORKER_OF.with(|w| w.get() == Arc::as_ptr(self) as usize)
+    }
 }
 
 struct Inner {
@@ -85,7 +117,6 @@ struct Inner {
     overflow: Overflow,
     time: Arc<dyn TimeSource>,
     worker: Mutex<Option<JoinHandle<()>>>,
-    worker_id: ThreadId,
 }
 
 /// The audit pipeline's handle: `Clone` (one `Arc`), `Send`, `Sync`.
@@ -115,15 +146,22 @@ impl Auditor {
     }
 
     /// Records an event: stamps its time (unless set) and enqueues it. Never does
-    /// I/O; under [`Overflow::DropNewest`] it never blocks.
+    /// I/O; under [`Overflow::DropNewest`] it never blocks. Called from the anomaly
+    /// hook (on the worker thread) it never blocks either, under any policy: the
+    /// event joins the batch being processed (at most the queue's capacity of them
+    /// per batch; more are counted as dropped).
     pub fn record(&self, mut event: AuditEvent) {
         let inner = &*self.inner;
+        if event.time().is_none() {
+            event.stamp(inner.time.now());
+        }
+        if inner.shared.on_worker() {
+            inner.record_on_worker(event);
+            return;
+        }
         if inner.shared.closed.load(Ordering::Relaxed) {
             inner.count_drop();
             return;
-        }
-        if event.time().is_none() {
-            event.stamp(inner.time.now());
         }
         let sent = match inner.overflow {
             Overflow::DropNewest => match inner.tx.try_send(Msg::Event(event)) {
@@ -132,7 +170,9 @@ impl Auditor {
             },
             Overflow::Block => inner.tx.send(Msg::Event(event)).is_ok(),
         };
-        if !sent {
+        if sent {
+            inner.shared.enqueued.fetch_add(1, Ordering::Relaxed);
+        } else {
             inner.count_drop();
         }
     }
@@ -151,8 +191,10 @@ impl Auditor {
     }
 
     /// Writes everything queued, closes the sinks (the JSON Lines sink writes its
-    /// final checkpoint) and stops the worker. Events recorded afterwards are counted
-    /// as dropped. Idempotent; returns the final counters.
+    /// final checkpoint) and stops the worker. Events recorded afterwards (or
+    /// enqueued too late to be written) are counted as dropped. Idempotent: a second
+    /// call, also from another thread, waits until the first one is done. Returns the
+    /// final counters.
     pub fn shutdown(&self) -> AuditStats {
         self.inner.shutdown();
         self.stats()
@@ -161,9 +203,15 @@ impl Auditor {
     /// The counters so far.
     pub fn stats(&self) -> AuditStats {
         let s = &self.inner.shared;
+        let received = s.received.load(Ordering::Relaxed);
+        let mut dropped = s.dropped.load(Ordering::Relaxed);
+        if s.finished.load(Ordering::Acquire) {
+            // Enqueued after the worker's last drain: never written.
+            dropped += s.enqueued.load(Ordering::Relaxed).saturating_sub(received);
+        }
         AuditStats {
-            received: s.received.load(Ordering::Relaxed),
-            dropped: s.dropped.load(Ordering::Relaxed),
+            received,
+            dropped,
             generated: s.generated.load(Ordering::Relaxed),
             sinks: s
                 .sinks
@@ -196,7 +244,23 @@ impl Inner {
     }
 
     fn on_worker(&self) -> bool {
-        std::thread::current().id() == self.worker_id
+        self.shared.on_worker()
+    }
+
+    /// `record` on the worker thread: straight into the worker's own buffer.
+    fn record_on_worker(&self, event: AuditEvent) {
+        let mut buffer = self
+            .shared
+            .from_worker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if buffer.len() < self.shared.capacity {
+            buffer.push(event);
+            self.shared.enqueued.fetch_add(1, Ordering::Relaxed);
+        } else {
+            drop(buffer);
+            self.count_drop();
+        }
     }
 
     fn shutdown(&self) {
@@ -206,17 +270,15 @@ impl Inner {
             self.shared.closed.store(true, Ordering::SeqCst);
             return;
         }
-        let handle = self
-            .worker
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        let Some(handle) = handle else { return };
+        // Held until the worker is joined, so that a concurrent second call waits.
+        let mut worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(handle) = worker.take() else { return };
         let (ack, done) = sync_channel(1);
         if self.tx.send(Msg::Shutdown(ack)).is_ok() {
             let _ = done.recv();
         }
         let _ = handle.join();
+        self.shared.finished.store(true, Ordering::Release);
     }
 }
 

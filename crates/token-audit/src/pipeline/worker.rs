@@ -182,6 +182,11 @@ impl Worker {
         }
     }
 
+    /// Marks the current thread as this auditor's worker (see `Auditor::record`).
+    pub(super) fn enter(&self) {
+        self.shared.enter_worker();
+    }
+
     pub(super) fn run(mut self) {
         loop {
             let first = match self.rx.recv_timeout(self.idle_tick) {
@@ -276,6 +281,7 @@ impl Worker {
                 generated += 1;
             }
         }
+        self.take_from_worker(&mut batch);
         if drained {
             let dropped = self.shared.unreported_drops.swap(0, Ordering::Relaxed);
             if dropped > 0 {
@@ -297,6 +303,33 @@ impl Worker {
         batch.clear();
         self.batch = batch;
         self.publish();
+    }
+
+    /// Moves the events the hook recorded (on this thread) into `batch`.
+    fn take_from_worker(&mut self, batch: &mut Vec<AuditEvent>) {
+        let mut own = std::mem::take(
+            &mut *self
+                .shared
+                .from_worker
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        if own.is_empty() {
+            return;
+        }
+        self.shared
+            .received
+            .fetch_add(own.len() as u64, Ordering::Relaxed);
+        for e in &mut own {
+            self.assign_id(e);
+        }
+        if let Some(rollups) = &self.shared.rollups {
+            let mut r = rollups.lock().unwrap_or_else(PoisonError::into_inner);
+            for e in &own {
+                r.observe(e);
+            }
+        }
+        batch.append(&mut own);
     }
 
     fn flush_sinks(&mut self) {
