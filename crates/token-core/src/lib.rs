@@ -45,6 +45,7 @@
 
 pub mod apikey;
 mod authenticator;
+pub mod civil;
 pub mod client;
 mod clock;
 pub mod jose;
