@@ -219,6 +219,18 @@ impl<K: KeyStore> Inner<K> {
         caller.scopes().grants(&self.cross_tenant_scope)
     }
 
+    /// An administrator and the key they named, if they may see it (another
+    /// tenant's key is "not found").
+    async fn caller_and_key(
+        &self,
+        caller: Option<Authenticated>,
+        id: &str,
+    ) -> Result<(Principal, KeyRecord), Response> {
+        let caller = self.admin(caller)?;
+        let record = self.visible(&caller, id).await?;
+        Ok((caller, record))
+    }
+
     /// The key, if the caller may see it (another tenant's key is "not found").
     #[allow(clippy::result_large_err)] // the error is the response itself
     async fn visible(&self, caller: &Principal, id: &str) -> Result<KeyRecord, Response> {
@@ -412,8 +424,7 @@ async fn show<K: KeyStore>(
     Path(id): Path<String>,
 ) -> Answer {
     let a = &admin.inner;
-    let caller = a.admin(caller)?;
-    let record = a.visible(&caller, &id).await?;
+    let (_, record) = a.caller_and_key(caller, &id).await?;
     Ok(Json(view(&record)).into_response())
 }
 
@@ -483,8 +494,7 @@ async fn rotate<K: KeyStore>(
     body: Option<Json<RotateBody>>,
 ) -> Answer {
     let a = &admin.inner;
-    let caller = a.admin(caller)?;
-    let old = a.visible(&caller, &id).await?;
+    let (caller, old) = a.caller_and_key(caller, &id).await?;
     let grace = body
         .and_then(|Json(b)| b.grace)
         .unwrap_or(a.default_grace_secs)
@@ -516,8 +526,7 @@ async fn revoke<K: KeyStore>(
     Path(id): Path<String>,
 ) -> Answer {
     let a = &admin.inner;
-    let caller = a.admin(caller)?;
-    a.visible(&caller, &id).await?;
+    let (caller, _) = a.caller_and_key(caller, &id).await?;
     let reason = format!("revoked by {} via the admin API", caller.id());
     let record = a
         .keys
@@ -534,8 +543,7 @@ async fn usage<K: KeyStore>(
     Path(id): Path<String>,
 ) -> Answer {
     let a = &admin.inner;
-    let caller = a.admin(caller)?;
-    let record = a.visible(&caller, &id).await?;
+    let (_, record) = a.caller_and_key(caller, &id).await?;
     let Some(auditor) = &a.auditor else {
         return Err(AdminError(
             StatusCode::NOT_FOUND,
