@@ -4,9 +4,13 @@
 //! written, then +1 per line, across rotated files) and `"prev"`: the lowercase hex
 //! SHA-256 of the previous line's exact bytes, without its newline ([`GENESIS`] for
 //! the first line). An event line continues with the event's own fields; a checkpoint
-//! line has one more member, `"checkpoint": {"time", "final", "mac"}`, where `mac` is
-//! the hex HMAC-SHA-256, under the configured key, of
-//! `token-audit-checkpoint-v1|{seq}|{prev}|{time}|{final}`. See `docs/audit.md`.
+//! line has one more member, `"checkpoint": {"time", "final", "interval", "mac"}`
+//! (and `"resumed": {"file", "last_seq"}` before `mac` on the first line a writer
+//! wrote after finding an unsealed or invalid tail), where `mac` is the hex
+//! HMAC-SHA-256, under the configured key, of
+//! `token-audit-checkpoint-v2|{seq}|{prev}|{time}|{final}|{interval}`, followed by
+//! `|resumed|{last_seq}|{file}` for a resumption. A checkpoint line must be exactly
+//! the bytes the writer produces (one canonical form). See `docs/audit.md`.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -49,37 +53,33 @@ impl CheckpointKey {
         })
     }
 
-    fn message(seq: u64, prev: &str, time: &str, is_final: bool) -> String {
-        format!("token-audit-checkpoint-v1|{seq}|{prev}|{time}|{is_final}")
+    /// The signed text of a checkpoint.
+    fn message(seq: u64, prev: &str, cp: &Checkpoint<'_>) -> String {
+        let Checkpoint {
+            time,
+            is_final,
+            interval,
+            ..
+        } = cp;
+        let mut m = format!("token-audit-checkpoint-v2|{seq}|{prev}|{time}|{is_final}|{interval}");
+        if let Some(r) = &cp.resumed {
+            m.push_str(&format!("|resumed|{}|{}", r.last_seq, r.file));
+        }
+        m
     }
 
     /// The hex MAC of a checkpoint.
-    pub(crate) fn sign(&self, seq: u64, prev: &str, time: &str, is_final: bool) -> String {
-        let tag = hmac::sign(
-            &self.key,
-            Self::message(seq, prev, time, is_final).as_bytes(),
-        );
+    pub(crate) fn sign(&self, seq: u64, prev: &str, cp: &Checkpoint<'_>) -> String {
+        let tag = hmac::sign(&self.key, Self::message(seq, prev, cp).as_bytes());
         hex(tag.as_ref())
     }
 
     /// Whether `mac_hex` is the MAC of this checkpoint (constant time).
-    pub(crate) fn verify(
-        &self,
-        seq: u64,
-        prev: &str,
-        time: &str,
-        is_final: bool,
-        mac_hex: &str,
-    ) -> bool {
+    pub(crate) fn verify(&self, seq: u64, prev: &str, cp: &Checkpoint<'_>, mac_hex: &str) -> bool {
         let Some(tag) = unhex(mac_hex) else {
             return false;
         };
-        hmac::verify(
-            &self.key,
-            Self::message(seq, prev, time, is_final).as_bytes(),
-            &tag,
-        )
-        .is_ok()
+        hmac::verify(&self.key, Self::message(seq, prev, cp).as_bytes(), &tag).is_ok()
     }
 }
 
@@ -135,10 +135,11 @@ impl Head {
         }
     }
 
-    /// Appends the next event line (with its newline) to `buf` and advances.
+    /// Appends the next event line (with its newline) to `buf` and advances. (The
+    /// sink refuses to resume a chain at `u64::MAX`, so `seq` cannot overflow.)
     pub(crate) fn push_event(&mut self, buf: &mut Vec<u8>, event: &AuditEvent) {
         let start = buf.len();
-        let seq = self.seq + 1;
+        let seq = self.seq.saturating_add(1);
         buf.extend_from_slice(format!("{{\"seq\":{seq},\"prev\":\"{}\",", self.hash).as_bytes());
         let body = buf.len();
         // Serializing a struct of strings, numbers and addresses into memory cannot
@@ -155,28 +156,58 @@ impl Head {
     }
 
     /// Appends a signed checkpoint line (with its newline) to `buf` and advances.
+    /// `interval`: the most event lines the writer puts between two checkpoints (0:
+    /// time-based checkpoints only).
     pub(crate) fn push_checkpoint(
         &mut self,
         buf: &mut Vec<u8>,
         key: &CheckpointKey,
         time: Timestamp,
         is_final: bool,
+        interval: u64,
+        resumed: Option<Resumed<'_>>,
     ) {
         let start = buf.len();
-        let seq = self.seq + 1;
-        let time = time.to_string();
-        let mac = key.sign(seq, &self.hash, &time, is_final);
-        buf.extend_from_slice(
-            format!(
-                "{{\"seq\":{seq},\"prev\":\"{}\",\"checkpoint\":{{\"time\":\"{time}\",\"final\":{is_final},\"mac\":\"{mac}\"}}}}",
-                self.hash
-            )
-            .as_bytes(),
-        );
+        let seq = self.seq.saturating_add(1);
+        let cp = Checkpoint {
+            time: Cow::Owned(time.to_string()),
+            is_final,
+            interval,
+            resumed,
+        };
+        let mac = key.sign(seq, &self.hash, &cp);
+        buf.extend_from_slice(checkpoint_line(seq, &self.hash, &cp, &mac).as_bytes());
         self.seq = seq;
         self.hash = line_hash(&buf[start..]);
         buf.push(b'\n');
     }
+}
+
+/// The canonical text of a checkpoint line (without its newline). The writer
+/// produces it and the verifier requires a checkpoint line to be exactly this, so a
+/// checkpoint line cannot be altered (extra members, another order, other escapes)
+/// even though nothing hashes the last line of a chain.
+pub(crate) fn checkpoint_line(seq: u64, prev: &str, cp: &Checkpoint<'_>, mac: &str) -> String {
+    let mut line = format!(
+        "{{\"seq\":{seq},\"prev\":\"{prev}\",\"checkpoint\":{{\"time\":{},\"final\":{},\"interval\":{}",
+        json_string(&cp.time),
+        cp.is_final,
+        cp.interval
+    );
+    if let Some(r) = &cp.resumed {
+        line.push_str(&format!(
+            ",\"resumed\":{{\"file\":{},\"last_seq\":{}}}",
+            json_string(&r.file),
+            r.last_seq
+        ));
+    }
+    line.push_str(&format!(",\"mac\":{}}}}}", json_string(mac)));
+    line
+}
+
+/// A string as JSON (serde_json's escaping).
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
 }
 
 /// The chain members of a line, as read back.
@@ -189,15 +220,68 @@ pub(crate) struct LineHead<'a> {
     pub(crate) checkpoint: Option<CheckpointFields<'a>>,
 }
 
-/// A checkpoint's members.
+/// A checkpoint's signed members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Checkpoint<'a> {
+    pub(crate) time: Cow<'a, str>,
+    pub(crate) is_final: bool,
+    /// The most event lines between two checkpoints; 0 when only time triggers them.
+    pub(crate) interval: u64,
+    pub(crate) resumed: Option<Resumed<'a>>,
+}
+
+/// On the first checkpoint a writer wrote after finding the previous file's tail
+/// unsealed or invalid: that file (moved aside) and the last seq it read there.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub(crate) struct Resumed<'a> {
+    #[serde(borrow)]
+    pub(crate) file: Cow<'a, str>,
+    pub(crate) last_seq: u64,
+}
+
+/// A checkpoint's members, as read back.
 #[derive(Debug, Deserialize)]
 pub(crate) struct CheckpointFields<'a> {
     #[serde(borrow)]
     pub(crate) time: Cow<'a, str>,
     #[serde(rename = "final")]
     pub(crate) is_final: bool,
+    pub(crate) interval: u64,
+    #[serde(default, borrow)]
+    pub(crate) resumed: Option<Resumed<'a>>,
     #[serde(borrow)]
     pub(crate) mac: Cow<'a, str>,
+}
+
+impl<'a> CheckpointFields<'a> {
+    /// The signed members.
+    pub(crate) fn signed(&self) -> Checkpoint<'a> {
+        Checkpoint {
+            time: self.time.clone(),
+            is_final: self.is_final,
+            interval: self.interval,
+            resumed: self.resumed.clone(),
+        }
+    }
+}
+
+impl LineHead<'_> {
+    /// Whether this checkpoint line is exactly its canonical form (true for a line
+    /// that is not a checkpoint).
+    pub(crate) fn is_canonical(&self, line: &[u8]) -> bool {
+        self.checkpoint.as_ref().is_none_or(|cp| {
+            checkpoint_line(self.seq, &self.prev, &cp.signed(), &cp.mac).as_bytes() == line
+        })
+    }
+
+    /// Whether this line is a checkpoint that verifies under `key` and is in its
+    /// canonical form.
+    pub(crate) fn is_valid_checkpoint(&self, line: &[u8], key: &CheckpointKey) -> bool {
+        self.checkpoint
+            .as_ref()
+            .is_some_and(|cp| key.verify(self.seq, &self.prev, &cp.signed(), &cp.mac))
+            && self.is_canonical(line)
+    }
 }
 
 impl LineHead<'_> {
@@ -215,7 +299,7 @@ impl LineHead<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{CheckpointKey, GENESIS, Head, LineHead, hex, line_hash, unhex};
+    use super::{CheckpointKey, GENESIS, Head, LineHead, Resumed, hex, line_hash, unhex};
     use crate::event::{AuditEvent, EventKind, Outcome};
     use crate::time::Timestamp;
 
@@ -234,17 +318,80 @@ mod tests {
         );
         assert_eq!(head.hash, line_hash(&first[..first.len() - 1]));
         let key = CheckpointKey::new(&[7; 32]).unwrap();
-        head.push_checkpoint(&mut buf, &key, Timestamp::from_unix_micros(0), true);
+        head.push_checkpoint(
+            &mut buf,
+            &key,
+            Timestamp::from_unix_micros(0),
+            true,
+            5,
+            None,
+        );
         let second = &buf[first.len()..buf.len() - 1];
         let parsed = LineHead::parse(second).unwrap();
         assert_eq!(parsed.seq, 2);
         assert_eq!(parsed.prev, line_hash(&first[..first.len() - 1]));
-        let cp = parsed.checkpoint.unwrap();
+        assert!(parsed.is_valid_checkpoint(second, &key));
+        let cp = parsed.checkpoint.as_ref().unwrap();
         assert!(cp.is_final);
-        assert!(key.verify(2, &parsed.prev, &cp.time, true, &cp.mac));
-        assert!(!key.verify(2, &parsed.prev, &cp.time, false, &cp.mac));
+        assert_eq!(cp.interval, 5);
+        let mut signed = cp.signed();
+        assert!(key.verify(2, &parsed.prev, &signed, &cp.mac));
+        signed.interval = 6;
+        assert!(!key.verify(2, &parsed.prev, &signed, &cp.mac));
+        signed.interval = 5;
+        signed.is_final = false;
+        assert!(!key.verify(2, &parsed.prev, &signed, &cp.mac));
         let other = CheckpointKey::new(&[8; 32]).unwrap();
-        assert!(!other.verify(2, &parsed.prev, &cp.time, true, &cp.mac));
+        assert!(!other.verify(2, &parsed.prev, &cp.signed(), &cp.mac));
+        // The signed text, as docs/audit.md shows it.
+        assert_eq!(
+            CheckpointKey::message(2, &parsed.prev, &cp.signed()),
+            format!(
+                "token-audit-checkpoint-v2|2|{}|1970-01-01T00:00:00.000000Z|true|5",
+                parsed.prev
+            )
+        );
+    }
+
+    #[test]
+    fn a_checkpoint_line_must_be_canonical() {
+        let key = CheckpointKey::new(&[7; 32]).unwrap();
+        let mut head = Head::genesis();
+        let mut buf = Vec::new();
+        let resumed = Resumed {
+            file: "audit.\"x\".jsonl".into(),
+            last_seq: 41,
+        };
+        let t = Timestamp::from_unix_micros(0);
+        head.push_checkpoint(&mut buf, &key, t, false, 0, Some(resumed));
+        let line = String::from_utf8(buf[..buf.len() - 1].to_vec()).unwrap();
+        let parsed = LineHead::parse(line.as_bytes()).unwrap();
+        assert!(parsed.is_valid_checkpoint(line.as_bytes(), &key), "{line}");
+        let cp = parsed.checkpoint.as_ref().unwrap();
+        assert_eq!(cp.resumed.as_ref().unwrap().last_seq, 41);
+        assert!(
+            CheckpointKey::message(1, GENESIS, &cp.signed())
+                .ends_with("|false|0|resumed|41|audit.\"x\".jsonl")
+        );
+        // Same members, altered bytes: an extra member, another order, a space.
+        for altered in [
+            line.replacen("\"checkpoint\":{", "\"checkpoint\":{\"x\":1,", 1),
+            line.replacen("}}", "},\"note\":\"hi\"}", 1),
+            line.replacen(
+                "\"final\":false,\"interval\":0",
+                "\"interval\":0,\"final\":false",
+                1,
+            ),
+            line.replacen("\"seq\":1,", "\"seq\": 1,", 1),
+        ] {
+            assert_ne!(altered, line);
+            let p = LineHead::parse(altered.as_bytes()).unwrap();
+            assert!(!p.is_canonical(altered.as_bytes()), "{altered}");
+            assert!(
+                !p.is_valid_checkpoint(altered.as_bytes(), &key),
+                "{altered}"
+            );
+        }
     }
 
     #[test]

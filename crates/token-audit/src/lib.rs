@@ -80,6 +80,6 @@ pub use sink::{FsyncPolicy, JsonlConfig, JsonlSink, MemorySink, Sink, SinkError,
 pub use summary::{LogSummary, MAX_DISTINCT};
 pub use time::{ManualTime, SystemTimeSource, TimeSource, Timestamp, TimestampError};
 pub use verify::{
-    ChainError, ChainErrorKind, ChainReport, ChainVerifier, VerifyOptions, verify_chain,
-    verify_chain_with,
+    ChainError, ChainErrorKind, ChainReport, ChainVerifier, ChainWarning, ChainWarningKind,
+    VerifyOptions, verify_chain, verify_chain_with,
 };

@@ -4,11 +4,15 @@ use std::fmt;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::time::Duration;
 
 use crate::chain::{CheckpointKey, GENESIS, LineHead, MAX_LINE_LEN, line_hash};
+use crate::time::Timestamp;
 
 /// What to require of a chain. By default: it starts at the genesis line, and (only
-/// when a key is given) every checkpoint verifies and the last line is a checkpoint.
+/// when a key is given) every checkpoint verifies, there is at least one, no run of
+/// event lines is longer than the checkpoint interval the checkpoints declare, and
+/// the last line is a checkpoint.
 #[derive(Debug, Clone, Default)]
 pub struct VerifyOptions {
     key: Option<CheckpointKey>,
@@ -16,6 +20,7 @@ pub struct VerifyOptions {
     allow_unsealed_tail: bool,
     require_final: bool,
     expected_last_seq: Option<u64>,
+    max_age: Option<(Duration, Timestamp)>,
 }
 
 impl VerifyOptions {
@@ -39,14 +44,17 @@ impl VerifyOptions {
     }
 
     /// With a key, accepts lines after the last checkpoint (a live file); the report
-    /// counts them in [`ChainReport::unsealed_lines`].
+    /// counts them in [`ChainReport::unsealed_lines`]. There must still be at least
+    /// one verified checkpoint, and the unsealed tail may not be longer than the
+    /// checkpoint interval (when the checkpoints declare one).
     pub fn allow_unsealed_tail(mut self, yes: bool) -> Self {
         self.allow_unsealed_tail = yes;
         self
     }
 
     /// With a key, requires the last line to be the final checkpoint written when the
-    /// sink was closed: the log was shut down cleanly and nothing was cut after it.
+    /// sink was closed (the log was shut down cleanly and nothing was cut after it),
+    /// and no resumption after an unsealed tail anywhere in the chain.
     pub fn require_final(mut self, yes: bool) -> Self {
         self.require_final = yes;
         self
@@ -57,6 +65,60 @@ impl VerifyOptions {
     pub fn expected_last_seq(mut self, seq: Option<u64>) -> Self {
         self.expected_last_seq = seq;
         self
+    }
+
+    /// With a key, requires the last verified checkpoint to be no older than `age`
+    /// at `now`: for a live log that writes time-based checkpoints every T, a cut
+    /// tail shows once the last checkpoint is older than T (plus some slack).
+    pub fn max_checkpoint_age(mut self, age: Duration, now: Timestamp) -> Self {
+        self.max_age = Some((age, now));
+        self
+    }
+}
+
+/// Something a verified chain says that a reader should know: the chain is intact,
+/// but not everything in it is sealed by a checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainWarning {
+    kind: ChainWarningKind,
+    file: String,
+    line: u64,
+    message: String,
+}
+
+/// The kinds of [`ChainWarning`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChainWarningKind {
+    /// A file that is not the last one ends in a partial line (a crash mid-write) and
+    /// the next file continues the chain from its last complete line.
+    PartialLine,
+    /// The writer found the previous file's tail unsealed (a crash, or lines cut or
+    /// edited after the last checkpoint), moved that file aside and resumed; the
+    /// lines between that file's last checkpoint and this line are not sealed.
+    Resumed,
+}
+
+impl ChainWarning {
+    /// What kind of warning.
+    pub fn kind(&self) -> ChainWarningKind {
+        self.kind
+    }
+
+    /// The file, as given.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    /// The 1-based line number in [`ChainWarning::file`].
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+}
+
+impl fmt::Display for ChainWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
     }
 }
 
@@ -80,6 +142,15 @@ pub struct ChainReport {
     pub unsealed_lines: u64,
     /// Whether the last line is a final checkpoint.
     pub closed: bool,
+    /// The time of the last checkpoint whose MAC verified (`None` without a key).
+    pub last_checkpoint_time: Option<Timestamp>,
+    /// The checkpoint interval (most event lines between checkpoints) the last
+    /// verified checkpoint declares; 0 when only time triggers checkpoints.
+    pub checkpoint_interval: Option<u64>,
+    /// Resumptions after an unsealed or invalid tail (also in `warnings`).
+    pub resumptions: u64,
+    /// Partial lines and resumptions, in chain order.
+    pub warnings: Vec<ChainWarning>,
 }
 
 /// The first problem found in a chain: where, and what kind. Opaque: match on
@@ -98,9 +169,11 @@ pub struct ChainError {
 pub enum ChainErrorKind {
     /// A file could not be read.
     Io,
-    /// Not a chain line: not UTF-8 JSON, no valid `seq`/`prev`, or too long.
+    /// Not a chain line: not UTF-8 JSON, no valid `seq`/`prev`, a `seq` that cannot
+    /// be followed, or too long.
     Malformed,
-    /// The line's SHA-256 does not match the next line's `prev`: it was changed.
+    /// The line's SHA-256 does not match the next line's `prev`, or a checkpoint line
+    /// is not byte for byte in the form the writer produces: it was changed.
     Edited,
     /// A line that does not belong: its `seq` is taken by the next line.
     Inserted,
@@ -112,8 +185,13 @@ pub enum ChainErrorKind {
     /// A checkpoint's MAC does not verify with the key: forged or altered.
     BadCheckpoint,
     /// The end is missing: a partial last line, lines after the last checkpoint (with
-    /// a key), no final checkpoint when one is required, or fewer lines than expected.
+    /// a key), no final checkpoint or a resumption when a clean close is required,
+    /// fewer lines than expected, or a last checkpoint older than allowed.
     Truncated,
+    /// With a key: more event lines in a row than the checkpoint interval allows, or
+    /// no checkpoint at all. Checkpoints were removed, typically by someone who
+    /// edited lines and recomputed the chain.
+    MissingCheckpoint,
 }
 
 impl ChainError {
@@ -168,6 +246,13 @@ pub struct ChainVerifier {
     last_was_checkpoint: bool,
     last_checkpoint_final: bool,
     pending: Option<Pending>,
+    /// A partial last line of the previous file, accepted if the next file continues
+    /// the chain from the line before it.
+    partial: Option<Place>,
+    /// Event lines since the last verified checkpoint (or the start).
+    run: u64,
+    /// Where the last verified checkpoint is.
+    last_verified: Option<Place>,
 }
 
 fn err(kind: ChainErrorKind, at: &Place, message: impl Into<String>) -> ChainError {
@@ -190,6 +275,9 @@ impl ChainVerifier {
             last_was_checkpoint: false,
             last_checkpoint_final: false,
             pending: None,
+            partial: None,
+            run: 0,
+            last_verified: None,
         }
     }
 
@@ -219,11 +307,10 @@ impl ChainVerifier {
                         format!("line longer than {MAX_LINE_LEN} bytes"),
                     ));
                 }
-                return Err(err(
-                    ChainErrorKind::Truncated,
-                    &place,
-                    "the last line is cut short (no newline): the file was truncated",
-                ));
+                // A crash mid-write; accepted only if the next file continues from
+                // the last complete line (see `line` and `finish`).
+                self.partial = Some(place);
+                return Ok(());
             }
             line.pop();
             self.line(&place, &line)?;
@@ -244,6 +331,30 @@ impl ChainVerifier {
         if let Some(p) = self.pending.take() {
             return Err(Self::resolve(p, Some(parsed.seq)));
         }
+        if let Some(partial) = self.partial.take() {
+            let continues = self.head.as_ref().is_some_and(|(seq, hash)| {
+                seq.checked_add(1) == Some(parsed.seq) && parsed.prev == *hash
+            });
+            if !continues {
+                return Err(partial_error(&partial));
+            }
+            self.report.warnings.push(ChainWarning {
+                kind: ChainWarningKind::PartialLine,
+                file: partial.file.clone(),
+                line: partial.line,
+                message: format!(
+                    "the file ends in a partial line (a crash mid-write); the chain continues at {}:{}",
+                    at.file, at.line
+                ),
+            });
+        }
+        if !parsed.is_canonical(bytes) {
+            return Err(err(
+                ChainErrorKind::Edited,
+                at,
+                "this checkpoint line is not in the exact form the writer produces: it was changed",
+            ));
+        }
         let hash = line_hash(bytes);
         match &self.head {
             None => {
@@ -261,7 +372,13 @@ impl ChainVerifier {
                 self.report.first_seq = parsed.seq;
             }
             Some((seq, prev_hash)) => {
-                let expected = seq + 1;
+                let Some(expected) = seq.checked_add(1) else {
+                    return Err(err(
+                        ChainErrorKind::Malformed,
+                        &self.last,
+                        "seq is the largest possible number: no line can follow it",
+                    ));
+                };
                 if parsed.seq == expected && parsed.prev != *prev_hash {
                     self.pending = Some(Pending::PrevMismatch {
                         at: at.clone(),
@@ -300,18 +417,68 @@ impl ChainVerifier {
             self.report.checkpoints += 1;
             self.last_checkpoint_final = cp.is_final;
             if let Some(key) = &self.options.key {
-                if !key.verify(parsed.seq, &parsed.prev, &cp.time, cp.is_final, &cp.mac) {
+                if !key.verify(parsed.seq, &parsed.prev, &cp.signed(), &cp.mac) {
                     return Err(err(
                         ChainErrorKind::BadCheckpoint,
                         at,
                         "checkpoint MAC does not verify with this key: forged or altered (or the wrong key)",
                     ));
                 }
+                let time: Timestamp = cp.time.parse().map_err(|_| {
+                    err(
+                        ChainErrorKind::Malformed,
+                        at,
+                        "the checkpoint time is not an RFC 3339 UTC timestamp",
+                    )
+                })?;
+                if self.last_verified.is_none() && cp.interval > 0 && self.run > cp.interval {
+                    return Err(err(
+                        ChainErrorKind::MissingCheckpoint,
+                        at,
+                        format!(
+                            "{} event line(s) before the first checkpoint, which says checkpoints come every {} events: checkpoints were removed",
+                            self.run, cp.interval
+                        ),
+                    ));
+                }
                 self.report.verified_checkpoints += 1;
+                self.report.last_checkpoint_time = Some(time);
+                self.report.checkpoint_interval = Some(cp.interval);
+                self.last_verified = Some(at.clone());
+                self.run = 0;
+            }
+            if let Some(r) = &cp.resumed {
+                self.report.resumptions += 1;
+                self.report.warnings.push(ChainWarning {
+                    kind: ChainWarningKind::Resumed,
+                    file: at.file.clone(),
+                    line: at.line,
+                    message: format!(
+                        "the writer resumed after an unsealed or invalid tail in {} (last seq {}): the lines after the last checkpoint before this one are not sealed; that file was kept as evidence",
+                        r.file, r.last_seq
+                    ),
+                });
             }
             self.report.unsealed_lines = 0;
         } else {
             self.report.unsealed_lines += 1;
+            if self.options.key.is_some() {
+                self.run += 1;
+                if let (Some(n), Some(cp_at)) =
+                    (self.report.checkpoint_interval, &self.last_verified)
+                    && n > 0
+                    && self.run > n
+                {
+                    return Err(err(
+                        ChainErrorKind::MissingCheckpoint,
+                        at,
+                        format!(
+                            "{} event lines since the checkpoint at {}:{}, which says checkpoints come every {n} events: checkpoints were removed (lines edited and the chain recomputed?)",
+                            self.run, cp_at.file, cp_at.line
+                        ),
+                    ));
+                }
+            }
         }
         self.report.lines += 1;
         self.report.last_seq = parsed.seq;
@@ -374,6 +541,9 @@ impl ChainVerifier {
         if let Some(p) = self.pending.take() {
             return Err(Self::resolve(p, None));
         }
+        if let Some(partial) = self.partial.take() {
+            return Err(partial_error(&partial));
+        }
         let last = self.last.clone();
         if let Some(expected) = self.options.expected_last_seq
             && self.report.last_seq < expected
@@ -395,6 +565,13 @@ impl ChainVerifier {
                     "no lines, so no checkpoint",
                 ));
             }
+            if self.report.verified_checkpoints == 0 {
+                return Err(err(
+                    ChainErrorKind::MissingCheckpoint,
+                    &last,
+                    "no checkpoint in the chain (a writer with a key starts every file with one): checkpoints were removed",
+                ));
+            }
             if !self.last_was_checkpoint && !self.options.allow_unsealed_tail {
                 return Err(err(
                     ChainErrorKind::Truncated,
@@ -414,10 +591,52 @@ impl ChainVerifier {
                     "the chain does not end with the final checkpoint of a clean shutdown: the tail was cut",
                 ));
             }
+            if self.options.require_final
+                && let Some(w) = self
+                    .report
+                    .warnings
+                    .iter()
+                    .find(|w| w.kind == ChainWarningKind::Resumed)
+            {
+                return Err(ChainError {
+                    kind: ChainErrorKind::Truncated,
+                    file: w.file.clone(),
+                    line: w.line,
+                    message: format!("not a clean log: {}", w.message),
+                });
+            }
+            if let Some((age, now)) = self.options.max_age {
+                let limit = now
+                    .unix_micros()
+                    .saturating_sub(i64::try_from(age.as_micros()).unwrap_or(i64::MAX));
+                let at = self.last_verified.clone().unwrap_or(last);
+                match self.report.last_checkpoint_time {
+                    Some(t) if t.unix_micros() >= limit => {}
+                    Some(t) => {
+                        return Err(err(
+                            ChainErrorKind::Truncated,
+                            &at,
+                            format!(
+                                "the last checkpoint is from {t}, more than {}s before {now}: the tail was cut, or the writer stopped",
+                                age.as_secs()
+                            ),
+                        ));
+                    }
+                    None => {}
+                }
+            }
         }
         self.report.closed = self.last_was_checkpoint && self.last_checkpoint_final;
         Ok(self.report)
     }
+}
+
+fn partial_error(at: &Place) -> ChainError {
+    err(
+        ChainErrorKind::Truncated,
+        at,
+        "the last line is cut short (no newline): the file was truncated",
+    )
 }
 
 /// Verifies the chain across `files`, in chain order (oldest rotated file first, the

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use common::{TempDir, config, event, key, lines, time, write_lines, write_log};
 use token_audit::{
-    ChainErrorKind, CheckpointKey, JsonlSink, Sink, VerifyOptions, verify_chain, verify_chain_with,
+    ChainErrorKind, ChainWarningKind, CheckpointKey, JsonlSink, Sink, VerifyOptions, verify_chain,
+    verify_chain_with,
 };
 
 /// A 20-line log without checkpoints.
@@ -242,8 +243,37 @@ fn the_chain_resumes_after_a_restart_and_after_a_crash_mid_line() {
     write_log(&path, config(&t), 3, 3);
     let files = dir.chain_files("audit.jsonl");
     assert_eq!(files.len(), 2);
-    let e = verify_chain(&files, None).unwrap_err();
+    // The moved-aside file ends in the partial line, and the next file continues from
+    // the line before it: the chain verifies, with a warning naming the partial line.
+    let report = verify_chain(&files, None).unwrap();
+    assert_eq!(report.last_seq, 13);
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    let w = &report.warnings[0];
+    assert_eq!(
+        (w.kind(), w.file(), w.line()),
+        (
+            ChainWarningKind::PartialLine,
+            files[0].display().to_string().as_str(),
+            11
+        )
+    );
+    // A partial line in the last file, or one the next file does not continue from,
+    // is still a cut.
+    let e = verify_chain(&files[..1], None).unwrap_err();
     assert_eq!((e.kind(), e.line()), (ChainErrorKind::Truncated, 11));
+    let mut next = lines(&files[1]);
+    next.remove(0);
+    let stray = dir.path("stray.jsonl");
+    write_lines(&stray, &next);
+    let e = verify_chain(&[&files[0], &stray], None).unwrap_err();
+    assert_eq!(
+        (e.kind(), e.file(), e.line()),
+        (
+            ChainErrorKind::Truncated,
+            files[0].display().to_string().as_str(),
+            11
+        )
+    );
     // The new file continues the chain from seq 10.
     let fresh =
         verify_chain_with(&[&path], VerifyOptions::new().allow_partial_start(true)).unwrap();
@@ -259,8 +289,11 @@ fn checkpoints_catch_a_cut_tail_a_forged_checkpoint_and_a_recomputed_chain() {
     let all = lines(&path);
     let report = verify_chain(&[&path], Some(&key())).unwrap();
     assert!(report.closed);
-    assert_eq!(report.checkpoints, 5); // after 5, 10, 15, 20 events, and the final one
-    assert_eq!(report.verified_checkpoints, 5);
+    // The opening one, after 5, 10, 15, 20 events, and the final one.
+    assert_eq!(report.checkpoints, 6);
+    assert_eq!(report.verified_checkpoints, 6);
+    assert_eq!(report.checkpoint_interval, Some(5));
+    assert!(report.warnings.is_empty());
 
     // Cut the tail in the middle of the unsealed part: without a key nothing shows,
     // with the key the unsealed tail is reported.
@@ -297,7 +330,7 @@ fn checkpoints_catch_a_cut_tail_a_forged_checkpoint_and_a_recomputed_chain() {
         7,
     );
     let e = verify_chain(&[dir.path("forged.jsonl")], Some(&key())).unwrap_err();
-    assert_eq!((e.kind(), e.line()), (ChainErrorKind::BadCheckpoint, 6));
+    assert_eq!((e.kind(), e.line()), (ChainErrorKind::BadCheckpoint, 1));
 
     // Editing a line and recomputing every later hash fools the plain chain, not the
     // next checkpoint.
@@ -307,7 +340,7 @@ fn checkpoints_catch_a_cut_tail_a_forged_checkpoint_and_a_recomputed_chain() {
     write_lines(&path, &l);
     assert!(verify_chain(&[&path], None).is_ok());
     let e = verify_chain(&[&path], Some(&key())).unwrap_err();
-    assert_eq!((e.kind(), e.line()), (ChainErrorKind::BadCheckpoint, 6));
+    assert_eq!((e.kind(), e.line()), (ChainErrorKind::BadCheckpoint, 7));
 }
 
 /// Recomputes every `prev` after an edit, as an attacker without the key would.
@@ -334,13 +367,23 @@ fn time_based_checkpoints_are_written_when_due() {
     let mut sink = JsonlSink::open(&path, cfg).unwrap();
     sink.write(&[event(1)]).unwrap();
     sink.flush().unwrap();
-    assert_eq!(lines(&path).len(), 1);
+    assert_eq!(lines(&path).len(), 2); // the opening checkpoint and the event
     t.advance(Duration::from_secs(60));
     sink.flush().unwrap();
-    assert_eq!(lines(&path).len(), 2);
-    assert!(lines(&path)[1].contains("\"checkpoint\""));
+    assert_eq!(lines(&path).len(), 3);
+    assert!(lines(&path)[2].contains("\"checkpoint\""));
+    // Time-based only: the checkpoints say so (interval 0), and there is no limit
+    // on events between them.
+    assert!(lines(&path)[2].contains("\"interval\":0"));
     let opts = VerifyOptions::new().key(key());
-    assert!(verify_chain_with(&[&path], opts).is_ok());
+    let report = verify_chain_with(&[&path], opts).unwrap();
+    assert_eq!(report.checkpoint_interval, Some(0));
+    assert_eq!(
+        report.last_checkpoint_time,
+        Some(token_audit::Timestamp::from_unix_micros(
+            (1_795_862_700 + 60) * 1_000_000
+        ))
+    );
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Sink, SinkError};
-use crate::chain::{CheckpointKey, Head, LineHead, MAX_LINE_LEN, line_hash};
+use crate::chain::{CheckpointKey, Head, LineHead, MAX_LINE_LEN, Resumed, line_hash};
 use crate::error::{AuditError, AuditErrorKind};
 use crate::event::AuditEvent;
 use crate::time::{SystemTimeSource, TimeSource};
@@ -79,9 +79,13 @@ impl JsonlConfig {
         self
     }
 
-    /// Writes HMAC-SHA-256 checkpoints with `key`: after every `every_events` event
-    /// lines (default 1000), every `every` (default 60 s, also when idle), before each
-    /// rotation, and a final one on close. `None` for either turns that trigger off.
+    /// Writes HMAC-SHA-256 checkpoints with `key`: as the first line of every file,
+    /// after every `every_events` event lines (default 1000), every `every` (default
+    /// 60 s, also when idle), before each rotation, and a final one on close. `None`
+    /// for either turns that trigger off. Each checkpoint records `every_events` (0
+    /// when `None`), and the verifier refuses longer runs of events without one; with
+    /// time-based checkpoints only, a cut tail is caught only by a final checkpoint
+    /// (`require_final`), an expected last seq or the age of the last checkpoint.
     pub fn checkpoints(
         mut self,
         key: CheckpointKey,
@@ -110,6 +114,15 @@ impl JsonlConfig {
 /// `docs/audit.md`). Files are created with mode 0600 and only appended to. On open,
 /// an existing file's last line is read so that the chain resumes where it stopped.
 ///
+/// With a checkpoint key, the sink resumes a file only if its last line is a valid
+/// checkpoint (its MAC verifies and it chains to the line before it). Otherwise (a
+/// crash before the final checkpoint, or lines cut, added or edited after it) the
+/// file is moved aside unchanged, as evidence, and the new file starts with a
+/// checkpoint that records the resumption (`"resumed": {"file", "last_seq"}`), which
+/// the verifier reports. Without a key there is nothing to check the tail against:
+/// a tail edited while the writer was stopped is resumed, and so sealed by the next
+/// lines; only a copy of the chain's head kept elsewhere can show it.
+///
 /// Rotation renames `audit.jsonl` to `audit.2026-11-28T10-45-00Z.1.jsonl` (the UTC
 /// time of rotation; the counter increases when that name exists) and starts a new
 /// `audit.jsonl` whose first line chains to the last line of the rotated file.
@@ -127,6 +140,13 @@ pub struct JsonlSink {
     last_sync: i64,
     unsynced: bool,
     sync_error: Option<std::io::Error>,
+    /// For the first checkpoint of the file: the file moved aside and its last seq.
+    resumed: Option<(String, u64)>,
+    /// The live file was renamed by a rotation but the new one is not open yet.
+    renamed: bool,
+    /// Tests: how many of the next opens after a rotation's rename fail.
+    #[cfg(test)]
+    fail_opens: u32,
 }
 
 fn nanos(d: Duration) -> i64 {
@@ -163,18 +183,45 @@ fn rotated_name(path: &Path, stamp: &str) -> PathBuf {
     }
 }
 
-/// What the end of an existing file says: where the chain stands, and whether the
-/// file ends in a partial line.
-fn read_tail(file: &mut File, path: &Path) -> Result<(Head, bool), AuditError> {
+/// What the end of an existing file says.
+#[derive(Debug)]
+struct Tail {
+    /// Where the chain stands (its last complete line).
+    head: Head,
+    /// The file ends in a partial line.
+    partial: bool,
+    /// The last complete line is a valid checkpoint under the key (canonical, MAC
+    /// verified, chained to the line before it when that is in the file).
+    sealed: bool,
+}
+
+/// Reads the end of an existing file: where the chain stands, whether the file ends
+/// in a partial line, and (with `key`) whether its last complete line seals it.
+fn read_tail(
+    file: &mut File,
+    path: &Path,
+    key: Option<&CheckpointKey>,
+) -> Result<Tail, AuditError> {
     let shown = path.display();
+    let corrupt = || {
+        AuditError::new(
+            AuditErrorKind::Corrupt,
+            format!("{shown} does not end in an audit line"),
+        )
+    };
     let len = file
         .metadata()
         .map_err(|e| AuditError::io(format!("cannot stat {shown}"), e))?
         .len();
     if len == 0 {
-        return Ok((Head::genesis(), false));
+        return Ok(Tail {
+            head: Head::genesis(),
+            partial: false,
+            sealed: false,
+        });
     }
-    let window = len.min(2 * MAX_LINE_LEN as u64 + 2);
+    // A partial line, the last complete line and the one before it.
+    let window = len.min(3 * MAX_LINE_LEN as u64 + 3);
     let mut tail = Vec::new();
     file.seek(SeekFrom::Start(len - window))
         .and_then(|_| Read::take(&mut *file, window).read_to_end(&mut tail))
@@ -185,10 +232,7 @@ fn read_tail(file: &mut File, path: &Path) -> Result<(Head, bool), AuditError> {
         None => &[][..],
     };
     if complete.is_empty() && len > window {
-        return Err(AuditError::new(
-            AuditErrorKind::Corrupt,
-            format!("{shown} does not end in an audit line"),
-        ));
+        return Err(corrupt());
     }
     let start = complete
         .iter()
@@ -197,50 +241,89 @@ fn read_tail(file: &mut File, path: &Path) -> Result<(Head, bool), AuditError> {
     let last = &complete[start..];
     if last.is_empty() {
         // Only a partial first line.
-        return Ok((Head::genesis(), partial));
-    }
-    match LineHead::parse(last) {
-        Some(h) => Ok((
-            Head {
-                seq: h.seq,
-                hash: line_hash(last),
-            },
+        return Ok(Tail {
+            head: Head::genesis(),
             partial,
-        )),
-        None => Err(AuditError::new(
-            AuditErrorKind::Corrupt,
-            format!("{shown} does not end in an audit line"),
-        )),
+            sealed: false,
+        });
     }
+    let h = LineHead::parse(last).ok_or_else(corrupt)?;
+    if h.seq == u64::MAX {
+        return Err(AuditError::new(
+            AuditErrorKind::Corrupt,
+            format!("{shown} ends at the largest possible seq: the chain cannot continue"),
+        ));
+    }
+    let sealed = key.is_some_and(|key| {
+        let chained = if start == 0 {
+            // The file's first line (its MAC covers `prev`, which chains it to the
+            // previous file); or a line after one longer than any audit line.
+            len == window
+        } else {
+            let before_end = start - 1;
+            let before_start = complete[..before_end]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+            let whole = before_start > 0 || len == window;
+            let before = &complete[before_start..before_end];
+            whole
+                && LineHead::parse(before).is_some_and(|b| {
+                    b.seq.checked_add(1) == Some(h.seq) && line_hash(before) == h.prev
+                })
+        };
+        chained && h.is_valid_checkpoint(last, key)
+    });
+    Ok(Tail {
+        head: Head {
+            seq: h.seq,
+            hash: line_hash(last),
+        },
+        partial,
+        sealed,
+    })
 }
 
 impl JsonlSink {
     /// Opens (or creates, mode 0600) the file at `path` and resumes its chain. A file
-    /// that ends in a partial line (a crash mid-write) is rotated aside unchanged, as
-    /// evidence, and the chain resumes from its last complete line in a new file.
+    /// that ends in a partial line (a crash mid-write), or, with a checkpoint key,
+    /// whose last line is not a valid checkpoint, is rotated aside unchanged, as
+    /// evidence, and the chain resumes from its last complete line in a new file
+    /// (with a key, starting with a checkpoint that records the resumption). With a
+    /// key, a new file's first line is a checkpoint, written here.
     pub fn open(path: impl AsRef<Path>, config: JsonlConfig) -> Result<JsonlSink, AuditError> {
         let path = path.as_ref().to_path_buf();
         let shown = path.display().to_string();
         let mut file =
             open_append(&path).map_err(|e| AuditError::io(format!("cannot open {shown}"), e))?;
-        let (head, partial) = read_tail(&mut file, &path)?;
+        let tail = read_tail(&mut file, &path, config.key.as_ref())?;
         let now = config.time.now_nanos();
         let mut size = file.metadata().map_or(0, |m| m.len());
-        if partial {
+        let unsealed = config.key.is_some() && tail.head.seq > 0 && !tail.sealed;
+        let mut resumed = None;
+        if tail.partial || unsealed {
             let aside = rotated_name(&path, &config.time.now().file_stamp());
             std::fs::rename(&path, &aside)
                 .map_err(|e| AuditError::io(format!("cannot move {shown} aside"), e))?;
-            tracing::warn!(target: "token_audit", file = %aside.display(), "audit file ended in a partial line; moved aside");
+            if unsealed {
+                tracing::warn!(target: "token_audit", file = %aside.display(), last_seq = tail.head.seq, "audit file does not end in a valid checkpoint (a crash, or lines cut, added or edited after the last one); moved aside, resuming");
+                let name = aside
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+                resumed = Some((name, tail.head.seq));
+            } else {
+                tracing::warn!(target: "token_audit", file = %aside.display(), "audit file ended in a partial line; moved aside");
+            }
             file = open_append(&path)
                 .map_err(|e| AuditError::io(format!("cannot open {shown}"), e))?;
             size = 0;
         }
-        Ok(JsonlSink {
+        let mut sink = JsonlSink {
             path,
             file,
             size,
             opened_at: now,
-            head,
+            head: tail.head,
             config,
             buf: Vec::with_capacity(64 * 1024),
             since_checkpoint: 0,
@@ -248,7 +331,14 @@ impl JsonlSink {
             last_sync: now,
             unsynced: false,
             sync_error: None,
-        })
+            resumed,
+            renamed: false,
+            #[cfg(test)]
+            fail_opens: 0,
+        };
+        sink.start_file()
+            .map_err(|e| AuditError::new(AuditErrorKind::Io, e.to_string()))?;
+        Ok(sink)
     }
 
     /// The sequence number of the last line written (0 before the first).
@@ -297,6 +387,54 @@ impl JsonlSink {
         }
     }
 
+    /// The checkpoint interval written into checkpoints (0: time-based only).
+    fn interval(&self) -> u64 {
+        self.config.checkpoint_events.unwrap_or(0)
+    }
+
+    /// With a key, an empty file starts with a checkpoint (recording a resumption,
+    /// if any): pushes it onto `self.buf`.
+    fn push_opening(&mut self) {
+        if self.size > 0 {
+            return;
+        }
+        let Some(key) = &self.config.key else { return };
+        let resumed = self.resumed.as_ref().map(|(file, last_seq)| Resumed {
+            file: file.as_str().into(),
+            last_seq: *last_seq,
+        });
+        let interval = self.interval();
+        self.head.push_checkpoint(
+            &mut self.buf,
+            key,
+            self.config.time.now(),
+            false,
+            interval,
+            resumed,
+        );
+    }
+
+    /// Appends `self.buf` (built from `saved`); after a success, the file has begun.
+    fn append_lines(&mut self, saved: Head) -> Result<(), SinkError> {
+        self.append(saved)?;
+        self.resumed = None;
+        Ok(())
+    }
+
+    /// With a key, writes the opening checkpoint of an empty file now.
+    fn start_file(&mut self) -> Result<(), SinkError> {
+        let saved = self.head.clone();
+        self.buf.clear();
+        self.push_opening();
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.append_lines(saved)?;
+        self.since_checkpoint = 0;
+        self.sync(self.config.time.now_nanos());
+        Ok(())
+    }
+
     /// Writes a checkpoint line now (when a key is configured).
     fn checkpoint(&mut self, is_final: bool) -> Result<(), SinkError> {
         let Some(key) = self.config.key.clone() else {
@@ -304,26 +442,40 @@ impl JsonlSink {
         };
         let saved = self.head.clone();
         self.buf.clear();
+        self.push_opening();
         let now = self.config.time.now();
+        let interval = self.interval();
         self.head
-            .push_checkpoint(&mut self.buf, &key, now, is_final);
-        self.append(saved)?;
+            .push_checkpoint(&mut self.buf, &key, now, is_final, interval, None);
+        self.append_lines(saved)?;
         self.since_checkpoint = 0;
         self.last_checkpoint = now.unix_micros().saturating_mul(1000);
         Ok(())
     }
 
+    /// Seals the live file, renames it aside and opens a new one. If the rename
+    /// worked but the open failed, a retry only opens (meanwhile lines go on into
+    /// the renamed file, whose name sorts before the new one's).
     fn rotate(&mut self) -> Result<(), SinkError> {
-        self.checkpoint(false)?;
         let now = self.config.time.now_nanos();
-        self.sync(now);
-        let aside = rotated_name(&self.path, &self.config.time.now().file_stamp());
-        std::fs::rename(&self.path, &aside).map_err(|e| {
-            SinkError::with_source(format!("cannot rotate {}", self.path.display()), e)
-        })?;
+        if !self.renamed {
+            self.checkpoint(false)?;
+            self.sync(now);
+            let aside = rotated_name(&self.path, &self.config.time.now().file_stamp());
+            std::fs::rename(&self.path, &aside).map_err(|e| {
+                SinkError::with_source(format!("cannot rotate {}", self.path.display()), e)
+            })?;
+            self.renamed = true;
+        }
+        #[cfg(test)]
+        if self.fail_opens > 0 {
+            self.fail_opens -= 1;
+            return Err(SinkError::new("cannot open (test)"));
+        }
         self.file = open_append(&self.path).map_err(|e| {
             SinkError::with_source(format!("cannot open {}", self.path.display()), e)
         })?;
+        self.renamed = false;
         // Make the rename durable too.
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty())
             && let Ok(d) = File::open(dir)
@@ -332,14 +484,19 @@ impl JsonlSink {
         }
         self.size = 0;
         self.opened_at = now;
-        Ok(())
+        self.start_file()
     }
 }
 
 impl Sink for JsonlSink {
     fn write(&mut self, batch: &[AuditEvent]) -> Result<(), SinkError> {
         let now = self.config.time.now_nanos();
-        if let Some(every) = self.config.rotate_every
+        if self.renamed {
+            // A rotation that renamed the file but could not open the new one.
+            if let Err(e) = self.rotate() {
+                tracing::warn!(target: "token_audit", file = %self.path.display(), error = %e, "audit file rotation failed; will retry");
+            }
+        } else if let Some(every) = self.config.rotate_every
             && self.size > 0
             && now.saturating_sub(self.opened_at) >= nanos(every)
         {
@@ -348,7 +505,12 @@ impl Sink for JsonlSink {
         let saved = self.head.clone();
         let saved_since = self.since_checkpoint;
         self.buf.clear();
+        if self.size == 0 && self.config.key.is_some() {
+            self.push_opening();
+            self.since_checkpoint = 0;
+        }
         let key = self.config.key.clone();
+        let interval = self.interval();
         let mut checkpointed = false;
         for event in batch {
             self.head.push_event(&mut self.buf, event);
@@ -356,13 +518,19 @@ impl Sink for JsonlSink {
             if let (Some(key), Some(n)) = (&key, self.config.checkpoint_events)
                 && self.since_checkpoint >= n
             {
-                self.head
-                    .push_checkpoint(&mut self.buf, key, self.config.time.now(), false);
+                self.head.push_checkpoint(
+                    &mut self.buf,
+                    key,
+                    self.config.time.now(),
+                    false,
+                    interval,
+                    None,
+                );
                 self.since_checkpoint = 0;
                 checkpointed = true;
             }
         }
-        if let Err(e) = self.append(saved) {
+        if let Err(e) = self.append_lines(saved) {
             self.since_checkpoint = saved_since;
             return Err(e);
         }
@@ -416,5 +584,60 @@ impl Sink for JsonlSink {
 
     fn name(&self) -> &'static str {
         "jsonl"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::{JsonlConfig, JsonlSink};
+    use crate::chain::CheckpointKey;
+    use crate::event::{AuditEvent, EventKind, Outcome};
+    use crate::sink::Sink;
+    use crate::time::ManualTime;
+    use crate::verify::{VerifyOptions, verify_chain_with};
+
+    #[test]
+    fn a_rotation_whose_open_failed_after_the_rename_only_retries_the_open() {
+        let dir =
+            std::env::temp_dir().join(format!("token-audit-unit-rotate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("audit.jsonl");
+        let key = CheckpointKey::new(&[3; 32]).unwrap();
+        let time = ManualTime::at_unix_secs(1_795_862_700);
+        let config = JsonlConfig::new()
+            .time_source(Arc::new(time.clone()))
+            .rotate_bytes(Some(1))
+            .checkpoints(key.clone(), Some(100), None);
+        let mut sink = JsonlSink::open(&path, config).unwrap();
+        let e = || AuditEvent::new(EventKind::AuthSucceeded, Outcome::Allowed);
+        sink.fail_opens = 3;
+        // Written, then the rotation renames the file and fails to open a new one.
+        sink.write(&[e()]).unwrap();
+        assert!(sink.renamed);
+        // The next write retries only the open, twice (before and after), and the
+        // events go on into the renamed file.
+        sink.write(&[e()]).unwrap();
+        assert!(sink.renamed);
+        // Then the open works.
+        sink.write(&[e()]).unwrap();
+        assert!(!sink.renamed);
+        sink.close().unwrap();
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|d| d.unwrap().path())
+            .collect();
+        files.sort();
+        // Rotated files sort before the live one.
+        let live = files.iter().position(|f| *f == path).unwrap();
+        let last = files.remove(live);
+        files.push(last);
+        let report = verify_chain_with(&files, VerifyOptions::new().key(key)).unwrap();
+        assert_eq!(report.lines - report.checkpoints, 3);
+        assert!(report.closed);
+        assert!(report.warnings.is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
