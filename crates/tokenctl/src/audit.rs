@@ -8,8 +8,11 @@ use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use token_audit::{
-    ChainErrorKind, ChainVerifier, CheckpointKey, LogSummary, VerifyOptions, chain::MAX_LINE_LEN,
+    ChainErrorKind, ChainVerifier, CheckpointKey, LogSummary, Timestamp, VerifyOptions,
+    chain::MAX_LINE_LEN,
 };
+
+use token_audit::{SystemTimeSource, TimeSource as _};
 
 use crate::failure::Failure;
 use crate::io::{print, read_file};
@@ -74,11 +77,21 @@ pub(crate) fn verify(args: &AuditVerifyArgs) -> Result<(), Failure> {
     let mut options = VerifyOptions::new()
         .allow_partial_start(args.partial)
         .allow_unsealed_tail(args.allow_unsealed)
-        .require_final(args.closed);
+        .require_final(args.closed)
+        .expected_last_seq(args.expect_last_seq);
     if let Some(path) = &args.key {
         options = options.key(read_key(path)?);
     } else if args.closed {
         return Err(Failure::usage("--closed needs --key"));
+    } else if args.max_age.is_some() {
+        return Err(Failure::usage("--max-age needs --key"));
+    }
+    if let Some(secs) = args.max_age {
+        let now = match args.now {
+            Some(secs) => Timestamp::from_unix_micros(secs.saturating_mul(1_000_000)),
+            None => SystemTimeSource.now(),
+        };
+        options = options.max_checkpoint_age(std::time::Duration::from_secs(secs), now);
     }
     let mut files = Vec::with_capacity(args.files.len());
     for f in &args.files {
@@ -101,7 +114,11 @@ pub(crate) fn verify(args: &AuditVerifyArgs) -> Result<(), Failure> {
         if e.kind() == ChainErrorKind::Io {
             Failure::usage(&e)
         } else {
-            Failure::invalid(format_args!("audit chain broken: {e} ({:?})", e.kind()))
+            Failure::invalid(format_args!(
+                "audit chain broken: {} ({:?})",
+                escape_controls(&e.to_string()),
+                e.kind()
+            ))
         }
     })?;
     let mut text = format!(
@@ -124,8 +141,32 @@ pub(crate) fn verify(args: &AuditVerifyArgs) -> Result<(), Failure> {
         if report.closed {
             text.push_str(", closed cleanly");
         }
+        if let Some(t) = report.last_checkpoint_time {
+            let _ = write!(text, ", last checkpoint at {t}");
+        }
+    }
+    for w in &report.warnings {
+        eprintln!("warning: {}", escape_controls(&w.to_string()));
     }
     print(&text)
+}
+
+/// `s` with C0 and C1 control characters and DEL shown as `\u{..}` escapes, so that
+/// text from an audit file cannot move the cursor, retitle the terminal or hide
+/// lines when printed.
+fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Up to `top` rows of a table, largest first, as text.
@@ -142,7 +183,11 @@ fn table(
     sorted.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     let more = sorted.len().saturating_sub(top);
     let label = format!("({more} more)");
-    let width = sorted
+    let shown: Vec<(std::borrow::Cow<'_, str>, u64)> = sorted
+        .iter()
+        .map(|(k, v)| (escape_controls(k), **v))
+        .collect();
+    let width = shown
         .iter()
         .take(top)
         .map(|(k, _)| k.chars().count())
@@ -150,11 +195,11 @@ fn table(
         .max()
         .unwrap_or(0);
     let _ = writeln!(out, "\n{title:<width$}  count");
-    for (k, v) in sorted.iter().take(top) {
+    for (k, v) in shown.iter().take(top) {
         let _ = writeln!(out, "{k:<width$}  {v}");
     }
     if more > 0 {
-        let rest: u64 = sorted[top..].iter().map(|(_, v)| **v).sum();
+        let rest: u64 = shown[top..].iter().map(|(_, v)| *v).sum();
         let _ = writeln!(out, "{label:<width$}  {rest}");
     }
 }
@@ -180,7 +225,12 @@ pub(crate) fn stats(args: &AuditStatsArgs) -> Result<(), Failure> {
         summary.lines, summary.events, summary.checkpoints, summary.malformed
     );
     if let (Some(first), Some(last)) = (&summary.first_time, &summary.last_time) {
-        let _ = writeln!(out, "from {first} to {last}");
+        let _ = writeln!(
+            out,
+            "from {} to {}",
+            escape_controls(&first.to_string()),
+            escape_controls(&last.to_string())
+        );
     }
     table(&mut out, "kind", &summary.by_kind, args.top);
     table(&mut out, "outcome", &summary.by_outcome, args.top);

@@ -13,6 +13,7 @@
 //! tokenctl key mint --prefix P --scopes "a b" [--name N] [--tenant T] [--ttl 90d]
 //! tokenctl key check [KEY|-]
 //! tokenctl audit verify FILE... [--key FILE] [--closed] [--partial] [--allow-unsealed]
+//!                       [--expect-last-seq N] [--max-age SECONDS]
 //! tokenctl audit stats FILE... [--json] [--top N]
 //! ```
 //!
@@ -44,7 +45,13 @@
 //!   less trailing whitespace, are the HMAC key) checkpoint MACs are verified and the
 //!   chain must end with a checkpoint; `--closed` also requires the final checkpoint
 //!   of a clean shutdown; `--partial` accepts a chain whose oldest files were deleted;
-//!   `--allow-unsealed` accepts lines after the last checkpoint (a live file).
+//!   `--allow-unsealed` accepts lines after the last checkpoint (a live file), at most
+//!   the checkpoint interval of them; `--expect-last-seq N` requires the chain to
+//!   reach seq N; `--max-age SECONDS` (needs `--key`) requires the last checkpoint
+//!   to be at most that old. Warnings (a partial line left by a crash, a writer that
+//!   resumed after an unsealed tail) go to standard error as `warning: ...` lines
+//!   and do not change the exit status, except that `--closed` refuses a
+//!   resumption.
 //! - `audit stats` counts events by kind, outcome, reason, key and tenant (the `--top`
 //!   largest of each, default 10), or prints every count as JSON with `--json`; lines
 //!   that are not events are counted as malformed.
@@ -134,9 +141,20 @@ struct AuditVerifyArgs {
     /// Accept a chain that starts after seq 1 (older files removed by retention).
     #[arg(long)]
     partial: bool,
-    /// Accept lines after the last checkpoint (a file still being written).
+    /// Accept lines after the last checkpoint (a file still being written), at most
+    /// the checkpoint interval of them.
     #[arg(long)]
     allow_unsealed: bool,
+    /// Require the chain to reach this seq (known from elsewhere): catches a cut tail.
+    #[arg(long, value_name = "N")]
+    expect_last_seq: Option<u64>,
+    /// Require the last checkpoint to be at most this many seconds old (needs --key):
+    /// for a live log with time-based checkpoints, catches a cut tail.
+    #[arg(long, value_name = "SECONDS")]
+    max_age: Option<u64>,
+    /// The current time, in seconds since the epoch (for tests).
+    #[arg(long, value_name = "UNIX_SECONDS", hide = true)]
+    now: Option<i64>,
 }
 
 /// Arguments of `tokenctl audit stats`.

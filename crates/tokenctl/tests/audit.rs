@@ -123,12 +123,14 @@ fn verify_names_the_first_bad_line_and_exits_1() {
     write_log(&path, 30, None);
     let text = std::fs::read_to_string(&path).unwrap();
     let mut lines: Vec<&str> = text.lines().collect();
-    let edited = lines[4].replace("key_revoked", "key_unknown");
-    lines[4] = &edited;
+    // Line 1 is the opening checkpoint; line 6 the fifth event, a refusal.
+    let edited = lines[5].replace("key_revoked", "key_unknown");
+    assert_ne!(edited, lines[5]);
+    lines[5] = &edited;
     std::fs::write(&path, lines.join("\n") + "\n").unwrap();
     let (code, out, err) = run(&args(&["audit", "verify"], &dir.files(), &[]));
     assert_eq!(code, 1, "{out}");
-    let shown = format!("{}:5: ", path.display());
+    let shown = format!("{}:6: ", path.display());
     assert!(err.contains(&shown) && err.contains("(Edited)"), "{err}");
 }
 
@@ -202,7 +204,7 @@ fn stats_summarise_by_kind_reason_key_and_tenant_and_survive_garbage() {
     let (code, out, err) = run(&args(&["audit", "stats"], &files, &[]));
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("events 40  checkpoints 5  malformed 2"),
+        out.contains("events 40  checkpoints 6  malformed 2"),
         "{out}"
     );
     assert!(out.contains("auth.succeeded  30"), "{out}");
@@ -218,4 +220,121 @@ fn stats_summarise_by_kind_reason_key_and_tenant_and_survive_garbage() {
     // --top limits rows and sums the rest.
     let (_, out, _) = run(&args(&["audit", "stats", "--top", "1"], &files, &[]));
     assert!(out.contains("(1 more)"), "{out}");
+}
+
+#[test]
+fn stats_escape_control_characters_from_the_file() {
+    let dir = TempDir::new("escape");
+    let path = dir.path("esc.jsonl");
+    // The reviewer's file: a key id that clears the screen and retitles the terminal.
+    std::fs::write(
+        &path,
+        concat!(
+            r#"{"seq":1,"prev":"0000000000000000000000000000000000000000000000000000000000000000","v":1,"kind":"auth.succeeded","outcome":"allowed","key_id":"\u001b[2J\u001b]0;owned\u0007key_1\u009b\u007f"}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let files = vec![path.to_str().unwrap().to_owned()];
+    let (code, out, _) = run(&args(&["audit", "stats"], &files, &[]));
+    assert_eq!(code, 0);
+    assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+    assert!(
+        out.contains(r"\u{1b}[2J\u{1b}]0;owned\u{7}key_1\u{9b}\u{7f}"),
+        "{out}"
+    );
+    // JSON output is escaped by the encoder.
+    let (_, out, _) = run(&args(&["audit", "stats", "--json"], &files, &[]));
+    assert!(!out.contains('\u{1b}'), "{out:?}");
+}
+
+#[test]
+fn verify_expect_last_seq_and_max_age_catch_a_tail_cut_after_a_checkpoint() {
+    let dir = TempDir::new("expect");
+    let path = dir.path("audit.jsonl");
+    write_log(&path, 25, None);
+    std::fs::write(dir.path("k"), KEY).unwrap();
+    let key = dir.path("k").to_str().unwrap().to_owned();
+    // Cut right after the checkpoint that follows the 20th event.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let cut = lines
+        .iter()
+        .rposition(|l| l.contains("\"final\":false"))
+        .unwrap();
+    std::fs::write(&path, lines[..=cut].join("\n") + "\n").unwrap();
+    let files = vec![path.to_str().unwrap().to_owned()];
+    let last_seq = cut as u64 + 1;
+    assert_eq!(
+        run(&args(&["audit", "verify", "--key", &key], &files, &[])).0,
+        0
+    );
+    let expect = |n: u64| {
+        run(&args(
+            &["audit", "verify", "--expect-last-seq", &n.to_string()],
+            &files,
+            &[],
+        ))
+    };
+    assert_eq!(expect(last_seq).0, 0);
+    let (code, _, err) = expect(last_seq + 3);
+    assert_eq!(code, 1);
+    assert!(err.contains("(Truncated)"), "{err}");
+    // The log's clock starts at 1_795_862_700 and ticks a second per event; the
+    // checkpoint after the 20th event is at +19 s.
+    let (code, out, _) = run(&args(&["audit", "verify", "--key", &key], &files, &[]));
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("last checkpoint at 2026-11-28T10:45:19.000000Z"),
+        "{out}"
+    );
+    let max_age = |now: i64| {
+        run(&args(
+            &["audit", "verify", "--key", &key, "--max-age", "60"],
+            &files,
+            &["--now", &now.to_string()],
+        ))
+    };
+    assert_eq!(max_age(1_795_862_700 + 19 + 60).0, 0);
+    let (code, _, err) = max_age(1_795_862_700 + 19 + 61);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("(Truncated)") && err.contains("more than 60s"),
+        "{err}"
+    );
+    // --max-age needs the key: the checkpoint time is only trusted with it.
+    assert_eq!(
+        run(&args(&["audit", "verify", "--max-age", "60"], &files, &[])).0,
+        2
+    );
+}
+
+#[test]
+fn verify_warns_about_a_resumption_and_closed_refuses_it() {
+    let dir = TempDir::new("resumed");
+    let path = dir.path("audit.jsonl");
+    write_log(&path, 5, None);
+    // A crash: the last line (the final checkpoint) is lost.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    std::fs::write(&path, lines[..lines.len() - 1].join("\n") + "\n").unwrap();
+    write_log(&path, 5, None);
+    std::fs::write(dir.path("k"), KEY).unwrap();
+    let key = dir.path("k").to_str().unwrap().to_owned();
+    let files = dir.files();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let (code, out, err) = run(&args(&["audit", "verify", "--key", &key], &files, &[]));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("ok: "), "{out}");
+    assert!(
+        err.starts_with("warning: ") && err.contains("resumed after an unsealed"),
+        "{err}"
+    );
+    let (code, _, err) = run(&args(
+        &["audit", "verify", "--key", &key, "--closed"],
+        &files,
+        &[],
+    ));
+    assert_eq!(code, 1);
+    assert!(err.contains("not a clean log"), "{err}");
 }
