@@ -144,29 +144,55 @@ fn credential_stuffing_is_detected_per_address_with_a_cooldown() {
     );
 }
 
-#[test]
-fn a_revoked_or_rotated_key_in_use_is_detected() {
+/// The refusal token-core gives for `secret`, as an `auth.failed` event.
+async fn refusal<S: token_core::apikey::KeyStore>(
+    keys: &token_core::apikey::ApiKeys<S>,
+    secret: &str,
+) -> AuditEvent {
+    let error = keys.verify(secret).await.unwrap_err();
+    AuditEvent::auth_failed(&token_core::AuthError::from(error))
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_revoked_or_rotated_key_in_use_is_detected_and_named() {
+    use token_core::apikey::{ApiKeys, KeyFormat, MemoryKeyStore, NewKey};
+    let keys = ApiKeys::new(MemoryKeyStore::new(), KeyFormat::new("tk_live").unwrap());
+    let new = || NewKey::new("dash", "read:reports".parse().unwrap());
+    let (revoked_secret, revoked) = keys.mint(new()).await.unwrap();
+    keys.revoke(&revoked.id, "leaked in a paste").await.unwrap();
+    let (rotated_secret, rotated) = keys.mint(new()).await.unwrap();
+    keys.rotate(&rotated.id, 0).await.unwrap();
+    let (stranger, _) = ApiKeys::new(MemoryKeyStore::new(), KeyFormat::new("tk_live").unwrap())
+        .mint(new())
+        .await
+        .unwrap();
+
+    let revoked_use = refusal(&keys, revoked_secret.expose_secret()).await;
+    assert_eq!(revoked_use.reason_code(), Some("key_revoked"));
+    assert_eq!(revoked_use.key(), Some(revoked.id.as_str()));
+    assert_eq!(revoked_use.display_hint(), Some(revoked.hint.as_str()));
+    let rotated_use = refusal(&keys, rotated_secret.expose_secret()).await;
+    assert_eq!(rotated_use.reason_code(), Some("key_rotated"));
+    // A key the store does not know names nothing.
+    let unknown_use = refusal(&keys, stranger.expose_secret()).await;
+    assert_eq!(
+        (unknown_use.key(), unknown_use.display_hint()),
+        (None, None)
+    );
+
     let mut d = AnomalyDetector::new(AnomalyConfig::new());
-    let events = vec![
-        at(
-            0,
-            AuditEvent::auth_failed_code("key_expired").hint("tk_live_aaaa…"),
-        ),
-        at(
-            1,
-            AuditEvent::auth_failed_code("key_revoked").hint("tk_live_3Fq9…"),
-        ),
-        at(
-            2,
-            AuditEvent::auth_failed_code("key_rotated").key_id("key_r"),
-        ),
-    ];
-    let found = feed(&mut d, events);
+    let found = feed(
+        &mut d,
+        vec![at(0, unknown_use), at(1, revoked_use), at(2, rotated_use)],
+    );
     let got: Vec<(usize, &str)> = found
         .iter()
         .map(|(i, a)| (*i, a.subject.as_str()))
         .collect();
-    assert_eq!(got, vec![(1, "tk_live_3Fq9…"), (2, "key_r")]);
+    assert_eq!(
+        got,
+        vec![(1, revoked.id.as_str()), (2, rotated.id.as_str())]
+    );
     assert!(
         found
             .iter()

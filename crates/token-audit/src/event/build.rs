@@ -47,14 +47,21 @@ impl AuditEvent {
     }
 
     /// `auth.failed` with the refusal's stable code (`key_revoked`, `token_expired`,
-    /// ...). A store failure is recorded with outcome `error`.
+    /// ...). A store failure is recorded with outcome `error`. When the refusal names
+    /// an existing API key (revoked, rotated out, expired, out of credits), its id
+    /// and display hint are recorded too (never the secret), so the leaked-key
+    /// detector can name the key.
     pub fn auth_failed(error: &AuthError) -> Self {
         let outcome = if error.is_unavailable() {
             Outcome::Error
         } else {
             Outcome::Denied
         };
-        AuditEvent::new(EventKind::AuthFailed, outcome).reason(error.code())
+        let event = AuditEvent::new(EventKind::AuthFailed, outcome).reason(error.code());
+        match error.key() {
+            Some(key) => event.key_id(&key.id).hint(&key.hint),
+            None => event,
+        }
     }
 
     /// `auth.failed` with a stable reason code, for refusals that are not an
