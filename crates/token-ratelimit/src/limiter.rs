@@ -8,7 +8,7 @@ use crate::clock::{Clock, now_nanos};
 use crate::decision::{LimitStatus, Outcome, RateLimitDecision, Refusal, RefusalReason};
 use crate::gcra::Denied;
 use crate::key::{GLOBAL, KeyHasher, LimitKey, LimitName, PRINCIPAL, TENANT};
-use crate::local::LocalStore;
+use crate::local::{Charges, LocalStore};
 use crate::overrides::parse_override;
 use crate::quota::Quota;
 use crate::request::{CheckRequest, Override};
@@ -115,7 +115,11 @@ impl<S: LimitStore> Limiter<S> {
         let (principal, rejected) = self.principal_limit(request, &mut parsed);
         let plan = self.plan(request, principal, rejected);
         let mut local = Admissions::new();
-        if let Err(refusal) = self.local.acquire_at(plan.local(), now, &mut local) {
+        let mut charges = Charges::default();
+        if let Err(refusal) = self
+            .local
+            .acquire_at(plan.local(), now, &mut local, &mut charges)
+        {
             return self.refused_locally(&plan, refusal, now);
         }
         let checks = plan.strict();
@@ -125,13 +129,23 @@ impl<S: LimitStore> Limiter<S> {
                 Outcome::Allowed(most_restrictive(&plan, local.as_slice(), &[])),
             );
         }
+        // Given back unless kept, also if this future is dropped while the store works.
+        let pending = PendingCharges {
+            local: &self.local,
+            clock: &*self.clock,
+            checks: plan.local(),
+            charges,
+        };
         match self.store.acquire(checks, Duration::from_nanos(now)).await {
-            Ok(BatchOutcome::Admitted(strict)) => decision(
-                &plan,
-                Outcome::Allowed(most_restrictive(&plan, local.as_slice(), strict.as_slice())),
-            ),
+            Ok(BatchOutcome::Admitted(strict)) => {
+                pending.keep();
+                decision(
+                    &plan,
+                    Outcome::Allowed(most_restrictive(&plan, local.as_slice(), strict.as_slice())),
+                )
+            }
             Ok(BatchOutcome::Refused(refusal)) => {
-                self.refund_local(&plan);
+                drop(pending);
                 let check = checks.get(refusal.index()).unwrap_or(&checks[0]);
                 decision(
                     &plan,
@@ -139,6 +153,7 @@ impl<S: LimitStore> Limiter<S> {
                 )
             }
             Err(error) if self.fail_open => {
+                pending.keep();
                 let status = most_restrictive(&plan, local.as_slice(), &[]);
                 RateLimitDecision {
                     failed_open: Some(error.kind()),
@@ -146,7 +161,7 @@ impl<S: LimitStore> Limiter<S> {
                 }
             }
             Err(error) => {
-                self.refund_local(&plan);
+                drop(pending);
                 let mut refusal = to_refusal(&checks[0], RefusalReason::StoreUnavailable, None);
                 refusal.store_error = Some(error.kind());
                 decision(&plan, Outcome::Limited(refusal))
@@ -165,13 +180,19 @@ impl<S: LimitStore> Limiter<S> {
         }
         let now = now_nanos(&*self.clock);
         let mut local = Admissions::new();
-        Some(match self.local.acquire_at(plan.local(), now, &mut local) {
-            Ok(()) => decision(
-                &plan,
-                Outcome::Allowed(most_restrictive(&plan, local.as_slice(), &[])),
-            ),
-            Err(refusal) => self.refused_locally(&plan, refusal, now),
-        })
+        let mut charges = Charges::default();
+        Some(
+            match self
+                .local
+                .acquire_at(plan.local(), now, &mut local, &mut charges)
+            {
+                Ok(()) => decision(
+                    &plan,
+                    Outcome::Allowed(most_restrictive(&plan, local.as_slice(), &[])),
+                ),
+                Err(refusal) => self.refused_locally(&plan, refusal, now),
+            },
+        )
     }
 
     /// How many local counters are tracked now (bounded by `max_keys`).
@@ -277,10 +298,30 @@ impl<S: LimitStore> Limiter<S> {
             Outcome::Limited(to_refusal(&checks[worst.0], worst.1, worst.2)),
         )
     }
+}
 
-    fn refund_local(&self, plan: &Plan<'_>) {
-        for check in plan.local() {
-            self.local.refund(check);
+/// Local charges awaiting the strict store's answer. Dropping it refunds them (at the
+/// clock's time then, so only what they still hold): on a refusal, on a store error
+/// that fails closed, and when the `check` future is dropped mid-flight. `keep` when
+/// the request is admitted.
+struct PendingCharges<'a, 'c> {
+    local: &'a LocalStore,
+    clock: &'a dyn Clock,
+    checks: &'a [LimitCheck<'c>],
+    charges: Charges,
+}
+
+impl PendingCharges<'_, '_> {
+    fn keep(mut self) {
+        self.checks = &[];
+    }
+}
+
+impl Drop for PendingCharges<'_, '_> {
+    fn drop(&mut self) {
+        if !self.checks.is_empty() {
+            let now = now_nanos(self.clock);
+            self.local.refund_all(self.checks, &self.charges, now);
         }
     }
 }

@@ -6,6 +6,7 @@ use std::fmt;
 use std::future::{Future, ready};
 use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use governor::nanos::Nanos;
@@ -16,12 +17,55 @@ use crate::decision::RefusalReason;
 use crate::error::LimitStoreError;
 use crate::gcra::{self, Admitted, Denied};
 use crate::key::PreHashed;
-use crate::store::{Admission, Admissions, BatchOutcome, LimitCheck, LimitStore, StoreRefusal};
+use crate::store::{
+    Admission, Admissions, BatchOutcome, LimitCheck, LimitStore, MAX_LIMITS, StoreRefusal,
+};
 
 /// The default hard cap on tracked keys.
 pub const DEFAULT_MAX_KEYS: usize = 1_000_000;
 /// The default time between scheduled sweeps of idle keys.
 pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(10);
+
+/// How many refund stripes a store has (see [`Charge`]).
+const REFUND_STRIPES: usize = 64;
+
+/// What one admitted check wrote, so that it can be refunded safely later.
+///
+/// A refund must never give back capacity that another request consumed. Picture each
+/// charge as an interval of length `increment` on the counter's TAT axis, ending where
+/// it left the TAT: charges stack up, and the TAT is the top of the stack. At time
+/// `now` only the part of our interval above `now` still counts (the rest has been
+/// refilled), so a refund gives back at most `min(increment, top − now)`; cutting that
+/// out lowers everything stacked above ours by the same amount, never below `now`.
+///
+/// The subtle part is *where* our interval is: a refund of an earlier charge (below
+/// ours) lowers ours, so the TAT we wrote overstates our top. Using it anyway gives back
+/// capacity that belongs to later requests (two interleaved refunds are enough; see the
+/// tests). So every refund adds what it gave back to a per-stripe counter (`shifted`),
+/// and a charge notes that counter: our top is at least `tat − (shifted now − epoch)`.
+/// Refunds of one stripe are serialised, and each publishes its amount before the next
+/// reads it; a charge reads the counter before its own update, so any refund it sees
+/// happened before it (and a refund it does not see only makes us more cautious).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Charge {
+    /// The TAT this charge wrote.
+    tat: u64,
+    /// What it added to the TAT (0: nothing charged).
+    increment: u64,
+    /// The stripe's `shifted` counter just before the charge.
+    epoch: u64,
+}
+
+/// The charges of one batch, in the batch's order.
+pub(crate) type Charges = [Charge; MAX_LIMITS];
+
+/// Serialises the refunds of the counters whose hash falls in it, and sums what they
+/// gave back.
+#[derive(Debug, Default)]
+struct RefundStripe {
+    lock: Mutex<()>,
+    shifted: AtomicU64,
+}
 
 /// A cell's stored value is the TAT plus one, so that governor's "0 = absent" never
 /// collides with a TAT of 0.
@@ -61,6 +105,7 @@ pub struct LocalStore {
     sweep_interval: u64,
     next_sweep: AtomicU64,
     last_sweep: AtomicU64,
+    refunds: [RefundStripe; REFUND_STRIPES],
 }
 
 impl fmt::Debug for LocalStore {
@@ -89,6 +134,7 @@ impl LocalStore {
             sweep_interval: nanos(DEFAULT_SWEEP_INTERVAL),
             next_sweep: AtomicU64::new(nanos(DEFAULT_SWEEP_INTERVAL)),
             last_sweep: AtomicU64::new(0),
+            refunds: std::array::from_fn(|_| RefundStripe::default()),
         }
     }
 
@@ -183,31 +229,51 @@ impl LocalStore {
         &self,
         check: &LimitCheck<'_>,
         now: u64,
-    ) -> Result<Admitted, (RefusalReason, Option<u64>)> {
+    ) -> Result<(Admitted, Charge), (RefusalReason, Option<u64>)> {
         let quota = check.quota();
         if check.cost() > quota.max_burst() {
             return Err((RefusalReason::CostExceedsBurst, None));
         }
         if check.cost() == 0 {
-            return self.peek(check, now).map_err(refusal);
+            return self
+                .peek(check, now)
+                .map(|admitted| (admitted, Charge::default()))
+                .map_err(refusal);
         }
         let key = check.key().hash();
         if self.tracked.load(Ordering::Relaxed) >= self.max_keys && !self.cells.contains_key(&key) {
             self.make_room(now)
                 .map_err(|wait| (RefusalReason::KeyCapacity, Some(wait)))?;
         }
+        // Read before the update: a refund seen here happened before this charge.
+        let epoch = self.stripe(key).shifted.load(Ordering::Acquire);
         let inserted = Cell::new(false);
+        let written = Cell::new(0);
         let result = self.cells.measure_and_replace(&key, |stored| {
             if stored.is_none() {
                 inserted.set(true);
             }
-            gcra::decide(decode(stored), now, quota, check.cost())
-                .map(|(admitted, tat)| (admitted, encode(tat)))
+            gcra::decide(decode(stored), now, quota, check.cost()).map(|(admitted, tat)| {
+                written.set(tat);
+                (admitted, encode(tat))
+            })
         });
         if inserted.get() {
             self.tracked.fetch_add(1, Ordering::Relaxed);
         }
-        result.map_err(refusal)
+        let charge = Charge {
+            tat: written.get(),
+            increment: gcra::increment(quota, check.cost()),
+            epoch,
+        };
+        result.map(|admitted| (admitted, charge)).map_err(refusal)
+    }
+
+    #[inline]
+    fn stripe(&self, key: u64) -> &RefundStripe {
+        // Any bits do: the key is a keyed SipHash. The remainder is below 64.
+        let index = usize::try_from(key % REFUND_STRIPES as u64).unwrap_or(0);
+        &self.refunds[index]
     }
 
     /// What charging `check` would do now, without charging or inserting anything.
@@ -229,45 +295,77 @@ impl LocalStore {
         }
     }
 
-    /// Gives back what `check` charged (after a later limit refused the request).
-    /// Increments commute, so subtracting one is exact under concurrency; meanwhile
-    /// other requests may have been refused conservatively (never over-admitted).
-    pub(crate) fn refund(&self, check: &LimitCheck<'_>) {
-        if check.cost() == 0 {
-            return;
+    /// Gives back what `charge` (of `check`) still holds at `now`, after a later limit
+    /// refused the request, and never more: the part of it that time has already
+    /// refilled, and any capacity later requests took, stay charged. See [`Charge`].
+    ///
+    /// Exact when no other request touched the counter in between; otherwise it may give
+    /// back less than was charged (a conservative refusal later, never an over-admission).
+    pub(crate) fn refund(&self, check: &LimitCheck<'_>, charge: Charge, now: u64) {
+        if charge.increment == 0 || charge.tat <= now {
+            return; // nothing charged, or all of it refilled already
         }
         let key = check.key().hash();
         if !self.cells.contains_key(&key) {
             return; // swept out: it is idle, nothing to give back
         }
-        let increment = gcra::increment(check.quota(), check.cost());
-        let _ = self
+        let stripe = self.stripe(key);
+        let _serial = stripe.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        // Earlier refunds lowered our interval by at most this much.
+        let lowered = stripe
+            .shifted
+            .load(Ordering::Acquire)
+            .wrapping_sub(charge.epoch);
+        let top = charge.tat.saturating_sub(lowered);
+        let owed = charge.increment.min(top.saturating_sub(now));
+        if owed == 0 {
+            return;
+        }
+        let given = Cell::new(0);
+        let refunded = self
             .cells
             .measure_and_replace(&key, |stored| match decode(stored) {
-                Some(tat) => Ok(((), encode(tat.saturating_sub(increment)))),
-                None => Err(()),
+                Some(tat) if tat > now => {
+                    let give = owed.min(tat - now);
+                    given.set(give);
+                    Ok(((), encode(tat - give)))
+                }
+                _ => Err(()),
             });
+        if refunded.is_ok() {
+            stripe.shifted.fetch_add(given.get(), Ordering::Release);
+        }
     }
 
-    /// Charges every check or none: charges in order and refunds on a refusal.
+    /// Refunds the charges of `checks` (see [`refund`](Self::refund)), latest first.
+    pub(crate) fn refund_all(&self, checks: &[LimitCheck<'_>], charges: &Charges, now: u64) {
+        for (check, charge) in checks.iter().zip(charges).rev() {
+            self.refund(check, *charge, now);
+        }
+    }
+
+    /// Charges every check or none: charges in order and refunds on a refusal. What was
+    /// charged goes to `charges`, for a later [`refund_all`](Self::refund_all).
     #[inline]
     pub(crate) fn acquire_at(
         &self,
         checks: &[LimitCheck<'_>],
         now: u64,
         admissions: &mut Admissions,
+        charges: &mut Charges,
     ) -> Result<(), StoreRefusal> {
         self.maybe_sweep(now);
         for (index, check) in checks.iter().enumerate() {
             match self.admit(check, now) {
-                Ok(admitted) => {
+                Ok((admitted, charge)) => {
                     // A batch never exceeds MAX_LIMITS; the limiter builds them.
                     let _ = admissions.push(to_admission(admitted));
+                    if let Some(slot) = charges.get_mut(index) {
+                        *slot = charge;
+                    }
                 }
                 Err((reason, wait)) => {
-                    for charged in &checks[..index] {
-                        self.refund(charged);
-                    }
+                    self.refund_all(&checks[..index], charges, now);
                     return Err(StoreRefusal::new(
                         index,
                         reason,
@@ -307,7 +405,8 @@ impl LimitStore for LocalStore {
         now: Duration,
     ) -> impl Future<Output = Result<BatchOutcome, LimitStoreError>> + Send {
         let mut admissions = Admissions::new();
-        let outcome = match self.acquire_at(checks, nanos(now), &mut admissions) {
+        let mut charges = Charges::default();
+        let outcome = match self.acquire_at(checks, nanos(now), &mut admissions, &mut charges) {
             Ok(()) => BatchOutcome::Admitted(admissions),
             Err(refusal) => BatchOutcome::Refused(refusal),
         };
@@ -316,66 +415,4 @@ impl LimitStore for LocalStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::pin::pin;
-    use std::task::{Context, Poll, Waker};
-
-    use super::*;
-    use crate::key::{KeyHasher, PRINCIPAL, TENANT};
-    use crate::quota::Quota;
-
-    #[test]
-    fn peeking_and_refunding_never_insert() {
-        let store = LocalStore::new();
-        let hasher = KeyHasher::default();
-        let quota = Quota::per_second(2).unwrap();
-        let one = LimitCheck::new(hasher.key(&PRINCIPAL, "a"), &quota, 1);
-        assert_eq!(store.peek(&one, 0).unwrap().remaining, 1);
-        store.refund(&one);
-        assert!(store.is_empty());
-        store.acquire_at(&[one], 0, &mut Admissions::new()).unwrap();
-        assert_eq!(store.len(), 1);
-        // The refund gives the cell back: both cells are free again.
-        store.refund(&one);
-        let two = LimitCheck::new(hasher.key(&PRINCIPAL, "a"), &quota, 2);
-        assert_eq!(
-            {
-                let mut admitted = Admissions::new();
-                store.acquire_at(&[two], 0, &mut admitted).unwrap();
-                admitted.as_slice()[0].remaining()
-            },
-            0
-        );
-    }
-
-    #[test]
-    fn the_store_trait_is_all_or_nothing_with_a_ready_future() {
-        let store = LocalStore::new().with_max_keys(0);
-        assert_eq!(store.max_keys(), 1);
-        let store = LocalStore::new();
-        let hasher = KeyHasher::default();
-        let (roomy, tight) = (Quota::per_second(5).unwrap(), Quota::per_second(1).unwrap());
-        let checks = [
-            LimitCheck::new(hasher.key(&PRINCIPAL, "a"), &roomy, 1),
-            LimitCheck::new(hasher.key(&TENANT, "t"), &tight, 1),
-        ];
-        let mut cx = Context::from_waker(Waker::noop());
-        let mut call = |now| match pin!(store.acquire(&checks, now)).poll(&mut cx) {
-            Poll::Ready(outcome) => outcome.unwrap(),
-            Poll::Pending => panic!("the local store never waits"),
-        };
-        assert!(
-            matches!(call(Duration::ZERO), BatchOutcome::Admitted(a) if a.as_slice().len() == 2)
-        );
-        let BatchOutcome::Refused(refusal) = call(Duration::ZERO) else {
-            panic!("the tenant check must refuse");
-        };
-        assert_eq!(refusal.index(), 1);
-        assert_eq!(refusal.reason(), RefusalReason::Exhausted);
-        assert_eq!(refusal.retry_after(), Some(Duration::from_secs(1)));
-        // The principal check was refunded: 4 of 5 cells are still free.
-        let status = LimitCheck::new(hasher.key(&PRINCIPAL, "a"), &roomy, 0);
-        assert_eq!(store.peek(&status, 0).unwrap().remaining, 4);
-        assert!(format!("{store:?}").contains("tracked: 2"));
-    }
-}
+mod tests;
