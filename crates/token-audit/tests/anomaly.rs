@@ -201,6 +201,34 @@ async fn a_revoked_or_rotated_key_in_use_is_detected_and_named() {
 }
 
 #[test]
+fn credential_stuffing_from_rotating_ipv6_addresses_counts_per_64() {
+    let mut d = AnomalyDetector::new(AnomalyConfig::new());
+    // A new address of one /64 for every attempt.
+    let failures = (0..25u16).map(|i| {
+        let ip: IpAddr = format!("2001:db8:1:2:{i:x}::{i:x}").parse().unwrap();
+        at(
+            i64::from(i) * 1000,
+            AuditEvent::auth_failed_code("key_unknown").ip(ip),
+        )
+    });
+    let found = feed(&mut d, failures);
+    let got: Vec<(usize, &str)> = found
+        .iter()
+        .map(|(i, a)| (*i, a.subject.as_str()))
+        .collect();
+    assert_eq!(got, vec![(19, "2001:db8:1:2::/64")]);
+    // Neighbouring IPv4 addresses (a NAT block) are not added up.
+    let mut d = AnomalyDetector::new(AnomalyConfig::new());
+    let failures = (0..25u8).map(|i| {
+        at(
+            i64::from(i) * 1000,
+            AuditEvent::auth_failed_code("key_unknown").ip(IpAddr::from([192, 0, 2, i])),
+        )
+    });
+    assert!(feed(&mut d, failures).is_empty());
+}
+
+#[test]
 fn memory_stays_bounded_under_a_flood_of_addresses() {
     let mut d = AnomalyDetector::new(AnomalyConfig::new().max_subjects(100));
     let flood = (0..20_000u32).map(|i| {

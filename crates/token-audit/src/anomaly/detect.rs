@@ -140,14 +140,23 @@ impl AnomalyDetector {
         }
     }
 
+    /// Failed authentications are counted per IPv4 address (/32: many users share
+    /// an address block behind NAT, so a /24 would add theirs up) and per IPv6 /64
+    /// (one host or LAN usually holds a whole /64, and an attacker can rotate
+    /// through its 2^64 addresses for free).
     fn auth_failure(&mut self, event: &AuditEvent, ip: IpAddr, now: i64, out: &mut Vec<Anomaly>) {
         let (n, within) = self.config.auth_failure_burst;
-        let ring = self.auth_failures.entry(&ip, now, VecDeque::new);
+        let source = network_of(ip, 32, 64);
+        let ring = self.auth_failures.entry(&source.0, now, VecDeque::new);
         if burst(ring, now, n, dur(within)) {
             let detail = format!("{n} failed authentications within {}s", within.as_secs());
+            let subject = match source {
+                (IpAddr::V4(a), _) => a.to_string(),
+                (IpAddr::V6(a), bits) => format!("{a}/{bits}"),
+            };
             self.alarm(
                 Detector::AuthFailureBurst,
-                &ip.to_string(),
+                &subject,
                 event,
                 now,
                 detail,
