@@ -26,9 +26,13 @@ pub(crate) struct RouteLimit {
 
 /// Layered rate limits: per principal (with per-key overrides), per tenant, per route
 /// class and global. A request is admitted only if **every** applicable limit admits
-/// it, and a refused request is charged to **no** limit: limits are charged in order
-/// (principal, tenant, route, global; local before strict) and what was charged is
-/// given back when a later limit refuses.
+/// it. Limits are charged in order (principal, tenant, route, global; local before
+/// strict); when a later limit refuses, or the `check` future is dropped while a strict
+/// store answers, the local charges are refunded. A refund gives back only what the
+/// charge still holds then, never capacity another request took: it never causes an
+/// over-admission, it is exact when no other request touched the counter meanwhile,
+/// and under contention it may give back less (a conservative refusal later). See
+/// `docs/rate-limits.md`.
 ///
 /// Build with [`Limiter::builder`]; share with an `Arc`. See the crate docs for an
 /// example.
