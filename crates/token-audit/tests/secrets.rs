@@ -115,9 +115,15 @@ async fn no_secret_reaches_any_sink() {
         panic!("expected a reuse");
     };
 
-    // One event of every kind, with request fields stuffed with secrets.
+    // One event of every kind, with every string field stuffed with secrets.
     let stuffed = |e: AuditEvent, s: &str| {
-        e.ip("203.0.113.9".parse().unwrap())
+        e.principal_id(&format!("user {s}"))
+            .key_id(s)
+            .hint(s)
+            .tenant(&format!("acme-{s}"))
+            .client_id(s)
+            .target(&format!("jti {s}"))
+            .ip("203.0.113.9".parse().unwrap())
             .method("POST")
             .route(&format!("/v1/x?api_key={s}"))
             .user_agent(&format!("curl/8 {s}"))
@@ -160,6 +166,8 @@ async fn no_secret_reaches_any_sink() {
     for (i, e) in events.into_iter().enumerate() {
         auditor.record(stuffed(e, &secrets[i % secrets.len()]));
     }
+    // And one as built, whose hint must survive.
+    auditor.record(AuditEvent::key_created(&record));
     auditor.shutdown();
 
     let file = std::fs::read_to_string(&path).unwrap();
@@ -171,8 +179,8 @@ async fn no_secret_reaches_any_sink() {
     let traced = capture.0.lock().unwrap().clone();
     assert_eq!(
         file.lines().count(),
-        18,
-        "17 events and one anomaly (retired key)"
+        19,
+        "18 events and one anomaly (retired key)"
     );
     assert!(
         traced.contains("[token_audit]") && traced.contains("kind=\"key.rotated\""),

@@ -1,8 +1,8 @@
 //! [`AuditEvent`]: one record of the audit trail, with a versioned JSON schema.
 //!
 //! Every string field is bounded (see [`limits`]) and cut on a character boundary;
-//! free-text fields that come from a request (route, user agent, request id, detail)
-//! also have anything shaped like a credential replaced by `[redacted]`. The
+//! every text field (all but the reason, credential kind and method codes) also has
+//! anything shaped like a credential replaced by `[redacted]`. The
 //! constructors in this module take token-core's records and principals, which hold
 //! no secret, so an event cannot carry one by construction.
 
@@ -166,7 +166,7 @@ impl AuditEvent {
 
     /// The principal's id (key id or token subject).
     pub fn principal_id(mut self, id: &str) -> Self {
-        self.principal = Some(bounded(id, limits::NAME));
+        self.principal = Some(free_text(id, limits::NAME));
         self
     }
 
@@ -178,7 +178,7 @@ impl AuditEvent {
 
     /// The API key id (or the JWT signing key's `kid`).
     pub fn key_id(mut self, id: &str) -> Self {
-        self.key_id = Some(bounded(id, limits::ID));
+        self.key_id = Some(free_text(id, limits::ID));
         self
     }
 
@@ -191,13 +191,13 @@ impl AuditEvent {
 
     /// The tenant.
     pub fn tenant(mut self, tenant: &str) -> Self {
-        self.tenant = Some(bounded(tenant, limits::ID));
+        self.tenant = Some(free_text(tenant, limits::ID));
         self
     }
 
     /// The OAuth client id.
     pub fn client_id(mut self, id: &str) -> Self {
-        self.client_id = Some(bounded(id, limits::ID));
+        self.client_id = Some(free_text(id, limits::ID));
         self
     }
 
