@@ -13,7 +13,7 @@
 //! the bytes the writer produces (one canonical form). See `docs/audit.md`.
 
 use std::borrow::Cow;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use ring::{digest, hmac};
 use serde::Deserialize;
@@ -63,7 +63,7 @@ impl CheckpointKey {
         } = cp;
         let mut m = format!("token-audit-checkpoint-v2|{seq}|{prev}|{time}|{is_final}|{interval}");
         if let Some(r) = &cp.resumed {
-            m.push_str(&format!("|resumed|{}|{}", r.last_seq, r.file));
+            let _ = write!(m, "|resumed|{}|{}", r.last_seq, r.file);
         }
         m
     }
@@ -195,17 +195,18 @@ pub(crate) fn checkpoint_line(seq: u64, prev: &str, cp: &Checkpoint<'_>, mac: &s
         cp.interval
     );
     if let Some(r) = &cp.resumed {
-        line.push_str(&format!(
+        let _ = write!(
+            line,
             ",\"resumed\":{{\"file\":{},\"last_seq\":{}}}",
             json_string(&r.file),
             r.last_seq
-        ));
+        );
     }
-    line.push_str(&format!(",\"mac\":{}}}}}", json_string(mac)));
+    let _ = write!(line, ",\"mac\":{}}}}}", json_string(mac));
     line
 }
 
-/// A string as JSON (serde_json's escaping).
+/// A string as JSON (`serde_json`'s escaping).
 fn json_string(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_owned())
 }

@@ -331,23 +331,7 @@ impl ChainVerifier {
         if let Some(p) = self.pending.take() {
             return Err(Self::resolve(p, Some(parsed.seq)));
         }
-        if let Some(partial) = self.partial.take() {
-            let continues = self.head.as_ref().is_some_and(|(seq, hash)| {
-                seq.checked_add(1) == Some(parsed.seq) && parsed.prev == *hash
-            });
-            if !continues {
-                return Err(partial_error(&partial));
-            }
-            self.report.warnings.push(ChainWarning {
-                kind: ChainWarningKind::PartialLine,
-                file: partial.file.clone(),
-                line: partial.line,
-                message: format!(
-                    "the file ends in a partial line (a crash mid-write); the chain continues at {}:{}",
-                    at.file, at.line
-                ),
-            });
-        }
+        self.settle_partial(at, &parsed)?;
         if !parsed.is_canonical(bytes) {
             return Err(err(
                 ChainErrorKind::Edited,
@@ -413,6 +397,39 @@ impl ChainVerifier {
             }
         }
         self.last_was_checkpoint = parsed.checkpoint.is_some();
+        self.seal(at, &parsed)?;
+        self.report.lines += 1;
+        self.report.last_seq = parsed.seq;
+        self.head = Some((parsed.seq, hash));
+        self.last = at.clone();
+        Ok(())
+    }
+
+    /// After a file that ended in a partial line: accepts it (with a warning) if
+    /// this line continues the chain from the line before it.
+    fn settle_partial(&mut self, at: &Place, parsed: &LineHead<'_>) -> Result<(), ChainError> {
+        if let Some(partial) = self.partial.take() {
+            let continues = self.head.as_ref().is_some_and(|(seq, hash)| {
+                seq.checked_add(1) == Some(parsed.seq) && parsed.prev == *hash
+            });
+            if !continues {
+                return Err(partial_error(&partial));
+            }
+            self.report.warnings.push(ChainWarning {
+                kind: ChainWarningKind::PartialLine,
+                file: partial.file.clone(),
+                line: partial.line,
+                message: format!(
+                    "the file ends in a partial line (a crash mid-write); the chain continues at {}:{}",
+                    at.file, at.line
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Checkpoint bookkeeping for one line: MAC, interval, resumptions, runs.
+    fn seal(&mut self, at: &Place, parsed: &LineHead<'_>) -> Result<(), ChainError> {
         if let Some(cp) = &parsed.checkpoint {
             self.report.checkpoints += 1;
             self.last_checkpoint_final = cp.is_final;
@@ -480,10 +497,6 @@ impl ChainVerifier {
                 }
             }
         }
-        self.report.lines += 1;
-        self.report.last_seq = parsed.seq;
-        self.head = Some((parsed.seq, hash));
-        self.last = at.clone();
         Ok(())
     }
 

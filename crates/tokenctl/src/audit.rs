@@ -228,8 +228,8 @@ pub(crate) fn stats(args: &AuditStatsArgs) -> Result<(), Failure> {
         let _ = writeln!(
             out,
             "from {} to {}",
-            escape_controls(&first.to_string()),
-            escape_controls(&last.to_string())
+            escape_controls(first),
+            escape_controls(last)
         );
     }
     table(&mut out, "kind", &summary.by_kind, args.top);
