@@ -4,9 +4,9 @@
 
 use std::net::IpAddr;
 
-use http::HeaderValue;
 use http::header::RETRY_AFTER;
 use http::request::Parts;
+use http::{HeaderName, HeaderValue};
 use token_core::apikey::KeyStore;
 use token_core::{AuthError, AuthErrorKind, Principal};
 use token_ratelimit::{CheckRequest, LimitStore, RateLimitDecision, Refusal, RefusalReason};
@@ -304,7 +304,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
         if self.auditor.is_none() {
             return RequestMeta::default();
         }
-        let text = |name: &str| {
+        let text = |name: &HeaderName| {
             parts
                 .headers
                 .get(name)
@@ -313,8 +313,8 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
         };
         RequestMeta {
             method: Some(parts.method.clone()),
-            request_id: text("x-request-id"),
-            user_agent: text("user-agent"),
+            request_id: text(&X_REQUEST_ID),
+            user_agent: text(&http::header::USER_AGENT),
         }
     }
 
@@ -360,6 +360,9 @@ fn peer(parts: &Parts) -> Option<IpAddr> {
     }
     None
 }
+
+/// The request id header copied into audit events.
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Anonymous requests (public routes) are limited per client address.
 fn anonymous_key(outcome: &Outcome) -> Option<String> {

@@ -3,7 +3,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use token_core::Cidr;
 
 /// The address of the peer that opened the connection. With axum, serve with
@@ -21,6 +21,9 @@ pub struct TlsConnection;
 /// The most hops read from `Forwarded` or `X-Forwarded-For`; longer chains are cut to
 /// their right-most hops (the ones our proxies wrote).
 pub const MAX_FORWARDED_HOPS: usize = 32;
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
 /// Where a request came from, as far as the configuration lets us trust.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +100,7 @@ struct Hop {
 
 /// Every comma-separated element of every line of `name`, left to right, or `None`
 /// when a line is not visible ASCII.
-fn elements<'h>(headers: &'h HeaderMap, name: &str) -> Option<Vec<&'h str>> {
+fn elements<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<Vec<&'h str>> {
     let mut out = Vec::new();
     for value in headers.get_all(name) {
         let text = value.to_str().ok()?;
@@ -111,7 +114,7 @@ fn elements<'h>(headers: &'h HeaderMap, name: &str) -> Option<Vec<&'h str>> {
 /// An element without a usable `for=` (an obfuscated or `unknown` node) ends the
 /// trustworthy part of the chain: nothing left of it can be attributed.
 fn forwarded_hops(headers: &HeaderMap) -> Option<Vec<Hop>> {
-    let elements = elements(headers, "forwarded")?;
+    let elements = elements(headers, &http::header::FORWARDED)?;
     let mut hops = Vec::with_capacity(elements.len());
     for element in elements {
         let mut ip = None;
@@ -136,11 +139,11 @@ fn forwarded_hops(headers: &HeaderMap) -> Option<Vec<Hop>> {
 /// `X-Forwarded-For` with the right-most `X-Forwarded-Proto` (the one our proxy set)
 /// applied to the client's hop.
 fn x_forwarded_hops(headers: &HeaderMap) -> Option<Vec<Hop>> {
-    let https = elements(headers, "x-forwarded-proto")
+    let https = elements(headers, &X_FORWARDED_PROTO)
         .and_then(|p| p.last().map(|p| p.eq_ignore_ascii_case("https")))
         .unwrap_or(false);
     let mut hops = Vec::new();
-    for element in elements(headers, "x-forwarded-for")? {
+    for element in elements(headers, &X_FORWARDED_FOR)? {
         match parse_node(element) {
             Some(ip) => hops.push(Hop { ip, https }),
             None => hops.clear(),

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
-use http::{HeaderValue, Response, StatusCode};
+use http::{HeaderName, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 
 use crate::decide::Outcome;
@@ -70,6 +70,39 @@ impl Responder {
     }
 }
 
+/// The rate-limit field names as header names, without parsing them per response.
+fn rate_header(name: &str) -> Option<HeaderName> {
+    use token_ratelimit::headers::{
+        RATELIMIT, RATELIMIT_POLICY, RETRY_AFTER, X_RATELIMIT_LIMIT, X_RATELIMIT_REMAINING,
+        X_RATELIMIT_RESET,
+    };
+    const NAMES: [(&str, HeaderName); 6] = [
+        (
+            RATELIMIT_POLICY,
+            HeaderName::from_static("ratelimit-policy"),
+        ),
+        (RATELIMIT, HeaderName::from_static("ratelimit")),
+        (RETRY_AFTER, http::header::RETRY_AFTER),
+        (
+            X_RATELIMIT_LIMIT,
+            HeaderName::from_static("x-ratelimit-limit"),
+        ),
+        (
+            X_RATELIMIT_REMAINING,
+            HeaderName::from_static("x-ratelimit-remaining"),
+        ),
+        (
+            X_RATELIMIT_RESET,
+            HeaderName::from_static("x-ratelimit-reset"),
+        ),
+    ];
+    NAMES
+        .iter()
+        .find(|(n, _)| std::ptr::eq(*n, name) || *n == name)
+        .map(|(_, h)| h.clone())
+        .or_else(|| HeaderName::try_from(name).ok())
+}
+
 /// For a future polled after it completed: a caller bug, answered rather than panicked.
 pub(crate) fn internal_error() -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::new()));
@@ -89,7 +122,7 @@ impl<K, L> Config<K, L> {
         if let Some(decision) = &outcome.rate {
             let headers = response.headers_mut();
             for (name, value) in decision.headers(self.header_style) {
-                if let Ok(value) = HeaderValue::try_from(value) {
+                if let (Some(name), Ok(value)) = (rate_header(name), HeaderValue::try_from(value)) {
                     headers.insert(name, value);
                 }
             }

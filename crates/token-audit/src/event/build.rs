@@ -87,8 +87,8 @@ impl AuditEvent {
         let mut e = AuditEvent::new(EventKind::ScopeDenied, Outcome::Denied)
             .reason("insufficient_scope")
             .with_principal(principal);
-        e.required = Some(bounded(&required.to_string(), limits::TEXT));
-        e.missing = missing
+        e.d.required = Some(bounded(&required.to_string(), limits::TEXT));
+        e.d.missing = missing
             .into_iter()
             .take(limits::MISSING_SCOPES)
             .map(|s| bounded(&s.to_string(), limits::ID))

@@ -49,7 +49,16 @@ pub mod limits {
 /// [`Auditor::record`](crate::Auditor::record), which stamps `time` (unless set) and
 /// `id`. Every field of the JSON form is described in `docs/audit.md`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct AuditEvent {
+    /// Boxed: an event is some 600 bytes of fields, and it moves through a builder
+    /// chain, the queue and the worker; a box moves in 8.
+    d: Box<Fields>,
+}
+
+/// The fields of an [`AuditEvent`], in JSON order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Fields {
     v: u8,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     id: String,
@@ -129,30 +138,32 @@ impl AuditEvent {
     /// named after each kind.
     pub fn new(kind: EventKind, outcome: Outcome) -> Self {
         AuditEvent {
-            v: SCHEMA_VERSION,
-            id: String::new(),
-            time: None,
-            kind,
-            outcome,
-            reason: None,
-            principal: None,
-            credential: None,
-            key_id: None,
-            hint: None,
-            tenant: None,
-            client_id: None,
-            ip: None,
-            method: None,
-            route: None,
-            status: None,
-            latency_us: None,
-            request_id: None,
-            user_agent: None,
-            required: None,
-            missing: Vec::new(),
-            target: None,
-            detail: None,
-            count: None,
+            d: Box::new(Fields {
+                v: SCHEMA_VERSION,
+                id: String::new(),
+                time: None,
+                kind,
+                outcome,
+                reason: None,
+                principal: None,
+                credential: None,
+                key_id: None,
+                hint: None,
+                tenant: None,
+                client_id: None,
+                ip: None,
+                method: None,
+                route: None,
+                status: None,
+                latency_us: None,
+                request_id: None,
+                user_agent: None,
+                required: None,
+                missing: Vec::new(),
+                target: None,
+                detail: None,
+                count: None,
+            }),
         }
     }
 
@@ -160,56 +171,56 @@ impl AuditEvent {
 
     /// The stable reason code (`key_revoked`, `insufficient_scope`, ...).
     pub fn reason(mut self, code: impl Into<Cow<'static, str>>) -> Self {
-        self.reason = Some(bounded_code(code, limits::CODE));
+        self.d.reason = Some(bounded_code(code, limits::CODE));
         self
     }
 
     /// The principal's id (key id or token subject).
     pub fn principal_id(mut self, id: &str) -> Self {
-        self.principal = Some(free_text(id, limits::NAME));
+        self.d.principal = Some(free_text(id, limits::NAME));
         self
     }
 
     /// The kind of credential: `api_key`, `access_token` or `client`.
     pub fn credential(mut self, kind: &'static str) -> Self {
-        self.credential = Some(bounded_code(kind, limits::CODE));
+        self.d.credential = Some(bounded_code(kind, limits::CODE));
         self
     }
 
     /// The API key id (or the JWT signing key's `kid`).
     pub fn key_id(mut self, id: &str) -> Self {
-        self.key_id = Some(free_text(id, limits::ID));
+        self.d.key_id = Some(free_text(id, limits::ID));
         self
     }
 
     /// A key's display hint, such as `tk_live_3Fq9…`. Never a whole key: a value that
     /// is shaped like a credential is replaced by `[redacted]`.
     pub fn hint(mut self, hint: &str) -> Self {
-        self.hint = Some(free_text(hint, limits::ID));
+        self.d.hint = Some(free_text(hint, limits::ID));
         self
     }
 
     /// The tenant.
     pub fn tenant(mut self, tenant: &str) -> Self {
-        self.tenant = Some(free_text(tenant, limits::ID));
+        self.d.tenant = Some(free_text(tenant, limits::ID));
         self
     }
 
     /// The OAuth client id.
     pub fn client_id(mut self, id: &str) -> Self {
-        self.client_id = Some(free_text(id, limits::ID));
+        self.d.client_id = Some(free_text(id, limits::ID));
         self
     }
 
     /// The client address (after trusted-proxy resolution).
     pub fn ip(mut self, ip: IpAddr) -> Self {
-        self.ip = Some(ip);
+        self.d.ip = Some(ip);
         self
     }
 
     /// The HTTP method.
     pub fn method(mut self, method: impl Into<Cow<'static, str>>) -> Self {
-        self.method = Some(bounded_code(method, limits::METHOD));
+        self.d.method = Some(bounded_code(method, limits::METHOD));
         self
     }
 
@@ -217,62 +228,62 @@ impl AuditEvent {
     /// dropped, so a raw path with its query string never reaches the trail.
     pub fn route(mut self, template: &str) -> Self {
         let template = template.split(['?', '#']).next().unwrap_or_default();
-        self.route = Some(free_text(template, limits::ROUTE));
+        self.d.route = Some(free_text(template, limits::ROUTE));
         self
     }
 
     /// The HTTP status sent.
     pub fn status(mut self, status: u16) -> Self {
-        self.status = Some(status);
+        self.d.status = Some(status);
         self
     }
 
     /// How long the request took, in microseconds.
     pub fn latency_us(mut self, micros: u64) -> Self {
-        self.latency_us = Some(micros);
+        self.d.latency_us = Some(micros);
         self
     }
 
     /// The request id.
     pub fn request_id(mut self, id: &str) -> Self {
-        self.request_id = Some(free_text(id, limits::ID));
+        self.d.request_id = Some(free_text(id, limits::ID));
         self
     }
 
     /// The `User-Agent`, cut to [`limits::USER_AGENT`] bytes.
     pub fn user_agent(mut self, user_agent: &str) -> Self {
-        self.user_agent = Some(free_text(user_agent, limits::USER_AGENT));
+        self.d.user_agent = Some(free_text(user_agent, limits::USER_AGENT));
         self
     }
 
     /// The object acted on when it is not the principal's key: a token id, a refresh
     /// family, a client id, an anomaly's subject.
     pub fn target(mut self, target: &str) -> Self {
-        self.target = Some(free_text(target, limits::NAME));
+        self.d.target = Some(free_text(target, limits::NAME));
         self
     }
 
     /// Human-readable detail (anomaly evidence, an error's description).
     pub fn detail(mut self, detail: &str) -> Self {
-        self.detail = Some(free_text(detail, limits::TEXT));
+        self.d.detail = Some(free_text(detail, limits::TEXT));
         self
     }
 
     /// A count (events dropped, requests in a burst).
     pub fn count(mut self, count: u64) -> Self {
-        self.count = Some(count);
+        self.d.count = Some(count);
         self
     }
 
     /// When it happened; by default the auditor's time at `record`.
     pub fn at(mut self, time: Timestamp) -> Self {
-        self.time = Some(time);
+        self.d.time = Some(time);
         self
     }
 
     /// Sets the id (the auditor assigns one when none is set).
     pub fn with_id(mut self, id: &str) -> Self {
-        self.id = bounded(id, limits::ID);
+        self.d.id = bounded(id, limits::ID);
         self
     }
 
@@ -280,110 +291,110 @@ impl AuditEvent {
 
     /// The schema version ([`SCHEMA_VERSION`] for events built here).
     pub fn version(&self) -> u8 {
-        self.v
+        self.d.v
     }
     /// The event id, empty until recorded.
     pub fn id(&self) -> &str {
-        &self.id
+        &self.d.id
     }
     /// When it happened, once stamped.
     pub fn time(&self) -> Option<Timestamp> {
-        self.time
+        self.d.time
     }
     /// What happened.
     pub fn kind(&self) -> EventKind {
-        self.kind
+        self.d.kind
     }
     /// How it ended.
     pub fn outcome(&self) -> Outcome {
-        self.outcome
+        self.d.outcome
     }
     /// The reason code.
     pub fn reason_code(&self) -> Option<&str> {
-        self.reason.as_deref()
+        self.d.reason.as_deref()
     }
     /// The principal's id.
     pub fn principal(&self) -> Option<&str> {
-        self.principal.as_deref()
+        self.d.principal.as_deref()
     }
     /// The kind of credential.
     pub fn credential_kind(&self) -> Option<&str> {
-        self.credential.as_deref()
+        self.d.credential.as_deref()
     }
     /// The key id.
     pub fn key(&self) -> Option<&str> {
-        self.key_id.as_deref()
+        self.d.key_id.as_deref()
     }
     /// The key's display hint.
     pub fn display_hint(&self) -> Option<&str> {
-        self.hint.as_deref()
+        self.d.hint.as_deref()
     }
     /// The tenant.
     pub fn tenant_id(&self) -> Option<&str> {
-        self.tenant.as_deref()
+        self.d.tenant.as_deref()
     }
     /// The OAuth client id.
     pub fn client(&self) -> Option<&str> {
-        self.client_id.as_deref()
+        self.d.client_id.as_deref()
     }
     /// The client address.
     pub fn client_ip(&self) -> Option<IpAddr> {
-        self.ip
+        self.d.ip
     }
     /// The HTTP method.
     pub fn http_method(&self) -> Option<&str> {
-        self.method.as_deref()
+        self.d.method.as_deref()
     }
     /// The route template.
     pub fn route_template(&self) -> Option<&str> {
-        self.route.as_deref()
+        self.d.route.as_deref()
     }
     /// The HTTP status.
     pub fn http_status(&self) -> Option<u16> {
-        self.status
+        self.d.status
     }
     /// The latency in microseconds.
     pub fn latency(&self) -> Option<u64> {
-        self.latency_us
+        self.d.latency_us
     }
     /// The request id.
     pub fn request(&self) -> Option<&str> {
-        self.request_id.as_deref()
+        self.d.request_id.as_deref()
     }
     /// The user agent.
     pub fn agent(&self) -> Option<&str> {
-        self.user_agent.as_deref()
+        self.d.user_agent.as_deref()
     }
     /// What the route required (scope denials).
     pub fn required_scopes(&self) -> Option<&str> {
-        self.required.as_deref()
+        self.d.required.as_deref()
     }
     /// The scopes that were missing (scope denials).
     pub fn missing_scopes(&self) -> &[String] {
-        &self.missing
+        &self.d.missing
     }
     /// The object acted on.
     pub fn target_id(&self) -> Option<&str> {
-        self.target.as_deref()
+        self.d.target.as_deref()
     }
     /// The detail text.
     pub fn details(&self) -> Option<&str> {
-        self.detail.as_deref()
+        self.d.detail.as_deref()
     }
     /// The count.
     pub fn counted(&self) -> Option<u64> {
-        self.count
+        self.d.count
     }
 
     pub(crate) fn stamp(&mut self, time: Timestamp) {
-        if self.time.is_none() {
-            self.time = Some(time);
+        if self.d.time.is_none() {
+            self.d.time = Some(time);
         }
     }
 
     pub(crate) fn set_id_if_empty(&mut self, id: impl FnOnce() -> String) {
-        if self.id.is_empty() {
-            self.id = id();
+        if self.d.id.is_empty() {
+            self.d.id = id();
         }
     }
 }
