@@ -461,3 +461,34 @@ fn a_second_shutdown_waits_for_the_first_and_returns_the_final_counters() {
     assert_eq!(stats.sinks[0].failures, 1, "{stats:?}");
     assert_eq!(first.join().unwrap().sinks[0].failures, 1);
 }
+
+#[test]
+fn events_built_on_the_worker_keep_their_record_time_and_a_panicking_builder_is_a_drop() {
+    let t = time();
+    let memory = MemorySink::new();
+    let auditor = Auditor::builder()
+        .sink(memory.clone())
+        .time_source(Arc::new(t.clone()))
+        .build()
+        .unwrap();
+    let recorded_at = token_audit::TimeSource::now_nanos(&t);
+    let principal = "user-7".to_owned();
+    auditor.record_with(move || {
+        AuditEvent::new(EventKind::AuthSucceeded, token_audit::Outcome::Allowed)
+            .principal_id(&principal)
+    });
+    t.advance(Duration::from_secs(60));
+    auditor.record_with(|| panic!("a builder bug"));
+    auditor.record(event(1));
+    auditor.flush();
+    let events = memory.events();
+    assert_eq!(events.len(), 2, "the panicking builder's event is not written");
+    assert_eq!(events[0].principal(), Some("user-7"));
+    assert_eq!(
+        events[0].time().unwrap().unix_micros(),
+        recorded_at / 1000,
+        "stamped when recorded, not when built"
+    );
+    let stats = auditor.shutdown();
+    assert_eq!(stats.dropped, 1, "{stats:?}");
+}

@@ -109,7 +109,7 @@ where
                 let outcome = this.outcome.take();
                 return Poll::Ready(result.map(|response| {
                     let mut response = response.map(Either::Left);
-                    if let Some(outcome) = &outcome {
+                    if let Some(outcome) = outcome {
                         this.config.finish(outcome, &mut response, *this.started);
                     }
                     response
@@ -140,7 +140,7 @@ where
                 _ => crate::respond::internal_error(),
             }
             .map(Either::Right);
-            if let Some(outcome) = &outcome {
+            if let Some(outcome) = outcome {
                 this.config.finish(outcome, &mut response, *this.started);
             }
             return Poll::Ready(Ok(response));

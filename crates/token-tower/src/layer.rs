@@ -31,7 +31,7 @@ pub struct AuthLayer<K = MemoryKeyStore, L = LocalStore> {
 
 pub(crate) struct Config<K, L> {
     pub(crate) authenticator: Authenticator<K>,
-    pub(crate) policy: Policy,
+    pub(crate) policy: Arc<Policy>,
     pub(crate) responder: Responder,
     pub(crate) api_key_header: HeaderName,
     pub(crate) trusted_proxies: Vec<Cidr>,
@@ -58,7 +58,7 @@ impl<K: KeyStore> AuthLayer<K> {
         AuthLayerBuilder {
             config: Config {
                 authenticator,
-                policy,
+                policy: Arc::new(policy),
                 responder: Responder::default(),
                 api_key_header: DEFAULT_API_KEY_HEADER,
                 trusted_proxies: Vec::new(),

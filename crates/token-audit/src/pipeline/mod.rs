@@ -15,7 +15,7 @@ pub use builder::AuditorBuilder;
 
 use crate::event::AuditEvent;
 use crate::rollup::{Rollups, UsageReport};
-use crate::time::TimeSource;
+use crate::time::{TimeSource, Timestamp};
 
 /// What [`Auditor::record`] does when the queue is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,14 +62,47 @@ pub struct SinkStats {
     pub lost: u64,
 }
 
-/// What the worker receives. Events travel unboxed: boxing would cost an allocation
-/// per `record`.
-#[derive(Debug)]
-#[allow(clippy::large_enum_variant)]
+/// What the worker receives. (An event's fields are boxed inside it, so messages
+/// are small.)
 enum Msg {
     Event(AuditEvent),
+    /// An event built on the worker ([`Auditor::record_with`]), stamped with the time
+    /// it was recorded.
+    Build(Builder, Timestamp),
     Flush(SyncSender<()>),
     Shutdown(SyncSender<()>),
+}
+
+impl fmt::Debug for Msg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Msg::Event(e) => f.debug_tuple("Event").field(e).finish(),
+            Msg::Build(_, at) => f.debug_tuple("Build").field(at).finish(),
+            Msg::Flush(_) => f.write_str("Flush"),
+            Msg::Shutdown(_) => f.write_str("Shutdown"),
+        }
+    }
+}
+
+/// Builds an event on the worker thread.
+type Builder = Box<dyn FnOnce() -> AuditEvent + Send>;
+
+impl Msg {
+    /// The event a message carries, built now if it was recorded lazily (`Ok(None)`
+    /// when its builder panicked: counted as dropped), or the control message.
+    fn into_event(self) -> Result<Option<AuditEvent>, Msg> {
+        match self {
+            Msg::Event(e) => Ok(Some(e)),
+            Msg::Build(make, at) => {
+                let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(make));
+                Ok(made.ok().map(|mut e| {
+                    e.stamp(at);
+                    e
+                }))
+            }
+            control => Err(control),
+        }
+    }
 }
 
 /// State shared by the handles and the worker.
@@ -159,22 +192,28 @@ impl Auditor {
             inner.record_on_worker(event);
             return;
         }
-        if inner.shared.closed.load(Ordering::Relaxed) {
-            inner.count_drop();
+        inner.enqueue(Msg::Event(event));
+    }
+
+    /// Records an event that `build` makes on the worker thread, stamped with the
+    /// time of this call. For hot paths: the caller moves what it already owns into
+    /// the closure (one allocation), and the event's own allocations happen, and are
+    /// freed, on the worker, so request threads and the worker never contend for the
+    /// allocator over an event's strings. The same overflow policy applies; a builder
+    /// that panics counts as a dropped event.
+    pub fn record_with<F>(&self, build: F)
+    where
+        F: FnOnce() -> AuditEvent + Send + 'static,
+    {
+        let inner = &*self.inner;
+        let at = inner.time.now();
+        if inner.shared.on_worker() {
+            let mut event = build();
+            event.stamp(at);
+            inner.record_on_worker(event);
             return;
         }
-        let sent = match inner.overflow {
-            Overflow::DropNewest => match inner.tx.try_send(Msg::Event(event)) {
-                Ok(()) => true,
-                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
-            },
-            Overflow::Block => inner.tx.send(Msg::Event(event)).is_ok(),
-        };
-        if sent {
-            inner.shared.enqueued.fetch_add(1, Ordering::Relaxed);
-        } else {
-            inner.count_drop();
-        }
+        inner.enqueue(Msg::Build(Box::new(build), at));
     }
 
     /// Waits until every event recorded before this call has been offered to the
@@ -248,6 +287,26 @@ impl Inner {
     }
 
     /// `record` on the worker thread: straight into the worker's own buffer.
+    /// Offers a message to the queue under the overflow policy.
+    fn enqueue(&self, msg: Msg) {
+        if self.shared.closed.load(Ordering::Relaxed) {
+            self.count_drop();
+            return;
+        }
+        let sent = match self.overflow {
+            Overflow::DropNewest => match self.tx.try_send(msg) {
+                Ok(()) => true,
+                Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
+            },
+            Overflow::Block => self.tx.send(msg).is_ok(),
+        };
+        if sent {
+            self.shared.enqueued.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.count_drop();
+        }
+    }
+
     fn record_on_worker(&self, event: AuditEvent) {
         let mut buffer = self
             .shared

@@ -226,7 +226,7 @@ impl Worker {
                     let _ = ack.send(());
                     return;
                 }
-                Some(Msg::Event(_)) | None => self.flush_sinks(),
+                Some(Msg::Event(_) | Msg::Build(..)) | None => self.flush_sinks(),
             }
         }
         self.close();
@@ -234,13 +234,23 @@ impl Worker {
 
     /// Adds an event to the batch, or returns a control message.
     fn take(&mut self, msg: Msg) -> Option<Msg> {
-        match msg {
-            Msg::Event(e) => {
-                self.shared.received.fetch_add(1, Ordering::Relaxed);
-                self.batch.push(e);
+        match msg.into_event() {
+            Ok(event) => {
+                self.receive(event);
                 None
             }
-            control => Some(control),
+            Err(control) => Some(control),
+        }
+    }
+
+    /// Counts a received event into the batch (or, if its builder failed, as dropped).
+    fn receive(&mut self, event: Option<AuditEvent>) {
+        self.shared.received.fetch_add(1, Ordering::Relaxed);
+        if let Some(e) = event {
+            self.batch.push(e);
+        } else {
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            self.shared.unreported_drops.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -346,17 +356,17 @@ impl Worker {
     fn close(&mut self) {
         self.shared.closed.store(true, Ordering::SeqCst);
         while let Ok(msg) = self.rx.try_recv() {
-            match msg {
-                Msg::Event(e) => {
-                    self.shared.received.fetch_add(1, Ordering::Relaxed);
-                    self.batch.push(e);
+            match msg.into_event() {
+                Ok(event) => {
+                    self.receive(event);
                     if self.batch.len() >= self.batch_max {
                         self.process(false);
                     }
                 }
-                Msg::Flush(ack) | Msg::Shutdown(ack) => {
+                Err(Msg::Flush(ack) | Msg::Shutdown(ack)) => {
                     let _ = ack.send(());
                 }
+                Err(Msg::Event(_) | Msg::Build(..)) => {}
             }
         }
         self.process(true);
