@@ -93,9 +93,9 @@ impl Msg {
     fn into_event(self) -> Result<Option<AuditEvent>, Msg> {
         match self {
             Msg::Event(e) => Ok(Some(e)),
-            Msg::Build(make, at) => {
-                let made = std::panic::catch_unwind(std::panic::AssertUnwindSafe(make));
-                Ok(made.ok().map(|mut e| {
+            Msg::Build(builder, at) => {
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(builder));
+                Ok(outcome.ok().map(|mut e| {
                     e.stamp(at);
                     e
                 }))
