@@ -341,16 +341,35 @@ impl<R: RefreshStore> RefreshTokens<R> {
         self.store_new(record).await
     }
 
-    /// Revokes the family of a token (RFC 7009). Unknown tokens are not an error.
+    /// Revokes the family of a token. Unknown tokens are not an error.
     pub async fn revoke(&self, presented: &str) -> Result<(), RefreshError> {
+        self.revoke_if(presented, |_| true).await.map(|_| ())
+    }
+
+    /// RFC 7009 for a client: revokes the token's family only if it was issued to
+    /// `client_id`. Returns whether a family was revoked; unknown tokens and other
+    /// clients' tokens are `Ok(false)`, so the answer reveals nothing about them.
+    pub async fn revoke_for(&self, presented: &str, client_id: &str) -> Result<bool, RefreshError> {
+        self.revoke_if(presented, |r| r.client_id == client_id)
+            .await
+    }
+
+    async fn revoke_if(
+        &self,
+        presented: &str,
+        allowed: impl FnOnce(&RefreshRecord) -> bool,
+    ) -> Result<bool, RefreshError> {
         if self.inner.format.parse(presented).is_err() {
-            return Ok(());
+            return Ok(false);
         }
         let hash = self.inner.hasher.hash(presented);
-        if let Some(record) = self.inner.store.find(&hash).await? {
-            self.inner.store.revoke_family(&record.family).await?;
+        match self.inner.store.find(&hash).await? {
+            Some(record) if allowed(&record) => {
+                self.inner.store.revoke_family(&record.family).await?;
+                Ok(true)
+            }
+            _ => Ok(false),
         }
-        Ok(())
     }
 }
 

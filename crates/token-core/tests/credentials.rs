@@ -344,3 +344,34 @@ async fn refusals_of_existing_keys_name_the_key_but_never_hold_it() {
         .unwrap_err();
     assert!(err.key().is_none(), "an unknown key names nothing");
 }
+
+#[tokio::test]
+async fn a_client_revokes_only_its_own_refresh_tokens() {
+    let refresh = RefreshTokens::new(MemoryRefreshStore::new());
+    let (token, _) = refresh
+        .issue(RefreshGrant::new("user-1", "client_a", set("a")))
+        .await
+        .unwrap();
+    let t = token.expose_secret();
+    assert!(
+        !refresh.revoke_for(t, "client_b").await.unwrap(),
+        "not b's token"
+    );
+    assert!(
+        !refresh
+            .revoke_for("tk_rt_nonsense", "client_a")
+            .await
+            .unwrap()
+    );
+    let (next, _) = refresh.redeem(t, "client_a").await.unwrap();
+    assert!(
+        refresh
+            .revoke_for(next.expose_secret(), "client_a")
+            .await
+            .unwrap()
+    );
+    assert!(matches!(
+        refresh.redeem(next.expose_secret(), "client_a").await,
+        Err(RefreshError::Revoked)
+    ));
+}
