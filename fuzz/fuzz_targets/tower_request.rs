@@ -86,7 +86,7 @@ fuzz_target!(|data: &[u8]| {
     // Forwarded headers count only from trusted peers.
     for peer in ["203.0.113.9", "10.0.0.1", "::1"] {
         let peer: IpAddr = peer.parse().unwrap();
-        let info = token_tower::resolve(Some(peer), tls, &headers, &trusted());
+        let info = token_tower::resolve(Some(peer), tls, &headers, &trusted(), token_tower::ProxyHeaders::XForwarded);
         let is_trusted = trusted().iter().any(|c| c.contains(peer));
         if !is_trusted {
             assert_eq!((info.ip, info.tls), (Some(peer), tls));

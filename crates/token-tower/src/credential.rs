@@ -1,6 +1,8 @@
 //! Finding the one credential in a request: `Authorization: Bearer` or the API-key
 //! header, never the query string, never two different ones.
 
+use std::borrow::Cow;
+
 use http::{HeaderMap, HeaderName, Uri};
 use token_core::MAX_CREDENTIAL_LEN;
 
@@ -118,8 +120,37 @@ pub fn query_carries_credential(uri: &Uri, looks_like: impl Fn(&str) -> bool) ->
     };
     query.split('&').any(|pair| {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        QUERY_NAMES.iter().any(|n| name.eq_ignore_ascii_case(n)) || looks_like(value)
+        // Decoded, so `access%5Ftoken` or an encoded key is seen for what it is; text
+        // that does not decode is checked as sent.
+        let name = form_decode(name).unwrap_or(Cow::Borrowed(name));
+        let value = form_decode(value).unwrap_or(Cow::Borrowed(value));
+        QUERY_NAMES.iter().any(|n| name.eq_ignore_ascii_case(n)) || looks_like(&value)
     })
+}
+
+/// `application/x-www-form-urlencoded` decoding (`+` is a space, `%XX` a byte);
+/// borrowed when there is nothing to decode, `None` when an escape is malformed or
+/// the bytes are not UTF-8.
+pub(crate) fn form_decode(text: &str) -> Option<Cow<'_, str>> {
+    if !text.bytes().any(|b| b == b'%' || b == b'+') {
+        return Some(Cow::Borrowed(text));
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok().map(Cow::Owned)
 }
 
 #[cfg(test)]
@@ -218,6 +249,9 @@ mod tests {
         assert!(q("/a?page=2&API_KEY=x"));
         assert!(q("/a?k=tk_live_abc"));
         assert!(!q("/a?page=2&sort=name"));
+        assert!(q("/a?access%5Ftoken=x"), "names are decoded");
+        assert!(q("/a?k=tk%5Flive_abc"), "values are decoded");
+        assert!(!q("/a?k=%zz"), "undecodable text is checked as sent");
         assert!(!q("/a"));
     }
 }

@@ -11,6 +11,7 @@ use token_core::apikey::KeyStore;
 use token_core::{AuthError, AuthErrorKind, Principal};
 use token_ratelimit::{CheckRequest, LimitStore, RateLimitDecision, Refusal, RefusalReason};
 use token_scopes::{Decision, DenyReason, Grant, RouteMatch, Rule};
+use zeroize::Zeroizing;
 
 use crate::credential::{self, ExtractError};
 use crate::forwarded::{self, ClientInfo, PeerAddr, TlsConnection};
@@ -29,7 +30,7 @@ pub(crate) enum Begin {
 pub(crate) enum Slow {
     /// The credential needs a store lookup (a cache miss, a metered key).
     Authenticate {
-        credential: String,
+        credential: Zeroizing<String>,
         client: ClientInfo,
         meta: RequestMeta,
     },
@@ -37,7 +38,7 @@ pub(crate) enum Slow {
     /// refresh its keys (rate-limited), then authenticate again.
     #[cfg(feature = "remote-jwks")]
     UnknownKey {
-        credential: String,
+        credential: Zeroizing<String>,
         client: ClientInfo,
         meta: RequestMeta,
     },
@@ -82,10 +83,11 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
                 return Begin::Decided(self.refused(parts, client, meta, None, r));
             }
         };
-        let Some(credential) = credential else {
-            return self.authorize(parts, client, meta, None);
-        };
-        if self.require_tls && !client.tls && !client.is_loopback() {
+        // Any `Authorization` counts for the transport rule: `Basic` carries a client
+        // secret to the OAuth endpoints.
+        let carries_secret =
+            credential.is_some() || parts.headers.contains_key(http::header::AUTHORIZATION);
+        if carries_secret && !client.credentials_ok {
             let r = Rejection::new(
                 RejectionKind::InvalidRequest,
                 "insecure_transport",
@@ -94,6 +96,9 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
             );
             return Begin::Decided(self.refused(parts, client, meta, None, r));
         }
+        let Some(credential) = credential else {
+            return self.authorize(parts, client, meta, None);
+        };
         let answer = self.authenticator.authenticate_now(credential);
         #[cfg(feature = "remote-jwks")]
         if let Some(remote) = &self.remote {
@@ -102,7 +107,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
                 && e.code() == "unknown_key"
             {
                 return Begin::Slow(Slow::UnknownKey {
-                    credential: credential.to_owned(),
+                    credential: Zeroizing::new(credential.to_owned()),
                     client,
                     meta,
                 });
@@ -111,7 +116,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
         match answer {
             Some(result) => self.after_auth(parts, client, meta, result),
             None => Begin::Slow(Slow::Authenticate {
-                credential: credential.to_owned(),
+                credential: Zeroizing::new(credential.to_owned()),
                 client,
                 meta,
             }),
@@ -154,6 +159,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
                 let nowhere = ClientInfo {
                     ip: None,
                     tls: false,
+                    credentials_ok: false,
                 };
                 return self.refused(parts, nowhere, RequestMeta::default(), None, unavailable());
             }
@@ -319,12 +325,15 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
     }
 
     fn client(&self, parts: &Parts) -> ClientInfo {
-        forwarded::resolve(
+        let mut client = forwarded::resolve(
             peer(parts),
             parts.extensions.get::<TlsConnection>().is_some(),
             &parts.headers,
             &self.trusted_proxies,
-        )
+            self.proxy_headers,
+        );
+        client.credentials_ok = !self.require_tls || client.tls || client.is_loopback();
+        client
     }
 
     fn credential<'p>(&self, parts: &'p Parts) -> Result<Option<&'p str>, ExtractError> {

@@ -25,6 +25,21 @@ pub const MAX_FORWARDED_HOPS: usize = 32;
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
+/// The header your trusted proxies write the client's address and scheme into. Name
+/// the one they write: a header they pass through untouched is the client's to forge.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProxyHeaders {
+    /// `X-Forwarded-For` (each proxy appends the address it heard from) and
+    /// `X-Forwarded-Proto`, of which the right-most value is used: the proxy must set
+    /// or append it, never pass the client's through alone. nginx, `HAProxy`, AWS ALB,
+    /// most CDNs. The default.
+    #[default]
+    XForwarded,
+    /// RFC 7239 `Forwarded` (`for=` and `proto=` per hop).
+    Forwarded,
+}
+
 /// Where a request came from, as far as the configuration lets us trust.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -35,6 +50,10 @@ pub struct ClientInfo {
     /// Whether the client's hop used TLS: the connection's marker, or a trusted
     /// proxy's `Forwarded: proto=https` / `X-Forwarded-Proto: https`.
     pub tls: bool,
+    /// Whether credentials may travel on this request under the layer's settings:
+    /// TLS, a loopback client, or `insecure_allow_plaintext`. Handlers that take
+    /// credentials in a body (the OAuth endpoints) check it.
+    pub credentials_ok: bool,
 }
 
 impl ClientInfo {
@@ -45,7 +64,8 @@ impl ClientInfo {
 }
 
 /// Resolves the client from the peer address, the TLS marker and, only when the peer
-/// is inside `trusted`, the forwarded headers. Never fails: a forwarded header that
+/// is inside `trusted`, the forwarded headers (`credentials_ok` is left false: the
+/// layer sets it from its configuration). Never fails: a forwarded header that
 /// does not parse is ignored and the peer (the proxy) is the client, which fails
 /// closed for any per-key network allowlist.
 pub fn resolve(
@@ -53,16 +73,20 @@ pub fn resolve(
     tls: bool,
     headers: &HeaderMap,
     trusted: &[Cidr],
+    which: ProxyHeaders,
 ) -> ClientInfo {
-    let direct = ClientInfo { ip: peer, tls };
+    let direct = ClientInfo {
+        ip: peer,
+        tls,
+        credentials_ok: false,
+    };
     let Some(peer) = peer else { return direct };
     if !is_trusted(peer, trusted) {
         return direct;
     }
-    let hops = if headers.contains_key(http::header::FORWARDED) {
-        forwarded_hops(headers)
-    } else {
-        x_forwarded_hops(headers)
+    let hops = match which {
+        ProxyHeaders::Forwarded => forwarded_hops(headers),
+        ProxyHeaders::XForwarded => x_forwarded_hops(headers),
     };
     let Some(hops) = hops else { return direct };
     // Right to left: the first hop not in a trusted network is the client; if every
@@ -76,6 +100,7 @@ pub fn resolve(
     ClientInfo {
         ip: Some(hop.ip),
         tls: tls || hop.https,
+        credentials_ok: false,
     }
 }
 
@@ -185,6 +210,15 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// The tests name the header each case exercises.
+    fn xff(h: &HeaderMap) -> ProxyHeaders {
+        if h.contains_key(http::header::FORWARDED) {
+            ProxyHeaders::Forwarded
+        } else {
+            ProxyHeaders::XForwarded
+        }
+    }
+
     fn proxies() -> Vec<Cidr> {
         vec!["10.0.0.0/8".parse().unwrap()]
     }
@@ -195,7 +229,13 @@ mod tests {
             ("x-forwarded-for", "203.0.113.9"),
             ("x-forwarded-proto", "https"),
         ]);
-        let c = resolve(Some(ip("198.51.100.7")), false, &h, &proxies());
+        let c = resolve(
+            Some(ip("198.51.100.7")),
+            false,
+            &h,
+            &proxies(),
+            ProxyHeaders::XForwarded,
+        );
         assert_eq!(c.ip, Some(ip("198.51.100.7")));
         assert!(!c.tls, "a client cannot claim TLS by header");
     }
@@ -204,23 +244,55 @@ mod tests {
     fn the_right_most_untrusted_hop_is_the_client() {
         // The client forged the left entry; our proxies appended the rest.
         let h = headers(&[("x-forwarded-for", "1.2.3.4, 203.0.113.9, 10.0.0.2")]);
-        let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies());
+        let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies(), xff(&h));
         assert_eq!(c.ip, Some(ip("203.0.113.9")));
         // Several header lines are one list.
         let h = headers(&[
             ("x-forwarded-for", "1.2.3.4"),
             ("x-forwarded-for", "203.0.113.9"),
         ]);
-        let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies());
+        let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies(), xff(&h));
         assert_eq!(c.ip, Some(ip("203.0.113.9")));
         // All trusted: the left-most.
         let h = headers(&[("x-forwarded-for", "10.1.1.1, 10.0.0.2")]);
-        let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies());
+        let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies(), xff(&h));
         assert_eq!(c.ip, Some(ip("10.1.1.1")));
     }
 
     #[test]
-    fn forwarded_is_preferred_and_parsed_per_rfc_7239() {
+    fn only_the_configured_header_is_read() {
+        // The proxy appends to X-Forwarded-For and passes the client's Forwarded on.
+        let h = headers(&[
+            ("forwarded", "for=203.0.113.5;proto=https"),
+            ("x-forwarded-for", "198.51.100.1"),
+            ("x-forwarded-proto", "http"),
+        ]);
+        let c = resolve(
+            Some(ip("10.0.0.1")),
+            false,
+            &h,
+            &proxies(),
+            ProxyHeaders::XForwarded,
+        );
+        assert_eq!((c.ip, c.tls), (Some(ip("198.51.100.1")), false));
+        // And the other way round.
+        let h = headers(&[
+            ("forwarded", "for=198.51.100.1;proto=http"),
+            ("x-forwarded-for", "203.0.113.5"),
+            ("x-forwarded-proto", "https"),
+        ]);
+        let c = resolve(
+            Some(ip("10.0.0.1")),
+            false,
+            &h,
+            &proxies(),
+            ProxyHeaders::Forwarded,
+        );
+        assert_eq!((c.ip, c.tls), (Some(ip("198.51.100.1")), false));
+    }
+
+    #[test]
+    fn forwarded_is_parsed_per_rfc_7239() {
         let h = headers(&[
             ("x-forwarded-for", "9.9.9.9"),
             (
@@ -228,11 +300,11 @@ mod tests {
                 r#"for=1.2.3.4;proto=http, for="[2001:db8::7]:443";proto=https, For=10.0.0.3"#,
             ),
         ]);
-        let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies());
+        let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies(), xff(&h));
         assert_eq!(c.ip, Some(ip("2001:db8::7")));
         assert!(c.tls, "the client's hop was https");
         let h = headers(&[("forwarded", "for=192.0.2.60:8080;proto=http")]);
-        let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies());
+        let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies(), xff(&h));
         assert_eq!((c.ip, c.tls), (Some(ip("192.0.2.60")), false));
     }
 
@@ -240,12 +312,12 @@ mod tests {
     fn unattributable_or_garbage_headers_fall_back_to_the_proxy() {
         for bad in ["for=unknown", "for=_hidden", "nonsense", "for=1.2.3.4;;x"] {
             let h = headers(&[("forwarded", bad)]);
-            let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies());
+            let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies(), xff(&h));
             assert_eq!(c.ip, Some(ip("10.0.0.1")), "{bad}");
         }
         // An unknown hop cuts the chain: nothing left of it is attributable.
         let h = headers(&[("x-forwarded-for", "203.0.113.9, unknown, 10.0.0.2")]);
-        let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies());
+        let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies(), xff(&h));
         assert_eq!(c.ip, Some(ip("10.0.0.2")));
     }
 
@@ -255,7 +327,7 @@ mod tests {
             ("x-forwarded-for", "203.0.113.9"),
             ("x-forwarded-proto", "https, http"),
         ]);
-        let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies());
+        let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies(), xff(&h));
         assert!(!c.tls, "a forged left value does not count");
     }
 
@@ -264,14 +336,21 @@ mod tests {
         let mut chain = vec!["203.0.113.1"; 100].join(", ");
         chain.push_str(", 198.51.100.2");
         let h = headers(&[("x-forwarded-for", &chain)]);
-        let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies());
+        let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies(), xff(&h));
         assert_eq!(c.ip, Some(ip("198.51.100.2")));
     }
 
     #[test]
     fn loopback_includes_mapped_addresses() {
-        let c = resolve(Some(ip("::ffff:127.0.0.1")), false, &HeaderMap::new(), &[]);
+        let none = HeaderMap::new();
+        let c = resolve(
+            Some(ip("::ffff:127.0.0.1")),
+            false,
+            &none,
+            &[],
+            ProxyHeaders::XForwarded,
+        );
         assert!(c.is_loopback());
-        assert!(!resolve(None, false, &HeaderMap::new(), &[]).is_loopback());
+        assert!(!resolve(None, false, &none, &[], ProxyHeaders::XForwarded).is_loopback());
     }
 }

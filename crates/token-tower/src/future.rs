@@ -106,14 +106,27 @@ where
         loop {
             if let Some(fut) = this.running.as_mut().as_pin_mut() {
                 let result = ready!(fut.poll(cx));
+                // Never poll a finished future again: a second poll answers 500.
+                this.running.set(None);
                 let outcome = this.outcome.take();
-                return Poll::Ready(result.map(|response| {
-                    let mut response = response.map(Either::Left);
-                    if let Some(outcome) = outcome {
-                        this.config.finish(outcome, &mut response, *this.started);
+                return Poll::Ready(match result {
+                    Ok(response) => {
+                        let mut response = response.map(Either::Left);
+                        if let Some(outcome) = outcome {
+                            this.config.finish(outcome, &mut response, *this.started);
+                        }
+                        Ok(response)
                     }
-                    response
-                }));
+                    Err(e) => {
+                        // The decision still gets its audit event; the service's
+                        // error is recorded as a 500.
+                        if let Some(outcome) = outcome {
+                            let mut failed = crate::respond::internal_error();
+                            this.config.finish(outcome, &mut failed, *this.started);
+                        }
+                        Err(e)
+                    }
+                });
             }
             if let Some(slow) = this.slow.as_mut() {
                 let (mut parts, outcome) = ready!(slow.as_mut().poll(cx));
@@ -124,6 +137,7 @@ where
                     if let Some(p) = &outcome.principal {
                         parts.extensions.insert(p.clone());
                     }
+                    parts.extensions.insert(outcome.client);
                     this.running
                         .set(Some(inner.call(Request::from_parts(parts, body))));
                 }

@@ -11,6 +11,7 @@ use token_ratelimit::{HeaderStyle, LimitStore, Limiter, LocalStore};
 use token_scopes::Policy;
 use tower_layer::Layer;
 
+use crate::forwarded::ProxyHeaders;
 use crate::rejection::{Rejection, RenderedBody};
 use crate::respond::Responder;
 use crate::service::AuthService;
@@ -35,6 +36,7 @@ pub(crate) struct Config<K, L> {
     pub(crate) responder: Responder,
     pub(crate) api_key_header: HeaderName,
     pub(crate) trusted_proxies: Vec<Cidr>,
+    pub(crate) proxy_headers: ProxyHeaders,
     pub(crate) require_tls: bool,
     pub(crate) allow_query_credentials: bool,
     pub(crate) limiter: Option<Limiter<L>>,
@@ -62,6 +64,7 @@ impl<K: KeyStore> AuthLayer<K> {
                 responder: Responder::default(),
                 api_key_header: DEFAULT_API_KEY_HEADER,
                 trusted_proxies: Vec::new(),
+                proxy_headers: ProxyHeaders::default(),
                 require_tls: true,
                 allow_query_credentials: false,
                 limiter: None,
@@ -135,11 +138,21 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
         self
     }
 
-    /// Networks of reverse proxies whose `Forwarded` / `X-Forwarded-For` /
-    /// `X-Forwarded-Proto` headers are believed. Default: none, so the peer address
-    /// is the client and only a TLS marker on the connection counts as HTTPS.
+    /// Networks of reverse proxies whose forwarded headers (see
+    /// [`AuthLayerBuilder::proxy_headers`]) are believed. Default: none, so the peer
+    /// address is the client and only a TLS marker on the connection counts as HTTPS.
+    /// A proxy on loopback that is not listed makes every client look local (and so
+    /// exempt from the TLS rule): list it.
     pub fn trusted_proxies(mut self, networks: Vec<Cidr>) -> Self {
         self.config.trusted_proxies = networks;
+        self
+    }
+
+    /// Which header the trusted proxies write: `X-Forwarded-For`/`-Proto` (the
+    /// default) or RFC 7239 `Forwarded`. Only that one is read; the other is the
+    /// client's to forge.
+    pub fn proxy_headers(mut self, which: ProxyHeaders) -> Self {
+        self.config.proxy_headers = which;
         self
     }
 
@@ -188,6 +201,7 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
                 responder: c.responder,
                 api_key_header: c.api_key_header,
                 trusted_proxies: c.trusted_proxies,
+                proxy_headers: c.proxy_headers,
                 require_tls: c.require_tls,
                 allow_query_credentials: c.allow_query_credentials,
                 limiter: Some(limiter),

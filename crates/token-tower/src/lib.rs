@@ -81,7 +81,9 @@ pub use body::AuthBody;
 pub use credential::{CredentialSource, ExtractError, extract, query_carries_credential};
 #[cfg(feature = "axum")]
 pub use extract::{Authenticated, MissingPrincipal};
-pub use forwarded::{ClientInfo, MAX_FORWARDED_HOPS, PeerAddr, TlsConnection, resolve};
+pub use forwarded::{
+    ClientInfo, MAX_FORWARDED_HOPS, PeerAddr, ProxyHeaders, TlsConnection, resolve,
+};
 pub use future::ResponseFuture;
 pub use layer::{AuthLayer, AuthLayerBuilder, DEFAULT_API_KEY_HEADER, DEFAULT_PROBLEM_TYPE_BASE};
 pub use rejection::{Rejection, RejectionKind, RenderFn, RenderedBody};

@@ -17,7 +17,8 @@ use crate::layer::AuthLayer;
 
 /// The service [`AuthLayer`] wraps around an inner service. On admission the
 /// [`token_core::Principal`] is in the request's extensions (read it with the axum
-/// extractors, or `req.extensions().get::<Principal>()`).
+/// extractors, or `req.extensions().get::<Principal>()`), and so is the resolved
+/// [`crate::ClientInfo`] (address, TLS, whether credentials may travel).
 pub struct AuthService<S, K, L> {
     inner: S,
     layer: AuthLayer<K, L>,
@@ -89,6 +90,7 @@ where
                     if let Some(p) = &outcome.principal {
                         parts.extensions.insert(p.clone());
                     }
+                    parts.extensions.insert(outcome.client);
                     let fut = inner.call(Request::from_parts(parts, body));
                     ResponseFuture::running(fut, config, outcome, started)
                 }

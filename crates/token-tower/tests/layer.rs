@@ -397,3 +397,23 @@ async fn a_store_that_is_down_fails_closed_with_503() {
     assert!(a.header("www-authenticate").is_none());
     assert!(!a.body.contains(key.expose_secret()));
 }
+
+#[tokio::test]
+async fn a_finished_response_future_polled_again_answers_500_instead_of_panicking() {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    use tower::Service;
+    let w = World::new();
+    let mut svc = layer(&w).layer(service_fn(echo));
+    let token = w.token("read:reports", None);
+    let mut fut = std::pin::pin!(svc.call(req("GET", "/api/reports").bearer(&token).build()));
+    let mut cx = Context::from_waker(Waker::noop());
+    let Poll::Ready(Ok(first)) = fut.as_mut().poll(&mut cx) else {
+        panic!("a warm request is ready at once")
+    };
+    assert_eq!(first.status(), StatusCode::OK);
+    let Poll::Ready(Ok(again)) = fut.as_mut().poll(&mut cx) else {
+        panic!("answers again")
+    };
+    assert_eq!(again.status(), StatusCode::INTERNAL_SERVER_ERROR);
+}

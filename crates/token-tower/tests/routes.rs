@@ -27,6 +27,7 @@ use tower::ServiceExt;
 
 struct App {
     router: Router,
+    clock: ManualClock,
     keys: ApiKeys<MemoryKeyStore>,
     clients: ClientCredentials<MemoryClientStore>,
     refresh: RefreshTokens<MemoryRefreshStore>,
@@ -111,6 +112,7 @@ async fn app() -> App {
         .unwrap();
     App {
         router,
+        clock,
         keys,
         clients,
         refresh,
@@ -123,10 +125,26 @@ async fn app() -> App {
 impl App {
     async fn call(&self, request: Request<Body>) -> Answer {
         let mut request = request;
-        request
-            .extensions_mut()
-            .insert(token_tower::PeerAddr("127.0.0.1:9".parse().unwrap()));
+        if request
+            .extensions()
+            .get::<token_tower::PeerAddr>()
+            .is_none()
+        {
+            request
+                .extensions_mut()
+                .insert(token_tower::PeerAddr("127.0.0.1:9".parse().unwrap()));
+        }
         answer(self.router.clone().oneshot(request).await.unwrap()).await
+    }
+
+    /// A key with these scopes (and tenant), minted directly.
+    async fn key_with(&self, scopes: &str, tenant: Option<&str>) -> String {
+        let mut spec = NewKey::new("k", scopes.parse().unwrap());
+        if let Some(t) = tenant {
+            spec = spec.tenant(t);
+        }
+        let (secret, _) = self.keys.mint(spec).await.unwrap();
+        secret.expose_secret().to_owned()
     }
 
     async fn form(&self, path: &str, body: &str, basic: Option<(&str, &str)>) -> Answer {
@@ -553,4 +571,260 @@ async fn key_administration_end_to_end() {
         app.get("/admin/keys", &secret).await.status,
         StatusCode::FORBIDDEN
     );
+}
+
+#[tokio::test]
+async fn a_lesser_admin_cannot_take_over_or_lock_out_a_greater_key() {
+    let app = app().await;
+    let lesser = app.key_with("admin:keys", None).await;
+    let listed = json(&app.get("/admin/keys", &lesser).await);
+    let bootstrap = listed["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "bootstrap")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (method, path, body) in [
+        ("POST", format!("/admin/keys/{bootstrap}/rotate"), "{}"),
+        (
+            "PATCH",
+            format!("/admin/keys/{bootstrap}"),
+            r#"{"name": "mine"}"#,
+        ),
+        ("DELETE", format!("/admin/keys/{bootstrap}"), ""),
+    ] {
+        let a = app.json(method, &path, &lesser, body).await;
+        assert_eq!(
+            (a.status, a.code()),
+            (StatusCode::FORBIDDEN, "scope_widening".into()),
+            "{method} {path}"
+        );
+        assert!(!a.body.contains("tk_live_"), "no secret handed out");
+    }
+    assert_eq!(
+        app.get("/api/reports", &app.admin_key).await.status,
+        StatusCode::OK,
+        "still works"
+    );
+}
+
+#[tokio::test]
+async fn only_the_cross_tenant_scope_mints_keys_for_other_tenants() {
+    let app = app().await;
+    let no_tenant = app.key_with("admin:keys read:reports", None).await;
+    let a = app
+        .json(
+            "POST",
+            "/admin/keys",
+            &no_tenant,
+            r#"{"name": "x", "scopes": "read:reports", "tenant": "globex"}"#,
+        )
+        .await;
+    assert_eq!(
+        (a.status, a.code()),
+        (StatusCode::FORBIDDEN, "tenant_mismatch".into())
+    );
+    let own = app
+        .json(
+            "POST",
+            "/admin/keys",
+            &no_tenant,
+            r#"{"name": "x", "scopes": "read:reports"}"#,
+        )
+        .await;
+    assert_eq!(own.status, StatusCode::CREATED);
+    let cross = app
+        .json(
+            "POST",
+            "/admin/keys",
+            &app.admin_key,
+            r#"{"name": "x", "scopes": "read:reports", "tenant": "globex"}"#,
+        )
+        .await;
+    assert_eq!(cross.status, StatusCode::CREATED, "admin:tenants may");
+}
+
+#[tokio::test]
+async fn expiry_changes_are_bounded_and_expired_keys_stay_expired() {
+    let app = app().await;
+    let created = app
+        .json(
+            "POST",
+            "/admin/keys",
+            &app.admin_key,
+            r#"{"name": "t", "scopes": "read:reports", "ttl": 60}"#,
+        )
+        .await;
+    let id = json(&created)["id"].as_str().unwrap().to_owned();
+    let path = format!("/admin/keys/{id}");
+    let never = app
+        .json("PATCH", &path, &app.admin_key, r#"{"expires_at": null}"#)
+        .await;
+    assert_eq!(
+        never.status,
+        StatusCode::BAD_REQUEST,
+        "an expiry cannot be lifted"
+    );
+    let far = format!(r#"{{"expires_at": {}}}"#, NOW + 11 * 365 * 86_400);
+    assert_eq!(
+        app.json("PATCH", &path, &app.admin_key, &far).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let past = format!(r#"{{"expires_at": {}}}"#, NOW - 1);
+    assert_eq!(
+        app.json("PATCH", &path, &app.admin_key, &past).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let sooner = format!(r#"{{"expires_at": {}}}"#, NOW + 30);
+    let ok = app.json("PATCH", &path, &app.admin_key, &sooner).await;
+    assert_eq!(json(&ok)["expires_at"], NOW + 30);
+    app.clock.advance(31);
+    let revive = format!(r#"{{"expires_at": {}}}"#, NOW + 3600);
+    let expired = app.json("PATCH", &path, &app.admin_key, &revive).await;
+    assert_eq!(
+        (expired.status, expired.code()),
+        (StatusCode::CONFLICT, "key_expired".into())
+    );
+}
+
+#[tokio::test]
+async fn introspection_is_tenant_scoped() {
+    let app = app().await;
+    let globex_key = app.key_with("read:reports", Some("globex")).await;
+    let acme_introspector = app.key_with("tokens:introspect", Some("acme")).await;
+    let call = |caller: String, token: String| {
+        let request = Request::post("/oauth/introspect")
+            .header("authorization", format!("Bearer {caller}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(format!("token={token}")))
+            .unwrap();
+        app.call(request)
+    };
+    let hidden = json(&call(acme_introspector.clone(), globex_key.clone()).await);
+    assert_eq!(hidden, serde_json::json!({ "active": false }));
+    let acme_key = app.key_with("read:reports", Some("acme")).await;
+    assert_eq!(
+        json(&call(acme_introspector, acme_key).await)["active"],
+        true
+    );
+    assert_eq!(
+        json(&call(app.admin_key.clone(), globex_key).await)["active"],
+        true,
+        "admin:tenants sees all"
+    );
+}
+
+#[tokio::test]
+async fn a_client_cannot_revoke_another_clients_refresh_tokens() {
+    let app = app().await;
+    let (victim, _) = app
+        .clients
+        .register("victim", "read:reports".parse().unwrap(), None)
+        .await
+        .unwrap();
+    let (attacker, attacker_secret) = app
+        .clients
+        .register("attacker", "read:reports".parse().unwrap(), None)
+        .await
+        .unwrap();
+    let (token, _) = app
+        .refresh
+        .issue(RefreshGrant::new(
+            "user-1",
+            &victim.client_id,
+            "read:reports".parse().unwrap(),
+        ))
+        .await
+        .unwrap();
+    let a = app
+        .form(
+            "/oauth/revoke",
+            &format!("token={}", token.expose_secret()),
+            Some((&attacker.client_id, attacker_secret.expose_secret())),
+        )
+        .await;
+    assert_eq!(
+        a.status,
+        StatusCode::OK,
+        "the same answer as for an unknown token"
+    );
+    assert!(
+        app.refresh
+            .redeem(token.expose_secret(), &victim.client_id)
+            .await
+            .is_ok(),
+        "the victim's token still works"
+    );
+}
+
+#[tokio::test]
+async fn client_secrets_over_plain_http_are_refused() {
+    let app = app().await;
+    let (client, secret) = app
+        .clients
+        .register("c", "read:reports".parse().unwrap(), None)
+        .await
+        .unwrap();
+    let remote = |body: String, basic: bool| {
+        let mut b = Request::post("/oauth/token")
+            .header("content-type", "application/x-www-form-urlencoded");
+        if basic {
+            let encoded = base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                client.client_id,
+                secret.expose_secret()
+            ));
+            b = b.header("authorization", format!("Basic {encoded}"));
+        }
+        let mut request = b.body(Body::from(body)).unwrap();
+        request
+            .extensions_mut()
+            .insert(token_tower::PeerAddr("198.51.100.7:4000".parse().unwrap()));
+        app.call(request)
+    };
+    let by_basic = remote("grant_type=client_credentials".into(), true).await;
+    assert_eq!(
+        (by_basic.status, by_basic.code()),
+        (StatusCode::BAD_REQUEST, "insecure_transport".into())
+    );
+    let by_form = remote(
+        format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}",
+            client.client_id,
+            secret.expose_secret()
+        ),
+        false,
+    )
+    .await;
+    assert_eq!(by_form.status, StatusCode::BAD_REQUEST);
+    assert_eq!(json(&by_form)["error"], "invalid_request");
+    assert!(!by_form.body.contains("access_token"));
+}
+
+#[tokio::test]
+async fn the_jwks_route_never_serves_private_or_symmetric_keys() {
+    let private = Keyring::new(SigningKey::generate(Algorithm::EdDSA).unwrap());
+    let secret = SigningKey::hmac(Algorithm::HS256, &[1; 32]).unwrap();
+    let leaky = move || token_core::jose::JwkSet {
+        keys: vec![
+            private.signing_key().unwrap().to_private_jwk(),
+            secret.to_private_jwk(),
+        ],
+    };
+    let router: Router = jwks_router(leaky);
+    let a = answer(
+        router
+            .oneshot(
+                Request::get("/.well-known/jwks.json")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(json(&a)["keys"].as_array().unwrap().len(), 0, "{}", a.body);
 }

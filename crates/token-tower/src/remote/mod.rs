@@ -174,7 +174,8 @@ impl<F: JwksFetcher> RemoteJwks<F> {
         Ok(RemoteJwks {
             inner: Arc::new(Inner {
                 fetcher,
-                issuer: issuer.trim_end_matches('/').to_owned(),
+                // Kept exactly: it is compared with tokens' `iss` byte for byte.
+                issuer: issuer.to_owned(),
                 discover: jwks_uri.is_none(),
                 jwks_uri: Mutex::new(jwks_uri.map(str::to_owned)),
                 keyring: SharedKeyring::new(Keyring::verify_only()),
@@ -282,17 +283,24 @@ impl<F: JwksFetcher> RemoteJwks<F> {
         {
             return Ok(uri);
         }
-        let url = format!("{}/.well-known/openid-configuration", self.inner.issuer);
+        let url = format!(
+            "{}/.well-known/openid-configuration",
+            self.inner.issuer.trim_end_matches('/')
+        );
         self.inner.fetches.fetch_add(1, Ordering::Relaxed);
         let fetched = self.inner.fetcher.get(&url).await?;
         let doc: Discovery =
             serde_json::from_slice(&fetched.body).map_err(|_| RemoteError::BadDiscovery)?;
-        if doc.issuer.trim_end_matches('/') != self.inner.issuer {
+        if doc.issuer != self.inner.issuer {
             return Err(RemoteError::IssuerMismatch(
                 doc.issuer.chars().take(200).collect(),
             ));
         }
-        if !(doc.jwks_uri.starts_with("http://") || doc.jwks_uri.starts_with("https://")) {
+        // Keys for an https issuer are fetched over https only.
+        let secure_issuer = self.inner.issuer.starts_with("https://");
+        let acceptable = doc.jwks_uri.starts_with("https://")
+            || (!secure_issuer && doc.jwks_uri.starts_with("http://"));
+        if !acceptable {
             return Err(RemoteError::BadDiscovery);
         }
         debug_assert!(self.inner.discover);

@@ -231,6 +231,27 @@ impl<K: KeyStore> Inner<K> {
         Ok((caller, record))
     }
 
+    /// Like [`Inner::caller_and_key`], for changes (rotate, update, revoke): the key
+    /// may hold no scope the caller lacks. Rotating hands out a new secret with the
+    /// key's scopes, and revoking or narrowing a more powerful key would let a lesser
+    /// administrator lock out a greater one.
+    async fn caller_and_managed_key(
+        &self,
+        caller: Option<Authenticated>,
+        id: &str,
+    ) -> Result<(Principal, KeyRecord), Response> {
+        let (caller, record) = self.caller_and_key(caller, id).await?;
+        if !record.scopes.is_subset(caller.scopes()) {
+            return Err(AdminError(
+                StatusCode::FORBIDDEN,
+                "scope_widening",
+                "this key holds scopes you do not; you cannot manage it".into(),
+            )
+            .into_response());
+        }
+        Ok((caller, record))
+    }
+
     /// The key, if the caller may see it (another tenant's key is "not found").
     #[allow(clippy::result_large_err)] // the error is the response itself
     async fn visible(&self, caller: &Principal, id: &str) -> Result<KeyRecord, Response> {
@@ -368,7 +389,7 @@ async fn create<K: KeyStore>(
         .into_response());
     }
     let tenant = match (body.tenant.as_deref(), caller.tenant()) {
-        (Some(t), Some(own)) if t != own && !a.crosses_tenants(&caller) => {
+        (Some(t), own) if own != Some(t) && !a.crosses_tenants(&caller) => {
             return Err(AdminError(
                 StatusCode::FORBIDDEN,
                 "tenant_mismatch",
@@ -456,9 +477,17 @@ async fn update<K: KeyStore>(
     body: Result<Json<UpdateBody>, JsonRejection>,
 ) -> Answer {
     let a = &admin.inner;
-    let caller = a.admin(caller)?;
     let Json(body) = body.map_err(|e| bad(&e.body_text()).into_response())?;
-    a.visible(&caller, &id).await?;
+    let (caller, current) = a.caller_and_managed_key(caller, &id).await?;
+    let now = a.clock.now();
+    if current.expires_at.is_some_and(|at| at <= now) {
+        return Err(AdminError(
+            StatusCode::CONFLICT,
+            "key_expired",
+            "an expired key cannot be changed; mint a new one".into(),
+        )
+        .into_response());
+    }
     let mut change = KeyUpdate::new();
     if let Some(name) = body.name.as_deref().map(str::trim) {
         if name.is_empty() || name.len() > 128 {
@@ -469,8 +498,18 @@ async fn update<K: KeyStore>(
     if let Some(scopes) = &body.scopes {
         change = change.scopes(scopes.parse().map_err(IntoResponse::into_response)?);
     }
-    if let ExpiryChange::Set(at) = body.expires_at {
-        change = change.expires_at(at);
+    match body.expires_at {
+        ExpiryChange::Unchanged => {}
+        // Lifting an expiry would make a key outlive what it was minted for.
+        ExpiryChange::Set(None) if current.expires_at.is_some() => {
+            return Err(bad("an expiry cannot be removed; mint a new key").into_response());
+        }
+        ExpiryChange::Set(Some(at)) if at <= now || at > now.saturating_add(MAX_TTL_SECS) => {
+            return Err(
+                bad("expires_at must be in the future, at most ten years away").into_response(),
+            );
+        }
+        ExpiryChange::Set(at) => change = change.expires_at(at),
     }
     let record = a
         .keys
@@ -494,7 +533,7 @@ async fn rotate<K: KeyStore>(
     body: Option<Json<RotateBody>>,
 ) -> Answer {
     let a = &admin.inner;
-    let (caller, old) = a.caller_and_key(caller, &id).await?;
+    let (caller, old) = a.caller_and_managed_key(caller, &id).await?;
     let grace = body
         .and_then(|Json(b)| b.grace)
         .unwrap_or(a.default_grace_secs)
@@ -526,7 +565,7 @@ async fn revoke<K: KeyStore>(
     Path(id): Path<String>,
 ) -> Answer {
     let a = &admin.inner;
-    let (caller, _) = a.caller_and_key(caller, &id).await?;
+    let (caller, _) = a.caller_and_managed_key(caller, &id).await?;
     let reason = format!("revoked by {} via the admin API", caller.id());
     let record = a
         .keys

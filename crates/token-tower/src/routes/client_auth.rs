@@ -7,6 +7,7 @@ use http::HeaderMap;
 use zeroize::Zeroizing;
 
 use super::oauth_error::OAuthError;
+use crate::credential::form_decode;
 
 /// A client id and the secret it presented.
 pub(crate) struct ClientAuth {
@@ -92,30 +93,9 @@ fn basic(headers: &HeaderMap) -> Result<Option<(String, Zeroizing<String>)>, OAu
     let decoded = Zeroizing::new(STANDARD.decode(encoded.trim()).map_err(|_| malformed())?);
     let text = std::str::from_utf8(&decoded).map_err(|_| malformed())?;
     let (id, secret) = text.split_once(':').ok_or_else(malformed)?;
-    let id = form_decode(id).ok_or_else(malformed)?;
-    let secret = Zeroizing::new(form_decode(secret).ok_or_else(malformed)?);
+    let id = form_decode(id).ok_or_else(malformed)?.into_owned();
+    let secret = Zeroizing::new(form_decode(secret).ok_or_else(malformed)?.into_owned());
     Ok(Some((id, secret)))
-}
-
-/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte.
-fn form_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3)?;
-                let hex = std::str::from_utf8(hex).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]

@@ -33,7 +33,16 @@ where
 }
 
 fn respond(set: &JwkSet) -> Response {
-    let body = serde_json::to_vec(set).unwrap_or_else(|_| b"{\"keys\":[]}".to_vec());
+    // Whatever the source hands over, never a private or symmetric key.
+    let public = JwkSet {
+        keys: set
+            .keys
+            .iter()
+            .filter(|k| !k.is_private() && k.kty != "oct")
+            .cloned()
+            .collect(),
+    };
+    let body = serde_json::to_vec(&public).unwrap_or_else(|_| b"{\"keys\":[]}".to_vec());
     let mut r = body.into_response();
     let h = r.headers_mut();
     h.insert(

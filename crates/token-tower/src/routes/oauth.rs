@@ -4,6 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::Router;
 use axum::extract::{Form, State, rejection::FormRejection};
 use axum::response::{IntoResponse, Response};
@@ -21,6 +22,7 @@ use token_scopes::{Scope, ScopeSet};
 use super::client_auth::{ClientAuth, client_auth};
 use super::oauth_error::{OAuthError, no_store_json};
 use crate::extract::Authenticated;
+use crate::forwarded::ClientInfo;
 use crate::rejection::{Rejection, RejectionKind};
 use crate::respond::Responder;
 
@@ -45,6 +47,7 @@ struct Inner<C, R, K> {
     access_ttl_secs: i64,
     authenticator: Authenticator<K>,
     introspection_scope: Scope,
+    cross_tenant_scope: Scope,
     auditor: Option<Auditor>,
 }
 
@@ -86,6 +89,8 @@ impl<C: ClientStore, R: RefreshStore, K: KeyStore> OAuthRoutes<C, R, K> {
                 authenticator,
                 introspection_scope: Scope::new(DEFAULT_INTROSPECTION_SCOPE)
                     .unwrap_or_else(|_| unreachable!("a valid constant scope")),
+                cross_tenant_scope: Scope::new(super::DEFAULT_CROSS_TENANT_SCOPE)
+                    .unwrap_or_else(|_| unreachable!("a valid constant scope")),
                 auditor: None,
             }),
         }
@@ -108,6 +113,14 @@ impl<C: ClientStore, R: RefreshStore, K: KeyStore> OAuthRoutes<C, R, K> {
     #[must_use]
     pub fn introspection_scope(self, scope: Scope) -> Self {
         self.edit(|i| i.introspection_scope = scope)
+    }
+
+    /// The scope that lets an introspecting caller see other tenants' credentials
+    /// (default `admin:tenants`); without it a tenant-bound caller gets
+    /// `{"active": false}` for another tenant's token.
+    #[must_use]
+    pub fn cross_tenant_scope(self, scope: Scope) -> Self {
+        self.edit(|i| i.cross_tenant_scope = scope)
     }
 
     /// The lifetime of access tokens minted by the refresh grant (default 900 s).
@@ -153,6 +166,15 @@ struct TokenForm {
     token: Option<String>,
 }
 
+impl Drop for TokenForm {
+    fn drop(&mut self) {
+        use zeroize::Zeroize as _;
+        self.client_secret.zeroize();
+        self.refresh_token.zeroize();
+        self.token.zeroize();
+    }
+}
+
 fn form(form: Result<Form<TokenForm>, FormRejection>) -> Result<TokenForm, OAuthError> {
     form.map(|Form(f)| f).map_err(|_| {
         OAuthError::new(
@@ -160,6 +182,19 @@ fn form(form: Result<Form<TokenForm>, FormRejection>) -> Result<TokenForm, OAuth
             "send an application/x-www-form-urlencoded body with each parameter at most once",
         )
     })
+}
+
+/// Client secrets travel only where the layer lets credentials travel (TLS or
+/// loopback, unless it was told otherwise). Without the layer in front, nobody
+/// resolved the transport, so the answer is no.
+fn secure(transport: Option<Extension<ClientInfo>>) -> Result<(), OAuthError> {
+    match transport {
+        Some(Extension(info)) if info.credentials_ok => Ok(()),
+        _ => Err(OAuthError::new(
+            "invalid_request",
+            "client credentials are accepted only over HTTPS; treat this secret as exposed",
+        )),
+    }
 }
 
 fn authenticate_client(headers: &HeaderMap, f: &TokenForm) -> Result<ClientAuth, OAuthError> {
@@ -189,9 +224,13 @@ fn client_error(e: &ClientError, via_basic: bool) -> OAuthError {
 
 async fn token<C: ClientStore, R: RefreshStore, K: KeyStore>(
     State(routes): State<OAuthRoutes<C, R, K>>,
+    transport: Option<Extension<ClientInfo>>,
     headers: HeaderMap,
     body: Result<Form<TokenForm>, FormRejection>,
 ) -> Response {
+    if let Err(e) = secure(transport) {
+        return e.into_response();
+    }
     let result = match form(body) {
         Ok(f) => match f.grant_type.as_deref() {
             Some("client_credentials") => client_credentials(&routes.inner, &headers, &f).await,
@@ -265,7 +304,7 @@ async fn refresh<C: ClientStore, R: RefreshStore, K>(
         "invalid_request",
         "refresh_token is required",
     ))?;
-    inner
+    let client = inner
         .clients
         .authenticate(&auth.client_id, &auth.secret)
         .await
@@ -284,9 +323,12 @@ async fn refresh<C: ClientStore, R: RefreshStore, K>(
             });
         }
     };
+    // Never more than the family was granted, nor more than the client may have
+    // today (an operator may have narrowed it since).
+    let granted = record.scope.intersect(&client.allowed_scopes);
     let scope = match &requested {
-        Some(r) => r.intersect(&record.scope),
-        None => record.scope.clone(),
+        Some(r) => r.intersect(&granted),
+        None => granted,
     };
     if scope.is_empty() {
         return Err(OAuthError::new(
@@ -355,6 +397,12 @@ async fn introspect<C, R, K: KeyStore>(
         return OAuthError::new("invalid_request", "token is required").into_response();
     };
     let inactive = || no_store_json(serde_json::json!({ "active": false }));
+    // A tenant-bound caller learns about its own tenant's credentials only.
+    let visible = |tenant: Option<&str>| {
+        caller
+            .as_ref()
+            .is_some_and(|c| c.scopes().grants(&inner.cross_tenant_scope) || c.tenant() == tenant)
+    };
     let auth = &inner.authenticator;
     match auth.recognize(token) {
         Ok(CredentialKind::Jwt) => {
@@ -362,6 +410,9 @@ async fn introspect<C, R, K: KeyStore>(
                 return inactive();
             };
             let c = v.claims;
+            if !visible(c.tenant.as_deref()) {
+                return inactive();
+            }
             no_store_json(serde_json::json!({
                 "active": true,
                 "token_type": "Bearer",
@@ -384,6 +435,9 @@ async fn introspect<C, R, K: KeyStore>(
             }) else {
                 return inactive();
             };
+            if !visible(r.tenant.as_deref()) {
+                return inactive();
+            }
             no_store_json(serde_json::json!({
                 "active": true,
                 "token_type": "api_key",
@@ -404,11 +458,13 @@ async fn introspect<C, R, K: KeyStore>(
 /// tokens are revoked only for the client they were issued to.
 async fn revoke<C: ClientStore, R: RefreshStore, K: KeyStore>(
     State(routes): State<OAuthRoutes<C, R, K>>,
+    transport: Option<Extension<ClientInfo>>,
     headers: HeaderMap,
     body: Result<Form<TokenForm>, FormRejection>,
 ) -> Response {
     let inner = &routes.inner;
     let result: Result<(), OAuthError> = async {
+        secure(transport)?;
         let f = form(body)?;
         let auth = authenticate_client(&headers, &f)?;
         inner
@@ -423,15 +479,19 @@ async fn revoke<C: ClientStore, R: RefreshStore, K: KeyStore>(
         if let Some(refresh) = &inner.refresh
             && token.starts_with("tk_rt_")
         {
-            refresh
-                .revoke(token)
+            // Only the client the token was issued to can revoke it (RFC 7009 §2.1);
+            // the answer is the same either way.
+            let revoked = refresh
+                .revoke_for(token, &auth.client_id)
                 .await
                 .map_err(|_| OAuthError::new("temporarily_unavailable", "try again shortly"))?;
-            inner.record(|| {
-                AuditEvent::new(EventKind::TokenRevoked, Outcome::Allowed)
-                    .client_id(&auth.client_id)
-                    .reason("refresh_token")
-            });
+            if revoked {
+                inner.record(|| {
+                    AuditEvent::new(EventKind::TokenRevoked, Outcome::Allowed)
+                        .client_id(&auth.client_id)
+                        .reason("refresh_token")
+                });
+            }
             return Ok(());
         }
         let Some(verifier) = inner.authenticator.verifier() else {
