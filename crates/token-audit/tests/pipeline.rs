@@ -482,7 +482,11 @@ fn events_built_on_the_worker_keep_their_record_time_and_a_panicking_builder_is_
     auditor.record(event(1));
     auditor.flush();
     let events = memory.events();
-    assert_eq!(events.len(), 2, "the panicking builder's event is not written");
+    assert_eq!(
+        events.len(),
+        2,
+        "the panicking builder's event is not written"
+    );
     assert_eq!(events[0].principal(), Some("user-7"));
     assert_eq!(
         events[0].time().unwrap().unix_micros(),
