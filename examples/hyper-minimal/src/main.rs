@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run -p hyper-minimal
-//! curl -s localhost:3001/hello -H "X-API-Key: <the key it prints>"
+//! curl -s localhost:3001/hello -H "X-API-Key: $(cat hyper-minimal.key)"
 //! ```
 //!
 //! It mints one API key with `read:hello` and prints only its display hint; the key
