@@ -250,3 +250,100 @@ async fn rate_limited_requests_are_audited_as_such() {
         ]
     );
 }
+
+/// A shared limit store that is down.
+#[derive(Debug)]
+struct DownStore;
+
+impl token_ratelimit::LimitStore for DownStore {
+    async fn acquire(
+        &self,
+        _: &[token_ratelimit::LimitCheck<'_>],
+        _: Duration,
+    ) -> Result<token_ratelimit::BatchOutcome, token_ratelimit::LimitStoreError> {
+        Err(token_ratelimit::LimitStoreError::new(
+            token_ratelimit::LimitStoreErrorKind::Unavailable,
+            "connection refused",
+        ))
+    }
+}
+
+#[tokio::test]
+async fn a_strict_limit_whose_store_is_down_fails_closed_with_503() {
+    let w = World::new();
+    let limiter = Limiter::builder()
+        .principal(token_ratelimit::Limit::strict(
+            Quota::per_minute(10).unwrap(),
+        ))
+        .clock(FakeClock::new())
+        .store(DownStore)
+        .build()
+        .unwrap();
+    let l = AuthLayer::builder(w.authenticator(), policy())
+        .limiter(limiter)
+        .build();
+    let svc = l.layer(service_fn(echo));
+    let token = w.token("read:reports", None);
+    let a = answer(
+        svc.oneshot(req("GET", "/api/reports").bearer(&token).build())
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (a.status, a.code()),
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "limit_store_unavailable".into()
+        )
+    );
+    assert_eq!(a.header("retry-after"), Some("1"));
+}
+
+#[tokio::test]
+async fn the_route_class_limit_applies_and_is_named() {
+    let w = World::new();
+    let limiter = Limiter::builder()
+        .route_class("reads", Quota::per_minute(1).unwrap())
+        .clock(FakeClock::new())
+        .build()
+        .unwrap();
+    let l = AuthLayer::builder(w.authenticator(), policy())
+        .limiter(limiter)
+        .build();
+    let token = w.token("read:reports", None);
+    assert_eq!(
+        send(&l, req("GET", "/api/reports").bearer(&token))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let limited = send(&l, req("GET", "/api/reports").bearer(&token)).await;
+    assert_eq!(limited.code(), "rate_limited", "the route class limits too");
+    assert_eq!(
+        limited.header("ratelimit-policy"),
+        Some("\"reads\";q=1;w=60")
+    );
+}
+
+#[tokio::test]
+async fn refusals_for_plain_http_are_audited() {
+    let w = World::new();
+    let (l, auditor, sink) = audited(&w);
+    let token = w.token("read:reports", None);
+    let a = send(
+        &l,
+        req("GET", "/api/reports")
+            .bearer(&token)
+            .peer("198.51.100.7:1"),
+    )
+    .await;
+    assert_eq!(a.code(), "insecure_transport");
+    auditor.flush();
+    let e = sink.events().pop().unwrap();
+    assert_eq!(
+        (e.kind(), e.reason_code()),
+        (EventKind::AuthFailed, Some("insecure_transport"))
+    );
+    assert_eq!(e.client_ip(), Some("198.51.100.7".parse().unwrap()));
+}
