@@ -318,8 +318,8 @@ async fn the_route_class_limit_applies_and_is_named() {
             .status,
         StatusCode::OK
     );
-    let limited = send(&l, req("GET", "/api/reports").bearer(&token)).await;
-    assert_eq!(limited.code(), "rate_limited", "the route class limits too");
+    let second = send(&l, req("GET", "/api/reports").bearer(&token)).await;
+    assert_eq!(second.code(), "rate_limited", "the route class limits too");
     assert_eq!(
         limited.header("ratelimit-policy"),
         Some("\"reads\";q=1;w=60")
