@@ -321,7 +321,7 @@ async fn the_route_class_limit_applies_and_is_named() {
     let second = send(&l, req("GET", "/api/reports").bearer(&token)).await;
     assert_eq!(second.code(), "rate_limited", "the route class limits too");
     assert_eq!(
-        limited.header("ratelimit-policy"),
+        second.header("ratelimit-policy"),
         Some("\"reads\";q=1;w=60")
     );
 }
