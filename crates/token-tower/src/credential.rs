@@ -86,7 +86,10 @@ fn single<'h>(
         let Some(credential) = pick(text) else {
             continue;
         };
-        if credential.is_empty() || credential.bytes().any(|b| b.is_ascii_whitespace()) {
+        // `to_str` admitted visible ASCII and tabs only, so spaces and tabs are the
+        // whitespace left to find (memchr, not a byte loop: tokens are long).
+        let bytes = credential.as_bytes();
+        if bytes.is_empty() || bytes.contains(&b' ') || bytes.contains(&b'\t') {
             return Err(ExtractError::Malformed);
         }
         if found.replace(credential).is_some() {
