@@ -137,6 +137,21 @@ impl App {
         answer(self.router.clone().oneshot(request).await.unwrap()).await
     }
 
+    /// A registered OAuth client with these allowed scopes, and its secret.
+    async fn client(
+        &self,
+        name: &str,
+        scopes: &str,
+    ) -> (
+        token_core::client::ClientRecord,
+        token_core::apikey::ApiKeySecret,
+    ) {
+        self.clients
+            .register(name, scopes.parse().unwrap(), None)
+            .await
+            .unwrap()
+    }
+
     /// A key with these scopes (and tenant), minted directly.
     async fn key_with(&self, scopes: &str, tenant: Option<&str>) -> String {
         let mut spec = NewKey::new("k", scopes.parse().unwrap());
@@ -296,11 +311,7 @@ async fn client_credentials_by_basic_or_form_with_rfc_6749_errors() {
 #[tokio::test]
 async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
     let app = app().await;
-    let (client, secret) = app
-        .clients
-        .register("web", "read:reports".parse().unwrap(), None)
-        .await
-        .unwrap();
+    let (client, secret) = app.client("web", "read:reports").await;
     let id = client.client_id.as_str();
     let s = secret.expose_secret();
     let (first, _) = app
@@ -343,11 +354,7 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
         "reuse is audited"
     );
     // Another client cannot redeem this client's tokens.
-    let (other, other_secret) = app
-        .clients
-        .register("other", "read:reports".parse().unwrap(), None)
-        .await
-        .unwrap();
+    let (other, other_secret) = app.client("other", "read:reports").await;
     let (third, _) = app
         .refresh
         .issue(RefreshGrant::new(
@@ -397,11 +404,7 @@ async fn introspection_needs_its_scope_and_answers_per_rfc_7662() {
 #[tokio::test]
 async fn revocation_endpoint_revokes_own_tokens_and_answers_200_for_unknown_ones() {
     let app = app().await;
-    let (client, secret) = app
-        .clients
-        .register("svc", "read:reports".parse().unwrap(), None)
-        .await
-        .unwrap();
+    let (client, secret) = app.client("svc", "read:reports").await;
     let id = client.client_id.as_str();
     let s = secret.expose_secret();
     let issued = app
@@ -720,16 +723,8 @@ async fn introspection_is_tenant_scoped() {
 #[tokio::test]
 async fn a_client_cannot_revoke_another_clients_refresh_tokens() {
     let app = app().await;
-    let (victim, _) = app
-        .clients
-        .register("victim", "read:reports".parse().unwrap(), None)
-        .await
-        .unwrap();
-    let (attacker, attacker_secret) = app
-        .clients
-        .register("attacker", "read:reports".parse().unwrap(), None)
-        .await
-        .unwrap();
+    let (victim, _) = app.client("victim", "read:reports").await;
+    let (attacker, attacker_secret) = app.client("attacker", "read:reports").await;
     let (token, _) = app
         .refresh
         .issue(RefreshGrant::new(
@@ -763,11 +758,7 @@ async fn a_client_cannot_revoke_another_clients_refresh_tokens() {
 #[tokio::test]
 async fn client_secrets_over_plain_http_are_refused() {
     let app = app().await;
-    let (client, secret) = app
-        .clients
-        .register("c", "read:reports".parse().unwrap(), None)
-        .await
-        .unwrap();
+    let (client, secret) = app.client("c", "read:reports").await;
     let remote = |body: String, basic: bool| {
         let mut b = Request::post("/oauth/token")
             .header("content-type", "application/x-www-form-urlencoded");
