@@ -1,10 +1,12 @@
 //! `tokenctl audit verify` and `tokenctl audit stats` against real audit files written
 //! by token-audit's JSON Lines sink.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
+
+use common::{TempDir, tokenctl};
+
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use token_audit::{
     AuditEvent, CheckpointKey, EventKind, JsonlConfig, JsonlSink, ManualTime, Outcome, Sink,
@@ -12,40 +14,6 @@ use token_audit::{
 };
 
 const KEY: &[u8] = b"9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c";
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let dir =
-            std::env::temp_dir().join(format!("tokenctl-audit-{}-{n}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, file: &str) -> PathBuf {
-        self.0.join(file)
-    }
-
-    fn files(&self) -> Vec<String> {
-        let mut v: Vec<String> = std::fs::read_dir(&self.0)
-            .unwrap()
-            .map(|e| e.unwrap().path().to_str().unwrap().to_owned())
-            .filter(|p| Path::new(p).extension().is_some_and(|e| e == "jsonl"))
-            .collect();
-        v.sort();
-        v
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Writes `n` events (with checkpoints every 10) into `dir/audit.jsonl`, rotating at
 /// `rotate` bytes, and closes the sink.
@@ -67,13 +35,6 @@ fn write_log(path: &Path, n: u64, rotate: Option<u64>) {
         time.advance(std::time::Duration::from_secs(1));
     }
     sink.close().unwrap();
-}
-
-fn tokenctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tokenctl"))
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 fn run(args: &[String]) -> (i32, String, String) {

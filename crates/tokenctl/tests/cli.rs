@@ -1,50 +1,18 @@
 //! The `tokenctl` command-line contract, run against the built binary: outputs, files
 //! and exit statuses (0 ok, 1 invalid token, 2 usage or input error).
 
+mod common;
+
+use common::{TempDir, tokenctl};
+
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 
 /// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, Ordering::SeqCst);
-        let dir =
-            std::env::temp_dir().join(format!("tokenctl-cli-{}-{n}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, file: &str) -> PathBuf {
-        self.0.join(file)
-    }
-
-    /// `path(file)` as a `&str` argument.
-    fn arg(&self, file: &str) -> String {
-        self.path(file).to_str().unwrap().to_owned()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn tokenctl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tokenctl"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
 fn tokenctl_stdin(args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tokenctl"))
         .args(args)
