@@ -212,8 +212,7 @@ impl<S: KeyStore> Authenticator<S> {
 
 fn verify_jwt(verifier: &Verifier, raw: &str) -> Result<Principal, AuthError> {
     verifier
-        .verify(raw)
-        .map(principal_from_jwt)
+        .verify_principal(raw, principal_from_jwt)
         .map_err(|e| AuthErrorKind::Jwt(e.kind().clone()).into())
 }
 

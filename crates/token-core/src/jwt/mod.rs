@@ -1,6 +1,7 @@
 //! JWT access tokens (RFC 9068): keyrings with rotation and JWKS, minting with keys
 //! parsed once, and verification hardened per RFC 8725.
 
+mod cache;
 mod claims;
 mod error;
 mod header;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
 
+use super::cache::{Entry, TokenCache};
 use super::claims::{self, AccessClaims, NoExtra};
 use super::header::Header;
 use super::keyring::MINTED_TYP;
@@ -13,6 +14,7 @@ use super::keyring::SharedKeyring;
 use super::{JwtError, JwtErrorKind, Keyring, RevocationStore};
 use crate::clock::{Clock, SystemClock};
 use crate::jose::{Algorithm, VerifyingKey, b64};
+use crate::principal::Principal;
 
 /// The longest leeway that may be configured: 5 minutes.
 pub const MAX_LEEWAY_SECS: i64 = 300;
@@ -210,6 +212,7 @@ pub struct Verified<E = NoExtra> {
 pub struct Verifier {
     keyring: Keyring,
     shared: Option<SharedKeyring>,
+    cache: Option<Arc<TokenCache>>,
     validation: Validation,
     clock: Arc<dyn Clock>,
     revocation: Option<Arc<dyn RevocationStore>>,
@@ -221,6 +224,7 @@ impl Verifier {
         Verifier {
             keyring,
             shared: None,
+            cache: None,
             validation,
             clock: Arc::new(SystemClock),
             revocation: None,
@@ -265,6 +269,75 @@ impl Verifier {
         self.keyring = shared.load();
         self.shared = Some(shared);
         self
+    }
+
+    /// Remembers up to `capacity` verified tokens (by SHA-256, never their text), so
+    /// a token presented again costs a hash and a lookup instead of a signature check
+    /// and a parse, in [`crate::Authenticator`]. A remembered token is accepted only if
+    /// the very key that verified it is still the one selected for its header now, and
+    /// its claims pass every check again at the current time (expiry, not-before,
+    /// issuer, audience, lifetime, revocation); otherwise it is verified in full. Memory
+    /// is bounded by `capacity` (about 1 KiB per token).
+    #[must_use]
+    pub fn with_cache(mut self, capacity: usize) -> Self {
+        self.cache = (capacity > 0).then(|| Arc::new(TokenCache::new(capacity)));
+        self
+    }
+
+    /// How many verified tokens are remembered (0 without a cache).
+    pub fn cached_tokens(&self) -> usize {
+        self.cache.as_ref().map_or(0, |c| c.len())
+    }
+
+    /// Verifies `token` into a [`Principal`] (made by `make`), through the cache when
+    /// there is one: a hit returns the remembered principal without verifying again,
+    /// under the conditions of [`Verifier::with_cache`].
+    pub(crate) fn verify_principal(
+        &self,
+        token: &str,
+        make: impl FnOnce(Verified) -> Principal,
+    ) -> Result<Principal, JwtError> {
+        let now = self.clock.now();
+        let Some(cache) = self
+            .cache
+            .as_ref()
+            .filter(|_| token.len() <= self.validation.max_token_len)
+        else {
+            return self.verify_at(token, now).map(make);
+        };
+        let digest = TokenCache::digest(token);
+        if let Some(hit) = cache.get(&digest) {
+            if self.still_verifies(&hit, token, now) {
+                return Ok(hit.principal.clone());
+            }
+            cache.remove(&digest);
+        }
+        let verified: Verified = self.verify_at(token, now)?;
+        let (claims, key) = (verified.claims.clone(), verified.key.clone());
+        let principal = make(verified);
+        let entry = Entry {
+            claims,
+            key,
+            principal: principal.clone(),
+        };
+        cache.insert(digest, entry, now);
+        Ok(principal)
+    }
+
+    /// Whether a remembered token would verify now: the header selects the very same
+    /// key (the same selection code as a full verification), and the claims pass.
+    fn still_verifies(&self, hit: &Entry, token: &str, now: i64) -> bool {
+        let keyring = self.keyring();
+        let Some(header_b64) = token.split('.').next() else {
+            return false;
+        };
+        let key = match keyring.select_minted(header_b64, now) {
+            Some(selected) => selected.ok(),
+            None => decode_header(&keyring, header_b64, now)
+                .ok()
+                .map(|(k, _)| k),
+        };
+        key.is_some_and(|k| k.is_same(&hit.key)) && self.check_claims(&hit.claims, now).is_ok()
     }
 
     /// The keyring (its current content, for a shared keyring).

@@ -31,6 +31,11 @@ pub(super) enum Public {
 }
 
 impl VerifyingKey {
+    /// Whether both are the very same loaded key (not merely equal material).
+    pub(crate) fn is_same(&self, other: &VerifyingKey) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     pub(super) fn new(alg: Algorithm, public: Public) -> VerifyingKey {
         let mut key = VerifyingKey {
             inner: Arc::new(VerifyingInner {

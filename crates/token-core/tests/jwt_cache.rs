@@ -1,0 +1,172 @@
+//! The verified-token cache: a hit stands in for a full verification only when that
+//! verification would succeed now; every change that would refuse the token refuses it.
+
+use std::sync::Arc;
+
+use token_core::jose::{Algorithm, SigningKey};
+use token_core::jwt::{
+    AccessTokenRequest, Keyring, MemoryRevocationStore, Minter, RevocationStore, SharedKeyring,
+    Validation, Verifier,
+};
+use token_core::{Authenticator, ManualClock};
+
+const NOW: i64 = 1_800_000_000;
+
+struct World {
+    clock: ManualClock,
+    keyring: Keyring,
+    shared: SharedKeyring,
+    revoked: Arc<MemoryRevocationStore>,
+    auth: Authenticator,
+    verifier: Verifier,
+}
+
+fn world(capacity: usize) -> World {
+    let clock = ManualClock::new(NOW);
+    let keyring = Keyring::new(SigningKey::generate(Algorithm::EdDSA).unwrap());
+    let shared = SharedKeyring::new(keyring.clone());
+    let revoked = Arc::new(MemoryRevocationStore::new());
+    let verifier = Verifier::new(
+        Keyring::verify_only(),
+        Validation::access_tokens("iss", "aud"),
+    )
+    .with_clock(Arc::new(clock.clone()))
+    .with_revocation(revoked.clone())
+    .with_shared_keyring(shared.clone())
+    .with_cache(capacity);
+    let auth = Authenticator::new().jwt(verifier.clone());
+    World {
+        clock,
+        keyring,
+        shared,
+        revoked,
+        auth,
+        verifier,
+    }
+}
+
+fn mint(w: &World, ring: &Keyring, jti: &str) -> String {
+    Minter::new(ring.clone(), "iss")
+        .with_clock(Arc::new(w.clock.clone()))
+        .mint(
+            &AccessTokenRequest::new("user-1", "aud")
+                .scope("read:reports".parse().unwrap())
+                .jti(jti)
+                .ttl_secs(600),
+        )
+        .unwrap()
+}
+
+fn code(w: &World, token: &str) -> Result<String, &'static str> {
+    w.auth
+        .authenticate_now(token)
+        .unwrap()
+        .map(|p| p.id().to_owned())
+        .map_err(|e| e.code())
+}
+
+#[test]
+fn a_token_seen_again_is_remembered() {
+    let w = world(100);
+    let t = mint(&w, &w.keyring, "a");
+    assert_eq!(code(&w, &t), Ok("user-1".into()));
+    assert_eq!(w.verifier.cached_tokens(), 1);
+    assert_eq!(code(&w, &t), Ok("user-1".into()));
+    assert_eq!(w.verifier.cached_tokens(), 1);
+    // A different token, even one byte off, is never a hit.
+    let mut tampered = t.clone();
+    let i = t.len() - 10;
+    let c = if &t[i..=i] == "A" { "B" } else { "A" };
+    tampered.replace_range(i..=i, c);
+    assert_eq!(code(&w, &tampered), Err("bad_signature"));
+}
+
+#[test]
+fn expiry_still_applies_to_remembered_tokens() {
+    let w = world(100);
+    let t = mint(&w, &w.keyring, "a");
+    assert!(code(&w, &t).is_ok());
+    w.clock.advance(600 + 60);
+    assert_eq!(code(&w, &t), Err("token_expired"));
+}
+
+#[test]
+fn revocation_still_applies_to_remembered_tokens() {
+    let w = world(100);
+    let t = mint(&w, &w.keyring, "jti-7");
+    assert!(code(&w, &t).is_ok());
+    w.revoked.revoke("jti-7", NOW + 600);
+    assert_eq!(code(&w, &t), Err("token_revoked"));
+}
+
+#[test]
+fn a_retired_or_removed_key_still_refuses_remembered_tokens() {
+    let w = world(100);
+    let t = mint(&w, &w.keyring, "a");
+    assert!(code(&w, &t).is_ok());
+    let kid = w.keyring.signing_key().unwrap().kid().to_owned();
+    w.shared.store(w.keyring.retire(&kid, NOW + 10));
+    assert!(code(&w, &t).is_ok(), "before the retirement instant");
+    w.clock.advance(10);
+    assert_eq!(code(&w, &t), Err("key_retired"));
+    // Replaced altogether by another issuer key: unknown.
+    let other = Keyring::new(SigningKey::generate(Algorithm::EdDSA).unwrap());
+    w.shared.store(other);
+    assert_eq!(code(&w, &t), Err("unknown_key"));
+}
+
+#[test]
+fn a_kid_reused_for_another_key_is_not_trusted_from_the_cache() {
+    // Another issuer's JWKS reuses a kid for new key material: the cached entry names a
+    // key that is no longer the one selected, so the token is verified again (and fails).
+    let w = world(100);
+    let first = SigningKey::generate(Algorithm::ES256)
+        .unwrap()
+        .with_kid("k1");
+    let second = SigningKey::generate(Algorithm::ES256)
+        .unwrap()
+        .with_kid("k1");
+    let ring = Keyring::new(first);
+    w.shared.store(
+        Keyring::verify_only()
+            .with_verifying_key(ring.signing_key().unwrap().verifying_key().clone())
+            .unwrap(),
+    );
+    let t = mint(&w, &ring, "a");
+    assert!(code(&w, &t).is_ok());
+    w.shared.store(
+        Keyring::verify_only()
+            .with_verifying_key(second.verifying_key().clone())
+            .unwrap(),
+    );
+    assert_eq!(code(&w, &t), Err("bad_signature"));
+}
+
+#[test]
+fn memory_is_bounded_by_the_capacity() {
+    let w = world(32);
+    for i in 0..500 {
+        let t = mint(&w, &w.keyring, &format!("t{i}"));
+        assert!(code(&w, &t).is_ok());
+        assert!(
+            w.verifier.cached_tokens() <= 32 + 16,
+            "{}",
+            w.verifier.cached_tokens()
+        );
+    }
+}
+
+#[test]
+fn without_a_cache_nothing_is_remembered() {
+    let clock = ManualClock::new(NOW);
+    let keyring = Keyring::new(SigningKey::generate(Algorithm::EdDSA).unwrap());
+    let verifier = Verifier::new(keyring.clone(), Validation::access_tokens("iss", "aud"))
+        .with_clock(Arc::new(clock.clone()));
+    let auth: Authenticator = Authenticator::new().jwt(verifier.clone());
+    let t = Minter::new(keyring, "iss")
+        .with_clock(Arc::new(clock))
+        .mint(&AccessTokenRequest::new("u", "aud"))
+        .unwrap();
+    assert!(auth.authenticate_now(&t).unwrap().is_ok());
+    assert_eq!(verifier.cached_tokens(), 0);
+}
