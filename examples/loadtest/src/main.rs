@@ -56,6 +56,7 @@ fn spawn(variant: Variant, threads: usize) -> std::io::Result<Running> {
     let name = format!("{variant:?}").to_lowercase();
     let name = match name.as_str() {
         "layerhs256" => "layer-hs256",
+        "layerhs256uncached" => "layer-hs256-uncached",
         "layereddsa" => "layer-eddsa",
         "layerapikey" => "layer-api-key",
         other => other,
@@ -98,8 +99,12 @@ fn main() -> std::io::Result<()> {
     let variants = [
         ("bare axum", Variant::Bare),
         ("from_fn + jsonwebtoken (HS256)", Variant::Jsonwebtoken),
-        ("AuthLayer, HS256 JWT", Variant::LayerHs256),
-        ("AuthLayer, EdDSA JWT", Variant::LayerEddsa),
+        ("AuthLayer, HS256 JWT (cache)", Variant::LayerHs256),
+        (
+            "AuthLayer, HS256 JWT, no cache",
+            Variant::LayerHs256Uncached,
+        ),
+        ("AuthLayer, EdDSA JWT (cache)", Variant::LayerEddsa),
         ("AuthLayer, API key", Variant::LayerApiKey),
     ];
     println!(

@@ -34,8 +34,11 @@ pub(crate) enum Variant {
     /// `axum::middleware::from_fn` calling `jsonwebtoken::decode` (HS256): what most
     /// services hand-write today.
     Jsonwebtoken,
-    /// `AuthLayer` (verify, scopes, limit, audit) with an HS256 JWT.
+    /// `AuthLayer` (verify, scopes, limit, audit) with an HS256 JWT and the verified
+    /// token cache.
     LayerHs256,
+    /// The same without the verified-token cache: every request verifies in full.
+    LayerHs256Uncached,
     /// `AuthLayer` with an `EdDSA` JWT.
     LayerEddsa,
     /// `AuthLayer` with an API key.
@@ -100,7 +103,10 @@ async fn app(variant: Variant) -> (Router, String, String) {
                 format!("Bearer {token}"),
             )
         }
-        Variant::LayerHs256 | Variant::LayerEddsa | Variant::LayerApiKey => {
+        Variant::LayerHs256
+        | Variant::LayerHs256Uncached
+        | Variant::LayerEddsa
+        | Variant::LayerApiKey => {
             let key = if variant == Variant::LayerEddsa {
                 SigningKey::generate(Algorithm::EdDSA).expect("key")
             } else {
@@ -115,6 +121,11 @@ async fn app(variant: Variant) -> (Router, String, String) {
                 keyring,
                 token_core::jwt::Validation::access_tokens(ISS, AUD),
             );
+            let verifier = if variant == Variant::LayerHs256Uncached {
+                verifier
+            } else {
+                verifier.with_cache(10_000)
+            };
             let policy = Policy::builder()
                 .rule(
                     RuleSpec::new("GET", "/hello")

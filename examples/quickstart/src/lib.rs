@@ -90,7 +90,8 @@ pub async fn start(options: &Options) -> Result<Running, StartError> {
         keyring.clone(),
         Validation::access_tokens(&options.issuer, &options.audience),
     )
-    .with_revocation(Arc::new(MemoryRevocationStore::new()));
+    .with_revocation(Arc::new(MemoryRevocationStore::new()))
+    .with_cache(10_000);
     let keys = ApiKeys::new(
         MemoryKeyStore::new(),
         KeyFormat::new("tk_live").map_err(|e| fail("key format")(&e))?,
