@@ -70,10 +70,17 @@ fn a_token_seen_again_is_remembered() {
     let w = world(100);
     let t = mint(&w, &w.keyring, "a");
     assert_eq!(code(&w, &t), Ok("user-1".into()));
-    assert_eq!(w.verifier.cached_tokens(), 1);
+    assert_eq!(
+        (w.verifier.cached_tokens(), w.verifier.cache_hits()),
+        (1, 0)
+    );
     assert_eq!(code(&w, &t), Ok("user-1".into()));
-    assert_eq!(w.verifier.cached_tokens(), 1);
-    // A different token, even one byte off, is never a hit.
+    assert_eq!(
+        (w.verifier.cached_tokens(), w.verifier.cache_hits()),
+        (1, 1),
+        "the second call was answered by the cache"
+    );
+    // A different token, even one byte off, is never a hit (and fails in full).
     let mut tampered = t.clone();
     let i = t.len() - 10;
     let c = if &t[i..=i] == "A" { "B" } else { "A" };
@@ -169,4 +176,34 @@ fn without_a_cache_nothing_is_remembered() {
         .unwrap();
     assert!(auth.authenticate_now(&t).unwrap().is_ok());
     assert_eq!(verifier.cached_tokens(), 0);
+}
+
+#[test]
+fn a_clock_set_back_is_checked_again() {
+    let w = world(100);
+    let t = mint(&w, &w.keyring, "a");
+    assert!(code(&w, &t).is_ok());
+    w.clock.set(NOW - 3600);
+    assert_eq!(code(&w, &t), Err("token_issued_in_future"));
+    w.clock.set(NOW);
+    assert!(code(&w, &t).is_ok());
+}
+
+#[test]
+fn each_clone_rechecks_with_its_own_settings() {
+    let w = world(100);
+    let t = mint(&w, &w.keyring, "jti-9");
+    assert!(code(&w, &t).is_ok());
+    // A clone sharing the cache but consulting another revocation store.
+    let strict = Arc::new(MemoryRevocationStore::new());
+    strict.revoke("jti-9", NOW + 600);
+    let other: Authenticator = Authenticator::new().jwt(w.verifier.clone().with_revocation(strict));
+    assert_eq!(
+        other.authenticate_now(&t).unwrap().unwrap_err().code(),
+        "token_revoked"
+    );
+    assert!(
+        code(&w, &t).is_ok(),
+        "the original's settings are unchanged"
+    );
 }

@@ -11,6 +11,7 @@ mod provider;
 
 pub use alg::{Algorithm, KeyFamily, UnknownAlgorithm};
 pub use jwk::{Jwk, JwkSet, SecretMember};
+pub(crate) use key::KeyIdentity;
 pub use key::{SigningKey, VerifyingKey};
 pub use provider::{RING_PROVIDER, install_ring_provider};
 

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use ring::digest;
 
 use super::claims::AccessClaims;
-use crate::jose::VerifyingKey;
+use crate::jose::KeyIdentity;
 use crate::principal::Principal;
 
 const SHARDS: usize = 16;
@@ -22,7 +22,9 @@ const SHARDS: usize = 16;
 /// One verified token.
 pub(crate) struct Entry {
     pub(crate) claims: AccessClaims,
-    pub(crate) key: VerifyingKey,
+    /// The key that verified it, held weakly: a key rotated out (an HMAC secret
+    /// included) is freed, not kept alive by the cache.
+    pub(crate) key: KeyIdentity,
     pub(crate) principal: Principal,
 }
 
@@ -30,9 +32,14 @@ pub(crate) struct Entry {
 type Shard = Mutex<HashMap<[u8; 32], Arc<Entry>>>;
 
 /// Verified tokens by the SHA-256 of their text (the text itself is never kept).
+///
+/// Not keyed by the verifier's `Validation`: that is fixed at `Verifier::new` and
+/// shared by every clone holding this cache. A setter that changed it on a clone would
+/// have to give that clone a new cache.
 pub(crate) struct TokenCache {
     shards: Box<[Shard]>,
     per_shard: usize,
+    hits: std::sync::atomic::AtomicU64,
 }
 
 impl TokenCache {
@@ -40,6 +47,7 @@ impl TokenCache {
         TokenCache {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             per_shard: capacity.div_ceil(SHARDS).max(1),
+            hits: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -82,6 +90,14 @@ impl TokenCache {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(key);
+    }
+
+    pub(crate) fn count_hit(&self) {
+        self.hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn hits(&self) -> u64 {
+        self.hits.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub(crate) fn len(&self) -> usize {

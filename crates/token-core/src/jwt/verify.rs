@@ -13,7 +13,7 @@ use super::keyring::MINTED_TYP;
 use super::keyring::SharedKeyring;
 use super::{JwtError, JwtErrorKind, Keyring, RevocationStore};
 use crate::clock::{Clock, SystemClock};
-use crate::jose::{Algorithm, VerifyingKey, b64};
+use crate::jose::{Algorithm, KeyIdentity, VerifyingKey, b64};
 use crate::principal::Principal;
 
 /// The longest leeway that may be configured: 5 minutes.
@@ -276,8 +276,10 @@ impl Verifier {
     /// and a parse, in [`crate::Authenticator`]. A remembered token is accepted only if
     /// the very key that verified it is still the one selected for its header now, and
     /// its claims pass every check again at the current time (expiry, not-before,
-    /// issuer, audience, lifetime, revocation); otherwise it is verified in full. Memory
-    /// is bounded by `capacity` (about 1 KiB per token).
+    /// issuer, audience, lifetime, revocation); otherwise it is verified in full. At most
+    /// `capacity` tokens, rounded up to a multiple of 16, are held; each holds its
+    /// decoded claims and the principal made from them (about twice the claims: under
+    /// 2 KiB for typical tokens, more for tokens with hundreds of scopes).
     #[must_use]
     pub fn with_cache(mut self, capacity: usize) -> Self {
         self.cache = (capacity > 0).then(|| Arc::new(TokenCache::new(capacity)));
@@ -289,9 +291,15 @@ impl Verifier {
         self.cache.as_ref().map_or(0, |c| c.len())
     }
 
+    /// How many verifications the cache answered (0 without a cache).
+    pub fn cache_hits(&self) -> u64 {
+        self.cache.as_ref().map_or(0, |c| c.hits())
+    }
+
     /// Verifies `token` into a [`Principal`] (made by `make`), through the cache when
     /// there is one: a hit returns the remembered principal without verifying again,
-    /// under the conditions of [`Verifier::with_cache`].
+    /// under the conditions of [`Verifier::with_cache`]. The cache holds what `make`
+    /// built first, so every caller must pass the same `make` (the authenticator's).
     pub(crate) fn verify_principal(
         &self,
         token: &str,
@@ -308,12 +316,13 @@ impl Verifier {
         let digest = TokenCache::digest(token);
         if let Some(hit) = cache.get(&digest) {
             if self.still_verifies(&hit, token, now) {
+                cache.count_hit();
                 return Ok(hit.principal.clone());
             }
             cache.remove(&digest);
         }
         let verified: Verified = self.verify_at(token, now)?;
-        let (claims, key) = (verified.claims.clone(), verified.key.clone());
+        let (claims, key) = (verified.claims.clone(), KeyIdentity::of(&verified.key));
         let principal = make(verified);
         let entry = Entry {
             claims,
@@ -337,7 +346,7 @@ impl Verifier {
                 .ok()
                 .map(|(k, _)| k),
         };
-        key.is_some_and(|k| k.is_same(&hit.key)) && self.check_claims(&hit.claims, now).is_ok()
+        key.is_some_and(|k| hit.key.is(k)) && self.check_claims(&hit.claims, now).is_ok()
     }
 
     /// The keyring (its current content, for a shared keyring).

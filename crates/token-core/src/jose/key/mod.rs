@@ -11,6 +11,7 @@ use super::der::Curve;
 use super::{Algorithm, SecretMember};
 
 pub use signing::SigningKey;
+pub(crate) use verifying::KeyIdentity;
 pub use verifying::VerifyingKey;
 
 pub(super) fn rng() -> &'static SystemRandom {

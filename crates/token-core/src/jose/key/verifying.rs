@@ -30,12 +30,24 @@ pub(super) enum Public {
     Ed25519([u8; 32]),
 }
 
-impl VerifyingKey {
-    /// Whether both are the very same loaded key (not merely equal material).
-    pub(crate) fn is_same(&self, other: &VerifyingKey) -> bool {
-        Arc::ptr_eq(&self.inner, &other.inner)
+/// Which loaded key verified something, without keeping the key (nor, for HMAC, its
+/// secret) alive: a weak reference, so the allocation's address cannot be reused while
+/// it exists, compared by address.
+#[derive(Clone)]
+pub(crate) struct KeyIdentity(std::sync::Weak<VerifyingInner>);
+
+impl KeyIdentity {
+    pub(crate) fn of(key: &VerifyingKey) -> Self {
+        KeyIdentity(Arc::downgrade(&key.inner))
     }
 
+    /// Whether `key` is the very same loaded key (not merely equal material).
+    pub(crate) fn is(&self, key: &VerifyingKey) -> bool {
+        std::ptr::eq(self.0.as_ptr(), Arc::as_ptr(&key.inner))
+    }
+}
+
+impl VerifyingKey {
     pub(super) fn new(alg: Algorithm, public: Public) -> VerifyingKey {
         let mut key = VerifyingKey {
             inner: Arc::new(VerifyingInner {
