@@ -28,17 +28,12 @@ pub(crate) enum Begin {
 
 /// The asynchronous remainder of a request's pipeline.
 pub(crate) enum Slow {
-    /// The credential needs a store lookup (a cache miss, a metered key).
+    /// The credential needs a store lookup (a cache miss, a metered key), or, with
+    /// `refresh_keys`, a JWT named a `kid` the keyring lacks and a remote issuer is
+    /// configured: refresh its keys (rate-limited) first.
     Authenticate {
         credential: Zeroizing<String>,
-        client: ClientInfo,
-        meta: RequestMeta,
-    },
-    /// A JWT named a `kid` the keyring lacks and a remote issuer is configured:
-    /// refresh its keys (rate-limited), then authenticate again.
-    #[cfg(feature = "remote-jwks")]
-    UnknownKey {
-        credential: Zeroizing<String>,
+        refresh_keys: bool,
         client: ClientInfo,
         meta: RequestMeta,
     },
@@ -100,51 +95,53 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
             return self.authorize(parts, client, meta, None);
         };
         let answer = self.authenticator.authenticate_now(credential);
-        #[cfg(feature = "remote-jwks")]
-        if let Some(remote) = &self.remote {
-            remote.refresh_if_stale();
-            if let Some(Err(e)) = &answer
-                && e.code() == "unknown_key"
-            {
-                return Begin::Slow(Slow::UnknownKey {
-                    credential: Zeroizing::new(credential.to_owned()),
-                    client,
-                    meta,
-                });
-            }
-        }
+        let refresh_keys = self.wants_key_refresh(answer.as_ref());
         match answer {
-            Some(result) => self.after_auth(parts, client, meta, result),
-            None => Begin::Slow(Slow::Authenticate {
+            Some(result) if !refresh_keys => self.after_auth(parts, client, meta, result),
+            _ => Begin::Slow(Slow::Authenticate {
                 credential: Zeroizing::new(credential.to_owned()),
+                refresh_keys,
                 client,
                 meta,
             }),
         }
     }
 
+    /// Whether a remote issuer's keys should be refreshed before trying again: the
+    /// JWT named a key we lack. (Also starts a background refresh of stale keys.)
+    #[cfg(feature = "remote-jwks")]
+    fn wants_key_refresh(&self, answer: Option<&Result<Principal, AuthError>>) -> bool {
+        let Some(remote) = &self.remote else {
+            return false;
+        };
+        remote.refresh_if_stale();
+        matches!(
+            answer,
+            Some(Err(e)) if *e.kind() == AuthErrorKind::Jwt(token_core::jwt::JwtErrorKind::UnknownKey)
+        )
+    }
+
+    #[cfg(not(feature = "remote-jwks"))]
+    #[allow(clippy::unused_self)]
+    fn wants_key_refresh(&self, _: Option<&Result<Principal, AuthError>>) -> bool {
+        false
+    }
+
     /// The asynchronous remainder: authentication with I/O, then the synchronous
     /// steps again, then a strict rate limit.
     pub(crate) async fn resume(&self, parts: &Parts, slow: Slow) -> Outcome {
         let begin = match slow {
-            #[cfg(feature = "remote-jwks")]
-            Slow::UnknownKey {
-                credential,
-                client,
-                meta,
-            } => {
-                if let Some(remote) = &self.remote {
-                    remote.unknown_kid().await;
-                }
-                let result = self.authenticator.authenticate(&credential).await;
-                drop(credential);
-                self.after_auth(parts, client, meta, result)
-            }
             Slow::Authenticate {
                 credential,
+                refresh_keys,
                 client,
                 meta,
             } => {
+                #[cfg(feature = "remote-jwks")]
+                if let (true, Some(remote)) = (refresh_keys, &self.remote) {
+                    remote.unknown_kid().await;
+                }
+                let _ = refresh_keys;
                 let result = self.authenticator.authenticate(&credential).await;
                 drop(credential);
                 self.after_auth(parts, client, meta, result)
