@@ -432,17 +432,8 @@ fn auth_rejection(e: &AuthError) -> Rejection {
 
 fn denial_rejection(reason: &DenyReason) -> Rejection {
     match reason {
-        DenyReason::Unauthenticated => Rejection::new(
-            RejectionKind::MissingCredential,
-            reason.code(),
-            "this route needs a credential",
-        ),
-        DenyReason::InsufficientScope(unmet) => Rejection::new(
-            RejectionKind::InsufficientScope,
-            reason.code(),
-            unmet.to_string(),
-        )
-        .with_scope(unmet.missing().to_string()),
+        DenyReason::Unauthenticated => Rejection::unauthenticated(),
+        DenyReason::InsufficientScope(unmet) => Rejection::insufficient_scope(unmet),
         DenyReason::NoRule => Rejection::new(
             RejectionKind::Forbidden,
             reason.code(),

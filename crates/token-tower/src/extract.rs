@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use token_core::Principal;
 
-use crate::rejection::{Rejection, RejectionKind};
+use crate::rejection::Rejection;
 use crate::respond::Responder;
 
 /// The authenticated caller. Extracting it from a request that [`crate::AuthLayer`]
@@ -28,13 +28,8 @@ pub struct MissingPrincipal;
 
 impl IntoResponse for MissingPrincipal {
     fn into_response(self) -> Response {
-        let rejection = Rejection::new(
-            RejectionKind::MissingCredential,
-            "unauthenticated",
-            "this route needs a credential",
-        );
         Responder::default()
-            .refusal(&rejection)
+            .refusal(&Rejection::unauthenticated())
             .map(axum::body::Body::new)
     }
 }

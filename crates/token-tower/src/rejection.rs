@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, StatusCode};
+use token_core::Principal;
+use token_scopes::{Requirement, Unsatisfied};
 
 /// What kind of refusal: decides the status and the challenge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +92,38 @@ impl Rejection {
             scope: None,
             headers: Vec::new(),
         }
+    }
+
+    /// No credential where one is needed: 401 `unauthenticated`.
+    pub(crate) fn unauthenticated() -> Self {
+        Rejection::new(
+            RejectionKind::MissingCredential,
+            "unauthenticated",
+            "this route needs a credential",
+        )
+    }
+
+    /// Scopes that do not satisfy a requirement: 403 `insufficient_scope`, naming the
+    /// smallest set that would.
+    pub(crate) fn insufficient_scope(unmet: &Unsatisfied) -> Self {
+        Rejection::new(
+            RejectionKind::InsufficientScope,
+            "insufficient_scope",
+            unmet.to_string(),
+        )
+        .with_scope(unmet.missing().to_string())
+    }
+
+    /// The principal, if there is one and its scopes satisfy `requirement`.
+    pub(crate) fn demand<'p>(
+        principal: Option<&'p Principal>,
+        requirement: &Requirement,
+    ) -> Result<&'p Principal, Rejection> {
+        let principal = principal.ok_or_else(Rejection::unauthenticated)?;
+        requirement
+            .evaluate(principal.scopes())
+            .map_err(|unmet| Rejection::insufficient_scope(&unmet))?;
+        Ok(principal)
     }
 
     /// Names the scopes that would satisfy the route (the `scope` challenge attribute).

@@ -15,7 +15,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::body::AuthBody;
-use crate::rejection::{Rejection, RejectionKind};
+use crate::rejection::Rejection;
 use crate::respond::Responder;
 
 /// A per-route scope check, for users who declare requirements next to each route
@@ -54,21 +54,7 @@ impl RequireScopeLayer {
     }
 
     fn check(&self, principal: Option<&Principal>) -> Result<(), Rejection> {
-        let Some(principal) = principal else {
-            return Err(Rejection::new(
-                RejectionKind::MissingCredential,
-                "unauthenticated",
-                "this route needs a credential",
-            ));
-        };
-        self.shared.0.evaluate(principal.scopes()).map_err(|unmet| {
-            Rejection::new(
-                RejectionKind::InsufficientScope,
-                "insufficient_scope",
-                unmet.to_string(),
-            )
-            .with_scope(unmet.missing().to_string())
-        })
+        Rejection::demand(principal, &self.shared.0).map(|_| ())
     }
 }
 

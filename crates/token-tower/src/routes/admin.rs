@@ -14,11 +14,11 @@ use token_core::apikey::{
     ApiKeyError, ApiKeyErrorKind, ApiKeys, KeyRecord, KeyStore, KeyUpdate, NewKey,
 };
 use token_core::{Clock, Principal, SystemClock};
-use token_scopes::{Scope, ScopeSet};
+use token_scopes::{Requirement, Scope, ScopeSet};
 
 use super::oauth_error::no_store;
 use crate::extract::Authenticated;
-use crate::rejection::{Rejection, RejectionKind};
+use crate::rejection::Rejection;
 use crate::respond::Responder;
 
 /// The default scope every key-administration call needs.
@@ -52,7 +52,8 @@ pub struct KeyAdmin<K> {
 
 struct Inner<K> {
     keys: ApiKeys<K>,
-    admin_scope: Scope,
+    /// What every call needs (the admin scope, as a requirement).
+    admin: Requirement,
     cross_tenant_scope: Scope,
     default_grace_secs: i64,
     auditor: Option<Auditor>,
@@ -70,7 +71,7 @@ impl<K> Clone for KeyAdmin<K> {
 impl<K> fmt::Debug for KeyAdmin<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyAdmin")
-            .field("admin_scope", &self.inner.admin_scope)
+            .field("admin", &self.inner.admin)
             .field("cross_tenant_scope", &self.inner.cross_tenant_scope)
             .finish_non_exhaustive()
     }
@@ -86,7 +87,7 @@ impl<K: KeyStore> KeyAdmin<K> {
         KeyAdmin {
             inner: Arc::new(Inner {
                 keys,
-                admin_scope: constant_scope(DEFAULT_ADMIN_SCOPE),
+                admin: Requirement::scope(constant_scope(DEFAULT_ADMIN_SCOPE)),
                 cross_tenant_scope: constant_scope(DEFAULT_CROSS_TENANT_SCOPE),
                 default_grace_secs: 3600,
                 auditor: None,
@@ -105,7 +106,7 @@ impl<K: KeyStore> KeyAdmin<K> {
     /// The scope every call needs.
     #[must_use]
     pub fn admin_scope(self, scope: Scope) -> Self {
-        self.edit(|i| i.admin_scope = scope)
+        self.edit(|i| i.admin = Requirement::scope(scope))
     }
 
     /// The scope that crosses tenants.
@@ -195,24 +196,10 @@ impl<K: KeyStore> Inner<K> {
     /// The caller, if it holds the admin scope.
     #[allow(clippy::result_large_err)] // the error is the response itself
     fn admin(&self, caller: Option<Authenticated>) -> Result<Principal, Response> {
-        let Some(Authenticated(p)) = caller else {
-            return Err(refuse(&Rejection::new(
-                RejectionKind::MissingCredential,
-                "unauthenticated",
-                "key administration needs a credential",
-            )));
-        };
-        if !p.scopes().grants(&self.admin_scope) {
-            return Err(refuse(
-                &Rejection::new(
-                    RejectionKind::InsufficientScope,
-                    "insufficient_scope",
-                    "key administration needs the admin scope",
-                )
-                .with_scope(self.admin_scope.to_string()),
-            ));
-        }
-        Ok(p)
+        let caller = caller.map(|Authenticated(p)| p);
+        Rejection::demand(caller.as_ref(), &self.admin)
+            .cloned()
+            .map_err(|r| refuse(&r))
     }
 
     fn crosses_tenants(&self, caller: &Principal) -> bool {

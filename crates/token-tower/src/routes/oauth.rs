@@ -17,13 +17,13 @@ use token_core::client::{ClientCredentials, ClientError, ClientStore};
 use token_core::jwt::{AccessTokenRequest, Minter};
 use token_core::refresh::{RefreshError, RefreshStore, RefreshTokens};
 use token_core::{Authenticator, CredentialKind};
-use token_scopes::{Scope, ScopeSet};
+use token_scopes::{Requirement, Scope, ScopeSet};
 
 use super::client_auth::{ClientAuth, client_auth};
 use super::oauth_error::{OAuthError, no_store_json};
 use crate::extract::Authenticated;
 use crate::forwarded::ClientInfo;
-use crate::rejection::{Rejection, RejectionKind};
+use crate::rejection::Rejection;
 use crate::respond::Responder;
 
 /// The default scope a caller needs to use `/oauth/introspect`.
@@ -46,7 +46,8 @@ struct Inner<C, R, K> {
     audience: String,
     access_ttl_secs: i64,
     authenticator: Authenticator<K>,
-    introspection_scope: Scope,
+    /// What an introspecting caller needs (the introspection scope).
+    introspection: Requirement,
     cross_tenant_scope: Scope,
     auditor: Option<Auditor>,
 }
@@ -64,7 +65,7 @@ impl<C, R, K> fmt::Debug for OAuthRoutes<C, R, K> {
         f.debug_struct("OAuthRoutes")
             .field("audience", &self.inner.audience)
             .field("refresh_tokens", &self.inner.refresh.is_some())
-            .field("introspection_scope", &self.inner.introspection_scope)
+            .field("introspection", &self.inner.introspection)
             .finish_non_exhaustive()
     }
 }
@@ -87,8 +88,10 @@ impl<C: ClientStore, R: RefreshStore, K: KeyStore> OAuthRoutes<C, R, K> {
                 audience: audience.to_owned(),
                 access_ttl_secs: 900,
                 authenticator,
-                introspection_scope: Scope::new(DEFAULT_INTROSPECTION_SCOPE)
-                    .unwrap_or_else(|_| unreachable!("a valid constant scope")),
+                introspection: Requirement::scope(
+                    Scope::new(DEFAULT_INTROSPECTION_SCOPE)
+                        .unwrap_or_else(|_| unreachable!("a valid constant scope")),
+                ),
                 cross_tenant_scope: Scope::new(super::DEFAULT_CROSS_TENANT_SCOPE)
                     .unwrap_or_else(|_| unreachable!("a valid constant scope")),
                 auditor: None,
@@ -112,7 +115,7 @@ impl<C: ClientStore, R: RefreshStore, K: KeyStore> OAuthRoutes<C, R, K> {
     /// The scope `/oauth/introspect` callers need (default `tokens:introspect`).
     #[must_use]
     pub fn introspection_scope(self, scope: Scope) -> Self {
-        self.edit(|i| i.introspection_scope = scope)
+        self.edit(|i| i.introspection = Requirement::scope(scope))
     }
 
     /// The scope that lets an introspecting caller see other tenants' credentials
@@ -370,23 +373,7 @@ async fn introspect<C, R, K: KeyStore>(
     body: Result<Form<TokenForm>, FormRejection>,
 ) -> Response {
     let inner = &routes.inner;
-    let refusal = match &caller {
-        None => Some(Rejection::new(
-            RejectionKind::MissingCredential,
-            "unauthenticated",
-            "introspection needs a credential",
-        )),
-        Some(c) if !c.scopes().grants(&inner.introspection_scope) => Some(
-            Rejection::new(
-                RejectionKind::InsufficientScope,
-                "insufficient_scope",
-                "introspection needs its scope",
-            )
-            .with_scope(inner.introspection_scope.to_string()),
-        ),
-        Some(_) => None,
-    };
-    if let Some(r) = refusal {
+    if let Err(r) = Rejection::demand(caller.as_deref(), &inner.introspection) {
         return Responder::default().refusal(&r).map(axum::body::Body::new);
     }
     let f = match form(body) {
