@@ -193,18 +193,35 @@ impl Rejection {
 
     /// The RFC 9457 problem document, with `type` = `type_base` + code.
     pub fn problem_json(&self, type_base: &str) -> Bytes {
-        let mut doc = serde_json::json!({
-            "type": format!("{type_base}{}", self.code),
-            "title": self.kind.title(),
-            "status": self.status().as_u16(),
-            "detail": self.detail,
-            "code": self.code,
-        });
+        let mut doc = problem_document(
+            type_base,
+            self.status(),
+            self.kind.title(),
+            self.code,
+            &self.detail,
+        );
         if let (Some(scope), Some(map)) = (&self.scope, doc.as_object_mut()) {
             map.insert("scope".into(), scope.clone().into());
         }
         Bytes::from(doc.to_string())
     }
+}
+
+/// An RFC 9457 problem document with our members (`code` beside `type`).
+pub(crate) fn problem_document(
+    type_base: &str,
+    status: StatusCode,
+    title: &str,
+    code: &str,
+    detail: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "type": format!("{type_base}{code}"),
+        "title": title,
+        "status": status.as_u16(),
+        "detail": detail,
+        "code": code,
+    })
 }
 
 impl fmt::Debug for Rejection {

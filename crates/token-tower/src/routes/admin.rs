@@ -18,7 +18,7 @@ use token_scopes::{Requirement, Scope, ScopeSet};
 
 use super::oauth_error::no_store;
 use crate::extract::Authenticated;
-use crate::rejection::Rejection;
+use crate::rejection::{Rejection, problem_document};
 use crate::respond::Responder;
 
 /// The default scope every key-administration call needs.
@@ -153,13 +153,13 @@ struct AdminError(StatusCode, &'static str, String);
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({
-            "type": format!("{}{}", crate::DEFAULT_PROBLEM_TYPE_BASE, self.1),
-            "title": self.0.canonical_reason().unwrap_or("Error"),
-            "status": self.0.as_u16(),
-            "detail": self.2,
-            "code": self.1,
-        });
+        let body = problem_document(
+            crate::DEFAULT_PROBLEM_TYPE_BASE,
+            self.0,
+            self.0.canonical_reason().unwrap_or("Error"),
+            self.1,
+            &self.2,
+        );
         let mut r = (self.0, Json(body)).into_response();
         r.headers_mut().insert(
             http::header::CONTENT_TYPE,
