@@ -336,24 +336,22 @@ impl Verifier {
     /// Whether a remembered token would verify now: the header selects the very same
     /// key (the same selection code as a full verification), and the claims pass.
     fn still_verifies(&self, hit: &Entry, token: &str, now: i64) -> bool {
-        let keyring = self.keyring();
-        let Some(header_b64) = token.split('.').next() else {
-            return false;
-        };
-        let key = match keyring.select_minted(header_b64, now) {
-            Some(selected) => selected.ok(),
-            None => decode_header(&keyring, header_b64, now)
-                .ok()
-                .map(|(k, _)| k),
-        };
-        key.is_some_and(|k| hit.key.is(k)) && self.check_claims(&hit.claims, now).is_ok()
+        let keyring = self.current_keyring();
+        let header_b64 = token.split('.').next().unwrap_or_default();
+        select_key(&keyring, header_b64, now).is_ok_and(|(k, _)| hit.key.is(k))
+            && self.check_claims(&hit.claims, now).is_ok()
     }
 
     /// The keyring (its current content, for a shared keyring).
     pub fn keyring(&self) -> Keyring {
+        self.current_keyring().into_owned()
+    }
+
+    /// The keyring to verify with now: ours, or the shared one's current content.
+    fn current_keyring(&self) -> Cow<'_, Keyring> {
         match &self.shared {
-            Some(s) => s.load(),
-            None => self.keyring.clone(),
+            Some(shared) => Cow::Owned(shared.load()),
+            None => Cow::Borrowed(&self.keyring),
         }
     }
 
@@ -394,19 +392,8 @@ impl Verifier {
         else {
             return Err(JwtErrorKind::Malformed("not three dot-separated parts").into());
         };
-        let current;
-        let keyring = match &self.shared {
-            Some(shared) => {
-                current = shared.load();
-                &current
-            }
-            None => &self.keyring,
-        };
-        let (key, typ) = match keyring.select_minted(header_b64, now) {
-            // Our own minted header, byte for byte: its meaning is known without decoding.
-            Some(key) => (key?, Some(Cow::Borrowed(MINTED_TYP))),
-            None => decode_header(keyring, header_b64, now)?,
-        };
+        let keyring = self.current_keyring();
+        let (key, typ) = select_key(&keyring, header_b64, now)?;
         let alg = key.algorithm();
         if v.algorithms
             .as_ref()
@@ -435,6 +422,19 @@ impl Verifier {
             key: key.clone(),
             claims,
         })
+    }
+}
+
+/// The key a token's header selects, and the header's `typ`: our own minted header
+/// byte for byte (its meaning known without decoding), or the general path.
+fn select_key<'k>(
+    keyring: &'k Keyring,
+    header_b64: &str,
+    now: i64,
+) -> Result<(&'k VerifyingKey, Option<Cow<'static, str>>), JwtErrorKind> {
+    match keyring.select_minted(header_b64, now) {
+        Some(key) => Ok((key?, Some(Cow::Borrowed(MINTED_TYP)))),
+        None => decode_header(keyring, header_b64, now),
     }
 }
 
