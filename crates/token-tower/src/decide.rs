@@ -41,6 +41,17 @@ pub(crate) enum Slow {
     Limit(Box<Outcome>),
 }
 
+impl Outcome {
+    /// Hands an admitted request what the service may read: the principal and the
+    /// resolved client in its extensions.
+    pub(crate) fn admit(&self, parts: &mut Parts) {
+        if let Some(p) = &self.principal {
+            parts.extensions.insert(p.clone());
+        }
+        parts.extensions.insert(self.client);
+    }
+}
+
 /// What the audit trail records about the request itself (copied only when an
 /// auditor is configured).
 #[derive(Debug, Default)]

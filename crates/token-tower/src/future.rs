@@ -45,26 +45,15 @@ impl<S, B, K, L> ResponseFuture<S, B, K, L>
 where
     S: Service<Request<B>>,
 {
-    pub(crate) fn running(
-        fut: S::Future,
+    /// Decided in `call`: the inner service's future when admitted, `None` when refused.
+    pub(crate) fn decided(
+        running: Option<S::Future>,
         config: Arc<Config<K, L>>,
         outcome: Outcome,
         started: Instant,
     ) -> Self {
         ResponseFuture {
-            running: Some(fut),
-            slow: None,
-            body: None,
-            inner: None,
-            config,
-            outcome: Some(outcome),
-            started,
-        }
-    }
-
-    pub(crate) fn refused(config: Arc<Config<K, L>>, outcome: Outcome, started: Instant) -> Self {
-        ResponseFuture {
-            running: None,
+            running,
             slow: None,
             body: None,
             inner: None,
@@ -134,10 +123,7 @@ where
                 if outcome.result.is_ok()
                     && let (Some(body), Some(mut inner)) = (this.body.take(), this.inner.take())
                 {
-                    if let Some(p) = &outcome.principal {
-                        parts.extensions.insert(p.clone());
-                    }
-                    parts.extensions.insert(outcome.client);
+                    outcome.admit(&mut parts);
                     this.running
                         .set(Some(inner.call(Request::from_parts(parts, body))));
                 }

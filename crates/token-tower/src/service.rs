@@ -85,17 +85,13 @@ where
         let config = Arc::clone(&self.layer.config);
         let (mut parts, body) = req.into_parts();
         match config.begin(&parts) {
-            Begin::Decided(outcome) => match &outcome.result {
-                Ok(()) => {
-                    if let Some(p) = &outcome.principal {
-                        parts.extensions.insert(p.clone());
-                    }
-                    parts.extensions.insert(outcome.client);
-                    let fut = inner.call(Request::from_parts(parts, body));
-                    ResponseFuture::running(fut, config, outcome, started)
-                }
-                Err(_) => ResponseFuture::refused(config, outcome, started),
-            },
+            Begin::Decided(outcome) => {
+                let running = outcome.result.is_ok().then(|| {
+                    outcome.admit(&mut parts);
+                    inner.call(Request::from_parts(parts, body))
+                });
+                ResponseFuture::decided(running, config, outcome, started)
+            }
             Begin::Slow(slow) => {
                 let cfg = Arc::clone(&config);
                 let slow = Box::pin(async move {
