@@ -117,6 +117,27 @@ fn layer(remote: &RemoteJwks, clock: &ManualClock) -> AuthLayer {
         .build()
 }
 
+/// A provider's keys discovered and loaded, on a manual clock, and the layer using them.
+async fn loaded(idp: &Idp) -> (ManualClock, RemoteJwks, AuthLayer) {
+    let clock = ManualClock::new(NOW);
+    let remote = RemoteJwks::discover(&idp.issuer)
+        .unwrap()
+        .clock(Arc::new(clock.clone()));
+    let report = remote.refresh().await.unwrap();
+    assert_eq!(report.loaded.len(), 1);
+    let l = layer(&remote, &clock);
+    (clock, remote, l)
+}
+
+/// A token for the provider's issuer signed by a key it never published.
+fn forged(idp: &Idp, clock: &ManualClock) -> String {
+    let stranger = Keyring::new(SigningKey::generate(Algorithm::ES256).unwrap());
+    Minter::new(stranger, &idp.issuer)
+        .with_clock(Arc::new(clock.clone()))
+        .mint(&AccessTokenRequest::new("x", AUD))
+        .unwrap()
+}
+
 async fn call(l: &AuthLayer, token: &str) -> Answer {
     let svc = l.layer(service_fn(echo));
     answer(
@@ -130,13 +151,7 @@ async fn call(l: &AuthLayer, token: &str) -> Answer {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_then_cached_keys_verify_tokens() {
     let idp = Idp::start().await;
-    let clock = ManualClock::new(NOW);
-    let remote = RemoteJwks::discover(&idp.issuer)
-        .unwrap()
-        .clock(Arc::new(clock.clone()));
-    let report = remote.refresh().await.unwrap();
-    assert_eq!(report.loaded.len(), 1);
-    let l = layer(&remote, &clock);
+    let (clock, remote, l) = loaded(&idp).await;
     for _ in 0..5 {
         let a = call(&l, &idp.token(&clock)).await;
         assert_eq!((a.status, a.body.as_str()), (StatusCode::OK, "ext-user"));
@@ -150,12 +165,7 @@ async fn discovery_then_cached_keys_verify_tokens() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotated_key_is_fetched_once_and_random_kids_cannot_hammer_the_provider() {
     let idp = Idp::start().await;
-    let clock = ManualClock::new(NOW);
-    let remote = RemoteJwks::discover(&idp.issuer)
-        .unwrap()
-        .clock(Arc::new(clock.clone()));
-    remote.refresh().await.unwrap();
-    let l = layer(&remote, &clock);
+    let (clock, remote, l) = loaded(&idp).await;
     idp.rotate();
     let rotated = call(&l, &idp.token(&clock)).await;
     assert_eq!(
@@ -167,12 +177,7 @@ async fn a_rotated_key_is_fetched_once_and_random_kids_cannot_hammer_the_provide
 
     // A flood of tokens signed by keys the provider never published.
     for _ in 0..50 {
-        let stranger = Keyring::new(SigningKey::generate(Algorithm::ES256).unwrap());
-        let forged = Minter::new(stranger, &idp.issuer)
-            .with_clock(Arc::new(clock.clone()))
-            .mint(&AccessTokenRequest::new("x", AUD))
-            .unwrap();
-        let a = call(&l, &forged).await;
+        let a = call(&l, &forged(&idp, &clock)).await;
         assert_eq!(
             (a.status, a.code()),
             (StatusCode::UNAUTHORIZED, "unknown_key".into())
@@ -185,24 +190,14 @@ async fn a_rotated_key_is_fetched_once_and_random_kids_cannot_hammer_the_provide
     );
     assert_eq!(remote.stats().throttled, 50);
     clock.advance(31);
-    let stranger = Keyring::new(SigningKey::generate(Algorithm::ES256).unwrap());
-    let forged = Minter::new(stranger, &idp.issuer)
-        .with_clock(Arc::new(clock.clone()))
-        .mint(&AccessTokenRequest::new("x", AUD))
-        .unwrap();
-    call(&l, &forged).await;
+    call(&l, &forged(&idp, &clock)).await;
     assert_eq!(idp.hits(), 3, "one fetch per interval at most");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_last_good_keys_serve_while_the_provider_is_down() {
     let idp = Idp::start().await;
-    let clock = ManualClock::new(NOW);
-    let remote = RemoteJwks::discover(&idp.issuer)
-        .unwrap()
-        .clock(Arc::new(clock.clone()));
-    remote.refresh().await.unwrap();
-    let l = layer(&remote, &clock);
+    let (clock, remote, l) = loaded(&idp).await;
     idp.provider.down.store(true, Ordering::SeqCst);
     clock.advance(3600);
     assert!(remote.is_stale());
