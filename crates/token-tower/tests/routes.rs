@@ -286,26 +286,20 @@ async fn client_credentials_by_basic_or_form_with_rfc_6749_errors() {
         )
         .await;
     assert_eq!(json(&both)["error"], "invalid_request");
-    let grant = app
-        .form("/oauth/token", "grant_type=password", Some((id, s)))
-        .await;
-    assert_eq!(json(&grant)["error"], "unsupported_grant_type");
-    let scope = app
-        .form(
-            "/oauth/token",
+    for (body, error) in [
+        ("grant_type=password", "unsupported_grant_type"),
+        (
             "grant_type=client_credentials&scope=admin:keys",
-            Some((id, s)),
-        )
-        .await;
-    assert_eq!(json(&scope)["error"], "invalid_scope");
-    let dup = app
-        .form(
-            "/oauth/token",
+            "invalid_scope",
+        ),
+        (
             "grant_type=client_credentials&grant_type=x",
-            Some((id, s)),
-        )
-        .await;
-    assert_eq!(json(&dup)["error"], "invalid_request");
+            "invalid_request",
+        ),
+    ] {
+        let a = app.form("/oauth/token", body, Some((id, s))).await;
+        assert_eq!(json(&a)["error"], error, "{body}");
+    }
 }
 
 #[tokio::test]
