@@ -98,10 +98,10 @@ fn event(policy: &Policy, outcome: &Outcome, status: StatusCode, latency: u64) -
     if let Some(m) = &meta.method {
         event = event.method(method_name(m));
     }
-    if let Some(id) = &meta.request_id {
+    if let Some(id) = meta.request_id.as_ref().and_then(|v| v.to_str().ok()) {
         event = event.request_id(id);
     }
-    if let Some(ua) = &meta.user_agent {
+    if let Some(ua) = meta.user_agent.as_ref().and_then(|v| v.to_str().ok()) {
         event = event.user_agent(ua);
     }
     event
