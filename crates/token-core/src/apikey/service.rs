@@ -9,8 +9,8 @@ use token_scopes::ScopeSet;
 use super::cache::{Cache, CacheConfig, Fresh};
 use super::record::metadata_fits;
 use super::{
-    ApiKeyError, ApiKeyErrorKind, ApiKeySecret, CreditOutcome, Credits, KeyFormat, KeyHasher,
-    KeyRecord, KeyStatus, KeyStore,
+    ApiKeyError, ApiKeyErrorKind, ApiKeySecret, CreditOutcome, Credits, KeyFormat, KeyHash,
+    KeyHasher, KeyRecord, KeyStatus, KeyStore,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::net::Cidr;
@@ -317,8 +317,7 @@ impl<S: KeyStore> ApiKeys<S> {
     /// grace, credits. A warm verification of an unmetered key does no I/O. Hashes are
     /// compared in constant time wherever they are looked up (`KeyHash`'s equality).
     pub async fn verify(&self, key: &str) -> Result<Principal, ApiKeyError> {
-        let parsed = self.inner.format.parse(key)?;
-        let hash = self.inner.hasher.hash(parsed.text());
+        let hash = self.hash_of(key)?;
         let now = self.inner.clock.now();
         let store = &self.inner.store;
         let cached = match self.inner.cache.get_fresh(&hash, now) {
@@ -353,11 +352,10 @@ impl<S: KeyStore> ApiKeys<S> {
     /// unknown); `None` when only [`ApiKeys::verify`] can answer. Same checks, same
     /// errors: use it to skip an `await` on the hot path.
     pub fn verify_cached(&self, key: &str) -> Option<Result<Principal, ApiKeyError>> {
-        let parsed = match self.inner.format.parse(key) {
-            Ok(p) => p,
-            Err(e) => return Some(Err(e.into())),
+        let hash = match self.hash_of(key) {
+            Ok(h) => h,
+            Err(e) => return Some(Err(e)),
         };
-        let hash = self.inner.hasher.hash(parsed.text());
         let now = self.inner.clock.now();
         match self.inner.cache.get_fresh(&hash, now) {
             Fresh::Found(hit) if !hit.metered => Some(hit.usable(now).map(|()| hit.principal)),
@@ -495,8 +493,7 @@ impl<S: KeyStore> ApiKeys<S> {
     /// status, expiry) but without taking a usage credit or filling the cache: for
     /// token introspection, which must not count as a use.
     pub async fn lookup(&self, key: &str) -> Result<KeyRecord, ApiKeyError> {
-        let parsed = self.inner.format.parse(key)?;
-        let hash = self.inner.hasher.hash(parsed.text());
+        let hash = self.hash_of(key)?;
         let record = self
             .inner
             .store
@@ -505,6 +502,12 @@ impl<S: KeyStore> ApiKeys<S> {
             .ok_or(ApiKeyErrorKind::Unknown)?;
         Cached::of(&record).usable(self.inner.clock.now())?;
         Ok(record)
+    }
+
+    /// The stored hash of a presented key, after the format and checksum check.
+    fn hash_of(&self, key: &str) -> Result<KeyHash, ApiKeyError> {
+        let parsed = self.inner.format.parse(key)?;
+        Ok(self.inner.hasher.hash(parsed.text()))
     }
 
     /// The record with this id.
