@@ -39,12 +39,57 @@ fn ceil_secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
 
-fn policy(name: LimitName, quota: &Quota) -> String {
-    format!(
-        "\"{name}\";q={};w={}",
-        quota.count(),
-        quota.period().as_secs()
-    )
+/// A header value being written: on the stack, never longer than [`Line::CAP`] (the
+/// longest field is a policy: a 32-byte class name, two quotes, two `u64`s and their
+/// separators, 80 bytes).
+struct Line {
+    buf: [u8; Line::CAP],
+    len: usize,
+}
+
+impl Line {
+    const CAP: usize = 96;
+
+    fn new() -> Self {
+        Line {
+            buf: [0; Line::CAP],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, s: &str) -> &mut Self {
+        // Every caller's input is bounded (see `CAP`); a longer one is cut, not a panic.
+        let n = s.len().min(Line::CAP - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        self
+    }
+
+    fn num(&mut self, n: u64) -> &mut Self {
+        self.push(itoa::Buffer::new().format(n))
+    }
+
+    fn as_str(&self) -> &str {
+        // Only whole `&str`s (ASCII here) are pushed, so this never fails.
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+    }
+
+    fn policy(name: LimitName, quota: &Quota) -> Line {
+        let mut line = Line::new();
+        line.push("\"")
+            .push(name.as_str())
+            .push("\";q=")
+            .num(u64::from(quota.count()))
+            .push(";w=")
+            .num(quota.period().as_secs());
+        line
+    }
+
+    fn number(n: u64) -> Line {
+        let mut line = Line::new();
+        line.num(n);
+        line
+    }
 }
 
 impl RateLimitDecision {
@@ -59,7 +104,8 @@ impl RateLimitDecision {
     /// - Store unavailable: nothing (the limit's state is unknown).
     ///
     /// `q` is the quota's count and `w` its period in seconds; with a burst above the
-    /// count, `r` may exceed `q` for an idle key.
+    /// count, `r` may exceed `q` for an idle key. [`each_header`](Self::each_header)
+    /// gives the same fields without allocating.
     ///
     /// ```
     /// use token_ratelimit::{CheckRequest, FakeClock, HeaderStyle, Limiter, Quota};
@@ -79,43 +125,95 @@ impl RateLimitDecision {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn headers(&self, style: HeaderStyle) -> Vec<(&'static str, String)> {
+        let mut out = Vec::with_capacity(6);
+        self.each_header(style, |name, value| out.push((name, value.to_owned())));
+        out
+    }
+
+    /// Calls `field` with each of [`headers`](Self::headers)' fields in the same
+    /// order, each value formatted on the stack: what a server calls on every
+    /// response. Values are ASCII and at most 96 bytes.
+    ///
+    /// ```
+    /// use token_ratelimit::{CheckRequest, FakeClock, HeaderStyle, Limiter, Quota};
+    ///
+    /// let limiter = Limiter::builder()
+    ///     .principal(Quota::per_second(10)?)
+    ///     .clock(FakeClock::new())
+    ///     .build()?;
+    /// let decision = limiter.try_check(&CheckRequest::new("key_1")).expect("all local");
+    /// let mut seen = Vec::new();
+    /// decision.each_header(HeaderStyle::Ietf, |name, value| {
+    ///     seen.push(format!("{name}: {value}"));
+    /// });
+    /// assert_eq!(seen, ["ratelimit-policy: \"principal\";q=10;w=1", "ratelimit: \"principal\";r=9;t=1"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn each_header(&self, style: HeaderStyle, mut field: impl FnMut(&'static str, &str)) {
         let legacy = style == HeaderStyle::IetfAndLegacy;
-        let mut out = Vec::with_capacity(if legacy { 6 } else { 3 });
         let (name, quota, remaining, wait) = match &self.outcome {
-            Outcome::Allowed(None) => return out,
+            Outcome::Allowed(None) => return,
             Outcome::Allowed(Some(status)) => {
                 (status.name, status.quota, status.remaining, status.reset)
             }
             Outcome::Limited(refusal) => match (refusal.reason, refusal.retry_after) {
-                (RefusalReason::StoreUnavailable, _) => return out,
+                (RefusalReason::StoreUnavailable, _) => return,
                 (_, None) => {
-                    out.push((RATELIMIT_POLICY, policy(refusal.name, &refusal.quota)));
+                    field(
+                        RATELIMIT_POLICY,
+                        Line::policy(refusal.name, &refusal.quota).as_str(),
+                    );
                     if legacy {
-                        out.push((X_RATELIMIT_LIMIT, refusal.quota.count().to_string()));
+                        let count = u64::from(refusal.quota.count());
+                        field(X_RATELIMIT_LIMIT, Line::number(count).as_str());
                     }
-                    return out;
+                    return;
                 }
                 (_, Some(wait)) => (refusal.name, refusal.quota, 0, wait),
             },
         };
         let secs = ceil_secs(wait);
-        out.push((RATELIMIT_POLICY, policy(name, &quota)));
-        out.push((RATELIMIT, format!("\"{name}\";r={remaining};t={secs}")));
+        field(RATELIMIT_POLICY, Line::policy(name, &quota).as_str());
+        let mut line = Line::new();
+        line.push("\"")
+            .push(name.as_str())
+            .push("\";r=")
+            .num(remaining)
+            .push(";t=")
+            .num(secs);
+        field(RATELIMIT, line.as_str());
         if !self.is_allowed() {
-            out.push((RETRY_AFTER, secs.to_string()));
+            field(RETRY_AFTER, Line::number(secs).as_str());
         }
         if legacy {
-            out.push((X_RATELIMIT_LIMIT, quota.count().to_string()));
-            out.push((X_RATELIMIT_REMAINING, remaining.to_string()));
-            out.push((X_RATELIMIT_RESET, secs.to_string()));
+            field(
+                X_RATELIMIT_LIMIT,
+                Line::number(u64::from(quota.count())).as_str(),
+            );
+            field(X_RATELIMIT_REMAINING, Line::number(remaining).as_str());
+            field(X_RATELIMIT_RESET, Line::number(secs).as_str());
         }
-        out
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_longest_policy_fits() {
+        let name = LimitName::route(&"c".repeat(crate::key::MAX_CLASS_LEN));
+        let quota = Quota::new(u32::MAX, crate::Period::Day).expect("quota");
+        let line = Line::policy(name, &quota);
+        assert!(line.len < Line::CAP, "{}", line.as_str());
+        assert_eq!(
+            line.as_str(),
+            format!("\"{}\";q={};w=86400", "c".repeat(32), u32::MAX)
+        );
+        let mut full = Line::number(u64::MAX);
+        full.push(&"x".repeat(200));
+        assert_eq!(full.len, Line::CAP);
+    }
 
     #[test]
     fn seconds_round_up() {

@@ -76,31 +76,22 @@ fn rate_header(name: &str) -> Option<HeaderName> {
         RATELIMIT, RATELIMIT_POLICY, RETRY_AFTER, X_RATELIMIT_LIMIT, X_RATELIMIT_REMAINING,
         X_RATELIMIT_RESET,
     };
-    const NAMES: [(&str, HeaderName); 6] = [
-        (
-            RATELIMIT_POLICY,
-            HeaderName::from_static("ratelimit-policy"),
-        ),
-        (RATELIMIT, HeaderName::from_static("ratelimit")),
-        (RETRY_AFTER, http::header::RETRY_AFTER),
-        (
-            X_RATELIMIT_LIMIT,
-            HeaderName::from_static("x-ratelimit-limit"),
-        ),
-        (
-            X_RATELIMIT_REMAINING,
-            HeaderName::from_static("x-ratelimit-remaining"),
-        ),
-        (
-            X_RATELIMIT_RESET,
-            HeaderName::from_static("x-ratelimit-reset"),
-        ),
-    ];
-    NAMES
-        .iter()
-        .find(|(n, _)| std::ptr::eq(*n, name) || *n == name)
-        .map(|(_, h)| h.clone())
-        .or_else(|| HeaderName::try_from(name).ok())
+    // `from_static` in a const is checked at compile time; a match builds only the one
+    // name it returns.
+    const POLICY: HeaderName = HeaderName::from_static(RATELIMIT_POLICY);
+    const LIMIT: HeaderName = HeaderName::from_static(RATELIMIT);
+    const X_LIMIT: HeaderName = HeaderName::from_static(X_RATELIMIT_LIMIT);
+    const X_REMAINING: HeaderName = HeaderName::from_static(X_RATELIMIT_REMAINING);
+    const X_RESET: HeaderName = HeaderName::from_static(X_RATELIMIT_RESET);
+    Some(match name {
+        RATELIMIT_POLICY => POLICY,
+        RATELIMIT => LIMIT,
+        RETRY_AFTER => http::header::RETRY_AFTER,
+        X_RATELIMIT_LIMIT => X_LIMIT,
+        X_RATELIMIT_REMAINING => X_REMAINING,
+        X_RATELIMIT_RESET => X_RESET,
+        other => return HeaderName::try_from(other).ok(),
+    })
 }
 
 /// For a future polled after it completed: a caller bug, answered rather than panicked.
@@ -116,11 +107,11 @@ impl<K, L> Config<K, L> {
     pub(crate) fn finish<B>(&self, outcome: Outcome, response: &mut Response<B>, started: Instant) {
         if let Some(decision) = &outcome.rate {
             let headers = response.headers_mut();
-            for (name, value) in decision.headers(self.header_style) {
-                if let (Some(name), Ok(value)) = (rate_header(name), HeaderValue::try_from(value)) {
+            decision.each_header(self.header_style, |name, value| {
+                if let (Some(name), Ok(value)) = (rate_header(name), HeaderValue::from_str(value)) {
                     headers.insert(name, value);
                 }
-            }
+            });
         }
         if let Some(auditor) = &self.auditor {
             self.audit(auditor, outcome, response.status(), started);
