@@ -480,19 +480,51 @@ fn events_built_on_the_worker_keep_their_record_time_and_a_panicking_builder_is_
     t.advance(Duration::from_secs(60));
     auditor.record_with(|| panic!("a builder bug"));
     auditor.record(event(1));
-    auditor.flush();
+    let stats = auditor.shutdown();
+    assert_eq!(stats.dropped, 1, "{stats:?}");
     let events = memory.events();
+    let (reports, written): (Vec<_>, Vec<_>) = events
+        .iter()
+        .partition(|e| e.kind() == EventKind::AuditDropped);
     assert_eq!(
-        events.len(),
+        written.len(),
         2,
         "the panicking builder's event is not written"
     );
-    assert_eq!(events[0].principal(), Some("user-7"));
+    assert_eq!(written[0].principal(), Some("user-7"));
     assert_eq!(
-        events[0].time().unwrap().unix_micros(),
+        written[0].time().unwrap().unix_micros(),
         recorded_at / 1000,
         "stamped when recorded, not when built"
     );
+    let reported: Vec<Option<u64>> = reports.iter().map(|e| e.counted()).collect();
+    assert_eq!(reported, [Some(1)], "the drop is reported once");
+}
+
+#[test]
+fn a_busy_spell_of_many_full_batches_keeps_every_event_in_order() {
+    let memory = MemorySink::new();
+    let auditor = Auditor::builder()
+        .sink(memory.clone())
+        .capacity(4096)
+        .batch(4)
+        .gather(Duration::from_millis(2))
+        .overflow(Overflow::Block)
+        .build()
+        .unwrap();
+    for round in 0..5u64 {
+        for i in 0..200 {
+            auditor.record(event(round * 200 + i));
+        }
+        auditor.flush();
+        assert_eq!(memory.events().len() as u64, (round + 1) * 200);
+    }
+    let counts: Vec<u64> = memory
+        .events()
+        .iter()
+        .filter_map(AuditEvent::counted)
+        .collect();
+    assert_eq!(counts, (0..1000).collect::<Vec<u64>>());
     let stats = auditor.shutdown();
-    assert_eq!(stats.dropped, 1, "{stats:?}");
+    assert_eq!((stats.received, stats.dropped), (1000, 0));
 }

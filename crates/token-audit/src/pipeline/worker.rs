@@ -187,6 +187,12 @@ impl Worker {
         self.shared.enter_worker();
     }
 
+    /// Idle, the worker blocks on the queue (a producer's first event wakes it).
+    /// Busy, it works in gather windows back to back: sleep one window, drain the
+    /// queue, hand the batch to the sinks, and sleep again without blocking on the
+    /// queue, so producers never pay for a wake-up and the thread wakes once per
+    /// window however many events arrive. A window that finds nothing returns it to
+    /// idle; a full batch is followed at once by the next, without sleeping.
     pub(super) fn run(mut self) {
         loop {
             let first = match self.rx.recv_timeout(self.idle_tick) {
@@ -199,34 +205,44 @@ impl Worker {
                 Err(RecvTimeoutError::Disconnected) => break,
             };
             let mut control = self.take(first);
-            if control.is_none() && !self.gather.is_zero() {
-                // Sleeping (not waiting on the channel) while more events arrive means
-                // producers never pay for waking this thread: at most one wake-up per
-                // window, however busy the service.
-                std::thread::sleep(self.gather);
-            }
-            let mut drained = control.is_some();
-            while control.is_none() && self.batch.len() < self.batch_max {
-                match self.rx.try_recv() {
-                    Ok(m) => control = self.take(m),
-                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => {
-                        drained = true;
-                        break;
+            let mut wait = true;
+            loop {
+                if control.is_none() && wait && !self.gather.is_zero() {
+                    std::thread::sleep(self.gather);
+                }
+                let received_before = self.batch.len();
+                let mut drained = control.is_some();
+                while control.is_none() && self.batch.len() < self.batch_max {
+                    match self.rx.try_recv() {
+                        Ok(m) => control = self.take(m),
+                        Err(TryRecvError::Empty | TryRecvError::Disconnected) => {
+                            drained = true;
+                            break;
+                        }
                     }
                 }
-            }
-            self.process(drained);
-            match control {
-                Some(Msg::Flush(ack)) => {
-                    self.flush_sinks();
-                    let _ = ack.send(());
+                let got_more = self.batch.len() > received_before;
+                // A control message is answered after everything queued before it.
+                drained |= control.is_some();
+                self.process(drained);
+                match control.take() {
+                    Some(Msg::Flush(ack)) => {
+                        self.flush_sinks();
+                        let _ = ack.send(());
+                    }
+                    Some(Msg::Shutdown(ack)) => {
+                        self.close();
+                        let _ = ack.send(());
+                        return;
+                    }
+                    Some(Msg::Event(_) | Msg::Build(..)) | None => self.flush_sinks(),
                 }
-                Some(Msg::Shutdown(ack)) => {
-                    self.close();
-                    let _ = ack.send(());
-                    return;
+                if self.gather.is_zero() || (drained && !got_more) {
+                    break;
                 }
-                Some(Msg::Event(_) | Msg::Build(..)) | None => self.flush_sinks(),
+                // A full batch means more is waiting: take it now. Otherwise the
+                // window brought events, so more are likely: wait one more window.
+                wait = drained;
             }
         }
         self.close();
