@@ -216,15 +216,28 @@ fn verify_jwt(verifier: &Verifier, raw: &str) -> Result<Principal, AuthError> {
         .map_err(|e| AuthErrorKind::Jwt(e.kind().clone()).into())
 }
 
-/// Three non-empty base64url parts separated by dots, the first starting `eyJ` (`{"`).
+/// Three base64url parts separated by dots, the first starting `eyJ` (`{"`) and the
+/// second non-empty. One pass with one table lookup per byte: this runs on every
+/// JWT-shaped request.
 fn looks_like_jwt(raw: &str) -> bool {
-    let mut parts = raw.split('.');
-    let shape = matches!(
-        (parts.next(), parts.next(), parts.next(), parts.next()),
-        (Some(h), Some(p), Some(_), None) if h.starts_with("eyJ") && !p.is_empty()
-    );
-    // One table lookup per byte: this runs on every JWT-shaped request.
-    shape && raw.bytes().all(|b| JWT_BYTES[usize::from(b)])
+    let bytes = raw.as_bytes();
+    if !bytes.starts_with(b"eyJ") {
+        return false;
+    }
+    let mut dots = [0usize; 2];
+    let mut seen = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'.' {
+            let Some(slot) = dots.get_mut(seen) else {
+                return false;
+            };
+            *slot = i;
+            seen += 1;
+        } else if !JWT_BYTES[usize::from(b)] {
+            return false;
+        }
+    }
+    seen == 2 && dots[1] > dots[0] + 1
 }
 
 /// The bytes of a compact JWS: base64url and `.`.
@@ -263,5 +276,53 @@ impl<S> fmt::Debug for Authenticator<S> {
             .field("api_keys", &self.api_keys.is_some())
             .field("jwt", &self.jwt.is_some())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The shape rule, written the obvious way.
+    fn reference(raw: &str) -> bool {
+        let parts: Vec<&str> = raw.split('.').collect();
+        parts.len() == 3
+            && parts[0].starts_with("eyJ")
+            && !parts[1].is_empty()
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    }
+
+    #[test]
+    fn jwt_shapes() {
+        for (raw, want) in [
+            ("eyJa.b.c", true),
+            ("eyJa.b.", true),
+            ("eyJa..c", false),
+            ("eyJa.b", false),
+            ("eyJa.b.c.d", false),
+            ("eyJ+.b.c", false),
+            ("eyJa.b.c=", false),
+            ("eyI.b.c", false),
+            ("", false),
+            ("tk_live_abc", false),
+        ] {
+            assert_eq!(looks_like_jwt(raw), want, "{raw}");
+            assert_eq!(reference(raw), want, "{raw}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_one_pass_check_agrees_with_the_rule(
+            body in "[a-zA-Z0-9._+/= -]{0,40}",
+            prefixed in any::<bool>(),
+        ) {
+            let raw = if prefixed { format!("eyJ{body}") } else { body };
+            prop_assert_eq!(looks_like_jwt(&raw), reference(&raw));
+        }
     }
 }

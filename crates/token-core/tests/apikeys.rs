@@ -622,6 +622,51 @@ async fn the_synchronous_warm_path_answers_only_from_the_cache() {
 }
 
 #[tokio::test]
+async fn the_warm_path_refuses_malformed_keys_as_verify_does_cold_or_warm() {
+    let (keys, _) = keys();
+    let (secret, _) = mint_one(&keys).await;
+    let raw = secret.expose_secret().to_owned();
+    let last = raw.chars().last().unwrap();
+    let bad_checksum = format!(
+        "{}{}",
+        &raw[..raw.len() - 1],
+        if last == 'a' { 'b' } else { 'a' }
+    );
+    let other_prefix = raw.replacen("tk_live", "tk_test", 1);
+    let cases = [
+        "tk_live_nope".to_owned(),
+        bad_checksum,
+        other_prefix,
+        format!("{raw}{}", "x".repeat(100)),
+        "x".repeat(4096),
+        String::new(),
+    ];
+    for warm in [false, true] {
+        if warm {
+            keys.verify(&raw).await.unwrap();
+        }
+        for bad in &cases {
+            let cold = code(keys.verify(bad).await);
+            assert_eq!(
+                keys.verify_cached(bad).map(code),
+                Some(cold),
+                "warm={warm} {bad:.20}"
+            );
+        }
+    }
+    // A well-formed key nobody minted: the store answers once, then the cache does.
+    let stranger = token_core::apikey::KeyFormat::new("tk_live")
+        .unwrap()
+        .generate()
+        .unwrap()
+        .expose_secret()
+        .to_owned();
+    assert!(keys.verify_cached(&stranger).is_none());
+    assert_eq!(code(keys.verify(&stranger).await), "key_unknown");
+    assert_eq!(keys.verify_cached(&stranger).map(code), Some("key_unknown"));
+}
+
+#[tokio::test]
 async fn lookup_checks_status_without_taking_credits() {
     let (keys, clock) = keys();
     let (secret, record) = keys

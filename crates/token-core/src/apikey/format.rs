@@ -18,6 +18,9 @@ pub const CHECKSUM_CHARS: usize = 6;
 /// The longest prefix accepted, in bytes.
 pub const MAX_PREFIX_LEN: usize = 32;
 
+/// The longest key any format produces.
+pub(crate) const MAX_KEY_LEN: usize = MAX_PREFIX_LEN + 1 + RANDOM_CHARS + CHECKSUM_CHARS;
+
 /// The regular expression matching every tokenkit API key (documented in
 /// `docs/api-keys.md` for secret scanners).
 pub const KEY_REGEX: &str = r"\b[a-z0-9]+(?:_[a-z0-9]+)*_[0-9A-Za-z]{36}\b";
@@ -227,7 +230,7 @@ fn check_body(key: &str, prefix_len: usize) -> Result<ParsedKey<'_>, FormatError
 /// checksum: what a secret scanner or a pre-commit hook needs, with no store.
 pub fn check(key: &str) -> Result<ParsedKey<'_>, FormatError> {
     let body_len = RANDOM_CHARS + CHECKSUM_CHARS;
-    if key.len() < body_len + 2 || key.len() > MAX_PREFIX_LEN + 1 + body_len {
+    if key.len() < body_len + 2 || key.len() > MAX_KEY_LEN {
         return Err(FormatError::Malformed);
     }
     let prefix_len = key.len() - body_len - 1;

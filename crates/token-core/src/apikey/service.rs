@@ -7,6 +7,7 @@ use std::sync::Arc;
 use token_scopes::ScopeSet;
 
 use super::cache::{Cache, CacheConfig, Fresh};
+use super::format::{FormatError, MAX_KEY_LEN};
 use super::record::metadata_fits;
 use super::{
     ApiKeyError, ApiKeyErrorKind, ApiKeySecret, CreditOutcome, Credits, KeyFormat, KeyHash,
@@ -352,15 +353,21 @@ impl<S: KeyStore> ApiKeys<S> {
     /// unknown); `None` when only [`ApiKeys::verify`] can answer. Same checks, same
     /// errors: use it to skip an `await` on the hot path.
     pub fn verify_cached(&self, key: &str) -> Option<Result<Principal, ApiKeyError>> {
-        let hash = match self.hash_of(key) {
-            Ok(h) => h,
-            Err(e) => return Some(Err(e)),
-        };
+        // The cache holds only hashes of keys that passed the format check, so a hit
+        // needs no second check; anything longer than a key is refused unhashed.
+        if key.len() > MAX_KEY_LEN {
+            return Some(Err(FormatError::Malformed.into()));
+        }
+        let hash = self.inner.hasher.hash(key);
         let now = self.inner.clock.now();
         match self.inner.cache.get_fresh(&hash, now) {
             Fresh::Found(hit) if !hit.metered => Some(hit.usable(now).map(|()| hit.principal)),
             Fresh::Unknown => Some(Err(ApiKeyErrorKind::Unknown.into())),
-            Fresh::Found(_) | Fresh::Miss => None,
+            Fresh::Found(_) => None,
+            Fresh::Miss => match self.inner.format.parse(key) {
+                Ok(_) => None,
+                Err(e) => Some(Err(e.into())),
+            },
         }
     }
 
