@@ -8,14 +8,20 @@ use http_body_util::{BodyExt, Empty};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 
-/// What one run measured.
-#[derive(Debug, Clone)]
+use crate::Running;
+
+/// What one drive of one server measured.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Measured {
     pub(crate) requests: u64,
     pub(crate) errors: u64,
     pub(crate) elapsed: Duration,
-    /// Sorted latencies in microseconds.
+    /// Latencies in microseconds, unsorted.
     pub(crate) latencies: Vec<u32>,
+    /// The server process's CPU time (all threads, user + system) meanwhile.
+    pub(crate) cpu_nanos: u64,
+    /// The part of it spent in user mode (10 ms resolution).
+    pub(crate) user_nanos: u64,
 }
 
 impl Measured {
@@ -24,39 +30,54 @@ impl Measured {
         self.requests as f64 / self.elapsed.as_secs_f64()
     }
 
-    /// The `per_mille`-th latency (500 = median, 990 = p99).
-    pub(crate) fn percentile(&self, per_mille: usize) -> u32 {
-        let last = self.latencies.len().saturating_sub(1);
-        self.latencies
-            .get((last * per_mille.min(1000)).div_ceil(1000))
-            .copied()
-            .unwrap_or(0)
+    #[allow(clippy::cast_precision_loss)] // a report, not arithmetic
+    pub(crate) fn cpu_micros_per_request(&self) -> f64 {
+        self.cpu_nanos as f64 / 1000.0 / self.requests.max(1) as f64
+    }
+
+    #[allow(clippy::cast_precision_loss)] // a report, not arithmetic
+    pub(crate) fn user_micros_per_request(&self) -> f64 {
+        self.user_nanos as f64 / 1000.0 / self.requests.max(1) as f64
     }
 }
 
-/// Drives `port` with `connections` connections for `duration`.
+/// Which HTTP/1.1 client drives the load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Client {
+    /// Writes one pre-encoded request and reads the response with `httparse`, as wrk
+    /// does: a few system calls per request, so the server under test, not the
+    /// driver, is what limits throughput.
+    Raw,
+    /// hyper's HTTP/1 client connection. On a small machine it costs more per request
+    /// than a bare server, so it can end up the bottleneck.
+    Hyper,
+}
+
+/// Drives `server` with `connections` connections for `duration`.
 pub(crate) async fn drive(
-    port: u16,
-    header: &str,
-    value: &str,
+    server: &Running,
+    client: Client,
     connections: usize,
     duration: Duration,
+    rate: Option<u32>,
 ) -> std::io::Result<Measured> {
     let started = Instant::now();
     let deadline = started + duration;
+    // Paced: each connection sends at its share of `rate`, on a fixed schedule.
+    let pace = rate.map(|r| {
+        Duration::from_secs(1) * u32::try_from(connections).unwrap_or(u32::MAX) / r.max(1)
+    });
     let mut tasks = Vec::with_capacity(connections);
     for _ in 0..connections {
-        let (header, value) = (header.to_owned(), value.to_owned());
+        let (port, header, value) = (server.port, server.header.clone(), server.value.clone());
         tasks.push(tokio::spawn(async move {
-            one(port, &header, &value, deadline).await
+            match client {
+                Client::Raw => raw(port, &header, &value, deadline, pace).await,
+                Client::Hyper => one(port, &header, &value, deadline).await,
+            }
         }));
     }
-    let mut all = Measured {
-        requests: 0,
-        errors: 0,
-        elapsed: Duration::ZERO,
-        latencies: Vec::new(),
-    };
+    let mut all = Measured::default();
     for t in tasks {
         let m = t.await.map_err(std::io::Error::other)??;
         all.requests += m.requests;
@@ -64,10 +85,91 @@ pub(crate) async fn drive(
         all.latencies.extend(m.latencies);
     }
     all.elapsed = started.elapsed();
-    all.latencies.sort_unstable();
     Ok(all)
 }
 
+/// One connection of the raw client: the request's bytes are built once; each
+/// response is read until its `Content-Length` is complete.
+async fn raw(
+    port: u16,
+    header: &str,
+    value: &str,
+    deadline: Instant,
+    pace: Option<Duration>,
+) -> std::io::Result<Measured> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+    stream.set_nodelay(true)?;
+    let request = format!("GET /hello HTTP/1.1\r\nhost: 127.0.0.1\r\n{header}: {value}\r\n\r\n");
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut m = Measured {
+        latencies: Vec::with_capacity(100_000),
+        ..Measured::default()
+    };
+    let mut next = Instant::now();
+    while Instant::now() < deadline {
+        if let Some(interval) = pace {
+            next += interval;
+            tokio::time::sleep_until(next.into()).await;
+        }
+        let t = Instant::now();
+        stream.write_all(request.as_bytes()).await?;
+        let mut filled = 0;
+        let (status, body_end) = loop {
+            if filled == buf.len() {
+                return Err(std::io::Error::other("response head over 16 KiB"));
+            }
+            let n = stream.read(&mut buf[filled..]).await?;
+            if n == 0 {
+                return Err(std::io::Error::other("the server closed the connection"));
+            }
+            filled += n;
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut response = httparse::Response::new(&mut headers);
+            if let httparse::Status::Complete(head) = response
+                .parse(&buf[..filled])
+                .map_err(std::io::Error::other)?
+            {
+                let length = response
+                    .headers
+                    .iter()
+                    .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                    .and_then(|h| {
+                        std::str::from_utf8(h.value)
+                            .ok()?
+                            .trim()
+                            .parse::<usize>()
+                            .ok()
+                    })
+                    .ok_or_else(|| std::io::Error::other("response without Content-Length"))?;
+                break (response.code.unwrap_or(0), head + length);
+            }
+        };
+        if body_end > buf.len() {
+            return Err(std::io::Error::other("response body over 16 KiB"));
+        }
+        while filled < body_end {
+            let n = stream.read(&mut buf[filled..body_end]).await?;
+            if n == 0 {
+                return Err(std::io::Error::other("the server closed the connection"));
+            }
+            filled += n;
+        }
+        if filled > body_end {
+            return Err(std::io::Error::other("more bytes than one response"));
+        }
+        m.latencies
+            .push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+        m.requests += 1;
+        if !(200..300).contains(&status) {
+            m.errors += 1;
+        }
+    }
+    Ok(m)
+}
+
+/// One connection of the hyper client.
 async fn one(port: u16, header: &str, value: &str, deadline: Instant) -> std::io::Result<Measured> {
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
     stream.set_nodelay(true)?;
@@ -76,10 +178,8 @@ async fn one(port: u16, header: &str, value: &str, deadline: Instant) -> std::io
         .map_err(std::io::Error::other)?;
     tokio::spawn(conn);
     let mut m = Measured {
-        requests: 0,
-        errors: 0,
-        elapsed: Duration::ZERO,
         latencies: Vec::with_capacity(100_000),
+        ..Measured::default()
     };
     while Instant::now() < deadline {
         let request = Request::get("/hello")
@@ -109,9 +209,39 @@ async fn one(port: u16, header: &str, value: &str, deadline: Instant) -> std::io
     Ok(m)
 }
 
-/// CPU time (user + system, all threads) of process `pid` in microseconds, from
-/// `/proc/<pid>/stat` (in `USER_HZ` = 100 ticks per second).
-pub(crate) fn cpu_micros(pid: u32) -> std::io::Result<u64> {
+/// CPU time of process `pid` (all its threads, user + system) in nanoseconds: the sum
+/// of the first field of `/proc/<pid>/task/*/schedstat` (nanosecond resolution; the
+/// servers' threads live as long as the process). Falls back to `/proc/<pid>/stat`
+/// (10 ms ticks) where schedstat is missing.
+pub(crate) fn cpu_nanos(pid: u32) -> std::io::Result<u64> {
+    let mut total = 0u64;
+    let mut found = false;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let path = task?.path().join("schedstat");
+        // A thread may exit between listing and reading: skip it.
+        let ns = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok());
+        if let Some(ns) = ns {
+            total += ns;
+            found = true;
+        }
+    }
+    if found {
+        Ok(total)
+    } else {
+        let (user, system) = stat_nanos(pid)?;
+        Ok(user + system)
+    }
+}
+
+/// User-mode CPU time of process `pid` in nanoseconds (10 ms resolution).
+pub(crate) fn user_nanos(pid: u32) -> std::io::Result<u64> {
+    Ok(stat_nanos(pid)?.0)
+}
+
+/// User and system time from `/proc/<pid>/stat` (in `USER_HZ` = 100 ticks per second).
+fn stat_nanos(pid: u32) -> std::io::Result<(u64, u64)> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // Fields after the command name, which is in parentheses and may hold spaces.
     let rest = stat
@@ -126,5 +256,5 @@ pub(crate) fn cpu_micros(pid: u32) -> std::io::Result<u64> {
             .unwrap_or(0)
     };
     // utime and stime are fields 14 and 15 of the full line: 12 and 13 after ')'.
-    Ok((tick(11) + tick(12)) * 10_000)
+    Ok((tick(11) * 10_000_000, tick(12) * 10_000_000))
 }

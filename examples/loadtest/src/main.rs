@@ -2,15 +2,21 @@
 //! middleware most services hand-write around `jsonwebtoken::decode`.
 //!
 //! ```text
-//! cargo run --release -p loadtest -- [--seconds 5] [--connections 32] [--server-threads 1]
+//! cargo run --release -p loadtest -- [--seconds 5] [--connections 32] [--rounds 5]
+//!                                    [--server-threads 1] [--only VARIANT,...]
 //! ```
 //!
 //! Each server runs as its own child process on 127.0.0.1 (so its CPU time can be
-//! read from `/proc`), is warmed up, then driven with a fixed number of keep-alive
-//! connections for a fixed time. It prints requests/s, p50/p99 latency, server CPU
-//! per request, and each as a ratio to bare axum. Loopback only; nothing else runs.
+//! read from `/proc`) and is warmed up. Then, round after round, every server in turn
+//! is driven with a fixed number of keep-alive connections for its share of the time
+//! (`--seconds` split over `--rounds`), so a neighbour's burst on a shared machine
+//! lands on every server alike instead of on whichever ran at that moment. Each
+//! round's ratios are taken against bare axum measured in the same round; the report
+//! gives their medians (and range), requests/s, p50/p99 latency and server CPU per
+//! request. Loopback only; nothing else runs.
 
 mod load;
+mod report;
 mod server;
 
 use std::io::{BufRead, BufReader};
@@ -23,21 +29,34 @@ use server::Variant;
 #[derive(Debug, Parser)]
 #[command(about = "Loopback load test: bare axum vs jsonwebtoken middleware vs AuthLayer")]
 struct Args {
-    /// Seconds of measured load per server (after one second of warm-up).
+    /// Seconds of measured load per server in all (after one second of warm-up),
+    /// split evenly over the rounds.
     #[arg(long, default_value_t = 5)]
     seconds: u64,
     /// Concurrent keep-alive connections.
     #[arg(long, default_value_t = 32)]
     connections: usize,
+    /// The load generator's HTTP client.
+    #[arg(long, value_enum, default_value = "hyper")]
+    client: load::Client,
+    /// Offer this many requests/s in all instead of as many as the server answers.
+    #[arg(long)]
+    rate: Option<u32>,
+    /// Rounds: each drives every server once, in alternating order.
+    #[arg(long, default_value_t = 5)]
+    rounds: u32,
     /// Worker threads of each server (the driver uses one thread).
     #[arg(long, default_value_t = 1)]
     server_threads: usize,
+    /// Run only these servers (bare axum always runs, as the baseline).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    only: Vec<Variant>,
     /// Internal: run one server (used by the driver for its child processes).
     #[arg(long, value_enum, hide = true)]
     serve: Option<Variant>,
 }
 
-struct Running {
+pub(crate) struct Running {
     child: Child,
     port: u16,
     header: String,
@@ -53,17 +72,13 @@ impl Drop for Running {
 
 fn spawn(variant: Variant, threads: usize) -> std::io::Result<Running> {
     let exe = std::env::current_exe()?;
-    let name = format!("{variant:?}").to_lowercase();
-    let name = match name.as_str() {
-        "layerhs256" => "layer-hs256",
-        "layerhs256uncached" => "layer-hs256-uncached",
-        "layereddsa" => "layer-eddsa",
-        "layerapikey" => "layer-api-key",
-        other => other,
-    }
-    .to_owned();
     let mut child = Command::new(exe)
-        .args(["--serve", &name, "--server-threads", &threads.to_string()])
+        .args([
+            "--serve",
+            variant.arg(),
+            "--server-threads",
+            &threads.to_string(),
+        ])
         .stdout(Stdio::piped())
         .spawn()?;
     let stdout = child
@@ -87,7 +102,6 @@ fn spawn(variant: Variant, threads: usize) -> std::io::Result<Running> {
     })
 }
 
-#[allow(clippy::cast_precision_loss)] // a report, not arithmetic
 fn main() -> std::io::Result<()> {
     let args = Args::parse();
     if let Some(variant) = args.serve {
@@ -96,64 +110,53 @@ fn main() -> std::io::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let variants = [
-        ("bare axum", Variant::Bare),
-        ("from_fn + jsonwebtoken (HS256)", Variant::Jsonwebtoken),
-        ("AuthLayer, HS256 JWT (cache)", Variant::LayerHs256),
-        (
-            "AuthLayer, HS256 JWT, no cache",
-            Variant::LayerHs256Uncached,
-        ),
-        ("AuthLayer, EdDSA JWT (cache)", Variant::LayerEddsa),
-        ("AuthLayer, API key", Variant::LayerApiKey),
-    ];
+    let variants: Vec<Variant> = Variant::ALL
+        .into_iter()
+        .filter(|v| *v == Variant::Bare || args.only.is_empty() || args.only.contains(v))
+        .collect();
+    let rounds = args.rounds.max(1);
+    let share = Duration::from_secs(args.seconds) / rounds;
     println!(
-        "{} s per server, {} connections, {} server thread(s), loopback\n",
-        args.seconds, args.connections, args.server_threads
+        "{} s per server in {} rounds, {} connections, {} server thread(s), loopback\n",
+        args.seconds, rounds, args.connections, args.server_threads
     );
-    println!(
-        "{:<32} {:>10} {:>7} {:>8} {:>8} {:>12} {:>9}",
-        "server", "req/s", "x bare", "p50 µs", "p99 µs", "CPU µs/req", "+µs/req"
-    );
-    let mut bare: Option<(f64, f64)> = None;
-    for (label, variant) in variants {
-        let server = spawn(variant, args.server_threads)?;
-        let pid = server.child.id();
+    let servers = variants
+        .iter()
+        .map(|v| spawn(*v, args.server_threads))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    for s in &servers {
         rt.block_on(load::drive(
-            server.port,
-            &server.header,
-            &server.value,
+            s,
+            args.client,
             args.connections,
             Duration::from_secs(1),
+            None,
         ))?;
-        let cpu_before = load::cpu_micros(pid)?;
-        let m = rt.block_on(load::drive(
-            server.port,
-            &server.header,
-            &server.value,
-            args.connections,
-            Duration::from_secs(args.seconds),
-        ))?;
-        let cpu =
-            load::cpu_micros(pid)?.saturating_sub(cpu_before) as f64 / m.requests.max(1) as f64;
-        drop(server);
-        let rps = m.per_second();
-        let (base_rps, base_cpu) = *bare.get_or_insert((rps, cpu));
-        println!(
-            "{:<32} {:>10.0} {:>7.2} {:>8} {:>8} {:>12.1} {:>9.1}{}",
-            label,
-            rps,
-            rps / base_rps,
-            m.percentile(500),
-            m.percentile(990),
-            cpu,
-            cpu - base_cpu,
-            if m.errors > 0 {
-                format!("  ({} non-2xx!)", m.errors)
-            } else {
-                String::new()
-            }
-        );
     }
+    let mut runs: Vec<Vec<load::Measured>> = vec![Vec::new(); servers.len()];
+    for round in 0..rounds {
+        let order: Vec<usize> = if round % 2 == 0 {
+            (0..servers.len()).collect()
+        } else {
+            (0..servers.len()).rev().collect()
+        };
+        for i in order {
+            let s = &servers[i];
+            let pid = s.child.id();
+            let (cpu_before, user_before) = (load::cpu_nanos(pid)?, load::user_nanos(pid)?);
+            let mut m = rt.block_on(load::drive(
+                s,
+                args.client,
+                args.connections,
+                share,
+                args.rate,
+            ))?;
+            m.cpu_nanos = load::cpu_nanos(pid)?.saturating_sub(cpu_before);
+            m.user_nanos = load::user_nanos(pid)?.saturating_sub(user_before);
+            runs[i].push(m);
+        }
+    }
+    drop(servers);
+    report::print(&variants, &runs);
     Ok(())
 }

@@ -45,6 +45,42 @@ pub(crate) enum Variant {
     LayerApiKey,
 }
 
+impl Variant {
+    /// Every server, in the order the report lists them.
+    pub(crate) const ALL: [Variant; 6] = [
+        Variant::Bare,
+        Variant::Jsonwebtoken,
+        Variant::LayerHs256,
+        Variant::LayerHs256Uncached,
+        Variant::LayerEddsa,
+        Variant::LayerApiKey,
+    ];
+
+    /// The command-line name (`--only`, `--serve`).
+    pub(crate) fn arg(self) -> &'static str {
+        match self {
+            Variant::Bare => "bare",
+            Variant::Jsonwebtoken => "jsonwebtoken",
+            Variant::LayerHs256 => "layer-hs256",
+            Variant::LayerHs256Uncached => "layer-hs256-uncached",
+            Variant::LayerEddsa => "layer-eddsa",
+            Variant::LayerApiKey => "layer-api-key",
+        }
+    }
+
+    /// The report's row label.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Variant::Bare => "bare axum",
+            Variant::Jsonwebtoken => "from_fn + jsonwebtoken (HS256)",
+            Variant::LayerHs256 => "AuthLayer, HS256 JWT (cache)",
+            Variant::LayerHs256Uncached => "AuthLayer, HS256 JWT, no cache",
+            Variant::LayerEddsa => "AuthLayer, EdDSA JWT (cache)",
+            Variant::LayerApiKey => "AuthLayer, API key",
+        }
+    }
+}
+
 /// An audit sink that drops events: the load test measures the request path, and
 /// the auditor's worker (its CPU included) still runs.
 #[derive(Debug)]
@@ -179,4 +215,19 @@ pub(crate) fn run(variant: Variant, workers: usize) -> std::io::Result<()> {
         let service = router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, service).await
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::Variant;
+
+    #[test]
+    fn each_variant_is_named_as_clap_parses_it() {
+        for v in Variant::ALL {
+            assert_eq!(Variant::from_str(v.arg(), false), Ok(v), "{v:?}");
+        }
+        assert_eq!(Variant::value_variants().len(), Variant::ALL.len());
+    }
 }
