@@ -16,8 +16,8 @@ use crate::sink::Sink;
 use crate::time::{SystemTimeSource, TimeSource};
 
 /// Configures an [`Auditor`]. Defaults: queue of 8192 events,
-/// [`Overflow::DropNewest`], batches of at most 256, no detectors, no roll-ups, the
-/// system clock; a failing sink is retried after 100 ms, doubling to 30 s, holding at
+/// [`Overflow::DropNewest`], batches of at most 256, a 10 ms gather window, no
+/// detectors, no roll-ups, the system clock; a failing sink is retried after 100 ms, doubling to 30 s, holding at
 /// most 65 536 events.
 #[must_use]
 pub struct AuditorBuilder {
@@ -51,7 +51,7 @@ impl AuditorBuilder {
                 buffer: 65_536,
             },
             idle_tick: Duration::from_millis(100),
-            gather: Duration::from_millis(1),
+            gather: Duration::from_millis(10),
         }
     }
 
@@ -134,11 +134,16 @@ impl AuditorBuilder {
     }
 
     /// How long the worker waits after the first event of a batch to collect more
-    /// (default 1 ms; zero turns it off). While it waits it is not blocked on the
-    /// queue, so `record` never has to wake it: without this window a busy service
-    /// pays a thread wake-up (a futex call and a context switch) per event, and a JSON
-    /// Lines sink with fsync per batch would sync per event. Events reach the sinks
-    /// at most this much later.
+    /// (default 10 ms; at most 100 ms; zero turns it off). While it waits it is not
+    /// blocked on the queue, so `record` never has to wake it, and while events keep
+    /// coming it sleeps window after window: the thread wakes once per window however
+    /// busy the service. Without a window a busy service pays a thread wake-up (a
+    /// futex call and a context switch) per event, and a JSON Lines sink with fsync per
+    /// batch would sync per event. Events reach the sinks at most this much later,
+    /// and [`Auditor::flush`] returns at the end of the current window. The default
+    /// keeps wake-ups to 100 a second: on a small virtual machine each one cost about
+    /// 20 µs of CPU, which with a 1 ms window came to 0.85 µs per event at 20 000
+    /// events/s.
     pub fn gather(mut self, window: Duration) -> Self {
         self.gather = window.min(Duration::from_millis(100));
         self
