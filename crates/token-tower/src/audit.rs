@@ -19,7 +19,7 @@ impl<K, L> Config<K, L> {
     pub(crate) fn audit(
         &self,
         auditor: &Auditor,
-        outcome: Outcome,
+        outcome: Box<Outcome>,
         status: StatusCode,
         started: Instant,
     ) {

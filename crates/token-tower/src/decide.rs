@@ -20,8 +20,10 @@ use crate::rejection::{Rejection, RejectionKind};
 
 /// How far the synchronous path got.
 pub(crate) enum Begin {
-    /// Decided without I/O.
-    Decided(Outcome),
+    /// Decided without I/O. Boxed once where it is made: the outcome (some 350
+    /// bytes) then moves through the response future and into the audit record as a
+    /// pointer.
+    Decided(Box<Outcome>),
     /// Needs a store: finish with [`Config::resume`].
     Slow(Slow),
 }
@@ -142,7 +144,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
 
     /// The asynchronous remainder: authentication with I/O, then the synchronous
     /// steps again, then a strict rate limit.
-    pub(crate) async fn resume(&self, parts: &Parts, slow: Slow) -> Outcome {
+    pub(crate) async fn resume(&self, parts: &Parts, slow: Slow) -> Box<Outcome> {
         let begin = match slow {
             Slow::Authenticate {
                 credential,
@@ -163,7 +165,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
         };
         let outcome = match begin {
             Begin::Decided(outcome) => return outcome,
-            Begin::Slow(Slow::Limit(outcome)) => *outcome,
+            Begin::Slow(Slow::Limit(outcome)) => outcome,
             // after_auth never asks to authenticate again; fail closed if it did.
             Begin::Slow(_) => {
                 let nowhere = ClientInfo {
@@ -245,7 +247,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
                 "the policy refused this request",
             )),
         };
-        let outcome = Outcome {
+        let outcome = Box::new(Outcome {
             result,
             client,
             principal: who,
@@ -253,7 +255,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
             rate: None,
             auth_error: None,
             meta,
-        };
+        });
         if outcome.result.is_err() {
             return Begin::Decided(outcome);
         }
@@ -261,7 +263,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
     }
 
     /// The local rate limits now, or the strict ones later.
-    fn limit(&self, outcome: Outcome) -> Begin {
+    fn limit(&self, outcome: Box<Outcome>) -> Begin {
         let Some(limiter) = &self.limiter else {
             return Begin::Decided(outcome);
         };
@@ -272,7 +274,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
         };
         match decision {
             Some(decision) => Begin::Decided(apply_limit(outcome, decision)),
-            None => Begin::Slow(Slow::Limit(Box::new(outcome))),
+            None => Begin::Slow(Slow::Limit(outcome)),
         }
     }
 
@@ -299,12 +301,12 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
         meta: RequestMeta,
         principal: Option<Principal>,
         rejection: Rejection,
-    ) -> Outcome {
+    ) -> Box<Outcome> {
         let rule = self
             .policy
             .match_route(parts.method.as_str(), parts.uri.path())
             .map(|m| m.rule_index());
-        Outcome {
+        Box::new(Outcome {
             result: Err(rejection),
             client,
             principal,
@@ -312,7 +314,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
             rate: None,
             auth_error: None,
             meta,
-        }
+        })
     }
 
     /// The request facts the audit event needs, kept only when auditing (header
@@ -387,7 +389,7 @@ fn anonymous_key(outcome: &Outcome) -> Option<String> {
 }
 
 /// Records the limiter's decision; a refusal becomes the request's rejection.
-fn apply_limit(mut outcome: Outcome, decision: RateLimitDecision) -> Outcome {
+fn apply_limit(mut outcome: Box<Outcome>, decision: RateLimitDecision) -> Box<Outcome> {
     if let Some(refusal) = decision.refusal() {
         outcome.result = Err(limit_rejection(refusal));
     }

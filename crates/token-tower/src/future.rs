@@ -22,7 +22,7 @@ use crate::body::AuthBody;
 use crate::decide::Outcome;
 use crate::layer::Config;
 
-type SlowAuth = Pin<Box<dyn Future<Output = (Parts, Outcome)> + Send>>;
+type SlowAuth = Pin<Box<dyn Future<Output = (Parts, Box<Outcome>)> + Send>>;
 
 pin_project! {
     /// The response future of [`crate::AuthService`].
@@ -36,7 +36,7 @@ pin_project! {
         body: Option<B>,
         inner: Option<S>,
         config: Arc<Config<K, L>>,
-        outcome: Option<Outcome>,
+        outcome: Option<Box<Outcome>>,
         started: Instant,
     }
 }
@@ -49,7 +49,7 @@ where
     pub(crate) fn decided(
         running: Option<S::Future>,
         config: Arc<Config<K, L>>,
-        outcome: Outcome,
+        outcome: Box<Outcome>,
         started: Instant,
     ) -> Self {
         ResponseFuture {

@@ -104,7 +104,12 @@ pub(crate) fn internal_error() -> Response<Full<Bytes>> {
 impl<K, L> Config<K, L> {
     /// Runs once per request with the final response: adds the rate-limit fields and
     /// records the audit event.
-    pub(crate) fn finish<B>(&self, outcome: Outcome, response: &mut Response<B>, started: Instant) {
+    pub(crate) fn finish<B>(
+        &self,
+        outcome: Box<Outcome>,
+        response: &mut Response<B>,
+        started: Instant,
+    ) {
         if let Some(decision) = &outcome.rate {
             let headers = response.headers_mut();
             decision.each_header(self.header_style, |name, value| {
