@@ -72,8 +72,8 @@ pub(crate) async fn drive(
         let (port, header, value) = (server.port, server.header.clone(), server.value.clone());
         tasks.push(tokio::spawn(async move {
             match client {
-                Client::Raw => raw(port, &header, &value, deadline, pace).await,
-                Client::Hyper => one(port, &header, &value, deadline).await,
+                Client::Raw => raw(port, &header, &value, Schedule::new(deadline, pace)).await,
+                Client::Hyper => one(port, &header, &value, Schedule::new(deadline, pace)).await,
             }
         }));
     }
@@ -88,14 +88,58 @@ pub(crate) async fn drive(
     Ok(all)
 }
 
+/// One connection's schedule and tally, whichever client sends.
+struct Schedule {
+    deadline: Instant,
+    /// Paced: the fixed interval between this connection's requests.
+    pace: Option<Duration>,
+    next: Instant,
+    m: Measured,
+}
+
+impl Schedule {
+    fn new(deadline: Instant, pace: Option<Duration>) -> Self {
+        Schedule {
+            deadline,
+            pace,
+            next: Instant::now(),
+            m: Measured {
+                latencies: Vec::with_capacity(100_000),
+                ..Measured::default()
+            },
+        }
+    }
+
+    /// Waits for the next request's slot; `false` once the time is up.
+    async fn next(&mut self) -> bool {
+        if Instant::now() >= self.deadline {
+            return false;
+        }
+        if let Some(interval) = self.pace {
+            self.next += interval;
+            tokio::time::sleep_until(self.next.into()).await;
+        }
+        true
+    }
+
+    /// Counts a request sent at `sent` whose response was (or was not) a 2xx.
+    fn record(&mut self, sent: Instant, ok: bool) {
+        let micros = u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX);
+        self.m.latencies.push(micros);
+        self.m.requests += 1;
+        if !ok {
+            self.m.errors += 1;
+        }
+    }
+}
+
 /// One connection of the raw client: the request's bytes are built once; each
 /// response is read until its `Content-Length` is complete.
 async fn raw(
     port: u16,
     header: &str,
     value: &str,
-    deadline: Instant,
-    pace: Option<Duration>,
+    mut schedule: Schedule,
 ) -> std::io::Result<Measured> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -103,16 +147,7 @@ async fn raw(
     stream.set_nodelay(true)?;
     let request = format!("GET /hello HTTP/1.1\r\nhost: 127.0.0.1\r\n{header}: {value}\r\n\r\n");
     let mut buf = vec![0u8; 16 * 1024];
-    let mut m = Measured {
-        latencies: Vec::with_capacity(100_000),
-        ..Measured::default()
-    };
-    let mut next = Instant::now();
-    while Instant::now() < deadline {
-        if let Some(interval) = pace {
-            next += interval;
-            tokio::time::sleep_until(next.into()).await;
-        }
+    while schedule.next().await {
         let t = Instant::now();
         stream.write_all(request.as_bytes()).await?;
         let mut filled = 0;
@@ -159,29 +194,25 @@ async fn raw(
         if filled > body_end {
             return Err(std::io::Error::other("more bytes than one response"));
         }
-        m.latencies
-            .push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
-        m.requests += 1;
-        if !(200..300).contains(&status) {
-            m.errors += 1;
-        }
+        schedule.record(t, (200..300).contains(&status));
     }
-    Ok(m)
+    Ok(schedule.m)
 }
 
 /// One connection of the hyper client.
-async fn one(port: u16, header: &str, value: &str, deadline: Instant) -> std::io::Result<Measured> {
+async fn one(
+    port: u16,
+    header: &str,
+    value: &str,
+    mut schedule: Schedule,
+) -> std::io::Result<Measured> {
     let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
     stream.set_nodelay(true)?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(std::io::Error::other)?;
     tokio::spawn(conn);
-    let mut m = Measured {
-        latencies: Vec::with_capacity(100_000),
-        ..Measured::default()
-    };
-    while Instant::now() < deadline {
+    while schedule.next().await {
         let request = Request::get("/hello")
             .header("host", "127.0.0.1")
             .header(header, value)
@@ -199,14 +230,9 @@ async fn one(port: u16, header: &str, value: &str, deadline: Instant) -> std::io
             .collect()
             .await
             .map_err(std::io::Error::other)?;
-        m.latencies
-            .push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
-        m.requests += 1;
-        if !ok {
-            m.errors += 1;
-        }
+        schedule.record(t, ok);
     }
-    Ok(m)
+    Ok(schedule.m)
 }
 
 /// CPU time of process `pid` (all its threads, user + system) in nanoseconds: the sum

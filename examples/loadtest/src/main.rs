@@ -75,7 +75,7 @@ fn spawn(variant: Variant, threads: usize) -> std::io::Result<Running> {
     let mut child = Command::new(exe)
         .args([
             "--serve",
-            variant.arg(),
+            &variant.arg(),
             "--server-threads",
             &threads.to_string(),
         ])

@@ -40,21 +40,14 @@ pub(crate) fn print(variants: &[Variant], runs: &[Vec<Measured>]) {
     );
     let bare = &runs[0];
     for (variant, rounds) in variants.iter().zip(runs) {
-        let ratios: Vec<f64> = rounds
-            .iter()
-            .zip(bare)
-            .map(|(m, b)| m.per_second() / b.per_second())
-            .collect();
-        let extra: Vec<f64> = rounds
-            .iter()
-            .zip(bare)
-            .map(|(m, b)| m.cpu_micros_per_request() - b.cpu_micros_per_request())
-            .collect();
-        let extra_user: Vec<f64> = rounds
-            .iter()
-            .zip(bare)
-            .map(|(m, b)| m.user_micros_per_request() - b.user_micros_per_request())
-            .collect();
+        // Each round against bare axum of the same round.
+        let per_round = |f: fn(&Measured, &Measured) -> f64| -> Vec<f64> {
+            rounds.iter().zip(bare).map(|(m, b)| f(m, b)).collect()
+        };
+        let ratios = per_round(|m, b| m.per_second() / b.per_second());
+        let extra = per_round(|m, b| m.cpu_micros_per_request() - b.cpu_micros_per_request());
+        let extra_user =
+            per_round(|m, b| m.user_micros_per_request() - b.user_micros_per_request());
         let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let mut latencies: Vec<u32> = rounds
