@@ -180,7 +180,7 @@ impl AuditorBuilder {
                 .try_into()
                 .unwrap_or_default();
         }
-        let mut worker = Worker::new(
+        let worker = Worker::new(
             rx,
             Arc::clone(&shared),
             self.sinks.into_iter().map(Slot::new).collect(),
@@ -191,8 +191,8 @@ impl AuditorBuilder {
             self.retry,
             hex(&instance),
             self.idle_tick,
+            self.gather,
         );
-        worker.gather = self.gather;
         let handle = std::thread::Builder::new()
             .name("token-audit".to_owned())
             .spawn(move || {

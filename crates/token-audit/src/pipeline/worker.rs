@@ -145,7 +145,7 @@ pub(super) struct Worker {
     idle_tick: Duration,
     /// After the first event of a batch, how long to wait for more (see
     /// `AuditorBuilder::gather`).
-    pub(super) gather: Duration,
+    gather: Duration,
     batch: Vec<AuditEvent>,
     anomalies: Vec<Anomaly>,
 }
@@ -163,6 +163,7 @@ impl Worker {
         retry: Retry,
         instance: String,
         idle_tick: Duration,
+        gather: Duration,
     ) -> Self {
         Worker {
             rx,
@@ -176,7 +177,7 @@ impl Worker {
             instance,
             next_id: 0,
             idle_tick,
-            gather: Duration::ZERO,
+            gather,
             batch: Vec::with_capacity(batch_max),
             anomalies: Vec::new(),
         }
