@@ -40,7 +40,7 @@ fn ceil_secs(d: Duration) -> u64 {
 }
 
 /// A header value being written: on the stack, never longer than [`Line::CAP`] (the
-/// longest field is a policy: a 32-byte class name, two quotes, two `u64`s and their
+/// longest field is `RateLimit`: a 32-byte class name, two quotes, two `u64`s and their
 /// separators, 80 bytes).
 struct Line {
     buf: [u8; Line::CAP],
@@ -74,21 +74,32 @@ impl Line {
         std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
     }
 
-    fn policy(name: LimitName, quota: &Quota) -> Line {
-        let mut line = Line::new();
-        line.push("\"")
+    /// Each writer below starts the line afresh: one buffer serves every field.
+    fn policy(&mut self, name: LimitName, quota: &Quota) -> &str {
+        self.len = 0;
+        self.push("\"")
             .push(name.as_str())
             .push("\";q=")
             .num(u64::from(quota.count()))
             .push(";w=")
-            .num(quota.period().as_secs());
-        line
+            .num(quota.period().as_secs())
+            .as_str()
     }
 
-    fn number(n: u64) -> Line {
-        let mut line = Line::new();
-        line.num(n);
-        line
+    fn state(&mut self, name: LimitName, remaining: u64, reset_secs: u64) -> &str {
+        self.len = 0;
+        self.push("\"")
+            .push(name.as_str())
+            .push("\";r=")
+            .num(remaining)
+            .push(";t=")
+            .num(reset_secs)
+            .as_str()
+    }
+
+    fn number(&mut self, n: u64) -> &str {
+        self.len = 0;
+        self.num(n).as_str()
     }
 }
 
@@ -151,6 +162,7 @@ impl RateLimitDecision {
     /// ```
     pub fn each_header(&self, style: HeaderStyle, mut field: impl FnMut(&'static str, &str)) {
         let legacy = style == HeaderStyle::IetfAndLegacy;
+        let mut line = Line::new();
         let (name, quota, remaining, wait) = match &self.outcome {
             Outcome::Allowed(None) => return,
             Outcome::Allowed(Some(status)) => {
@@ -159,13 +171,10 @@ impl RateLimitDecision {
             Outcome::Limited(refusal) => match (refusal.reason, refusal.retry_after) {
                 (RefusalReason::StoreUnavailable, _) => return,
                 (_, None) => {
-                    field(
-                        RATELIMIT_POLICY,
-                        Line::policy(refusal.name, &refusal.quota).as_str(),
-                    );
+                    field(RATELIMIT_POLICY, line.policy(refusal.name, &refusal.quota));
                     if legacy {
                         let count = u64::from(refusal.quota.count());
-                        field(X_RATELIMIT_LIMIT, Line::number(count).as_str());
+                        field(X_RATELIMIT_LIMIT, line.number(count));
                     }
                     return;
                 }
@@ -173,25 +182,15 @@ impl RateLimitDecision {
             },
         };
         let secs = ceil_secs(wait);
-        field(RATELIMIT_POLICY, Line::policy(name, &quota).as_str());
-        let mut line = Line::new();
-        line.push("\"")
-            .push(name.as_str())
-            .push("\";r=")
-            .num(remaining)
-            .push(";t=")
-            .num(secs);
-        field(RATELIMIT, line.as_str());
+        field(RATELIMIT_POLICY, line.policy(name, &quota));
+        field(RATELIMIT, line.state(name, remaining, secs));
         if !self.is_allowed() {
-            field(RETRY_AFTER, Line::number(secs).as_str());
+            field(RETRY_AFTER, line.number(secs));
         }
         if legacy {
-            field(
-                X_RATELIMIT_LIMIT,
-                Line::number(u64::from(quota.count())).as_str(),
-            );
-            field(X_RATELIMIT_REMAINING, Line::number(remaining).as_str());
-            field(X_RATELIMIT_RESET, Line::number(secs).as_str());
+            field(X_RATELIMIT_LIMIT, line.number(u64::from(quota.count())));
+            field(X_RATELIMIT_REMAINING, line.number(remaining));
+            field(X_RATELIMIT_RESET, line.number(secs));
         }
     }
 }
@@ -204,13 +203,15 @@ mod tests {
     fn the_longest_policy_fits() {
         let name = LimitName::route(&"c".repeat(crate::key::MAX_CLASS_LEN));
         let quota = Quota::new(u32::MAX, crate::Period::Day).expect("quota");
-        let line = Line::policy(name, &quota);
-        assert!(line.len < Line::CAP, "{}", line.as_str());
+        let mut line = Line::new();
+        let text = line.policy(name, &quota).to_owned();
+        assert!(line.len < Line::CAP, "{text}");
         assert_eq!(
-            line.as_str(),
+            text,
             format!("\"{}\";q={};w=86400", "c".repeat(32), u32::MAX)
         );
-        let mut full = Line::number(u64::MAX);
+        let mut full = Line::new();
+        full.number(u64::MAX);
         full.push(&"x".repeat(200));
         assert_eq!(full.len, Line::CAP);
     }
