@@ -233,19 +233,19 @@ fn looks_like_jwt(raw: &str) -> bool {
             };
             *slot = i;
             seen += 1;
-        } else if !JWT_BYTES[usize::from(b)] {
+        } else if !BASE64URL[usize::from(b)] {
             return false;
         }
     }
     seen == 2 && dots[1] > dots[0] + 1
 }
 
-/// The bytes of a compact JWS: base64url and `.`.
-static JWT_BYTES: [bool; 256] = {
+/// The bytes of a compact JWS's parts: base64url (the dots are counted apart).
+static BASE64URL: [bool; 256] = {
     let mut table = [false; 256];
     let mut c: u8 = 0;
     loop {
-        table[c as usize] = c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.';
+        table[c as usize] = c.is_ascii_alphanumeric() || c == b'-' || c == b'_';
         if c == u8::MAX {
             break table;
         }
