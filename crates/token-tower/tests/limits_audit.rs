@@ -347,3 +347,80 @@ async fn refusals_for_plain_http_are_audited() {
     );
     assert_eq!(e.client_ip(), Some("198.51.100.7".parse().unwrap()));
 }
+
+#[tokio::test]
+async fn a_malformed_forwarded_header_never_makes_the_proxy_the_client() {
+    use token_tower::ProxyHeaders;
+    let w = World::new();
+    let sink = MemorySink::new();
+    let auditor = Auditor::builder().sink(sink.clone()).build().unwrap();
+    // "Internal only": the allowlist covers the proxies' own network.
+    let (key, _) = w
+        .key(
+            NewKey::new("internal", "read:reports".parse().unwrap())
+                .networks(vec!["10.0.0.0/8".parse().unwrap()]),
+        )
+        .await;
+    let build = |which| {
+        AuthLayer::builder(w.authenticator(), policy())
+            .trusted_proxies(vec!["10.0.0.0/8".parse().unwrap()])
+            .proxy_headers(which)
+            .auditor(auditor.clone())
+            .build()
+    };
+    let (xff, fwd) = (
+        build(ProxyHeaders::XForwarded),
+        build(ProxyHeaders::Forwarded),
+    );
+    let call = || {
+        req("GET", "/api/reports")
+            .api_key(key.expose_secret())
+            .peer("10.0.0.2:1")
+            .tls()
+    };
+    // The client's bytes, with the address nginx heard from appended on the same line.
+    let garbled = send(
+        &xff,
+        call().header_bytes("x-forwarded-for", b"\xff\xfe, 198.51.100.1"),
+    )
+    .await;
+    assert_eq!(garbled.code(), "network_denied");
+    // A Forwarded element without `=`, then the proxy's own element.
+    let no_equals = send(
+        &fwd,
+        call().header("forwarded", "garbage, for=198.51.100.1"),
+    )
+    .await;
+    assert_eq!(no_equals.code(), "network_denied");
+    // The hop next to the proxies is unusable: the client is unknown, and refused.
+    let unknown = send(
+        &xff,
+        call().header("x-forwarded-for", "198.51.100.1, unknown"),
+    )
+    .await;
+    assert_eq!(unknown.code(), "network_denied");
+    let hidden = send(&fwd, call().header("forwarded", "for=_hidden;proto=https")).await;
+    assert_eq!(hidden.code(), "network_denied");
+    // The same key through the proxy from inside the network still works.
+    let inside = send(&xff, call().header("x-forwarded-for", "10.1.2.3")).await;
+    assert_eq!(inside.status, StatusCode::OK);
+
+    auditor.flush();
+    let ips: Vec<_> = sink
+        .events()
+        .iter()
+        .map(token_audit::AuditEvent::client_ip)
+        .collect();
+    let outside = Some("198.51.100.1".parse().unwrap());
+    assert_eq!(
+        ips,
+        [
+            outside,
+            outside,
+            None,
+            None,
+            Some("10.1.2.3".parse().unwrap())
+        ],
+        "the audit trail never records the proxy as the client"
+    );
+}
