@@ -424,3 +424,67 @@ async fn a_malformed_forwarded_header_never_makes_the_proxy_the_client() {
         "the audit trail never records the proxy as the client"
     );
 }
+
+/// Polls `fut` once, whatever it answers.
+async fn poll_once<F: std::future::Future + Unpin>(fut: &mut F) {
+    std::future::poll_fn(|cx| {
+        let _ = std::pin::Pin::new(&mut *fut).poll(cx);
+        std::task::Poll::Ready(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_dropped_response_future_is_still_audited_as_client_closed() {
+    use tower::Service;
+    let w = World::new();
+    let (l, auditor, sink) = audited(&w);
+    let (key, record) = w
+        .key(NewKey::new("k", "read:reports".parse().unwrap()))
+        .await;
+    // A handler that never answers; the client goes away (or an outer timeout fires).
+    let mut svc = l.layer(service_fn(|_: http::Request<_>| {
+        std::future::pending::<Result<http::Response<String>, std::convert::Infallible>>()
+    }));
+    let cold = req("GET", "/api/reports").api_key(key.expose_secret());
+    let mut fut = Box::pin(svc.ready().await.unwrap().call(cold.build()));
+    poll_once(&mut fut).await;
+    drop(fut);
+    // A refusal dropped before it was ever polled.
+    let token = w.token("read:usage", None);
+    let refused = req("GET", "/api/reports").bearer(&token);
+    drop(svc.ready().await.unwrap().call(refused.build()));
+    auditor.flush();
+    let events = sink.events();
+    let seen: Vec<_> = events.iter().map(|e| (e.kind(), e.http_status())).collect();
+    assert_eq!(
+        seen,
+        [
+            (EventKind::AuthSucceeded, Some(499)),
+            (EventKind::ScopeDenied, Some(499)),
+        ]
+    );
+    assert_eq!(events[0].key(), Some(record.id.as_str()));
+    assert_eq!(token_tower::CLIENT_CLOSED.as_u16(), 499);
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_audited_as_a_server_error() {
+    let w = World::new();
+    let (l, auditor, sink) = audited(&w);
+    let svc = l.layer(service_fn(|_: http::Request<_>| async {
+        let fail = true;
+        assert!(!fail, "the handler panicked");
+        Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    }));
+    let token = w.token("read:reports", None);
+    let run = tokio::spawn(svc.oneshot(req("GET", "/api/reports").bearer(&token).build()));
+    assert!(run.await.unwrap_err().is_panic());
+    auditor.flush();
+    let seen: Vec<_> = sink
+        .events()
+        .iter()
+        .map(|e| (e.kind(), e.http_status()))
+        .collect();
+    assert_eq!(seen, [(EventKind::AuthSucceeded, Some(500))]);
+}
