@@ -488,3 +488,84 @@ async fn a_panicking_handler_is_audited_as_a_server_error() {
         .collect();
     assert_eq!(seen, [(EventKind::AuthSucceeded, Some(500))]);
 }
+
+fn anonymous_limits(clock: &FakeClock) -> Limiter {
+    Limiter::builder()
+        .principal(Quota::per_minute(1).unwrap())
+        .global(Quota::per_minute(1_000).unwrap())
+        .max_keys(20)
+        .max_anonymous_keys(20)
+        .clock(clock.clone())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn anonymous_ipv6_clients_are_limited_per_slash_64() {
+    let w = World::new();
+    let clock = FakeClock::new();
+    let health = |peer: &str| req("GET", "/health").peer(peer);
+    let l = AuthLayer::builder(w.authenticator(), policy())
+        .limiter(anonymous_limits(&clock))
+        .build();
+    let first = send(&l, health("[2001:db8:1:2::1]:1")).await;
+    assert_eq!(first.status, StatusCode::OK);
+    // A fresh address in the same /64 is the same client.
+    let same = send(&l, health("[2001:db8:1:2:ffff::9]:1")).await;
+    assert_eq!(same.status, StatusCode::TOO_MANY_REQUESTS);
+    let other = send(&l, health("[2001:db8:1:3::1]:1")).await;
+    assert_eq!(
+        other.status,
+        StatusCode::OK,
+        "another /64 is another client"
+    );
+    // IPv4 clients on a dual-stack socket are not one /64.
+    assert_eq!(
+        send(&l, health("[::ffff:192.0.2.1]:1")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&l, health("[::ffff:192.0.2.2]:1")).await.status,
+        StatusCode::OK
+    );
+    // The prefix is configurable.
+    let exact = AuthLayer::builder(w.authenticator(), policy())
+        .limiter(anonymous_limits(&clock))
+        .anonymous_ipv6_prefix(128)
+        .build();
+    assert_eq!(
+        send(&exact, health("[2001:db8:1:2::1]:1")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&exact, health("[2001:db8:1:2::2]:1")).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_flood_of_anonymous_clients_never_denies_a_principal() {
+    let w = World::new();
+    let clock = FakeClock::new();
+    let l = AuthLayer::builder(w.authenticator(), policy())
+        .limiter(anonymous_limits(&clock))
+        .build();
+    let mut refused = 0;
+    for i in 0..200 {
+        let peer = format!("[2001:db8:{i:x}::1]:1");
+        let a = send(&l, req("GET", "/health").peer(&peer)).await;
+        if a.status == StatusCode::TOO_MANY_REQUESTS {
+            refused += 1;
+        }
+    }
+    assert!(refused >= 180, "the anonymous table is full: {refused}");
+    // New principals still pass (their table has room for them).
+    for i in 0..10 {
+        let user = format!("user-{i}");
+        let spec = token_core::jwt::AccessTokenRequest::new(&user, common::AUD)
+            .scope("read:reports".parse().unwrap());
+        let token = w.minter.mint(&spec).unwrap();
+        let a = send(&l, req("GET", "/api/reports").bearer(&token)).await;
+        assert_eq!(a.status, StatusCode::OK, "principal {i}");
+    }
+}
