@@ -7,7 +7,9 @@ use crate::clock::{Clock, MonotonicClock};
 use crate::error::{BuildError, BuildErrorKind};
 use crate::key::{KeyHasher, LimitName, valid_class_name};
 use crate::limiter::{Limiter, RouteLimit};
-use crate::local::{DEFAULT_MAX_KEYS, DEFAULT_SWEEP_INTERVAL, LocalStore};
+use crate::local::{
+    DEFAULT_MAX_ANONYMOUS_KEYS, DEFAULT_MAX_KEYS, DEFAULT_SWEEP_INTERVAL, LocalStore,
+};
 use crate::quota::Quota;
 use crate::store::LimitStore;
 
@@ -75,6 +77,7 @@ pub struct LimiterBuilder<S = LocalStore> {
     routes: Vec<(String, Limit)>,
     global: Option<Limit>,
     max_keys: usize,
+    max_anonymous_keys: usize,
     sweep_interval: Duration,
     clock: Arc<dyn Clock>,
     store: S,
@@ -89,6 +92,7 @@ impl LimiterBuilder<LocalStore> {
             routes: Vec::new(),
             global: None,
             max_keys: DEFAULT_MAX_KEYS,
+            max_anonymous_keys: DEFAULT_MAX_ANONYMOUS_KEYS,
             sweep_interval: DEFAULT_SWEEP_INTERVAL,
             clock: Arc::new(MonotonicClock::new()),
             store: LocalStore::new(),
@@ -134,6 +138,14 @@ impl<S: LimitStore> LimiterBuilder<S> {
         self
     }
 
+    /// The hard cap on counters of anonymous clients
+    /// ([`CheckRequest::anonymous`](crate::CheckRequest::anonymous)), kept in a table
+    /// of their own so that they never crowd out principals (default 100,000).
+    pub fn max_anonymous_keys(mut self, max_keys: usize) -> Self {
+        self.max_anonymous_keys = max_keys;
+        self
+    }
+
     /// How often idle local counters are swept out (default 10 s).
     pub fn sweep_interval(mut self, interval: Duration) -> Self {
         self.sweep_interval = interval;
@@ -158,6 +170,7 @@ impl<S: LimitStore> LimiterBuilder<S> {
             routes: self.routes,
             global: self.global,
             max_keys: self.max_keys,
+            max_anonymous_keys: self.max_anonymous_keys,
             sweep_interval: self.sweep_interval,
             clock: self.clock,
             store,
@@ -177,7 +190,7 @@ impl<S: LimitStore> LimiterBuilder<S> {
 
     /// Validates the configuration and builds the limiter.
     pub fn build(self) -> Result<Limiter<S>, BuildError> {
-        if self.max_keys == 0 {
+        if self.max_keys == 0 || self.max_anonymous_keys == 0 {
             return Err(BuildError::new(BuildErrorKind::ZeroMaxKeys, None));
         }
         if self.sweep_interval.is_zero() {
@@ -218,6 +231,7 @@ impl<S: LimitStore> LimiterBuilder<S> {
             global: self.global,
             local: LocalStore::new()
                 .with_max_keys(self.max_keys)
+                .with_max_anonymous_keys(self.max_anonymous_keys)
                 .with_sweep_interval(self.sweep_interval),
             store: self.store,
             clock: self.clock,

@@ -133,7 +133,7 @@ pub enum BuildErrorKind {
     ReservedClassName,
     /// The same route class was configured twice.
     DuplicateClass,
-    /// `max_keys` is zero.
+    /// `max_keys` or `max_anonymous_keys` is zero.
     ZeroMaxKeys,
     /// The sweep interval is zero.
     ZeroSweepInterval,
@@ -170,7 +170,7 @@ impl fmt::Display for BuildError {
                 "route class name is reserved: 'principal', 'tenant' and 'global' name other limits"
             }
             BuildErrorKind::DuplicateClass => "route class configured twice",
-            BuildErrorKind::ZeroMaxKeys => "max_keys must be at least 1",
+            BuildErrorKind::ZeroMaxKeys => "max_keys and max_anonymous_keys must be at least 1",
             BuildErrorKind::ZeroSweepInterval => "the sweep interval must be longer than zero",
         })?;
         if let Some(detail) = &self.detail {

@@ -120,13 +120,15 @@ pub(crate) fn valid_class_name(name: &str) -> bool {
 ///
 /// A local store uses [`hash`](Self::hash), a keyed 64-bit hash (random per
 /// limiter, so not predictable by callers and not stable across processes); a shared
-/// store (e.g. Redis) builds its own key from [`name`](Self::name) and
-/// [`key`](Self::key), which are the same on every replica.
+/// store (e.g. Redis) builds its own key from [`name`](Self::name),
+/// [`key`](Self::key) and [`is_anonymous`](Self::is_anonymous), which are the same on
+/// every replica.
 #[derive(Debug, Clone, Copy)]
 pub struct LimitKey<'a> {
     name: &'a LimitName,
     key: &'a str,
     hash: u64,
+    anonymous: bool,
 }
 
 impl<'a> LimitKey<'a> {
@@ -141,9 +143,19 @@ impl<'a> LimitKey<'a> {
         self.key
     }
 
-    /// A keyed hash of (limit, key), unique per counter with overwhelming probability.
+    /// A keyed hash of (limit, key, anonymous), unique per counter with overwhelming
+    /// probability.
     pub fn hash(&self) -> u64 {
         self.hash
+    }
+
+    /// Whether the counter belongs to anonymous traffic (a
+    /// [`CheckRequest::anonymous`](crate::CheckRequest::anonymous) request). Stores keep
+    /// such counters apart from principals' (the [`LocalStore`](crate::LocalStore) in a
+    /// table of its own), so anonymous traffic can never exhaust what principals need;
+    /// a shared store should put them in their own namespace.
+    pub fn is_anonymous(&self) -> bool {
+        self.anonymous
     }
 }
 
@@ -157,12 +169,26 @@ pub(crate) struct KeyHasher {
 impl KeyHasher {
     #[inline]
     pub(crate) fn key<'a>(&self, name: &'a LimitName, key: &'a str) -> LimitKey<'a> {
+        self.key_of(name, key, false)
+    }
+
+    /// The counter of `key` under `name`, for a principal or for anonymous traffic (a
+    /// distinct counter even for the same text).
+    #[inline]
+    pub(crate) fn key_of<'a>(
+        &self,
+        name: &'a LimitName,
+        key: &'a str,
+        anonymous: bool,
+    ) -> LimitKey<'a> {
         let mut h = self.state.build_hasher();
+        h.write_u8(u8::from(anonymous));
         h.write(key.as_bytes());
         LimitKey {
             name,
             key,
             hash: h.finish(),
+            anonymous,
         }
     }
 
@@ -172,6 +198,7 @@ impl KeyHasher {
             name: &GLOBAL,
             key: "",
             hash: 0,
+            anonymous: false,
         }
     }
 }
@@ -234,6 +261,10 @@ mod tests {
         // Another limit (or another limiter) hashes with another key.
         assert_ne!(a, route.key(&PRINCIPAL, "alice").hash());
         assert_eq!(principal.key(&TENANT, "x").name(), TENANT);
+        // Anonymous traffic with the same text is another counter.
+        let anonymous = principal.key_of(&PRINCIPAL, "alice", true);
+        assert!(anonymous.is_anonymous() && !principal.key(&PRINCIPAL, "alice").is_anonymous());
+        assert_ne!(a, anonymous.hash());
     }
 
     #[test]

@@ -87,7 +87,7 @@ pub use error::{
 pub use headers::HeaderStyle;
 pub use key::{Layer, LimitKey, LimitName};
 pub use limiter::Limiter;
-pub use local::{DEFAULT_MAX_KEYS, DEFAULT_SWEEP_INTERVAL, LocalStore};
+pub use local::{DEFAULT_MAX_ANONYMOUS_KEYS, DEFAULT_MAX_KEYS, DEFAULT_SWEEP_INTERVAL, LocalStore};
 pub use quota::{Period, Quota};
 pub use request::CheckRequest;
 pub use store::{

@@ -252,8 +252,12 @@ impl<S: LimitStore> Limiter<S> {
             plan.push(LimitCheck::new(key, &limit.quota, request.cost), limit.mode);
         };
         let [principal_hasher, tenant_hasher, global_hasher] = &self.hashers;
+        let anonymous = request.anonymous;
         if let Some(limit) = principal {
-            add(limit, principal_hasher.key(&PRINCIPAL, request.principal));
+            add(
+                limit,
+                principal_hasher.key_of(&PRINCIPAL, request.principal, anonymous),
+            );
         }
         if let (Some(limit), Some(tenant)) = (&self.tenant, request.tenant) {
             add(limit, tenant_hasher.key(&TENANT, tenant));
@@ -264,11 +268,15 @@ impl<S: LimitStore> Limiter<S> {
             let route = &self.routes[index];
             add(
                 &route.limit,
-                route.hasher.key(&route.label, request.principal),
+                route
+                    .hasher
+                    .key_of(&route.label, request.principal, anonymous),
             );
         }
+        // Anonymous traffic has a global counter of its own: it never uses up the
+        // principals' share.
         if let Some(limit) = &self.global {
-            add(limit, global_hasher.key(&GLOBAL, ""));
+            add(limit, global_hasher.key_of(&GLOBAL, "", anonymous));
         }
         plan
     }

@@ -16,13 +16,15 @@ use governor::state::keyed::{DashMapStateStore, ShrinkableKeyedStateStore};
 use crate::decision::RefusalReason;
 use crate::error::LimitStoreError;
 use crate::gcra::{self, Admitted, Denied};
-use crate::key::PreHashed;
+use crate::key::{LimitKey, PreHashed};
 use crate::store::{
     Admission, Admissions, BatchOutcome, LimitCheck, LimitStore, MAX_LIMITS, StoreRefusal,
 };
 
 /// The default hard cap on tracked keys.
 pub const DEFAULT_MAX_KEYS: usize = 1_000_000;
+/// The default hard cap on tracked keys of anonymous clients (their own table).
+pub const DEFAULT_MAX_ANONYMOUS_KEYS: usize = 100_000;
 /// The default time between scheduled sweeps of idle keys.
 pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -97,22 +99,63 @@ fn decode(stored: Option<Nanos>) -> Option<u64> {
 /// never admitted unaccounted. Size the cap above the number of counters active within
 /// one period. Under concurrent inserts the cap may be exceeded by at most the number
 /// of threads inserting at that instant.
+///
+/// **Anonymous clients have a table of their own** (counters whose key
+/// [`is_anonymous`](crate::LimitKey::is_anonymous), with its own cap,
+/// [`max_anonymous_keys`](Self::with_max_anonymous_keys), default 100,000), so a flood
+/// of anonymous addresses fills only that table: it can never make an authenticated
+/// principal's new counter hit the cap.
 pub struct LocalStore {
-    cells: DashMapStateStore<u64, BuildHasherDefault<PreHashed>>,
-    /// Upper estimate of `cells.len()` between sweeps; exact after each.
-    tracked: AtomicUsize,
-    max_keys: usize,
+    principals: Table,
+    anonymous: Table,
     sweep_interval: u64,
     next_sweep: AtomicU64,
     last_sweep: AtomicU64,
     refunds: [RefundStripe; REFUND_STRIPES],
 }
 
+/// One bounded table of counters.
+struct Table {
+    cells: DashMapStateStore<u64, BuildHasherDefault<PreHashed>>,
+    /// Upper estimate of `cells.len()` between sweeps; exact after each.
+    tracked: AtomicUsize,
+    max_keys: usize,
+}
+
+impl Table {
+    fn new(max_keys: usize) -> Self {
+        Self {
+            cells: DashMapStateStore::default(),
+            tracked: AtomicUsize::new(0),
+            max_keys,
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.tracked.load(Ordering::Relaxed) >= self.max_keys
+    }
+
+    fn sweep_at(&self, now: u64) {
+        // Drops cells whose stored value (TAT + 1) ≤ now + 1, i.e. TAT ≤ now.
+        self.cells.retain_recent(Nanos::new(now.saturating_add(1)));
+        let len = self.cells.len();
+        self.tracked.store(len, Ordering::Relaxed);
+        if self.cells.capacity() > 4096 && self.cells.capacity() / 4 > len {
+            ShrinkableKeyedStateStore::shrink_to_fit(&self.cells);
+        }
+    }
+}
+
 impl fmt::Debug for LocalStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LocalStore")
-            .field("tracked", &self.tracked.load(Ordering::Relaxed))
-            .field("max_keys", &self.max_keys)
+            .field("tracked", &self.principals.tracked.load(Ordering::Relaxed))
+            .field("max_keys", &self.principals.max_keys)
+            .field(
+                "anonymous_tracked",
+                &self.anonymous.tracked.load(Ordering::Relaxed),
+            )
+            .field("max_anonymous_keys", &self.anonymous.max_keys)
             .field("sweep_interval", &Duration::from_nanos(self.sweep_interval))
             .finish_non_exhaustive()
     }
@@ -128,9 +171,8 @@ impl LocalStore {
     /// An empty store with the default cap and sweep interval.
     pub fn new() -> Self {
         Self {
-            cells: DashMapStateStore::default(),
-            tracked: AtomicUsize::new(0),
-            max_keys: DEFAULT_MAX_KEYS,
+            principals: Table::new(DEFAULT_MAX_KEYS),
+            anonymous: Table::new(DEFAULT_MAX_ANONYMOUS_KEYS),
             sweep_interval: nanos(DEFAULT_SWEEP_INTERVAL),
             next_sweep: AtomicU64::new(nanos(DEFAULT_SWEEP_INTERVAL)),
             last_sweep: AtomicU64::new(0),
@@ -138,9 +180,16 @@ impl LocalStore {
         }
     }
 
-    /// The hard cap on tracked counters (at least 1).
+    /// The hard cap on tracked counters of principals (at least 1).
     pub fn with_max_keys(mut self, max_keys: usize) -> Self {
-        self.max_keys = max_keys.max(1);
+        self.principals.max_keys = max_keys.max(1);
+        self
+    }
+
+    /// The hard cap on tracked counters of anonymous clients, in their own table (at
+    /// least 1).
+    pub fn with_max_anonymous_keys(mut self, max_keys: usize) -> Self {
+        self.anonymous.max_keys = max_keys.max(1);
         self
     }
 
@@ -151,19 +200,39 @@ impl LocalStore {
         self
     }
 
-    /// The hard cap on tracked counters.
+    /// The hard cap on tracked counters of principals.
     pub fn max_keys(&self) -> usize {
-        self.max_keys
+        self.principals.max_keys
     }
 
-    /// How many counters are tracked now.
+    /// The hard cap on tracked counters of anonymous clients.
+    pub fn max_anonymous_keys(&self) -> usize {
+        self.anonymous.max_keys
+    }
+
+    /// How many counters are tracked now, in both tables.
     pub fn len(&self) -> usize {
-        self.cells.len()
+        self.principals.cells.len() + self.anonymous.cells.len()
+    }
+
+    /// How many counters of anonymous clients are tracked now.
+    pub fn anonymous_len(&self) -> usize {
+        self.anonymous.cells.len()
     }
 
     /// Whether no counter is tracked.
     pub fn is_empty(&self) -> bool {
-        self.cells.is_empty()
+        self.principals.cells.is_empty() && self.anonymous.cells.is_empty()
+    }
+
+    /// The table a counter lives in.
+    #[inline]
+    fn table(&self, key: &LimitKey<'_>) -> &Table {
+        if key.is_anonymous() {
+            &self.anonymous
+        } else {
+            &self.principals
+        }
     }
 
     /// Drops every idle counter (one whose burst is full again at `now`, on the
@@ -174,13 +243,8 @@ impl LocalStore {
 
     fn sweep_at(&self, now: u64) {
         self.last_sweep.store(now, Ordering::Release);
-        // Drops cells whose stored value (TAT + 1) ≤ now + 1, i.e. TAT ≤ now.
-        self.cells.retain_recent(Nanos::new(now.saturating_add(1)));
-        let len = self.cells.len();
-        self.tracked.store(len, Ordering::Relaxed);
-        if self.cells.capacity() > 4096 && self.cells.capacity() / 4 > len {
-            ShrinkableKeyedStateStore::shrink_to_fit(&self.cells);
-        }
+        self.principals.sweep_at(now);
+        self.anonymous.sweep_at(now);
     }
 
     /// Runs the scheduled sweep if its time has come and no other thread claimed it.
@@ -202,8 +266,8 @@ impl LocalStore {
         }
     }
 
-    /// At the cap: sweeps if allowed; `Err(wait)` when the table stays full.
-    fn make_room(&self, now: u64) -> Result<(), u64> {
+    /// `table` is at its cap: sweeps if allowed; `Err(wait)` when it stays full.
+    fn make_room(&self, table: &Table, now: u64) -> Result<(), u64> {
         let gap = (self.sweep_interval / 10).max(1);
         let last = self.last_sweep.load(Ordering::Acquire);
         let next_allowed = last.saturating_add(gap);
@@ -215,11 +279,11 @@ impl LocalStore {
         {
             self.sweep_at(now);
         }
-        if self.tracked.load(Ordering::Relaxed) < self.max_keys {
-            Ok(())
-        } else {
+        if table.is_full() {
             let last = self.last_sweep.load(Ordering::Acquire);
             Err(last.saturating_add(gap).saturating_sub(now).max(1))
+        } else {
+            Ok(())
         }
     }
 
@@ -240,16 +304,17 @@ impl LocalStore {
                 .map(|admitted| (admitted, Charge::default()))
                 .map_err(refusal);
         }
+        let table = self.table(check.key());
         let key = check.key().hash();
-        if self.tracked.load(Ordering::Relaxed) >= self.max_keys && !self.cells.contains_key(&key) {
-            self.make_room(now)
+        if table.is_full() && !table.cells.contains_key(&key) {
+            self.make_room(table, now)
                 .map_err(|wait| (RefusalReason::KeyCapacity, Some(wait)))?;
         }
         // Read before the update: a refund seen here happened before this charge.
         let epoch = self.stripe(key).shifted.load(Ordering::Acquire);
         let inserted = Cell::new(false);
         let written = Cell::new(0);
-        let result = self.cells.measure_and_replace(&key, |stored| {
+        let result = table.cells.measure_and_replace(&key, |stored| {
             if stored.is_none() {
                 inserted.set(true);
             }
@@ -259,7 +324,7 @@ impl LocalStore {
             })
         });
         if inserted.get() {
-            self.tracked.fetch_add(1, Ordering::Relaxed);
+            table.tracked.fetch_add(1, Ordering::Relaxed);
         }
         let charge = Charge {
             tat: written.get(),
@@ -278,17 +343,15 @@ impl LocalStore {
 
     /// What charging `check` would do now, without charging or inserting anything.
     pub(crate) fn peek(&self, check: &LimitCheck<'_>, now: u64) -> Result<Admitted, Denied> {
+        let cells = &self.table(check.key()).cells;
         let key = check.key().hash();
         let decide =
             |stored: Option<Nanos>| gcra::decide(decode(stored), now, check.quota(), check.cost());
-        if !self.cells.contains_key(&key) {
+        if !cells.contains_key(&key) {
             return decide(None).map(|(admitted, _)| admitted);
         }
         // The closure always returns `Err`, so nothing is written.
-        match self
-            .cells
-            .measure_and_replace(&key, |stored| Err::<((), Nanos), _>(decide(stored)))
-        {
+        match cells.measure_and_replace(&key, |stored| Err::<((), Nanos), _>(decide(stored))) {
             Err(Ok((admitted, _))) => Ok(admitted),
             Err(Err(denied)) => Err(denied),
             Ok(()) => Err(Denied::Never),
@@ -305,8 +368,9 @@ impl LocalStore {
         if charge.increment == 0 || charge.tat <= now {
             return; // nothing charged, or all of it refilled already
         }
+        let cells = &self.table(check.key()).cells;
         let key = check.key().hash();
-        if !self.cells.contains_key(&key) {
+        if !cells.contains_key(&key) {
             return; // swept out: it is idle, nothing to give back
         }
         let stripe = self.stripe(key);
@@ -322,16 +386,14 @@ impl LocalStore {
             return;
         }
         let given = Cell::new(0);
-        let refunded = self
-            .cells
-            .measure_and_replace(&key, |stored| match decode(stored) {
-                Some(tat) if tat > now => {
-                    let give = owed.min(tat - now);
-                    given.set(give);
-                    Ok(((), encode(tat - give)))
-                }
-                _ => Err(()),
-            });
+        let refunded = cells.measure_and_replace(&key, |stored| match decode(stored) {
+            Some(tat) if tat > now => {
+                let give = owed.min(tat - now);
+                given.set(give);
+                Ok(((), encode(tat - give)))
+            }
+            _ => Err(()),
+        });
         if refunded.is_ok() {
             stripe.shifted.fetch_add(given.get(), Ordering::Release);
         }

@@ -21,6 +21,7 @@ pub struct CheckRequest<'a> {
     pub(crate) route_class: Option<&'a str>,
     pub(crate) overrides: Override<'a>,
     pub(crate) cost: u32,
+    pub(crate) anonymous: bool,
 }
 
 impl<'a> CheckRequest<'a> {
@@ -32,6 +33,19 @@ impl<'a> CheckRequest<'a> {
             route_class: None,
             overrides: Override::None,
             cost: 1,
+            anonymous: false,
+        }
+    }
+
+    /// A cost-1 request by an unauthenticated client, `client` naming it (e.g. its
+    /// address or network). Its counters are kept apart from every principal's: in a
+    /// table of their own in the local store (with its own cap), and under a global
+    /// counter of their own, so anonymous traffic can never make an authenticated
+    /// principal's request fail. The same text as a principal id is another counter.
+    pub fn anonymous(client: &'a str) -> Self {
+        Self {
+            anonymous: true,
+            ..Self::new(client)
         }
     }
 

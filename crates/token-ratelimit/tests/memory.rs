@@ -126,3 +126,72 @@ fn sweeps_drop_only_idle_keys() {
     );
     assert!(limiter.try_check(&early).unwrap().is_allowed());
 }
+
+#[test]
+fn anonymous_clients_fill_only_their_own_table_and_never_deny_principals() {
+    let clock = FakeClock::new();
+    let limiter = Limiter::builder()
+        .principal(q("2/hour"))
+        .global(q("1000/hour"))
+        .max_keys(100)
+        .max_anonymous_keys(100)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    // A flood of distinct anonymous clients fills the anonymous table and the
+    // anonymous share of the global limit.
+    let mut name = String::new();
+    let mut refused = 0;
+    for i in 0..2_000 {
+        name.clear();
+        std::fmt::Write::write_fmt(&mut name, format_args!("ip:2001:db8::{i:x}")).unwrap();
+        if !limiter
+            .try_check(&CheckRequest::anonymous(&name))
+            .unwrap()
+            .is_allowed()
+        {
+            refused += 1;
+        }
+    }
+    assert!(refused > 1_000, "the flood hit the caps: {refused}");
+    // New principals are still admitted, up to their own cap (the global counter
+    // takes one slot).
+    for i in 0..98 {
+        let d = limiter
+            .try_check(&CheckRequest::new(&format!("key-{i}")))
+            .unwrap();
+        assert!(d.is_allowed(), "principal {i}: {d:?}");
+    }
+    // The same text as an anonymous client's is another counter.
+    let d = limiter
+        .try_check(&CheckRequest::new("ip:2001:db8::1"))
+        .unwrap();
+    assert!(d.is_allowed(), "{d:?}");
+    assert_eq!(limiter.local_store().anonymous_len(), 100);
+    assert_eq!(limiter.local_store().max_anonymous_keys(), 100);
+}
+
+#[test]
+fn anonymous_traffic_has_its_own_share_of_the_global_limit() {
+    let limiter = Limiter::builder()
+        .global(q("3/hour"))
+        .clock(FakeClock::new())
+        .build()
+        .unwrap();
+    for i in 0..3 {
+        let ip = format!("ip:192.0.2.{i}");
+        assert!(
+            limiter
+                .try_check(&CheckRequest::anonymous(&ip))
+                .unwrap()
+                .is_allowed()
+        );
+    }
+    let d = limiter
+        .try_check(&CheckRequest::anonymous("ip:192.0.2.9"))
+        .unwrap();
+    assert_eq!(d.refusal().map(|r| r.name().as_str()), Some("global"));
+    // The principals' share is untouched.
+    let d = limiter.try_check(&CheckRequest::new("alice")).unwrap();
+    assert!(d.is_allowed(), "{d:?}");
+}

@@ -171,6 +171,43 @@ fn decisions_carry_their_reasons() {
 }
 
 #[test]
+fn head_is_authorized_as_get_and_never_falls_through() {
+    // A public catch-all beside a GET rule that needs a scope: axum answers HEAD with
+    // the GET handler, so HEAD must meet the GET rule, not the catch-all.
+    let p = Policy::builder()
+        .rule(RuleSpec::new("GET", "/api/reports").require("read:reports"))
+        .rule(RuleSpec::new("*", "/{*rest}").public())
+        .build()
+        .unwrap();
+    let none = set("");
+    let nobody = Grant::new(&none);
+    let d = p.authorize("HEAD", "/api/reports", Some(&nobody));
+    assert_eq!(d.reason_code(), Some("insufficient_scope"));
+    assert_eq!(
+        d.route().unwrap().rule().template().as_str(),
+        "/api/reports"
+    );
+    assert_eq!(
+        p.authorize("HEAD", "/api/reports", None).reason_code(),
+        Some("unauthenticated")
+    );
+    let held = set("read:reports");
+    assert!(
+        p.authorize("HEAD", "/api/reports", Some(&Grant::new(&held)))
+            .is_allowed()
+    );
+    // Other methods still fall through to the broader rule.
+    assert!(p.authorize("OPTIONS", "/api/reports", None).is_allowed());
+    // A separate HEAD rule beside a GET rule would make HEAD ambiguous: refused.
+    let e = Policy::builder()
+        .rule(RuleSpec::new("GET", "/a").require("read:a").name("get"))
+        .rule(RuleSpec::new("HEAD", "/a").public().name("head"))
+        .build()
+        .unwrap_err();
+    assert_eq!(e.rule_name(), Some("head"));
+}
+
+#[test]
 fn tenant_binding() {
     let p = quickstart();
     let held = set("read:usage");

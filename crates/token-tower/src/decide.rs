@@ -179,7 +179,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
         match &self.limiter {
             Some(limiter) => {
                 let decision = {
-                    let anonymous = anonymous_key(&outcome);
+                    let anonymous = anonymous_key(&outcome, self.anonymous_ipv6_prefix);
                     let request = self.check_request(&outcome, anonymous.as_deref());
                     limiter.check(&request).await
                 };
@@ -268,7 +268,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
             return Begin::Decided(outcome);
         };
         let decision = {
-            let anonymous = anonymous_key(&outcome);
+            let anonymous = anonymous_key(&outcome, self.anonymous_ipv6_prefix);
             let request = self.check_request(&outcome, anonymous.as_deref());
             limiter.try_check(&request)
         };
@@ -289,7 +289,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
             .and_then(Rule::rate_class);
         let request = match (&outcome.principal, anonymous) {
             (Some(p), _) => CheckRequest::from_principal(p),
-            (None, key) => CheckRequest::new(key.unwrap_or("ip:unknown")),
+            (None, key) => CheckRequest::anonymous(key.unwrap_or("ip:unknown")),
         };
         request.route_class(class)
     }
@@ -380,12 +380,22 @@ fn peer(parts: &Parts) -> Option<IpAddr> {
 /// The request id header copied into audit events.
 const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Anonymous requests (public routes) are limited per client address.
-fn anonymous_key(outcome: &Outcome) -> Option<String> {
-    match (&outcome.principal, outcome.client.ip) {
-        (None, Some(ip)) => Some(format!("ip:{ip}")),
-        _ => None,
+/// Anonymous requests (public routes) are limited per client: an IPv4 address, or
+/// the IPv6 network of `v6_prefix` bits around the address.
+fn anonymous_key(outcome: &Outcome, v6_prefix: u8) -> Option<String> {
+    if outcome.principal.is_some() {
+        return None;
     }
+    Some(match outcome.client.ip.map(forwarded::canonical)? {
+        IpAddr::V6(v6) if v6_prefix < 128 => {
+            let mask = u128::MAX
+                .checked_shl(128 - u32::from(v6_prefix))
+                .unwrap_or(0);
+            let network = std::net::Ipv6Addr::from(u128::from(v6) & mask);
+            format!("ip:{network}/{v6_prefix}")
+        }
+        ip => format!("ip:{ip}"),
+    })
 }
 
 /// Records the limiter's decision; a refusal becomes the request's rejection.

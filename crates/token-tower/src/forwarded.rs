@@ -45,7 +45,8 @@ pub enum ProxyHeaders {
 #[non_exhaustive]
 pub struct ClientInfo {
     /// The client's address: the peer's, or from forwarded headers when the peer is a
-    /// trusted proxy (the right-most untrusted hop). `None` when the peer is unknown.
+    /// trusted proxy (the right-most hop that is not a trusted proxy). `None` when the
+    /// peer is unknown or that hop is unusable: every network allowlist refuses it.
     pub ip: Option<IpAddr>,
     /// Whether the client's hop used TLS: the connection's marker, or a trusted
     /// proxy's `Forwarded: proto=https` / `X-Forwarded-Proto: https`.
@@ -65,9 +66,15 @@ impl ClientInfo {
 
 /// Resolves the client from the peer address, the TLS marker and, only when the peer
 /// is inside `trusted`, the forwarded headers (`credentials_ok` is left false: the
-/// layer sets it from its configuration). Never fails: a forwarded header that
-/// does not parse is ignored and the peer (the proxy) is the client, which fails
-/// closed for any per-key network allowlist.
+/// layer sets it from its configuration). Never fails.
+///
+/// The hops are walked right to left (the right-most was written by the proxy next to
+/// us): trusted hops are skipped, and the first hop that is not trusted decides. If it
+/// is an address, that is the client; if it is unusable (not an address, an
+/// obfuscated or `unknown` node, bytes that are not visible ASCII, a `Forwarded`
+/// element that does not parse), the client is unknown (`ip: None`), which every
+/// per-key network allowlist refuses. A bad hop further left is never read. A trusted
+/// peer that sends no forwarded header at all is the client itself.
 pub fn resolve(
     peer: Option<IpAddr>,
     tls: bool,
@@ -84,22 +91,26 @@ pub fn resolve(
     if !is_trusted(peer, trusted) {
         return direct;
     }
-    let hops = match which {
+    let chain = match which {
         ProxyHeaders::Forwarded => forwarded_hops(headers),
         ProxyHeaders::XForwarded => x_forwarded_hops(headers),
     };
-    let Some(hops) = hops else { return direct };
-    // Right to left: the first hop not in a trusted network is the client; if every
-    // hop is trusted, the left-most is.
-    let chosen = hops
-        .iter()
-        .rev()
-        .find(|h| !is_trusted(h.ip, trusted))
-        .or_else(|| hops.first());
-    let Some(hop) = chosen else { return direct };
+    let Some(last) = chain.hops.last() else {
+        return direct;
+    };
+    let chosen = match chain.hops.iter().rev().find(|h| !h.is_trusted(trusted)) {
+        Some(hop) => *hop,
+        // Every hop is trusted: the left-most is the client, unless the chain was cut
+        // and the real left-most is unseen.
+        None if chain.cut => Hop {
+            ip: None,
+            https: last.https,
+        },
+        None => chain.hops[0],
+    };
     ClientInfo {
-        ip: Some(hop.ip),
-        tls: tls || hop.https,
+        ip: chosen.ip,
+        tls: tls || chosen.https,
         credentials_ok: false,
     }
 }
@@ -109,72 +120,115 @@ fn is_trusted(ip: IpAddr, trusted: &[Cidr]) -> bool {
 }
 
 /// IPv4-mapped IPv6 addresses as IPv4.
-fn canonical(ip: IpAddr) -> IpAddr {
+pub(crate) fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         IpAddr::V4(_) => ip,
     }
 }
 
-/// One proxy hop: who the proxy heard from, and whether that hop was HTTPS.
+/// One proxy hop: who the proxy heard from (`None`: unusable), and whether that hop
+/// was HTTPS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Hop {
-    ip: IpAddr,
+    ip: Option<IpAddr>,
     https: bool,
 }
 
-/// Every comma-separated element of every line of `name`, left to right, or `None`
-/// when a line is not visible ASCII.
-fn elements<'h>(headers: &'h HeaderMap, name: &HeaderName) -> Option<Vec<&'h str>> {
+impl Hop {
+    /// Only an address inside a trusted network is trusted; an unusable hop never is.
+    fn is_trusted(&self, trusted: &[Cidr]) -> bool {
+        self.ip.is_some_and(|ip| is_trusted(ip, trusted))
+    }
+}
+
+/// The hops of a forwarded header, left to right, at most [`MAX_FORWARDED_HOPS`].
+#[derive(Debug, Default)]
+struct Chain {
+    hops: Vec<Hop>,
+    /// Whether hops on the left were dropped to stay within the bound.
+    cut: bool,
+}
+
+/// Every comma-separated element of every line of `name`, left to right, trimmed;
+/// `None` for an element that is not visible ASCII (one bad element spoils only
+/// itself, never its line or the header). Keeps the right-most
+/// [`MAX_FORWARDED_HOPS`]; the flag says whether any were dropped.
+fn elements<'h>(headers: &'h HeaderMap, name: &HeaderName) -> (Vec<Option<&'h str>>, bool) {
     let mut out = Vec::new();
     for value in headers.get_all(name) {
-        let text = value.to_str().ok()?;
-        out.extend(text.split(',').map(str::trim));
+        out.extend(value.as_bytes().split(|b| *b == b',').map(|raw| {
+            std::str::from_utf8(raw).ok().map(str::trim).filter(|t| {
+                t.bytes()
+                    .all(|b| b.is_ascii_graphic() || b == b' ' || b == b'\t')
+            })
+        }));
     }
     let skip = out.len().saturating_sub(MAX_FORWARDED_HOPS);
-    Some(out.split_off(skip))
+    (out.split_off(skip), skip > 0)
 }
 
 /// RFC 7239 `Forwarded`: `for=` (quoted, bracketed IPv6, optional port) and `proto=`.
-/// An element without a usable `for=` (an obfuscated or `unknown` node) ends the
-/// trustworthy part of the chain: nothing left of it can be attributed.
-fn forwarded_hops(headers: &HeaderMap) -> Option<Vec<Hop>> {
-    let elements = elements(headers, &http::header::FORWARDED)?;
-    let mut hops = Vec::with_capacity(elements.len());
-    for element in elements {
-        let mut ip = None;
-        let mut https = false;
-        for pair in element.split(';') {
-            let (name, value) = pair.trim().split_once('=')?;
-            let value = value.trim().trim_matches('"');
-            if name.trim().eq_ignore_ascii_case("for") {
-                ip = parse_node(value);
-            } else if name.trim().eq_ignore_ascii_case("proto") {
-                https = value.eq_ignore_ascii_case("https");
-            }
-        }
-        match ip {
-            Some(ip) => hops.push(Hop { ip, https }),
-            None => hops.clear(),
+/// An element without a usable `for=` (an obfuscated or `unknown` node, a pair without
+/// `=`, a repeated parameter) is an unusable hop.
+fn forwarded_hops(headers: &HeaderMap) -> Chain {
+    let (elements, cut) = elements(headers, &http::header::FORWARDED);
+    let hops = elements
+        .into_iter()
+        .map(|e| {
+            e.and_then(forwarded_element).unwrap_or(Hop {
+                ip: None,
+                https: false,
+            })
+        })
+        .collect();
+    Chain { hops, cut }
+}
+
+/// One `Forwarded` element, or `None` when it does not parse.
+fn forwarded_element(element: &str) -> Option<Hop> {
+    let mut ip = None;
+    let mut proto = None;
+    // Empty pairs are allowed by the grammar (`for=192.0.2.1;`).
+    for pair in element.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, value) = pair.split_once('=')?;
+        let value = value.trim().trim_matches('"');
+        let name = name.trim();
+        let slot = if name.eq_ignore_ascii_case("for") {
+            &mut ip
+        } else if name.eq_ignore_ascii_case("proto") {
+            &mut proto
+        } else {
+            continue;
+        };
+        if slot.replace(value).is_some() {
+            return None; // a parameter given twice is ambiguous
         }
     }
-    Some(hops)
+    Some(Hop {
+        ip: Some(parse_node(ip?)?),
+        https: proto.is_some_and(|p| p.eq_ignore_ascii_case("https")),
+    })
 }
 
 /// `X-Forwarded-For` with the right-most `X-Forwarded-Proto` (the one our proxy set)
-/// applied to the client's hop.
-fn x_forwarded_hops(headers: &HeaderMap) -> Option<Vec<Hop>> {
-    let https = elements(headers, &X_FORWARDED_PROTO)
-        .and_then(|p| p.last().map(|p| p.eq_ignore_ascii_case("https")))
-        .unwrap_or(false);
-    let mut hops = Vec::new();
-    for element in elements(headers, &X_FORWARDED_FOR)? {
-        match parse_node(element) {
-            Some(ip) => hops.push(Hop { ip, https }),
-            None => hops.clear(),
-        }
-    }
-    Some(hops)
+/// applied to every hop (only the client's counts).
+fn x_forwarded_hops(headers: &HeaderMap) -> Chain {
+    let (protos, _) = elements(headers, &X_FORWARDED_PROTO);
+    let https = protos
+        .last()
+        .copied()
+        .flatten()
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let (elements, cut) = elements(headers, &X_FORWARDED_FOR);
+    let hops = elements
+        .into_iter()
+        .map(|e| Hop {
+            ip: e.and_then(parse_node),
+            https,
+        })
+        .collect();
+    Chain { hops, cut }
 }
 
 /// `192.0.2.1`, `192.0.2.1:443`, `[2001:db8::1]`, `[2001:db8::1]:443`, `2001:db8::1`.
@@ -308,17 +362,71 @@ mod tests {
         assert_eq!((c.ip, c.tls), (Some(ip("192.0.2.60")), false));
     }
 
+    /// A header map whose lines are raw bytes (nginx passes the client's bytes on).
+    fn raw(name: &str, lines: &[&[u8]]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for line in lines {
+            map.append(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                http::HeaderValue::from_bytes(line).unwrap(),
+            );
+        }
+        map
+    }
+
     #[test]
-    fn unattributable_or_garbage_headers_fall_back_to_the_proxy() {
-        for bad in ["for=unknown", "for=_hidden", "nonsense", "for=1.2.3.4;;x"] {
+    fn an_unusable_hop_next_to_the_proxies_makes_the_client_unknown() {
+        for bad in [
+            "for=unknown",
+            "for=_hidden",
+            "nonsense",
+            "for=1.2.3.4;;x",
+            "for=1.2.3.4;for=5.6.7.8",
+            "proto=https",
+            "",
+        ] {
             let h = headers(&[("forwarded", bad)]);
             let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies(), xff(&h));
-            assert_eq!(c.ip, Some(ip("10.0.0.1")), "{bad}");
+            assert_eq!(c.ip, None, "{bad:?}: never the proxy");
         }
-        // An unknown hop cuts the chain: nothing left of it is attributable.
         let h = headers(&[("x-forwarded-for", "203.0.113.9, unknown, 10.0.0.2")]);
         let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies(), xff(&h));
-        assert_eq!(c.ip, Some(ip("10.0.0.2")));
+        assert_eq!(c.ip, None, "the hop left of our proxies is unknown");
+        let h = raw("x-forwarded-for", &[b"203.0.113.9, 10.0.\xff.2"]);
+        let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies(), xff(&h));
+        assert_eq!(c.ip, None);
+    }
+
+    #[test]
+    fn garbage_left_of_the_client_is_never_read() {
+        // nginx appends the address it heard from to the client's own line.
+        let h = raw("x-forwarded-for", &[b"caf\xc3\xa9 \xff, 203.0.113.9"]);
+        let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies(), xff(&h));
+        assert_eq!(c.ip, Some(ip("203.0.113.9")));
+        // A bad line of its own does not spoil the others.
+        let h = raw("x-forwarded-for", &[b"\x80\x81", b"203.0.113.9, 10.0.0.2"]);
+        let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies(), xff(&h));
+        assert_eq!(c.ip, Some(ip("203.0.113.9")));
+        // A Forwarded element without `=` on the client's side.
+        let h = headers(&[("forwarded", "nonsense, for=203.0.113.9;proto=https")]);
+        let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies(), xff(&h));
+        assert_eq!((c.ip, c.tls), (Some(ip("203.0.113.9")), true));
+        // An empty trailing pair is allowed by the grammar.
+        let h = headers(&[("forwarded", "for=203.0.113.9;")]);
+        let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies(), xff(&h));
+        assert_eq!(c.ip, Some(ip("203.0.113.9")));
+    }
+
+    #[test]
+    fn a_trusted_peer_without_a_header_is_the_client() {
+        let c = resolve(
+            Some(ip("10.0.0.1")),
+            false,
+            &HeaderMap::new(),
+            &proxies(),
+            ProxyHeaders::XForwarded,
+        );
+        assert_eq!(c.ip, Some(ip("10.0.0.1")));
     }
 
     #[test]
@@ -338,6 +446,11 @@ mod tests {
         let h = headers(&[("x-forwarded-for", &chain)]);
         let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies(), xff(&h));
         assert_eq!(c.ip, Some(ip("198.51.100.2")));
+        // Every hop seen is trusted but the chain was cut: the client is unseen.
+        let chain = vec!["10.0.0.9"; 40].join(", ");
+        let h = headers(&[("x-forwarded-for", &chain)]);
+        let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies(), xff(&h));
+        assert_eq!(c.ip, None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
 use http::request::Parts;
-use http::{Request, Response};
+use http::{Request, Response, StatusCode};
 use http_body_util::Either;
 use pin_project_lite::pin_project;
 use token_core::apikey::KeyStore;
@@ -38,8 +38,38 @@ pin_project! {
         config: Arc<Config<K, L>>,
         outcome: Option<Box<Outcome>>,
         started: Instant,
+        // Set while the inner service's future is polled: still set when dropped, that
+        // poll panicked.
+        in_inner_poll: bool,
+    }
+
+    impl<S, B, K, L> PinnedDrop for ResponseFuture<S, B, K, L>
+    where
+        S: Service<Request<B>>,
+    {
+        /// The drop guard: a decision not yet recorded (the client disconnected, an
+        /// outer timeout fired, the handler panicked) is recorded now, with 499 (client
+        /// closed) or, when the inner service panicked, 500.
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let (Some(outcome), Some(auditor)) = (this.outcome.take(), &this.config.auditor) {
+                let status = if *this.in_inner_poll {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    CLIENT_CLOSED
+                };
+                this.config.audit(auditor, outcome, status, *this.started);
+            }
+        }
     }
 }
+
+/// The status audit events record when the response future was dropped before it
+/// completed (nginx's 499 "client closed request"): no response was sent.
+pub const CLIENT_CLOSED: StatusCode = match StatusCode::from_u16(499) {
+    Ok(status) => status,
+    Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+};
 
 impl<S, B, K, L> ResponseFuture<S, B, K, L>
 where
@@ -60,6 +90,7 @@ where
             config,
             outcome: Some(outcome),
             started,
+            in_inner_poll: false,
         }
     }
 
@@ -78,6 +109,7 @@ where
             config,
             outcome: None,
             started,
+            in_inner_poll: false,
         }
     }
 }
@@ -94,7 +126,10 @@ where
         let mut this = self.project();
         loop {
             if let Some(fut) = this.running.as_mut().as_pin_mut() {
-                let result = ready!(fut.poll(cx));
+                *this.in_inner_poll = true;
+                let result = fut.poll(cx);
+                *this.in_inner_poll = false;
+                let result = ready!(result);
                 // Never poll a finished future again: a second poll answers 500.
                 this.running.set(None);
                 let outcome = this.outcome.take();

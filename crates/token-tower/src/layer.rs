@@ -22,6 +22,10 @@ pub const DEFAULT_API_KEY_HEADER: HeaderName = HeaderName::from_static("x-api-ke
 /// The default prefix of problem `type` URIs: `urn:tokenkit:problem:<code>`.
 pub const DEFAULT_PROBLEM_TYPE_BASE: &str = "urn:tokenkit:problem:";
 
+/// The default prefix length anonymous IPv6 clients are rate-limited by: one `/64`, the
+/// smallest network a provider assigns to one subscriber.
+pub const DEFAULT_ANONYMOUS_IPV6_PREFIX: u8 = 64;
+
 /// A tower layer that authenticates, authorizes against a [`Policy`], rate-limits and
 /// audits every request before the inner service sees it.
 ///
@@ -40,6 +44,7 @@ pub(crate) struct Config<K, L> {
     pub(crate) require_tls: bool,
     pub(crate) allow_query_credentials: bool,
     pub(crate) limiter: Option<Limiter<L>>,
+    pub(crate) anonymous_ipv6_prefix: u8,
     pub(crate) header_style: HeaderStyle,
     pub(crate) auditor: Option<Auditor>,
     pub(crate) audit_public: bool,
@@ -68,6 +73,7 @@ impl<K: KeyStore> AuthLayer<K> {
                 require_tls: true,
                 allow_query_credentials: false,
                 limiter: None,
+                anonymous_ipv6_prefix: DEFAULT_ANONYMOUS_IPV6_PREFIX,
                 header_style: HeaderStyle::Ietf,
                 auditor: None,
                 audit_public: false,
@@ -189,9 +195,13 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
         self
     }
 
-    /// Rate limits: per principal (anonymous requests per client address), per
-    /// tenant, per route class (the matched rule's `rate_class`) and global. Every
-    /// response that passed through a limit carries the `RateLimit` fields.
+    /// Rate limits: per principal (anonymous requests per client address, see
+    /// [`anonymous_ipv6_prefix`](Self::anonymous_ipv6_prefix)), per tenant, per route
+    /// class (the matched rule's `rate_class`) and global. Anonymous requests are
+    /// counted apart from principals (their own table and their own global counter,
+    /// see [`token_ratelimit::CheckRequest::anonymous`]): they can never make an
+    /// authenticated request fail. Every response that passed through a limit carries
+    /// the `RateLimit` fields.
     pub fn limiter<T: LimitStore>(self, limiter: Limiter<T>) -> AuthLayerBuilder<K, T> {
         let c = self.config;
         AuthLayerBuilder {
@@ -205,6 +215,7 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
                 require_tls: c.require_tls,
                 allow_query_credentials: c.allow_query_credentials,
                 limiter: Some(limiter),
+                anonymous_ipv6_prefix: c.anonymous_ipv6_prefix,
                 header_style: c.header_style,
                 auditor: c.auditor,
                 audit_public: c.audit_public,
@@ -212,6 +223,16 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
                 remote: c.remote,
             },
         }
+    }
+
+    /// How many leading bits of an anonymous IPv6 client's address name it for the
+    /// rate limits (default [`DEFAULT_ANONYMOUS_IPV6_PREFIX`], a `/64`: one subscriber
+    /// holds a whole `/64` and can use a fresh address per request). 128 limits every
+    /// address apart; larger values count as 128. IPv4 clients are limited per
+    /// address.
+    pub fn anonymous_ipv6_prefix(mut self, bits: u8) -> Self {
+        self.config.anonymous_ipv6_prefix = bits.min(128);
+        self
     }
 
     /// Also sends the legacy `X-RateLimit-Limit/Remaining/Reset` fields.

@@ -84,8 +84,11 @@ pub use extract::{Authenticated, MissingPrincipal};
 pub use forwarded::{
     ClientInfo, MAX_FORWARDED_HOPS, PeerAddr, ProxyHeaders, TlsConnection, resolve,
 };
-pub use future::ResponseFuture;
-pub use layer::{AuthLayer, AuthLayerBuilder, DEFAULT_API_KEY_HEADER, DEFAULT_PROBLEM_TYPE_BASE};
+pub use future::{CLIENT_CLOSED, ResponseFuture};
+pub use layer::{
+    AuthLayer, AuthLayerBuilder, DEFAULT_ANONYMOUS_IPV6_PREFIX, DEFAULT_API_KEY_HEADER,
+    DEFAULT_PROBLEM_TYPE_BASE,
+};
 pub use rejection::{Rejection, RejectionKind, RenderFn, RenderedBody};
 pub use require_scope::{RequireScope, RequireScopeFuture, RequireScopeLayer};
 pub use service::AuthService;

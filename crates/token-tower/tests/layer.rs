@@ -417,3 +417,54 @@ async fn a_finished_response_future_polled_again_answers_500_instead_of_panickin
     };
     assert_eq!(again.status(), StatusCode::INTERNAL_SERVER_ERROR);
 }
+
+#[tokio::test]
+async fn head_runs_the_get_handler_so_it_needs_the_get_rules_scope() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use token_scopes::{Policy, RuleSpec};
+
+    let w = World::new();
+    let policy = Policy::builder()
+        .rule(RuleSpec::new("GET", "/api/reports").require("read:reports"))
+        .rule(RuleSpec::new("*", "/{*rest}").public())
+        .build()
+        .unwrap();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&ran);
+    // axum answers HEAD with the GET handler.
+    let app = axum::Router::new()
+        .route(
+            "/api/reports",
+            axum::routing::get(move || {
+                seen.fetch_add(1, Ordering::SeqCst);
+                async { "reports" }
+            }),
+        )
+        .layer(AuthLayer::new(w.authenticator(), policy));
+    let other = w.token("read:usage", None);
+    let head = answer(
+        app.clone()
+            .oneshot(req("HEAD", "/api/reports").bearer(&other).build())
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(head.status, StatusCode::FORBIDDEN);
+    let anonymous = answer(
+        app.clone()
+            .oneshot(req("HEAD", "/api/reports").build())
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(ran.load(Ordering::SeqCst), 0, "the GET handler never ran");
+    let reader = w.token("read:reports", None);
+    let allowed = app
+        .oneshot(req("HEAD", "/api/reports").bearer(&reader).build())
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), StatusCode::OK);
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+}

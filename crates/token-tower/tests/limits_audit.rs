@@ -347,3 +347,225 @@ async fn refusals_for_plain_http_are_audited() {
     );
     assert_eq!(e.client_ip(), Some("198.51.100.7".parse().unwrap()));
 }
+
+#[tokio::test]
+async fn a_malformed_forwarded_header_never_makes_the_proxy_the_client() {
+    use token_tower::ProxyHeaders;
+    let w = World::new();
+    let sink = MemorySink::new();
+    let auditor = Auditor::builder().sink(sink.clone()).build().unwrap();
+    // "Internal only": the allowlist covers the proxies' own network.
+    let (key, _) = w
+        .key(
+            NewKey::new("internal", "read:reports".parse().unwrap())
+                .networks(vec!["10.0.0.0/8".parse().unwrap()]),
+        )
+        .await;
+    let build = |which| {
+        AuthLayer::builder(w.authenticator(), policy())
+            .trusted_proxies(vec!["10.0.0.0/8".parse().unwrap()])
+            .proxy_headers(which)
+            .auditor(auditor.clone())
+            .build()
+    };
+    let (xff, fwd) = (
+        build(ProxyHeaders::XForwarded),
+        build(ProxyHeaders::Forwarded),
+    );
+    let call = || {
+        req("GET", "/api/reports")
+            .api_key(key.expose_secret())
+            .peer("10.0.0.2:1")
+            .tls()
+    };
+    // The client's bytes, with the address nginx heard from appended on the same line.
+    let garbled = send(
+        &xff,
+        call().header_bytes("x-forwarded-for", b"\xff\xfe, 198.51.100.1"),
+    )
+    .await;
+    assert_eq!(garbled.code(), "network_denied");
+    // A Forwarded element without `=`, then the proxy's own element.
+    let no_equals = send(
+        &fwd,
+        call().header("forwarded", "garbage, for=198.51.100.1"),
+    )
+    .await;
+    assert_eq!(no_equals.code(), "network_denied");
+    // The hop next to the proxies is unusable: the client is unknown, and refused.
+    let unknown = send(
+        &xff,
+        call().header("x-forwarded-for", "198.51.100.1, unknown"),
+    )
+    .await;
+    assert_eq!(unknown.code(), "network_denied");
+    let hidden = send(&fwd, call().header("forwarded", "for=_hidden;proto=https")).await;
+    assert_eq!(hidden.code(), "network_denied");
+    // The same key through the proxy from inside the network still works.
+    let inside = send(&xff, call().header("x-forwarded-for", "10.1.2.3")).await;
+    assert_eq!(inside.status, StatusCode::OK);
+
+    auditor.flush();
+    let ips: Vec<_> = sink
+        .events()
+        .iter()
+        .map(token_audit::AuditEvent::client_ip)
+        .collect();
+    let outside = Some("198.51.100.1".parse().unwrap());
+    assert_eq!(
+        ips,
+        [
+            outside,
+            outside,
+            None,
+            None,
+            Some("10.1.2.3".parse().unwrap())
+        ],
+        "the audit trail never records the proxy as the client"
+    );
+}
+
+/// Polls `fut` once, whatever it answers.
+async fn poll_once<F: std::future::Future + Unpin>(fut: &mut F) {
+    std::future::poll_fn(|cx| {
+        let _ = std::pin::Pin::new(&mut *fut).poll(cx);
+        std::task::Poll::Ready(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_dropped_response_future_is_still_audited_as_client_closed() {
+    use tower::Service;
+    let w = World::new();
+    let (l, auditor, sink) = audited(&w);
+    let (key, record) = w
+        .key(NewKey::new("k", "read:reports".parse().unwrap()))
+        .await;
+    // A handler that never answers; the client goes away (or an outer timeout fires).
+    let mut svc = l.layer(service_fn(|_: http::Request<_>| {
+        std::future::pending::<Result<http::Response<String>, std::convert::Infallible>>()
+    }));
+    let cold = req("GET", "/api/reports").api_key(key.expose_secret());
+    let mut fut = Box::pin(svc.ready().await.unwrap().call(cold.build()));
+    poll_once(&mut fut).await;
+    drop(fut);
+    // A refusal dropped before it was ever polled.
+    let token = w.token("read:usage", None);
+    let refused = req("GET", "/api/reports").bearer(&token);
+    drop(svc.ready().await.unwrap().call(refused.build()));
+    auditor.flush();
+    let events = sink.events();
+    let seen: Vec<_> = events.iter().map(|e| (e.kind(), e.http_status())).collect();
+    assert_eq!(
+        seen,
+        [
+            (EventKind::AuthSucceeded, Some(499)),
+            (EventKind::ScopeDenied, Some(499)),
+        ]
+    );
+    assert_eq!(events[0].key(), Some(record.id.as_str()));
+    assert_eq!(token_tower::CLIENT_CLOSED.as_u16(), 499);
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_audited_as_a_server_error() {
+    let w = World::new();
+    let (l, auditor, sink) = audited(&w);
+    let svc = l.layer(service_fn(|_: http::Request<_>| async {
+        let fail = true;
+        assert!(!fail, "the handler panicked");
+        Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    }));
+    let token = w.token("read:reports", None);
+    let run = tokio::spawn(svc.oneshot(req("GET", "/api/reports").bearer(&token).build()));
+    assert!(run.await.unwrap_err().is_panic());
+    auditor.flush();
+    let seen: Vec<_> = sink
+        .events()
+        .iter()
+        .map(|e| (e.kind(), e.http_status()))
+        .collect();
+    assert_eq!(seen, [(EventKind::AuthSucceeded, Some(500))]);
+}
+
+fn anonymous_limits(clock: &FakeClock) -> Limiter {
+    Limiter::builder()
+        .principal(Quota::per_minute(1).unwrap())
+        .global(Quota::per_minute(1_000).unwrap())
+        .max_keys(20)
+        .max_anonymous_keys(20)
+        .clock(clock.clone())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn anonymous_ipv6_clients_are_limited_per_slash_64() {
+    let w = World::new();
+    let clock = FakeClock::new();
+    let health = |peer: &str| req("GET", "/health").peer(peer);
+    let l = AuthLayer::builder(w.authenticator(), policy())
+        .limiter(anonymous_limits(&clock))
+        .build();
+    let first = send(&l, health("[2001:db8:1:2::1]:1")).await;
+    assert_eq!(first.status, StatusCode::OK);
+    // A fresh address in the same /64 is the same client.
+    let same = send(&l, health("[2001:db8:1:2:ffff::9]:1")).await;
+    assert_eq!(same.status, StatusCode::TOO_MANY_REQUESTS);
+    let other = send(&l, health("[2001:db8:1:3::1]:1")).await;
+    assert_eq!(
+        other.status,
+        StatusCode::OK,
+        "another /64 is another client"
+    );
+    // IPv4 clients on a dual-stack socket are not one /64.
+    assert_eq!(
+        send(&l, health("[::ffff:192.0.2.1]:1")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&l, health("[::ffff:192.0.2.2]:1")).await.status,
+        StatusCode::OK
+    );
+    // The prefix is configurable.
+    let exact = AuthLayer::builder(w.authenticator(), policy())
+        .limiter(anonymous_limits(&clock))
+        .anonymous_ipv6_prefix(128)
+        .build();
+    assert_eq!(
+        send(&exact, health("[2001:db8:1:2::1]:1")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send(&exact, health("[2001:db8:1:2::2]:1")).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_flood_of_anonymous_clients_never_denies_a_principal() {
+    let w = World::new();
+    let clock = FakeClock::new();
+    let l = AuthLayer::builder(w.authenticator(), policy())
+        .limiter(anonymous_limits(&clock))
+        .build();
+    let mut refused = 0;
+    for i in 0..200 {
+        let peer = format!("[2001:db8:{i:x}::1]:1");
+        let a = send(&l, req("GET", "/health").peer(&peer)).await;
+        if a.status == StatusCode::TOO_MANY_REQUESTS {
+            refused += 1;
+        }
+    }
+    assert!(refused >= 180, "the anonymous table is full: {refused}");
+    // New principals still pass (their table has room for them).
+    for i in 0..10 {
+        let user = format!("user-{i}");
+        let spec = token_core::jwt::AccessTokenRequest::new(&user, common::AUD)
+            .scope("read:reports".parse().unwrap());
+        let token = w.minter.mint(&spec).unwrap();
+        let a = send(&l, req("GET", "/api/reports").bearer(&token)).await;
+        assert_eq!(a.status, StatusCode::OK, "principal {i}");
+    }
+}

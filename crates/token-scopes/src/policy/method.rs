@@ -8,11 +8,17 @@ const NAMES: [&str; 9] = [
 /// The bit for every method not in `NAMES` (extension methods); only "any" matches it.
 const OTHER: u16 = 1 << NAMES.len();
 const ANY: u16 = (OTHER << 1) - 1;
+const GET: u16 = 1;
+const HEAD: u16 = 1 << 1;
 
 /// The HTTP methods a rule applies to: a set of standard methods, or any method.
 ///
 /// Method names are case-sensitive (RFC 9110 §9.1): `GET` is a method, `get` is not.
 /// `*` means any method, including extension methods.
+///
+/// A set with `GET` also applies to `HEAD`: servers answer `HEAD` with the `GET`
+/// handler (axum does), so `HEAD` must be authorized exactly as `GET` is. A rule for
+/// `GET` therefore overlaps a rule for `HEAD` on the same template.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MethodSet(u16);
 
@@ -36,9 +42,9 @@ impl MethodSet {
         MethodSet(self.0 | other.0)
     }
 
-    /// Whether the set applies to a request with this method.
+    /// Whether the set applies to a request with this method (`HEAD` wherever `GET`).
     pub fn contains(self, method: &str) -> bool {
-        self.0 & bit(method) != 0
+        self.effective() & bit(method) != 0
     }
 
     /// Whether this is "any method".
@@ -47,7 +53,16 @@ impl MethodSet {
     }
 
     pub(crate) fn overlaps(self, other: MethodSet) -> bool {
-        self.0 & other.0 != 0
+        self.effective() & other.effective() != 0
+    }
+
+    /// The methods the set applies to: its own, plus `HEAD` when it has `GET`.
+    fn effective(self) -> u16 {
+        if self.0 & GET == 0 {
+            self.0
+        } else {
+            self.0 | HEAD
+        }
     }
 }
 
@@ -115,7 +130,10 @@ mod tests {
         let post = MethodSet::parse("POST").unwrap();
         assert!(get.contains("GET"));
         assert!(!get.contains("get"));
-        assert!(!get.contains("HEAD"));
+        assert!(get.contains("HEAD"), "HEAD is answered by the GET handler");
+        assert!(!MethodSet::parse("HEAD").unwrap().contains("GET"));
+        assert!(get.overlaps(MethodSet::parse("HEAD").unwrap()));
+        assert_eq!(get.to_string(), "GET");
         assert!(get.union(post).contains("POST"));
         assert!(MethodSet::ANY.contains("PROPFIND"));
         assert!(!get.union(post).contains("PROPFIND"));

@@ -119,7 +119,9 @@ impl Policy {
     /// At each segment a literal beats a `{param}`, which beats a catch-all; the search
     /// backtracks, so when a more specific rule's methods do not include `method`, a
     /// less specific rule may answer. Rules for specific methods beat `*` rules on the
-    /// same template. `HEAD` is not implied by `GET`: list it where wanted.
+    /// same template. A `GET` rule also covers `HEAD` (the server answers `HEAD` with
+    /// the `GET` handler), so `HEAD` never falls through to a broader rule where a
+    /// `GET` rule matches.
     pub fn match_route<'p, 'r>(
         &'p self,
         method: &str,

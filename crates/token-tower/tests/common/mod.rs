@@ -112,6 +112,13 @@ impl Req {
         self.builder = self.builder.header(k, v);
         self
     }
+    /// A header whose value is raw bytes (not necessarily visible ASCII).
+    pub fn header_bytes(mut self, k: &str, v: &[u8]) -> Req {
+        self.builder = self
+            .builder
+            .header(k, http::HeaderValue::from_bytes(v).unwrap());
+        self
+    }
     pub fn bearer(self, token: &str) -> Req {
         self.header("authorization", &format!("Bearer {token}"))
     }
