@@ -496,17 +496,17 @@ impl Verifier {
                 return Err(JwtErrorKind::LifetimeTooLong);
             }
         }
+        if let Some(iss) = &v.issuer
+            && c.iss.as_deref() != Some(iss)
+        {
+            return Err(JwtErrorKind::WrongIssuer);
+        }
         // RFC 8725 §3.8: the key must belong to the issuer the token names, so another
         // issuer's key can never speak for us (nor for a third issuer).
         if let KeyIssuer::Issuer(bound) = bound
             && c.iss.as_deref() != Some(bound)
         {
             return Err(JwtErrorKind::KeyIssuerMismatch);
-        }
-        if let Some(iss) = &v.issuer
-            && c.iss.as_deref() != Some(iss)
-        {
-            return Err(JwtErrorKind::WrongIssuer);
         }
         if let Some(aud) = &v.audience
             && !c.aud.iter().any(|a| a == aud)
