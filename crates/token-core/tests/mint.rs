@@ -136,8 +136,7 @@ fn downscoping_never_exceeds_the_parent() {
                 .ttl_secs(600),
         )
         .unwrap();
-    let verified = verifier.verify(&parent).unwrap();
-    let parent = &verified;
+    let parent = &verifier.verify(&parent).unwrap();
 
     let too_long = minter.downscope(
         parent,

@@ -187,11 +187,11 @@ impl Keyring {
         json: &[u8],
         issuer: &str,
     ) -> Result<(Keyring, JwksReport), KeyringError> {
-        let bound: Arc<str> = issuer.into();
         #[derive(serde::Deserialize)]
         struct Doc {
             keys: Vec<serde_json::Value>,
         }
+        let bound: Arc<str> = issuer.into();
         let doc: Doc = serde_json::from_slice(json).map_err(|_| KeyringError::NotJwks)?;
         let mut entries = self.inner.entries.clone();
         let mut report = JwksReport::default();

@@ -68,13 +68,12 @@ impl RevocationStore for MemoryRevocationStore {
             .inner
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let previous = match r.entries.get_mut(iss) {
-            Some(ids) => ids.insert(jti.to_owned(), expires_at),
-            None => {
-                let ids = HashMap::from([(jti.to_owned(), expires_at)]);
-                r.entries.insert(iss.to_owned(), ids);
-                None
-            }
+        let previous = if let Some(ids) = r.entries.get_mut(iss) {
+            ids.insert(jti.to_owned(), expires_at)
+        } else {
+            let ids = HashMap::from([(jti.to_owned(), expires_at)]);
+            r.entries.insert(iss.to_owned(), ids);
+            None
         };
         if previous.is_none() {
             r.len += 1;
