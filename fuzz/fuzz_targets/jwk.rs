@@ -7,7 +7,7 @@ use token_core::jose::{Jwk, SigningKey, VerifyingKey};
 use token_core::jwt::Keyring;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = Keyring::verify_only().with_jwks(data);
+    let _ = Keyring::verify_only().with_jwks(data, "https://as");
     if let Ok(jwk) = Jwk::from_json(data) {
         let _ = jwk.thumbprint();
         if let Ok(key) = SigningKey::from_jwk(&jwk, None) {

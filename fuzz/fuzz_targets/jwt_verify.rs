@@ -26,7 +26,7 @@ fn fixture() -> &'static Fixture {
     F.get_or_init(|| {
         let hmac = SigningKey::hmac(Algorithm::HS256, &[7u8; 32]).unwrap().with_kid("h");
         let ed = SigningKey::from_jwk(&Jwk::from_json(ED25519.as_bytes()).unwrap(), None).unwrap();
-        let keyring = Keyring::new(hmac.clone()).with_verifying_key(ed.verifying_key().clone()).unwrap();
+        let keyring = Keyring::new(hmac.clone()).with_verifying_key(ed.verifying_key().clone(), "https://as").unwrap();
         let validation = Validation::builder().issuer("https://as").audience("api").build().unwrap();
         let verifier = Verifier::new(keyring, validation).with_clock(Arc::new(ManualClock::new(NOW)));
         Fixture { hmac, verifier }

@@ -253,21 +253,26 @@ static BASE64URL: [bool; 256] = {
     }
 };
 
-fn principal_from_jwt(v: Verified) -> Principal {
+/// The principal a verified token names. A token without `sub` (or with an empty one)
+/// names nobody and is refused (`missing_sub`), never turned into principal `""`.
+fn principal_from_jwt(v: Verified) -> Result<Principal, JwtErrorKind> {
     let c = v.claims;
-    let sub = c.sub.unwrap_or_default();
+    let sub = c
+        .sub
+        .filter(|s| !s.is_empty())
+        .ok_or(JwtErrorKind::MissingSubject)?;
     // A client-credentials token is issued to the client itself.
     let kind = if c.client_id.as_deref() == Some(sub.as_str()) {
         PrincipalKind::Client
     } else {
         PrincipalKind::AccessToken
     };
-    Principal::builder(&sub, kind, c.scope)
+    Ok(Principal::builder(&sub, kind, c.scope)
         .tenant(c.tenant)
         .key_id(Some(v.key.kid().to_owned()))
         .client_id(c.client_id)
         .expires_at(Some(c.exp))
-        .build()
+        .build())
 }
 
 impl<S> fmt::Debug for Authenticator<S> {

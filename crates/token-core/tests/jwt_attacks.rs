@@ -186,7 +186,7 @@ fn kid_selects_and_no_kid_needs_exactly_one_key() {
     );
     let two = verifier(
         Keyring::new(a.clone())
-            .with_verifying_key(b.verifying_key().clone())
+            .with_verifying_key(b.verifying_key().clone(), "https://as")
             .unwrap(),
     );
     assert_eq!(
@@ -486,7 +486,7 @@ fn revoked_jti_is_refused_and_jti_is_then_required() {
     let v = verifier(Keyring::new(key.clone())).with_revocation(store.clone());
     let token = forge(&key, &header(&key), &claims(r#","jti":"t-1""#));
     assert_eq!(kind(&v, &token), None);
-    store.revoke("t-1", NOW + 300);
+    store.revoke("https://as", "t-1", NOW + 300);
     assert_eq!(kind(&v, &token), Some(JwtErrorKind::Revoked));
     assert_eq!(
         kind(&v, &forge(&key, &header(&key), &claims(""))),
@@ -500,7 +500,7 @@ fn a_revoked_token_stays_revoked_through_the_leeway() {
     let store = Arc::new(MemoryRevocationStore::new());
     let exp = NOW + 300;
     let token = forge(&key, &header(&key), &claims(r#","jti":"t-2""#));
-    store.revoke("t-2", exp);
+    store.revoke("https://as", "t-2", exp);
     // Past exp but within the 30 s leeway the token would still be accepted: so must
     // its revocation hold.
     let late = Verifier::new(

@@ -102,7 +102,7 @@ fn revocation_still_applies_to_remembered_tokens() {
     let w = world(100);
     let t = mint(&w, &w.keyring, "jti-7");
     assert!(code(&w, &t).is_ok());
-    w.revoked.revoke("jti-7", NOW + 600);
+    w.revoked.revoke("iss", "jti-7", NOW + 600);
     assert_eq!(code(&w, &t), Err("token_revoked"));
 }
 
@@ -136,17 +136,37 @@ fn a_kid_reused_for_another_key_is_not_trusted_from_the_cache() {
     let ring = Keyring::new(first);
     w.shared.store(
         Keyring::verify_only()
-            .with_verifying_key(ring.signing_key().unwrap().verifying_key().clone())
+            .with_verifying_key(ring.signing_key().unwrap().verifying_key().clone(), "iss")
             .unwrap(),
     );
     let t = mint(&w, &ring, "a");
     assert!(code(&w, &t).is_ok());
     w.shared.store(
         Keyring::verify_only()
-            .with_verifying_key(second.verifying_key().clone())
+            .with_verifying_key(second.verifying_key().clone(), "iss")
             .unwrap(),
     );
     assert_eq!(code(&w, &t), Err("bad_signature"));
+}
+
+#[test]
+fn a_key_bound_to_another_issuer_refuses_remembered_tokens() {
+    // The same key material, now bound to another issuer: the cached entry's key is
+    // still selected, but the token's `iss` is not its issuer any more.
+    let w = world(100);
+    let key = w.keyring.signing_key().unwrap().verifying_key().clone();
+    w.shared.store(
+        Keyring::verify_only()
+            .with_verifying_key(key.clone(), "iss")
+            .unwrap(),
+    );
+    let t = mint(&w, &w.keyring, "a");
+    assert!(code(&w, &t).is_ok());
+    assert!(code(&w, &t).is_ok(), "answered by the cache");
+    assert_eq!(w.verifier.cache_hits(), 1);
+    let rebound = Keyring::verify_only().with_verifying_key(key, "https://partner.example");
+    w.shared.store(rebound.unwrap());
+    assert_eq!(code(&w, &t), Err("key_issuer_mismatch"));
 }
 
 #[test]
@@ -196,7 +216,7 @@ fn each_clone_rechecks_with_its_own_settings() {
     assert!(code(&w, &t).is_ok());
     // A clone sharing the cache but consulting another revocation store.
     let strict = Arc::new(MemoryRevocationStore::new());
-    strict.revoke("jti-9", NOW + 600);
+    strict.revoke("iss", "jti-9", NOW + 600);
     let other: Authenticator = Authenticator::new().jwt(w.verifier.clone().with_revocation(strict));
     assert_eq!(
         other.authenticate_now(&t).unwrap().unwrap_err().code(),

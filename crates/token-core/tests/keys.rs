@@ -220,7 +220,7 @@ fn public_jwks_never_holds_secrets_or_other_issuers() {
     let ring = Keyring::new(hmac)
         .rotate(ed.clone(), NOW)
         .unwrap()
-        .with_verifying_key(theirs.verifying_key().clone())
+        .with_verifying_key(theirs.verifying_key().clone(), "https://partner")
         .unwrap();
     let jwks = ring.public_jwks();
     assert_eq!(jwks.keys.len(), 1);
@@ -246,7 +246,7 @@ fn an_external_jwks_loads_what_it_can() {
         edwards.verifying_key().to_public_jwk().unwrap(),
     ]});
     let (ring, report) = Keyring::verify_only()
-        .with_jwks(doc.to_string().as_bytes())
+        .with_jwks(doc.to_string().as_bytes(), "https://partner")
         .unwrap();
     assert_eq!(report.loaded, [p256.kid(), edwards.kid()]);
     let skipped: Vec<&str> = report.skipped.iter().map(|(k, _)| k.as_str()).collect();
@@ -255,7 +255,9 @@ fn an_external_jwks_loads_what_it_can() {
     // Other issuers' keys verify but are never republished.
     assert!(ring.public_jwks().keys.is_empty());
     assert_eq!(
-        Keyring::verify_only().with_jwks(b"[]").unwrap_err(),
+        Keyring::verify_only()
+            .with_jwks(b"[]", "https://partner")
+            .unwrap_err(),
         KeyringError::NotJwks
     );
 }

@@ -136,10 +136,10 @@ fn downscoping_never_exceeds_the_parent() {
                 .ttl_secs(600),
         )
         .unwrap();
-    let parent = verifier.verify(&parent).unwrap().claims;
+    let parent = &verifier.verify(&parent).unwrap();
 
     let too_long = minter.downscope(
-        &parent,
+        parent,
         &"read:sales".parse().unwrap(),
         Some("api"),
         Some(901),
@@ -147,28 +147,28 @@ fn downscoping_never_exceeds_the_parent() {
     assert_eq!(too_long.unwrap_err(), MintError::Lifetime { max_secs: 900 });
 
     let child = minter
-        .downscope(&parent, &"read:sales".parse().unwrap(), Some("api"), None)
+        .downscope(parent, &"read:sales".parse().unwrap(), Some("api"), None)
         .unwrap();
     let child = verifier.verify(&child).unwrap().claims;
     assert_eq!(child.scope.to_string(), "read:sales");
     assert_eq!(child.aud, ["api"]);
     assert_eq!(child.tenant.as_deref(), Some("acme"));
-    assert!(child.exp <= parent.exp, "never outlives its parent");
+    assert!(child.exp <= parent.claims.exp, "never outlives its parent");
     assert_eq!(
         minter
-            .downscope(&parent, &"admin:keys".parse().unwrap(), None, None)
+            .downscope(parent, &"admin:keys".parse().unwrap(), None, None)
             .unwrap_err(),
         MintError::ScopeEscalation
     );
     assert_eq!(
         minter
-            .downscope(&parent, &"*".parse().unwrap(), None, None)
+            .downscope(parent, &"*".parse().unwrap(), None, None)
             .unwrap_err(),
         MintError::ScopeEscalation
     );
     assert_eq!(
         minter
-            .downscope(&parent, &"read:x".parse().unwrap(), Some("payroll"), None)
+            .downscope(parent, &"read:x".parse().unwrap(), Some("payroll"), None)
             .unwrap_err(),
         MintError::AudienceEscalation
     );
@@ -183,4 +183,31 @@ fn a_keyring_without_signing_key_cannot_mint() {
             .unwrap_err(),
         MintError::NoSigningKey
     );
+}
+
+#[test]
+fn jti_is_128_random_bits_in_base64url() {
+    let (minter, _) = setup();
+    let mut ids = std::collections::HashSet::new();
+    let mut halves = std::collections::HashSet::new();
+    for _ in 0..256 {
+        let token = minter.mint(&AccessTokenRequest::new("u", "api")).unwrap();
+        let jti = part(&token, 1)["jti"].as_str().unwrap().to_owned();
+        assert_eq!(jti.len(), 22, "{jti}");
+        assert!(
+            jti.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+            "{jti}"
+        );
+        let raw = B64.decode(&jti).unwrap();
+        assert_eq!(raw.len(), 16);
+        assert_eq!(B64.encode(&raw), jti, "canonical base64url");
+        // Random throughout: no per-process prefix (a prefix and a counter would repeat
+        // the first half and give the minting rate away).
+        halves.insert(raw[..8].to_vec());
+        halves.insert(raw[8..].to_vec());
+        ids.insert(jti);
+    }
+    assert_eq!(ids.len(), 256, "unique");
+    assert_eq!(halves.len(), 512, "no half repeats");
 }

@@ -35,7 +35,9 @@ fn rfc7515_verifier(key: VerifyingKey, now: i64) -> Verifier {
         .max_lifetime_secs(None)
         .build()
         .unwrap();
-    let keyring = Keyring::verify_only().with_verifying_key(key).unwrap();
+    let keyring = Keyring::verify_only()
+        .with_verifying_key(key, "joe")
+        .unwrap();
     Verifier::new(keyring, validation).with_clock(Arc::new(ManualClock::new(now)))
 }
 

@@ -255,3 +255,30 @@ async fn discovery_must_name_the_configured_issuer() {
         "the old key stays"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_providers_keys_speak_only_for_the_provider() {
+    // The provider signs a token in our name: its keys are bound to its issuer, so even
+    // a verifier that accepts several issuers refuses it (RFC 8725 §3.8).
+    let idp = Idp::start().await;
+    let (clock, remote, _) = loaded(&idp).await;
+    let any = Validation::builder()
+        .dangerous_any_issuer()
+        .audience(AUD)
+        .build()
+        .unwrap();
+    let verifier = Verifier::new(Keyring::verify_only(), any)
+        .with_clock(Arc::new(clock.clone()))
+        .with_shared_keyring(remote.keyring());
+    let ring = idp.key.lock().unwrap().clone();
+    let in_our_name = Minter::new(ring, "https://auth.example")
+        .with_clock(Arc::new(clock.clone()))
+        .mint(&AccessTokenRequest::new("mallory", AUD).scope("*".parse().unwrap()))
+        .unwrap();
+    assert_eq!(
+        verifier.verify(&in_our_name).unwrap_err().code(),
+        "key_issuer_mismatch"
+    );
+    let own = verifier.verify(&idp.token(&clock)).unwrap();
+    assert_eq!(own.claims.iss.as_deref(), Some(idp.issuer.as_str()));
+}

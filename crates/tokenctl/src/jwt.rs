@@ -121,7 +121,7 @@ fn keyring(args: &VerifyArgs) -> Result<Keyring, Failure> {
                 }
                 e => e.to_string(),
             })
-            .and_then(|key| keyring.with_verifying_key(key).map_err(|e| e.to_string()));
+            .and_then(|key| bind(&keyring, key, args.iss.as_deref()).map_err(|e| e.to_string()));
         match added {
             Ok(next) => {
                 keyring = next;
@@ -134,6 +134,20 @@ fn keyring(args: &VerifyArgs) -> Result<Keyring, Failure> {
         return Err(Failure::usage(format_args!("{shown} holds no usable key")));
     }
     Ok(keyring)
+}
+
+/// Adds a key from the file bound to `--iss` (it then verifies only that issuer's
+/// tokens), or, without `--iss`, bound to no issuer: an inspection of one token
+/// against keys whose issuer the command was not told.
+fn bind(
+    keyring: &Keyring,
+    key: token_core::jose::VerifyingKey,
+    iss: Option<&str>,
+) -> Result<Keyring, token_core::jwt::KeyringError> {
+    match iss {
+        Some(iss) => keyring.with_verifying_key(key, iss),
+        None => keyring.dangerous_with_unbound_key(key),
+    }
 }
 
 #[cfg(test)]

@@ -96,6 +96,13 @@ pub enum JwtErrorKind {
     /// `iss` is not the configured issuer.
     #[error("wrong issuer")]
     WrongIssuer,
+    /// `iss` is not the issuer the verifying key is bound to: another issuer's key
+    /// signed a token in someone else's name (RFC 8725 §3.8).
+    #[error("the token's issuer is not the issuer of the key that signed it")]
+    KeyIssuerMismatch,
+    /// The token has no `sub` (or an empty one), so it names no principal.
+    #[error("the token names no subject")]
+    MissingSubject,
     /// `aud` does not contain the configured audience.
     #[error("wrong audience")]
     WrongAudience,
@@ -128,6 +135,8 @@ impl JwtErrorKind {
             JwtErrorKind::IssuedInFuture => "token_issued_in_future",
             JwtErrorKind::LifetimeTooLong => "token_lifetime_too_long",
             JwtErrorKind::WrongIssuer => "wrong_issuer",
+            JwtErrorKind::KeyIssuerMismatch => "key_issuer_mismatch",
+            JwtErrorKind::MissingSubject => "missing_sub",
             JwtErrorKind::WrongAudience => "wrong_audience",
             JwtErrorKind::WrongType => "wrong_token_type",
             JwtErrorKind::Revoked => "token_revoked",
@@ -151,7 +160,8 @@ pub enum MintError {
     /// Down-scoping asked for scopes the parent token does not hold.
     #[error("requested scopes exceed the parent token's scopes")]
     ScopeEscalation,
-    /// Down-scoping was given a token this minter's issuer did not issue.
+    /// Down-scoping was given a token this minter did not issue: its `iss` is not the
+    /// minter's, or it was not verified by one of the minter's keyring's own keys.
     #[error("only tokens from this issuer can be down-scoped")]
     ForeignParent,
     /// Down-scoping asked for an audience the parent token does not have.

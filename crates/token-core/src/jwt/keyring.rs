@@ -1,5 +1,5 @@
 //! Keyrings: one active signing key, retired keys that verify until a deadline, and
-//! verification-only keys from other issuers.
+//! verification-only keys from other issuers, each bound to the issuer it speaks for.
 
 use std::fmt;
 use std::sync::Arc;
@@ -52,8 +52,31 @@ struct Entry {
     minted_header: Option<String>,
     /// Verifies only while `now` is before this instant.
     retire_at: Option<i64>,
-    /// Our own key (published in the JWKS) or another issuer's.
-    own: bool,
+    /// Whose tokens this key may verify (RFC 8725 §3.8).
+    issuer: Bound,
+}
+
+/// The issuer a key is bound to: a token verified by the key must carry it as `iss`.
+#[derive(Clone)]
+enum Bound {
+    /// Our own key (published in the JWKS): bound to our issuer, the one the
+    /// verifier's [`super::Validation`] expects.
+    Own,
+    /// Another issuer's key, added for exactly this issuer.
+    Issuer(Arc<str>),
+    /// A key added with [`Keyring::dangerous_with_unbound_key`]: any `iss`.
+    Any,
+}
+
+/// The issuer binding of the key that verified a token, as the verifier checks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyIssuer<'k> {
+    /// One of our own keys: `iss` must be the validation's issuer.
+    Own,
+    /// Another issuer's key: `iss` must be exactly this.
+    Issuer(&'k str),
+    /// Not bound (a dangerous, explicit choice).
+    Any,
 }
 
 /// Why a keyring change was refused.
@@ -129,23 +152,46 @@ impl Keyring {
         })
     }
 
-    /// Adds a key that only verifies (for example another issuer's).
-    pub fn with_verifying_key(&self, key: VerifyingKey) -> Result<Keyring, KeyringError> {
+    /// Adds a key that only verifies, bound to `issuer`: a token it verifies must carry
+    /// exactly that `iss` (RFC 8725 §3.8), or it is refused with `key_issuer_mismatch`.
+    /// Another issuer's key can therefore never speak for us, nor for a third issuer.
+    pub fn with_verifying_key(
+        &self,
+        key: VerifyingKey,
+        issuer: &str,
+    ) -> Result<Keyring, KeyringError> {
+        self.add_verifying_key(key, Bound::Issuer(issuer.into()))
+    }
+
+    /// Adds a key that only verifies and is bound to **no** issuer: it verifies tokens
+    /// whatever their `iss` (the validation's own issuer check still applies). For
+    /// inspection tools that verify one token against keys of unknown provenance; never
+    /// mix such a key with keys of other issuers.
+    pub fn dangerous_with_unbound_key(&self, key: VerifyingKey) -> Result<Keyring, KeyringError> {
+        self.add_verifying_key(key, Bound::Any)
+    }
+
+    fn add_verifying_key(&self, key: VerifyingKey, issuer: Bound) -> Result<Keyring, KeyringError> {
         check_unique(&self.inner.entries, key.kid())?;
         let mut entries = self.inner.entries.clone();
-        entries.push(Entry::external(key));
+        entries.push(Entry::external(key, issuer));
         Ok(self.replace_entries(entries))
     }
 
-    /// Adds the keys of an external issuer's JWKS document. Keys that are unknown,
-    /// unsupported, not for signatures, duplicates, or shared secrets (`oct`: a secret in
-    /// a published document lets anyone forge tokens) are skipped and reported; the
-    /// others load.
-    pub fn with_jwks(&self, json: &[u8]) -> Result<(Keyring, JwksReport), KeyringError> {
+    /// Adds the keys of `issuer`'s JWKS document, each bound to `issuer` (see
+    /// [`Keyring::with_verifying_key`]). Keys that are unknown, unsupported, not for
+    /// signatures, duplicates, or shared secrets (`oct`: a secret in a published document
+    /// lets anyone forge tokens) are skipped and reported; the others load.
+    pub fn with_jwks(
+        &self,
+        json: &[u8],
+        issuer: &str,
+    ) -> Result<(Keyring, JwksReport), KeyringError> {
         #[derive(serde::Deserialize)]
         struct Doc {
             keys: Vec<serde_json::Value>,
         }
+        let bound: Arc<str> = issuer.into();
         let doc: Doc = serde_json::from_slice(json).map_err(|_| KeyringError::NotJwks)?;
         let mut entries = self.inner.entries.clone();
         let mut report = JwksReport::default();
@@ -170,7 +216,7 @@ impl Keyring {
                 }
                 Ok(key) => {
                     report.loaded.push(key.kid().to_owned());
-                    entries.push(Entry::external(key));
+                    entries.push(Entry::external(key, Bound::Issuer(Arc::clone(&bound))));
                 }
                 Err(e) => report.skipped.push((label, e.to_string())),
             }
@@ -223,7 +269,7 @@ impl Keyring {
                 .inner
                 .entries
                 .iter()
-                .filter(|e| e.own)
+                .filter(|e| matches!(e.issuer, Bound::Own))
                 .filter_map(|e| e.key.to_public_jwk())
                 .collect(),
         }
@@ -254,6 +300,23 @@ impl Keyring {
         entry.usable(now)
     }
 
+    /// The issuer binding of `key`, a key this keyring selected (compared by identity,
+    /// not by material). `None` if it is not one of this keyring's keys.
+    pub(crate) fn issuer_of(&self, key: &VerifyingKey) -> Option<KeyIssuer<'_>> {
+        let entry = self.inner.entries.iter().find(|e| e.key.is_same(key))?;
+        Some(match &entry.issuer {
+            Bound::Own => KeyIssuer::Own,
+            Bound::Issuer(iss) => KeyIssuer::Issuer(iss),
+            Bound::Any => KeyIssuer::Any,
+        })
+    }
+
+    /// Whether `key` is one of our own keys in this keyring (active or retiring; by
+    /// identity, not by material), and so verified a token we minted.
+    pub(crate) fn is_own(&self, key: &VerifyingKey) -> bool {
+        self.issuer_of(key) == Some(KeyIssuer::Own)
+    }
+
     /// The fast path: the key whose minted header is exactly `header_b64`, if any.
     pub(crate) fn select_minted(
         &self,
@@ -274,16 +337,16 @@ impl Entry {
             key: key.verifying_key().clone(),
             minted_header: Some(minted_header(key)),
             retire_at: None,
-            own: true,
+            issuer: Bound::Own,
         }
     }
 
-    fn external(key: VerifyingKey) -> Entry {
+    fn external(key: VerifyingKey, issuer: Bound) -> Entry {
         Entry {
             key,
             minted_header: None,
             retire_at: None,
-            own: false,
+            issuer,
         }
     }
 
@@ -323,6 +386,16 @@ impl Active {
     }
 }
 
+impl fmt::Debug for Bound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Bound::Own => f.write_str("own"),
+            Bound::Issuer(iss) => fmt::Debug::fmt(iss, f),
+            Bound::Any => f.write_str("unbound"),
+        }
+    }
+}
+
 impl fmt::Debug for Keyring {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Keyring")
@@ -333,7 +406,7 @@ impl fmt::Debug for Keyring {
                     .inner
                     .entries
                     .iter()
-                    .map(|e| (e.key.kid(), e.key.algorithm(), e.retire_at))
+                    .map(|e| (e.key.kid(), e.key.algorithm(), e.retire_at, &e.issuer))
                     .collect::<Vec<_>>(),
             )
             .finish()

@@ -7,7 +7,7 @@ use serde::Serialize;
 use token_scopes::ScopeSet;
 
 use super::claims::{AccessClaims, ClaimsOut, ClaimsView, NoExtra, REGISTERED, extra_members};
-use super::{Keyring, MintError};
+use super::{Keyring, MintError, Verified};
 use crate::clock::{Clock, SystemClock};
 use crate::jose::b64;
 
@@ -195,17 +195,25 @@ impl Minter {
 
     /// Mints a token for a subset of a verified parent token's scopes and audiences
     /// (RFC 8693 in spirit), never outliving it. Asking for more is an error, and so is
-    /// a parent from another issuer. The child is not tied to the parent's `jti`:
-    /// revoking the parent does not revoke children (they expire no later than it).
+    /// a parent this minter did not issue ([`MintError::ForeignParent`]): one whose
+    /// `iss` is not ours, or that was verified by a key that is not one of this
+    /// minter's keyring's own keys (a partner's key, even if the token claims our
+    /// `iss`). The child is not tied to the parent's `jti`: revoking the parent does
+    /// not revoke children (they expire no later than it).
     pub fn downscope<E>(
         &self,
-        parent: &AccessClaims<E>,
+        parent: &Verified<E>,
         scope: &ScopeSet,
         audience: Option<&str>,
         ttl_secs: Option<i64>,
     ) -> Result<String, MintError> {
-        // Only our own tokens may be narrowed and re-signed: a token from another
-        // issuer the keyring trusts must not come out carrying our `iss`.
+        // Only our own tokens may be narrowed and re-signed: signed by one of our own
+        // keys *and* naming us. A token from another issuer the keyring trusts must never
+        // come out carrying our `iss` and our signature.
+        if !self.keyring.is_own(&parent.key) {
+            return Err(MintError::ForeignParent);
+        }
+        let parent = &parent.claims;
         if parent.iss.as_deref() != Some(self.issuer.as_str()) {
             return Err(MintError::ForeignParent);
         }
@@ -260,24 +268,14 @@ impl Minter {
     }
 }
 
-/// A unique token id without a system call per token: 64 random bits drawn once per
-/// process, then a counter. `jti` must be unique, not secret (the token is signed).
+/// A token id: 128 bits from the system's secure random generator, base64url (22
+/// characters). Unique with overwhelming probability across processes and restarts,
+/// and reveals nothing (no process prefix, no counter: how many tokens were minted
+/// stays private).
 fn random_id() -> Result<String, MintError> {
-    use std::sync::OnceLock;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static PREFIX: OnceLock<[u8; 8]> = OnceLock::new();
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let prefix = if let Some(p) = PREFIX.get() {
-        *p
-    } else {
-        let mut bytes = [0u8; 8];
-        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
-            .map_err(|_| MintError::Key(crate::jose::KeyError::Rng))?;
-        *PREFIX.get_or_init(|| bytes)
-    };
     let mut id = [0u8; 16];
-    id[..8].copy_from_slice(&prefix);
-    id[8..].copy_from_slice(&COUNTER.fetch_add(1, Ordering::Relaxed).to_be_bytes());
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut id)
+        .map_err(|_| MintError::Key(crate::jose::KeyError::Rng))?;
     Ok(b64::encode(&id))
 }
 

@@ -9,8 +9,7 @@ use serde::de::DeserializeOwned;
 use super::cache::{Entry, TokenCache};
 use super::claims::{self, AccessClaims, NoExtra};
 use super::header::Header;
-use super::keyring::MINTED_TYP;
-use super::keyring::SharedKeyring;
+use super::keyring::{KeyIssuer, MINTED_TYP, SharedKeyring};
 use super::{JwtError, JwtErrorKind, Keyring, RevocationStore};
 use crate::clock::{Clock, SystemClock};
 use crate::jose::{Algorithm, KeyIdentity, VerifyingKey, b64};
@@ -107,7 +106,10 @@ impl ValidationBuilder {
         self
     }
 
-    /// Accepts any issuer. Only for tokens whose keys are trusted for nothing else.
+    /// Accepts any issuer that the verifying key is bound to: another issuer's key still
+    /// verifies only tokens carrying that issuer's `iss` (see
+    /// [`Keyring::with_verifying_key`]), but our own keys are then bound to no particular
+    /// issuer. For verifiers of several issuers' tokens, and inspection tools.
     pub fn dangerous_any_issuer(mut self) -> Self {
         self.v.issuer = None;
         self.issuer_chosen = true;
@@ -183,8 +185,10 @@ impl ValidationBuilder {
     }
 }
 
-/// A verified token: its claims and the key that signed it.
+/// A verified token: its claims and the key that signed it. Only a [`Verifier`] makes
+/// one, so [`super::Minter::downscope`] can trust which key verified it.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Verified<E = NoExtra> {
     /// The claims.
     pub claims: AccessClaims<E>,
@@ -238,14 +242,14 @@ impl Verifier {
         self
     }
 
-    /// The revocation store, if any: revoke a token's `jti` here and this verifier
-    /// refuses it from the next call on.
+    /// The revocation store, if any: revoke a token's `(iss, jti)` here and this
+    /// verifier refuses it from the next call on.
     pub fn revocation_store(&self) -> Option<&Arc<dyn RevocationStore>> {
         self.revocation.as_ref()
     }
 
-    /// Checks each token's `jti` against a revocation store; tokens without `jti` are
-    /// then refused, since they could never be revoked.
+    /// Checks each token's `(iss, jti)` against a revocation store; tokens without `iss`
+    /// or `jti` are then refused, since they could never be revoked.
     #[must_use]
     pub fn with_revocation(mut self, store: Arc<dyn RevocationStore>) -> Self {
         self.revocation = Some(store);
@@ -296,14 +300,15 @@ impl Verifier {
         self.cache.as_ref().map_or(0, |c| c.hits())
     }
 
-    /// Verifies `token` into a [`Principal`] (made by `make`), through the cache when
-    /// there is one: a hit returns the remembered principal without verifying again,
-    /// under the conditions of [`Verifier::with_cache`]. The cache holds what `make`
-    /// built first, so every caller must pass the same `make` (the authenticator's).
+    /// Verifies `token` into a [`Principal`] (made by `make`, which may still refuse
+    /// it), through the cache when there is one: a hit returns the remembered principal
+    /// without verifying again, under the conditions of [`Verifier::with_cache`]. The
+    /// cache holds what `make` built first (never a refusal), so every caller must pass
+    /// the same `make` (the authenticator's).
     pub(crate) fn verify_principal(
         &self,
         token: &str,
-        make: impl FnOnce(Verified) -> Principal,
+        make: impl FnOnce(Verified) -> Result<Principal, JwtErrorKind>,
     ) -> Result<Principal, JwtError> {
         let now = self.clock.now();
         let Some(cache) = self
@@ -311,7 +316,7 @@ impl Verifier {
             .as_ref()
             .filter(|_| token.len() <= self.validation.max_token_len)
         else {
-            return self.verify_at(token, now).map(make);
+            return Ok(make(self.verify_at(token, now)?)?);
         };
         let digest = TokenCache::digest(token);
         if let Some(hit) = cache.get(&digest) {
@@ -323,7 +328,7 @@ impl Verifier {
         }
         let verified: Verified = self.verify_at(token, now)?;
         let (claims, key) = (verified.claims.clone(), KeyIdentity::of(&verified.key));
-        let principal = make(verified);
+        let principal = make(verified)?;
         let entry = Entry {
             claims,
             key,
@@ -338,8 +343,12 @@ impl Verifier {
     fn still_verifies(&self, hit: &Entry, token: &str, now: i64) -> bool {
         let keyring = self.current_keyring();
         let header_b64 = token.split('.').next().unwrap_or_default();
-        select_key(&keyring, header_b64, now).is_ok_and(|(k, _)| hit.key.is(k))
-            && self.check_claims(&hit.claims, now).is_ok()
+        select_key(&keyring, header_b64, now).is_ok_and(|(k, _)| {
+            hit.key.is(k)
+                && keyring
+                    .issuer_of(k)
+                    .is_some_and(|bound| self.check_claims(&hit.claims, bound, now).is_ok())
+        })
     }
 
     /// The keyring (its current content, for a shared keyring).
@@ -394,6 +403,7 @@ impl Verifier {
         };
         let keyring = self.current_keyring();
         let (key, typ) = select_key(&keyring, header_b64, now)?;
+        let bound = keyring.issuer_of(key).ok_or(JwtErrorKind::UnknownKey)?;
         let alg = key.algorithm();
         if v.algorithms
             .as_ref()
@@ -417,7 +427,7 @@ impl Verifier {
         let payload =
             b64::decode(payload_b64).ok_or(JwtErrorKind::Malformed("payload is not base64url"))?;
         let claims = claims::parse::<E>(&payload, &v.tenant_claim)?;
-        self.check_claims(&claims, now)?;
+        self.check_claims(&claims, bound, now)?;
         Ok(Verified {
             key: key.clone(),
             claims,
@@ -462,7 +472,12 @@ fn decode_header<'k>(
 }
 
 impl Verifier {
-    fn check_claims<E>(&self, c: &AccessClaims<E>, now: i64) -> Result<(), JwtErrorKind> {
+    fn check_claims<E>(
+        &self,
+        c: &AccessClaims<E>,
+        bound: KeyIssuer<'_>,
+        now: i64,
+    ) -> Result<(), JwtErrorKind> {
         let v = &self.validation;
         let leeway = v.leeway;
         // RFC 7519 §4.1.4: valid only *before* exp.
@@ -486,6 +501,13 @@ impl Verifier {
         {
             return Err(JwtErrorKind::WrongIssuer);
         }
+        // RFC 8725 §3.8: the key must belong to the issuer the token names, so another
+        // issuer's key can never speak for us (nor for a third issuer).
+        if let KeyIssuer::Issuer(bound) = bound
+            && c.iss.as_deref() != Some(bound)
+        {
+            return Err(JwtErrorKind::KeyIssuerMismatch);
+        }
         if let Some(aud) = &v.audience
             && !c.aud.iter().any(|a| a == aud)
         {
@@ -493,8 +515,10 @@ impl Verifier {
         }
         if let Some(store) = &self.revocation {
             let jti = c.jti.as_deref().ok_or(JwtErrorKind::MissingClaim("jti"))?;
+            // Revocations are per issuer: one issuer's jti never names another's token.
+            let iss = c.iss.as_deref().ok_or(JwtErrorKind::MissingClaim("iss"))?;
             // A token stays acceptable until exp + leeway, so its revocation must too.
-            if store.is_revoked(jti, now.saturating_sub(leeway)) {
+            if store.is_revoked(iss, jti, now.saturating_sub(leeway)) {
                 return Err(JwtErrorKind::Revoked);
             }
         }

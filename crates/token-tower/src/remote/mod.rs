@@ -255,8 +255,9 @@ impl<F: JwksFetcher> RemoteJwks<F> {
         let uri = self.jwks_uri().await?;
         self.inner.fetches.fetch_add(1, Ordering::Relaxed);
         let fetched = self.inner.fetcher.get(&uri).await?;
+        // Every key is bound to this issuer: it verifies only tokens naming it.
         let (keyring, report) = Keyring::verify_only()
-            .with_jwks(&fetched.body)
+            .with_jwks(&fetched.body, &self.inner.issuer)
             .map_err(|_| RemoteError::NoUsableKey)?;
         if report.loaded.is_empty() {
             return Err(RemoteError::NoUsableKey);

@@ -487,11 +487,13 @@ async fn revoke<C: ClientStore, R: RefreshStore, K: KeyStore>(
         let Ok(v) = verifier.verify(token) else {
             return Ok(());
         };
-        let (Some(jti), Some(store)) = (&v.claims.jti, verifier.revocation_store()) else {
+        let (Some(iss), Some(jti), Some(store)) =
+            (&v.claims.iss, &v.claims.jti, verifier.revocation_store())
+        else {
             return Ok(());
         };
         if v.claims.client_id.as_deref() == Some(auth.client_id.as_str()) {
-            store.revoke(jti, v.claims.exp);
+            store.revoke(iss, jti, v.claims.exp);
             inner.record(|| AuditEvent::token_revoked(jti).client_id(&auth.client_id));
         }
         Ok(())

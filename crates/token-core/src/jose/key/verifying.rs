@@ -48,6 +48,12 @@ impl KeyIdentity {
 }
 
 impl VerifyingKey {
+    /// Whether `other` is the very same loaded key (a clone of this one), not merely
+    /// equal material.
+    pub(crate) fn is_same(&self, other: &VerifyingKey) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     pub(super) fn new(alg: Algorithm, public: Public) -> VerifyingKey {
         let mut key = VerifyingKey {
             inner: Arc::new(VerifyingInner {
