@@ -176,7 +176,8 @@ fn run_wycheproof(file: &str, deviations: &[(u64, &str)]) -> (usize, usize) {
             };
             ran += 1;
             let header = token.split('.').next().unwrap_or_default();
-            if header == "eyJhbGciOiJFUzUxMiIsImtpZCI6ImJpbGJvLmJhZ2dpbnNAaG9iYml0b24uZXhhbXBsZSJ9" {
+            if header == "eyJhbGciOiJFUzUxMiIsImtpZCI6ImJpbGJvLmJhZ2dpbnNAaG9iYml0b24uZXhhbXBsZSJ9"
+            {
                 es512 += 1;
             }
             let accepted = ring
@@ -192,7 +193,6 @@ fn run_wycheproof(file: &str, deviations: &[(u64, &str)]) -> (usize, usize) {
                     if accepted { "valid" } else { "invalid" }
                 ));
             }
-
         }
     }
     assert!(failures.is_empty(), "{file}:\n{}", failures.join("\n"));

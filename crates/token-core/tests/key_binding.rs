@@ -66,12 +66,20 @@ fn an_rsa_key_without_alg_binds_to_each_allowed_rsa_algorithm() {
     assert_eq!(algs(&bound), [RS256, RS384, PS256]);
     let v = verifier(bound, &[RS256, PS256, RS384]);
     for alg in [RS256, PS256, RS384] {
-        let signer = SigningKey::from_pem(include_str!("data/rsa2048-pkcs8.pem"), Some(alg)).unwrap();
+        let signer =
+            SigningKey::from_pem(include_str!("data/rsa2048-pkcs8.pem"), Some(alg)).unwrap();
         assert!(v.verify(&token(&signer)).is_ok(), "{alg}");
     }
     // An RSA algorithm that is not allowed gets no binding.
-    let signer = SigningKey::from_pem(include_str!("data/rsa2048-pkcs8.pem"), Some(Algorithm::PS512)).unwrap();
-    assert_eq!(v.verify(&token(&signer)).unwrap_err().kind(), &JwtErrorKind::AlgorithmMismatch);
+    let signer = SigningKey::from_pem(
+        include_str!("data/rsa2048-pkcs8.pem"),
+        Some(Algorithm::PS512),
+    )
+    .unwrap();
+    assert_eq!(
+        v.verify(&token(&signer)).unwrap_err().kind(),
+        &JwtErrorKind::AlgorithmMismatch
+    );
 }
 
 #[test]
@@ -207,7 +215,11 @@ fn es512_mints_verifies_and_round_trips() {
     assert_eq!(again.kid(), key.kid());
     assert!(again.verify(b"m", &sig));
     let pem = key.verifying_key().to_public_pem().unwrap();
-    assert!(VerifyingKey::from_pem(&pem, None).unwrap().verify(b"m", &sig));
+    assert!(
+        VerifyingKey::from_pem(&pem, None)
+            .unwrap()
+            .verify(b"m", &sig)
+    );
 
     let private = SigningKey::from_jwk(&key.to_private_jwk(), None).unwrap();
     assert!(again.verify(b"x", &private.sign(b"x").unwrap()));
@@ -263,7 +275,9 @@ fn b64(bytes: &[u8]) -> String {
 
 /// SPKI DER for an Ed25519 public key.
 fn ed25519_spki(key: &[u8]) -> Vec<u8> {
-    let mut der = vec![0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+    let mut der = vec![
+        0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+    ];
     der.extend_from_slice(key);
     der
 }
@@ -322,7 +336,14 @@ fn small_order_ed25519_keys_are_refused_at_every_import() {
     );
     // A real key still imports.
     let good = SigningKey::generate(Algorithm::EdDSA).unwrap();
-    y = b64_decode(good.verifying_key().to_public_jwk().unwrap().x.as_deref().unwrap());
+    y = b64_decode(
+        good.verifying_key()
+            .to_public_jwk()
+            .unwrap()
+            .x
+            .as_deref()
+            .unwrap(),
+    );
     assert!(VerifyingKey::from_spki_der(&ed25519_spki(&y), None).is_ok());
 }
 

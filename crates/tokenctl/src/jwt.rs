@@ -99,10 +99,12 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<(), Failure> {
     let invalid = |e: JwtError| Failure::invalid(format_args!("invalid token: {e} ({})", e.code()));
     // A token too large to read is an invalid token, like one the verifier finds too large.
     let token = io::token_input(args.token.as_deref())?.ok_or_else(|| {
-        invalid(JwtErrorKind::TooLarge {
-            max: verifier.validation().max_token_len(),
-        }
-        .into())
+        invalid(
+            JwtErrorKind::TooLarge {
+                max: verifier.validation().max_token_len(),
+            }
+            .into(),
+        )
     })?;
     let valid = verifier
         .verify_as::<Map<String, Value>>(&token)

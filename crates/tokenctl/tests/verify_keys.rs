@@ -81,9 +81,21 @@ fn two_oct_keys_without_alg_bind_by_their_length() {
     let dir = TempDir::new("alg-less-oct");
     let k256 = "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr8";
     let k384 = "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0i";
-    let signer_a = write(&dir, "a.json", &json!({"kty":"oct","kid":"a","alg":"HS256","k":k256}));
-    let signer_b = write(&dir, "b.json", &json!({"kty":"oct","kid":"b","alg":"HS384","k":k384}));
-    let short_384 = write(&dir, "c.json", &json!({"kty":"oct","kid":"a","alg":"HS384","k":k384}));
+    let signer_a = write(
+        &dir,
+        "a.json",
+        &json!({"kty":"oct","kid":"a","alg":"HS256","k":k256}),
+    );
+    let signer_b = write(
+        &dir,
+        "b.json",
+        &json!({"kty":"oct","kid":"b","alg":"HS384","k":k384}),
+    );
+    let short_384 = write(
+        &dir,
+        "c.json",
+        &json!({"kty":"oct","kid":"a","alg":"HS384","k":k384}),
+    );
     let jwks = write(
         &dir,
         "secrets.json",
@@ -97,11 +109,19 @@ fn two_oct_keys_without_alg_bind_by_their_length() {
     // (exit 1), not a key file without usable keys.
     let out = verify(&jwks, &mint(&short_384), &["HS256", "HS384"]);
     assert_eq!(status(&out), 1, "{}", stderr(&out));
-    assert!(stderr(&out).contains("algorithm_mismatch"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("algorithm_mismatch"),
+        "{}",
+        stderr(&out)
+    );
     // Only HS512 allowed: no key fits it, so the file holds no usable key.
     let out = verify(&jwks, &mint(&signer_a), &["HS512"]);
     assert_eq!(status(&out), 2, "{}", stderr(&out));
-    assert!(stderr(&out).contains("holds no usable key"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("holds no usable key"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!stderr(&out).contains(k256), "the secret is never printed");
 }
 
@@ -110,13 +130,23 @@ fn exit_2_only_when_no_key_fits_any_allowed_algorithm() {
     let dir = TempDir::new("exit-codes");
     let ed = dir.arg("ed.json");
     let ec = dir.arg("ec.json");
-    assert_eq!(status(&tokenctl(&["keygen", "--alg", "EdDSA", "--out", &ed])), 0);
-    assert_eq!(status(&tokenctl(&["keygen", "--alg", "ES256", "--out", &ec])), 0);
+    assert_eq!(
+        status(&tokenctl(&["keygen", "--alg", "EdDSA", "--out", &ed])),
+        0
+    );
+    assert_eq!(
+        status(&tokenctl(&["keygen", "--alg", "ES256", "--out", &ec])),
+        0
+    );
     let token = mint(&ed);
     // The EdDSA key fits none of the allowed algorithms: exit 2.
     let out = verify(&ed, &token, &["ES256"]);
     assert_eq!(status(&out), 2, "{}", stderr(&out));
-    assert!(stderr(&out).contains("holds no usable key"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("holds no usable key"),
+        "{}",
+        stderr(&out)
+    );
     // A file whose ES256 key is usable, for an EdDSA token: an invalid token.
     let both = write(
         &dir,
@@ -133,7 +163,10 @@ fn exit_2_only_when_no_key_fits_any_allowed_algorithm() {
 fn an_oversized_token_on_standard_input_is_an_invalid_token() {
     let dir = TempDir::new("too-large");
     let ed = dir.arg("ed.json");
-    assert_eq!(status(&tokenctl(&["keygen", "--alg", "EdDSA", "--out", &ed])), 0);
+    assert_eq!(
+        status(&tokenctl(&["keygen", "--alg", "EdDSA", "--out", &ed])),
+        0
+    );
     let mut child = Command::new(env!("CARGO_BIN_EXE_tokenctl"))
         .args(["jwt", "verify", "--jwks", &ed])
         .stdin(Stdio::piped())
@@ -156,7 +189,13 @@ fn help_states_the_exit_statuses_and_how_keys_bind() {
     let out = tokenctl(&["jwt", "verify", "--help"]);
     assert_eq!(status(&out), 0);
     let help = String::from_utf8(out.stdout).unwrap();
-    for needle in ["Exit status:", "holds no usable key", "token_too_large", "without \"alg\"", "RFC 7518"] {
+    for needle in [
+        "Exit status:",
+        "holds no usable key",
+        "token_too_large",
+        "without \"alg\"",
+        "RFC 7518",
+    ] {
         assert!(help.contains(needle), "{needle}: {help}");
     }
 }

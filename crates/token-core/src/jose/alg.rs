@@ -165,7 +165,11 @@ mod tests {
         }
         assert_eq!(Algorithm::from_name("hs256"), None);
         assert_eq!(Algorithm::from_name("none"), None);
-        assert_eq!(Algorithm::from_name("ES521"), None, "a misspelling, never a header alg");
+        assert_eq!(
+            Algorithm::from_name("ES521"),
+            None,
+            "a misspelling, never a header alg"
+        );
         assert_eq!(Algorithm::from_name("ES512"), Some(Algorithm::ES512));
     }
 }

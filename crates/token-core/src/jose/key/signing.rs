@@ -117,7 +117,10 @@ impl SigningKey {
     }
 
     /// Parses a DER PKCS#1 `RSAPrivateKey` ("RSA PRIVATE KEY"); `alg` defaults to RS256.
-    pub fn from_pkcs1_der(der_bytes: &[u8], alg: Option<Algorithm>) -> Result<SigningKey, KeyError> {
+    pub fn from_pkcs1_der(
+        der_bytes: &[u8],
+        alg: Option<Algorithm>,
+    ) -> Result<SigningKey, KeyError> {
         let parsed =
             der::parse_rsa_private_pkcs1(der_bytes).map_err(|_| KeyError::Malformed("PKCS#1"))?;
         SigningKey::from_private_der(PrivateKeyDer::Rsa(parsed), alg)

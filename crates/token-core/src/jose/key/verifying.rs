@@ -7,7 +7,9 @@ use ring::signature as sig;
 use ring::{hmac, rsa};
 use zeroize::Zeroizing;
 
-use super::{alg_for_curve, curve_for, curve_name, ed25519_public_ok, hmac_alg, rsa_params, secret};
+use super::{
+    alg_for_curve, curve_for, curve_name, ed25519_public_ok, hmac_alg, rsa_params, secret,
+};
 use crate::jose::der::{self, Curve, PublicKeyDer};
 use crate::jose::provider::es512;
 use crate::jose::{Algorithm, Jwk, KeyError, KeyFamily, KeyUse, SecretMember, b64, pem};
