@@ -119,6 +119,9 @@ fn two_oct_keys_without_alg_bind_by_length() {
 
 #[test]
 fn no_key_ever_binds_to_another_key_types_algorithm() {
+    use Algorithm::{
+        ES256, ES384, ES512, EdDSA, HS256, HS384, HS512, PS256, PS384, PS512, RS256, RS384, RS512,
+    };
     let rsa = without_alg(&rsa_key());
     let oct = without_alg(&SigningKey::hmac(Algorithm::HS512, &[3u8; 64]).unwrap());
     let p256 = without_alg(&SigningKey::generate(Algorithm::ES256).unwrap());
@@ -126,7 +129,6 @@ fn no_key_ever_binds_to_another_key_types_algorithm() {
     let p521 = without_alg(&SigningKey::generate(Algorithm::ES512).unwrap());
     let ed = without_alg(&SigningKey::generate(Algorithm::EdDSA).unwrap());
     let fits = |jwk: &Jwk| algs(&VerifyingKey::from_jwk_for(jwk, &Algorithm::ALL).unwrap());
-    use Algorithm::*;
     assert_eq!(fits(&rsa), [RS256, RS384, RS512, PS256, PS384, PS512]);
     assert_eq!(fits(&oct), [HS256, HS384, HS512]);
     assert_eq!(fits(&p256), [ES256]);

@@ -31,9 +31,9 @@ fn mint(key: &str) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-fn verify(jwks: &str, token: &str, algs: &[&str]) -> Output {
+fn verify(jwks: &str, token: &str, allowed: &[&str]) -> Output {
     let mut args = vec!["jwt", "verify", "--jwks", jwks, "--token", token];
-    for alg in algs {
+    for alg in allowed {
         args.extend_from_slice(&["--alg", alg]);
     }
     tokenctl(&args)

@@ -9,8 +9,8 @@
 //!
 //! This is the single seam for the crypto backend: an `aws-lc` feature would add a
 //! second provider here without touching callers. ES512 (P-521), which ring lacks,
-//! comes from RustCrypto's pure-Rust `p521` through [`es512`]; `jsonwebtoken` has no
-//! ES512, so this provider never sees it.
+//! comes from the pure-Rust `p521` crate through [`es512`]; `jsonwebtoken` has no ES512,
+//! so this provider never sees it.
 
 pub(crate) mod es512;
 

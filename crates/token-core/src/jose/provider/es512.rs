@@ -1,6 +1,5 @@
-//! ECDSA on P-521 with SHA-512 (ES512), which ring does not offer: RustCrypto's pure-Rust
-//! `p521` crate. Keys and signatures cross this module as bytes, so no `p521` type
-//! leaves it.
+//! ECDSA on P-521 with SHA-512 (ES512), which ring does not offer: the pure-Rust `p521`
+//! crate. Keys and signatures cross this module as bytes, so no `p521` type leaves it.
 
 use ::p521::ecdsa::signature::{RandomizedSigner as _, Verifier as _};
 use ::p521::ecdsa::{Signature, SigningKey, VerifyingKey};
