@@ -166,6 +166,11 @@ fn the_header_alg_must_equal_the_keys_alg() {
     let h = format!(r#"{{"alg":"ES512","kid":"{}"}}"#, key.kid());
     assert_eq!(
         kind(&v, &forge(&weaker, &h, &claims(""))),
+        Some(JwtErrorKind::AlgorithmMismatch)
+    );
+    let h = format!(r#"{{"alg":"ES256K","kid":"{}"}}"#, key.kid());
+    assert_eq!(
+        kind(&v, &forge(&weaker, &h, &claims(""))),
         Some(JwtErrorKind::UnsupportedAlgorithm)
     );
 }

@@ -27,7 +27,7 @@ struct Inspection {
 /// Prints the header and claims of a compact JWS, with a warning on standard error
 /// that nothing was verified. Exit status 1 when it does not decode.
 pub(crate) fn run(args: &InspectArgs) -> Result<(), Failure> {
-    let token = io::token_input(args.token.as_deref())?;
+    let token = io::secret_input(args.token.as_deref(), "token")?;
     let inspection = decode(&token)
         .map_err(|reason| Failure::invalid(format_args!("not a decodable JWS: {reason}")))?;
     let text = serde_json::to_string_pretty(&inspection)

@@ -43,17 +43,28 @@ pub(crate) fn read_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Failure> {
 }
 
 /// The token to work on: `given`, or else standard input, with surrounding whitespace
-/// trimmed. Refuses to wait on an interactive terminal.
-pub(crate) fn token_input(given: Option<&str>) -> Result<Zeroizing<String>, Failure> {
-    secret_input(given, "token")
+/// trimmed; `None` when standard input holds more than [`MAX_TOKEN_INPUT_LEN`] bytes
+/// (a token too large, which the caller reports as an invalid token). Refuses to wait
+/// on an interactive terminal.
+pub(crate) fn token_input(given: Option<&str>) -> Result<Option<Zeroizing<String>>, Failure> {
+    read_secret(given, "token")
 }
 
 /// The secret (`what`: "token", "API key") to work on: `given`, or else standard input,
 /// with surrounding whitespace trimmed, in buffers wiped on drop. Refuses to wait on an
 /// interactive terminal.
 pub(crate) fn secret_input(given: Option<&str>, what: &str) -> Result<Zeroizing<String>, Failure> {
+    read_secret(given, what)?.ok_or_else(|| {
+        Failure::usage(format_args!(
+            "standard input is larger than {MAX_TOKEN_INPUT_LEN} bytes"
+        ))
+    })
+}
+
+/// [`secret_input`], with `None` for standard input over [`MAX_TOKEN_INPUT_LEN`] bytes.
+fn read_secret(given: Option<&str>, what: &str) -> Result<Option<Zeroizing<String>>, Failure> {
     if let Some(text) = given {
-        return Ok(Zeroizing::new(text.trim().to_owned()));
+        return Ok(Some(Zeroizing::new(text.trim().to_owned())));
     }
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
@@ -70,13 +81,11 @@ pub(crate) fn secret_input(given: Option<&str>, what: &str) -> Result<Zeroizing<
         .read_to_end(&mut bytes)
         .map_err(|e| Failure::usage(format_args!("cannot read standard input: {e}")))?;
     if bytes.len() as u64 > MAX_TOKEN_INPUT_LEN {
-        return Err(Failure::usage(format_args!(
-            "standard input is larger than {MAX_TOKEN_INPUT_LEN} bytes"
-        )));
+        return Ok(None);
     }
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| Failure::usage("standard input is not UTF-8 text"))?;
-    Ok(Zeroizing::new(text.trim().to_owned()))
+    Ok(Some(Zeroizing::new(text.trim().to_owned())))
 }
 
 /// Writes `text` and a newline to standard output. A closed pipe is an error, not a

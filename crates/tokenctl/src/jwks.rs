@@ -1,6 +1,6 @@
 //! `tokenctl jwks`: the public JWKS of key files.
 
-use token_core::jose::JwkSet;
+use token_core::jose::{JwkSet, VerifyingKey};
 
 use crate::JwksArgs;
 use crate::failure::Failure;
@@ -21,8 +21,8 @@ pub(crate) fn run(args: &JwksArgs) -> Result<(), Failure> {
                 ));
                 continue;
             }
-            let public = match found.verifying_key(None) {
-                Ok(key) => key.to_public_jwk(),
+            let public = match found.verifying_keys(&[]) {
+                Ok(keys) => keys.first().and_then(VerifyingKey::to_public_jwk),
                 Err(e) => {
                     io::warn(format_args!("{shown}: skipping key {label}: {e}"));
                     continue;

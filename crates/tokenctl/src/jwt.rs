@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
-use token_core::jwt::{AccessTokenRequest, Keyring, Minter, Validation, Verifier};
+use token_core::jose::KeyError;
+use token_core::jwt::{
+    AccessTokenRequest, JwtError, JwtErrorKind, Keyring, Minter, Validation, Verifier,
+};
 use token_core::{Clock, ManualClock, SystemClock};
 
 use crate::failure::Failure;
@@ -93,35 +96,44 @@ pub(crate) fn verify(args: &VerifyArgs) -> Result<(), Failure> {
         None => Arc::new(SystemClock),
     };
     let verifier = Verifier::new(keyring, validation).with_clock(clock);
-    let token = io::token_input(args.token.as_deref())?;
+    let invalid = |e: JwtError| Failure::invalid(format_args!("invalid token: {e} ({})", e.code()));
+    // A token too large to read is an invalid token, like one the verifier finds too large.
+    let token = io::token_input(args.token.as_deref())?.ok_or_else(|| {
+        invalid(
+            JwtErrorKind::TooLarge {
+                max: verifier.validation().max_token_len(),
+            }
+            .into(),
+        )
+    })?;
     let valid = verifier
         .verify_as::<Map<String, Value>>(&token)
-        .map_err(|e| Failure::invalid(format_args!("invalid token: {e} ({})", e.code())))?;
+        .map_err(invalid)?;
     io::print(&valid.claims.to_json(&args.tenant_claim).to_string())
 }
 
-/// The verify-only keyring of `--jwks`. Keys that cannot be used, or that repeat a key
-/// id, are skipped with a warning; a file with no usable key is an error.
+/// The verify-only keyring of `--jwks`: each key bound to the allowed algorithms it
+/// fits (all its own without `--alg`). Keys that fit no allowed algorithm, cannot be
+/// used, or repeat a key id, are skipped with a warning; a file with no key usable
+/// under any allowed algorithm is an error (exit status 2).
 fn keyring(args: &VerifyArgs) -> Result<Keyring, Failure> {
     let shown = args.jwks.display();
-    // A single --alg names the algorithm of keys that do not say theirs.
-    let hint = match args.algs.as_slice() {
-        [alg] => Some(*alg),
-        _ => None,
-    };
     let mut keyring = Keyring::verify_only();
     let mut loaded = 0_usize;
     for found in keys::read(&args.jwks)? {
         let label = &found.label;
-        let added = found
-            .verifying_key(hint)
-            .map_err(|e| match e {
-                token_core::jose::KeyError::NoAlgorithm => {
-                    format!("{e} (RSA and oct keys without \"alg\" need a single --alg)")
-                }
-                e => e.to_string(),
+        let keys = found.verifying_keys(&args.algs).map_err(|e| match e {
+            KeyError::NoAlgorithm => {
+                format!("{e} (RSA and oct keys without \"alg\" need --alg)")
+            }
+            KeyError::NotAllowed => "it fits none of the --alg algorithms".to_owned(),
+            e => e.to_string(),
+        });
+        let added = keys.and_then(|keys| {
+            keys.into_iter().try_fold(keyring.clone(), |ring, key| {
+                bind(&ring, key, args.iss.as_deref()).map_err(|e| e.to_string())
             })
-            .and_then(|key| bind(&keyring, key, args.iss.as_deref()).map_err(|e| e.to_string()));
+        });
         match added {
             Ok(next) => {
                 keyring = next;

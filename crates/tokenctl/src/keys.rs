@@ -36,25 +36,43 @@ impl FoundKey {
         matches!(&self.material, Material::Jwk(jwk) if jwk.kty == "oct")
     }
 
-    /// The verifying key. `hint` is the algorithm for keys that do not name theirs:
-    /// RSA and `oct` JWKs without `alg`, and RSA PEMs (RS256 without a hint). EC and
-    /// OKP keys without `alg` take the algorithm of their curve.
-    pub(crate) fn verifying_key(&self, hint: Option<Algorithm>) -> Result<VerifyingKey, KeyError> {
+    /// The verifying keys, one per allowed algorithm the key is bound to (see
+    /// [`VerifyingKey::from_jwk_for`]). A key that names its algorithm (`alg`, or the
+    /// curve of an EC or OKP key) is bound to it if it is allowed; an RSA or `oct` JWK
+    /// without `alg`, and an RSA PEM, to every allowed algorithm it fits (an HMAC secret
+    /// shorter than the hash fits none). With no `allowed`, each key's own algorithm
+    /// applies; RSA and `oct` JWKs without `alg` then have none, and RSA PEMs take RS256.
+    pub(crate) fn verifying_keys(
+        &self,
+        allowed: &[Algorithm],
+    ) -> Result<Vec<VerifyingKey>, KeyError> {
         match &self.material {
-            Material::Jwk(jwk) => {
-                let needs_hint = jwk.alg.is_none() && matches!(jwk.kty.as_str(), "RSA" | "oct");
-                VerifyingKey::from_jwk(jwk, hint.filter(|_| needs_hint))
-            }
+            Material::Jwk(jwk) => VerifyingKey::from_jwk_for(jwk, allowed),
             Material::Pem(text) => {
-                let with_hint = |alg| match SigningKey::from_pem(text, alg) {
+                let with = |alg| match SigningKey::from_pem(text, alg) {
                     Ok(key) => Ok(key.verifying_key().clone()),
                     Err(KeyError::UnsupportedPem(_)) => VerifyingKey::from_pem(text, alg),
                     Err(e) => Err(e),
                 };
-                match (hint, with_hint(hint)) {
-                    // The hint is for another key family: the key's own algorithm applies.
-                    (Some(_), Err(KeyError::AlgorithmMismatch)) => with_hint(None),
-                    (_, result) => result,
+                if allowed.is_empty() {
+                    return with(None).map(|key| vec![key]);
+                }
+                let mut keys = Vec::new();
+                let mut refusal = None;
+                for alg in allowed {
+                    match with(Some(*alg)) {
+                        Ok(key) => keys.push(key),
+                        // Another key type's algorithm: not a reason worth reporting.
+                        Err(KeyError::AlgorithmMismatch) => {}
+                        Err(e) => {
+                            refusal.get_or_insert(e);
+                        }
+                    }
+                }
+                match (keys.is_empty(), refusal) {
+                    (false, _) => Ok(keys),
+                    (true, Some(e)) => Err(e),
+                    (true, None) => Err(KeyError::NotAllowed),
                 }
             }
         }

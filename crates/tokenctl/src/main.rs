@@ -17,7 +17,7 @@
 //! tokenctl audit stats FILE... [--json] [--top N]
 //! ```
 //!
-//! - `keygen` generates an Ed25519, ECDSA (P-256, P-384) or HMAC key. With `--out` the
+//! - `keygen` generates an Ed25519, ECDSA (P-256, P-384, P-521) or HMAC key. With `--out` the
 //!   private JWK goes to a new file of mode 0600 and the public JWK to standard output
 //!   (for HMAC, only `kty`, `alg` and `kid`); without it the private JWK goes to
 //!   standard output. RSA keys are imported, not generated.
@@ -102,7 +102,7 @@ struct Cli {
 /// The top-level commands.
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Generate a signing key: Ed25519, ECDSA (P-256, P-384) or an HMAC secret.
+    /// Generate a signing key: Ed25519, ECDSA (P-256, P-384, P-521) or an HMAC secret.
     Keygen(KeygenArgs),
     /// Print the public JWKS of key files (JWK, JWKS or PEM); `oct` keys are skipped.
     Jwks(JwksArgs),
@@ -244,6 +244,7 @@ struct MintArgs {
 
 /// Arguments of `tokenctl jwt verify`.
 #[derive(Debug, clap::Args)]
+#[command(after_help = VERIFY_HELP)]
 struct VerifyArgs {
     /// The keys: a JWKS document or a single JWK (`oct` secrets included), or a PEM.
     #[arg(long, value_name = "FILE")]
@@ -260,8 +261,8 @@ struct VerifyArgs {
     /// The required header `typ`, e.g. `at+jwt` (default: not checked).
     #[arg(long, value_name = "TYPE")]
     typ: Option<String>,
-    /// An allowed algorithm; repeat for several (default: each key's own). A single
-    /// `--alg` also names the algorithm of RSA and `oct` keys without `alg`.
+    /// An allowed algorithm; repeat for several (default: each key's own). Keys
+    /// without `alg` are bound to the allowed algorithms they fit.
     #[arg(long = "alg", value_name = "ALG")]
     algs: Vec<Algorithm>,
     /// Verify as if the time were this many seconds since the epoch.
@@ -277,6 +278,26 @@ struct VerifyArgs {
     #[arg(long, value_name = "NAME", default_value = "tid")]
     tenant_claim: String,
 }
+
+/// The end of `tokenctl jwt verify --help`: how keys bind and the exit statuses.
+const VERIFY_HELP: &str = "\
+Keys and algorithms:
+  A key that names its algorithm (JWK \"alg\", or the curve of an EC or OKP key)
+  verifies that algorithm only, and only if it is allowed by --alg. An RSA or oct
+  key without \"alg\" (and an RSA PEM) is bound to every --alg it fits: RSA keys to
+  RS256/384/512 and PS256/384/512, oct keys to each HS algorithm whose hash is no
+  longer than the secret (RFC 7518 section 3.2). The token's \"alg\" then chooses
+  among its key's bindings; a key never verifies another key type's algorithm.
+  Without --alg, RSA and oct JWKs without \"alg\" are skipped and RSA PEMs verify
+  RS256.
+
+Exit status:
+  0  the token is valid; its claims are printed as one JSON object
+  1  the token is invalid (reason and code on standard error), including a token
+     larger than the limit (token_too_large) and a token whose algorithm no key
+     of the file is bound to
+  2  usage error, unreadable key file, or a key file with no key usable under any
+     allowed algorithm (\"holds no usable key\")";
 
 /// Arguments of `tokenctl jwt inspect`.
 #[derive(Debug, clap::Args)]

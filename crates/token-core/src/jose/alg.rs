@@ -32,6 +32,8 @@ pub enum Algorithm {
     ES256,
     /// ECDSA on P-384 with SHA-384.
     ES384,
+    /// ECDSA on P-521 with SHA-512.
+    ES512,
     /// Ed25519 (RFC 8037).
     EdDSA,
 }
@@ -52,7 +54,7 @@ pub enum KeyFamily {
 
 impl Algorithm {
     /// Every supported algorithm.
-    pub const ALL: [Algorithm; 12] = [
+    pub const ALL: [Algorithm; 13] = [
         Algorithm::HS256,
         Algorithm::HS384,
         Algorithm::HS512,
@@ -64,6 +66,7 @@ impl Algorithm {
         Algorithm::PS512,
         Algorithm::ES256,
         Algorithm::ES384,
+        Algorithm::ES512,
         Algorithm::EdDSA,
     ];
 
@@ -81,6 +84,7 @@ impl Algorithm {
             Algorithm::PS512 => "PS512",
             Algorithm::ES256 => "ES256",
             Algorithm::ES384 => "ES384",
+            Algorithm::ES512 => "ES512",
             Algorithm::EdDSA => "EdDSA",
         }
     }
@@ -100,7 +104,7 @@ impl Algorithm {
             | Algorithm::PS256
             | Algorithm::PS384
             | Algorithm::PS512 => KeyFamily::Rsa,
-            Algorithm::ES256 | Algorithm::ES384 => KeyFamily::Ec,
+            Algorithm::ES256 | Algorithm::ES384 | Algorithm::ES512 => KeyFamily::Ec,
             Algorithm::EdDSA => KeyFamily::Okp,
         }
     }
@@ -133,7 +137,7 @@ impl FromStr for Algorithm {
 /// An algorithm name tokenkit does not support.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unsupported algorithm (expected one of HS256/384/512, RS256/384/512, PS256/384/512, ES256, ES384, EdDSA)"
+    "unsupported algorithm (expected one of HS256/384/512, RS256/384/512, PS256/384/512, ES256, ES384, ES512, EdDSA)"
 )]
 pub struct UnknownAlgorithm;
 
@@ -161,6 +165,11 @@ mod tests {
         }
         assert_eq!(Algorithm::from_name("hs256"), None);
         assert_eq!(Algorithm::from_name("none"), None);
-        assert_eq!(Algorithm::from_name("ES512"), None);
+        assert_eq!(
+            Algorithm::from_name("ES521"),
+            None,
+            "a misspelling, never a header alg"
+        );
+        assert_eq!(Algorithm::from_name("ES512"), Some(Algorithm::ES512));
     }
 }

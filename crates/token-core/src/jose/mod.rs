@@ -66,20 +66,45 @@ pub enum KeyError {
     /// The system random generator failed.
     #[error("the system random generator failed")]
     Rng,
+    /// No algorithm the key fits is among the allowed ones.
+    #[error("the key fits none of the allowed algorithms")]
+    NotAllowed,
+    /// An Ed25519 public key of small order (or a non-canonical encoding): any
+    /// signature could be forged for it.
+    #[error("the Ed25519 public key is a small-order point")]
+    SmallOrder,
+}
+
+/// What a JWK is being imported for: its `key_ops`, when present, must name it.
+#[derive(Clone, Copy)]
+enum KeyUse {
+    /// A verifying key: `key_ops` must hold `verify`.
+    Verify,
+    /// A signing key: `key_ops` must hold `sign`.
+    Sign,
 }
 
 /// The algorithm for a JWK: the one given, else the JWK's own `alg`, else the
 /// natural one for its curve. A given algorithm must agree with the JWK's `alg`.
-fn jwk_alg(jwk: &Jwk, given: Option<Algorithm>) -> Result<Algorithm, KeyError> {
+/// A JWK whose `use` is not `sig`, or whose `key_ops` lacks the operation, is refused.
+fn jwk_alg(jwk: &Jwk, given: Option<Algorithm>, purpose: KeyUse) -> Result<Algorithm, KeyError> {
+    let op = match purpose {
+        KeyUse::Verify => "verify",
+        KeyUse::Sign => "sign",
+    };
     if jwk.use_.as_deref().is_some_and(|u| u != "sig")
         || jwk
             .key_ops
             .as_ref()
-            .is_some_and(|ops| !ops.iter().any(|o| o == "verify" || o == "sign"))
+            .is_some_and(|ops| !ops.iter().any(|o| o == op))
     {
         return Err(KeyError::NotForSignatures);
     }
     let own = match jwk.alg.as_deref() {
+        // `ES521` is an old misspelling of ES512 (early WebCrypto drafts, PyJWT before
+        // 1.7.1; Wycheproof's RFC 7520 keys still carry it): a P-521 key fits ES512 only,
+        // so reading it as ES512 widens nothing. Token headers must say `ES512`.
+        Some("ES521") if jwk.crv.as_deref() == Some("P-521") => Some(Algorithm::ES512),
         Some(name) => Some(
             Algorithm::from_name(name)
                 .ok_or_else(|| KeyError::UnsupportedAlgorithm(name.into()))?,
@@ -89,6 +114,7 @@ fn jwk_alg(jwk: &Jwk, given: Option<Algorithm>) -> Result<Algorithm, KeyError> {
     let natural = match (jwk.kty.as_str(), jwk.crv.as_deref()) {
         ("EC", Some("P-256")) => Some(Algorithm::ES256),
         ("EC", Some("P-384")) => Some(Algorithm::ES384),
+        ("EC", Some("P-521")) => Some(Algorithm::ES512),
         ("OKP", Some("Ed25519")) => Some(Algorithm::EdDSA),
         ("EC" | "OKP", crv) => return Err(KeyError::UnsupportedKeyType(crv.unwrap_or("").into())),
         ("RSA" | "oct", _) => None,
@@ -102,11 +128,13 @@ fn jwk_alg(jwk: &Jwk, given: Option<Algorithm>) -> Result<Algorithm, KeyError> {
 }
 
 fn ec_point_from_jwk(jwk: &Jwk, alg: Algorithm) -> Result<PublicKeyDer, KeyError> {
-    let (curve, size) = match (jwk.crv.as_deref(), alg) {
-        (Some("P-256"), Algorithm::ES256) => (Curve::P256, 32),
-        (Some("P-384"), Algorithm::ES384) => (Curve::P384, 48),
+    let curve = match (jwk.crv.as_deref(), alg) {
+        (Some("P-256"), Algorithm::ES256) => Curve::P256,
+        (Some("P-384"), Algorithm::ES384) => Curve::P384,
+        (Some("P-521"), Algorithm::ES512) => Curve::P521,
         _ => return Err(KeyError::AlgorithmMismatch),
     };
+    let size = curve.scalar_len();
     let coord = |v: &Option<String>, name: &'static str| {
         let bytes = v
             .as_deref()

@@ -8,7 +8,11 @@
 //! hits that panic and uses one crypto library throughout.
 //!
 //! This is the single seam for the crypto backend: an `aws-lc` feature would add a
-//! second provider here without touching callers.
+//! second provider here without touching callers. ES512 (P-521), which ring lacks,
+//! comes from the pure-Rust `p521` crate through [`es512`]; `jsonwebtoken` has no ES512,
+//! so this provider never sees it.
+
+pub(crate) mod es512;
 
 use jsonwebtoken::crypto::{CryptoProvider, JwkUtils, JwtSigner, JwtVerifier};
 use jsonwebtoken::errors::{Error, ErrorKind};
@@ -190,6 +194,9 @@ fn verify_raw(alg: super::Algorithm, key: &DecodingKey, msg: &[u8], signature: &
                 .verify(key::rsa_params(alg), msg, signature)
                 .is_ok(),
         },
+        KeyFamily::Ec if alg == super::Algorithm::ES512 => {
+            es512::verify(key.as_bytes(), msg, signature)
+        }
         KeyFamily::Ec => {
             let algorithm = if alg == super::Algorithm::ES384 {
                 &sig::ECDSA_P384_SHA384_FIXED
@@ -200,8 +207,12 @@ fn verify_raw(alg: super::Algorithm, key: &DecodingKey, msg: &[u8], signature: &
                 .verify(msg, signature)
                 .is_ok()
         }
-        KeyFamily::Okp => sig::UnparsedPublicKey::new(&sig::ED25519, key.as_bytes())
-            .verify(msg, signature)
-            .is_ok(),
+        // A raw Ed25519 key of small order verifies forgeries: refused here too.
+        KeyFamily::Okp => {
+            key::ed25519_public_ok(key.as_bytes())
+                && sig::UnparsedPublicKey::new(&sig::ED25519, key.as_bytes())
+                    .verify(msg, signature)
+                    .is_ok()
+        }
     }
 }

@@ -142,7 +142,7 @@ impl Keyring {
                     .map_or(retire_previous_at, |t| t.min(retire_previous_at)),
             );
         }
-        check_unique(&entries, next.kid())?;
+        check_unique(&entries, next.verifying_key())?;
         entries.push(Entry::own(&next));
         Ok(Keyring {
             inner: Arc::new(Inner {
@@ -155,6 +155,10 @@ impl Keyring {
     /// Adds a key that only verifies, bound to `issuer`: a token it verifies must carry
     /// exactly that `iss` (RFC 8725 §3.8), or it is refused with `key_issuer_mismatch`.
     /// Another issuer's key can therefore never speak for us, nor for a third issuer.
+    ///
+    /// Key ids are unique, except that one key may be added once per algorithm it is
+    /// bound to (see [`VerifyingKey::from_jwk_for`]): a token's `kid` then selects the
+    /// key and its `alg` selects among that key's bindings.
     pub fn with_verifying_key(
         &self,
         key: VerifyingKey,
@@ -172,7 +176,7 @@ impl Keyring {
     }
 
     fn add_verifying_key(&self, key: VerifyingKey, issuer: Bound) -> Result<Keyring, KeyringError> {
-        check_unique(&self.inner.entries, key.kid())?;
+        check_unique(&self.inner.entries, &key)?;
         let mut entries = self.inner.entries.clone();
         entries.push(Entry::external(key, issuer));
         Ok(self.replace_entries(entries))
@@ -276,7 +280,8 @@ impl Keyring {
     }
 
     /// Picks the key for a token: by `kid`, or, without one, the only key with `alg`.
-    /// The key decides the algorithm: a mismatch is refused.
+    /// The key decides the algorithm: among the entries with the token's `kid` (one key
+    /// bound to one or more algorithms), the one bound to `alg`; none is a mismatch.
     pub(crate) fn select(
         &self,
         kid: Option<&str>,
@@ -285,18 +290,20 @@ impl Keyring {
     ) -> Result<&VerifyingKey, JwtErrorKind> {
         let entries = &self.inner.entries;
         let entry = if let Some(kid) = kid {
-            entries.iter().find(|e| e.key.kid() == kid)
+            let mut with_kid = entries.iter().filter(|e| e.key.kid() == kid).peekable();
+            if with_kid.peek().is_none() {
+                return Err(JwtErrorKind::UnknownKey);
+            }
+            with_kid
+                .find(|e| e.key.algorithm() == alg)
+                .ok_or(JwtErrorKind::AlgorithmMismatch)?
         } else {
             let mut matching = entries.iter().filter(|e| e.key.algorithm() == alg);
             match (matching.next(), matching.next()) {
-                (Some(only), None) => Some(only),
-                _ => None,
+                (Some(only), None) => only,
+                _ => return Err(JwtErrorKind::UnknownKey),
             }
-        }
-        .ok_or(JwtErrorKind::UnknownKey)?;
-        if entry.key.algorithm() != alg {
-            return Err(JwtErrorKind::AlgorithmMismatch);
-        }
+        };
         entry.usable(now)
     }
 
@@ -372,9 +379,15 @@ fn minted_header(key: &SigningKey) -> String {
 /// The `typ` our minter writes (RFC 9068).
 pub(crate) const MINTED_TYP: &str = "at+jwt";
 
-fn check_unique(entries: &[Entry], kid: &str) -> Result<(), KeyringError> {
-    if entries.iter().any(|e| e.key.kid() == kid) {
-        return Err(KeyringError::DuplicateKid(kid.to_owned()));
+/// Refuses a second key under `key`'s id, unless it is the same key material bound to
+/// another algorithm.
+fn check_unique(entries: &[Entry], key: &VerifyingKey) -> Result<(), KeyringError> {
+    let clash = |e: &Entry| {
+        e.key.kid() == key.kid()
+            && (e.key.algorithm() == key.algorithm() || !e.key.same_material(key))
+    };
+    if entries.iter().any(clash) {
+        return Err(KeyringError::DuplicateKid(key.kid().to_owned()));
     }
     Ok(())
 }

@@ -96,6 +96,11 @@ impl Validation {
     pub fn tenant_claim(&self) -> &str {
         &self.tenant_claim
     }
+
+    /// The largest token accepted, in bytes.
+    pub fn max_token_len(&self) -> usize {
+        self.max_token_len
+    }
 }
 
 impl ValidationBuilder {

@@ -39,6 +39,8 @@ const OID_EC: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01];
 const OID_P256: &[u8] = &[0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07];
 /// secp384r1 / P-384, 1.3.132.0.34.
 const OID_P384: &[u8] = &[0x2B, 0x81, 0x04, 0x00, 0x22];
+/// secp521r1 / P-521, 1.3.132.0.35.
+const OID_P521: &[u8] = &[0x2B, 0x81, 0x04, 0x00, 0x23];
 /// id-Ed25519, 1.3.101.112.
 const OID_ED25519: &[u8] = &[0x2B, 0x65, 0x70];
 
@@ -63,20 +65,26 @@ pub(crate) enum Curve {
     P256,
     /// P-384 (secp384r1).
     P384,
+    /// P-521 (secp521r1).
+    P521,
 }
 
 impl Curve {
     /// Byte length of a scalar or coordinate; an uncompressed point is `1 + 2 * scalar_len`.
     pub(crate) fn scalar_len(self) -> usize {
-        if self == Self::P256 { 32 } else { 48 }
+        match self {
+            Self::P256 => 32,
+            Self::P384 => 48,
+            Self::P521 => 66,
+        }
     }
 
     /// The named-curve OID content bytes.
     fn oid(self) -> &'static [u8] {
-        if self == Self::P256 {
-            OID_P256
-        } else {
-            OID_P384
+        match self {
+            Self::P256 => OID_P256,
+            Self::P384 => OID_P384,
+            Self::P521 => OID_P521,
         }
     }
 
@@ -85,6 +93,7 @@ impl Curve {
         match oid {
             OID_P256 => Ok(Self::P256),
             OID_P384 => Ok(Self::P384),
+            OID_P521 => Ok(Self::P521),
             _ => Err(Unsupported("elliptic curve")),
         }
     }

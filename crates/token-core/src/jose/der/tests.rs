@@ -173,13 +173,23 @@ fn ec_structure_errors() {
         parse_sec1_ec(&sec1(Curve::P256, &[7; 33], &point)).is_err(),
         "scalar too long"
     );
-    let mut p521 = Vec::new(); // AlgorithmIdentifier for secp521r1, 1.3.132.0.35
-    nested(&mut p521, SEQUENCE, |o| {
-        tlv(o, OID, OID_EC);
-        tlv(o, OID, &[0x2B, 0x81, 0x04, 0x00, 0x23]);
-    });
+    let alg_id = |curve: &[u8]| {
+        let mut out = Vec::new();
+        nested(&mut out, SEQUENCE, |o| {
+            tlv(o, OID, OID_EC);
+            tlv(o, OID, curve);
+        });
+        out
+    };
+    // secp521r1, 1.3.132.0.35, is supported; secp256k1, 1.3.132.0.10, is not.
+    let p521 = alg_id(&[0x2B, 0x81, 0x04, 0x00, 0x23]);
+    assert!(matches!(
+        Alg::read(&mut Reader(&p521)),
+        Ok(Alg::Ec(Curve::P521))
+    ));
+    let k256 = alg_id(&[0x2B, 0x81, 0x04, 0x00, 0x0A]);
     assert_eq!(
-        Alg::read(&mut Reader(&p521)).err(),
+        Alg::read(&mut Reader(&k256)).err(),
         Some(Unsupported("elliptic curve"))
     );
     let short = parse_sec1_ec(&sec1(Curve::P256, &[0, 9], &point)).unwrap();

@@ -11,8 +11,9 @@ use super::verifying::Public;
 use super::{
     VerifyingKey, alg_for_curve, curve_for, ec_signing, hmac_alg, rng, rsa_padding, secret,
 };
-use crate::jose::der::{self, PrivateKeyDer, PublicKeyDer, RsaPrivate};
-use crate::jose::{Algorithm, Jwk, KeyError, KeyFamily, SecretMember, b64, pem};
+use crate::jose::der::{self, Curve, PrivateKeyDer, PublicKeyDer, RsaPrivate};
+use crate::jose::provider::es512::{self, P521Signer};
+use crate::jose::{Algorithm, Jwk, KeyError, KeyFamily, KeyUse, SecretMember, b64, pem};
 
 /// A private key that signs tokens, parsed once when it is built.
 ///
@@ -34,6 +35,7 @@ enum Signer {
     Hmac(hmac::Key),
     Rsa(rsa::KeyPair),
     Ecdsa(sig::EcdsaKeyPair),
+    P521(P521Signer),
     Ed25519(sig::Ed25519KeyPair),
 }
 
@@ -43,8 +45,9 @@ enum Private {
 }
 
 impl SigningKey {
-    /// Generates a new key with ring: Ed25519, P-256, P-384, or a random HMAC secret
-    /// as long as the hash (256, 384 or 512 bits). RSA keys are imported, not generated.
+    /// Generates a new key: Ed25519, P-256, P-384 (ring), P-521 (`p521`, from ring's
+    /// random generator), or a random HMAC secret as long as the hash (256, 384 or 512
+    /// bits). RSA keys are imported, not generated.
     pub fn generate(alg: Algorithm) -> Result<SigningKey, KeyError> {
         match alg.family() {
             KeyFamily::Hmac => {
@@ -54,8 +57,19 @@ impl SigningKey {
             }
             KeyFamily::Ec => {
                 let curve = curve_for(alg).ok_or(KeyError::AlgorithmMismatch)?;
-                let pkcs8 = sig::EcdsaKeyPair::generate_pkcs8(ec_signing(curve), rng())
-                    .map_err(|_| KeyError::Rng)?;
+                let Some(signing) = ec_signing(curve) else {
+                    let (d, point) = P521Signer::generate(|out| {
+                        ring::rand::SecureRandom::fill(rng(), out).map_err(|_| KeyError::Rng)
+                    })?;
+                    let parsed = PrivateKeyDer::Ec {
+                        curve,
+                        d: d.to_vec(),
+                        point: Some(point),
+                    };
+                    return SigningKey::from_private_der(parsed, Some(alg));
+                };
+                let pkcs8 =
+                    sig::EcdsaKeyPair::generate_pkcs8(signing, rng()).map_err(|_| KeyError::Rng)?;
                 SigningKey::from_pkcs8(pkcs8.as_ref(), Some(alg))
             }
             KeyFamily::Okp => {
@@ -99,9 +113,24 @@ impl SigningKey {
         der_bytes: &[u8],
         alg: Algorithm,
     ) -> Result<SigningKey, KeyError> {
+        SigningKey::from_pkcs1_der(der_bytes, Some(alg))
+    }
+
+    /// Parses a DER PKCS#1 `RSAPrivateKey` ("RSA PRIVATE KEY"); `alg` defaults to RS256.
+    pub fn from_pkcs1_der(
+        der_bytes: &[u8],
+        alg: Option<Algorithm>,
+    ) -> Result<SigningKey, KeyError> {
         let parsed =
             der::parse_rsa_private_pkcs1(der_bytes).map_err(|_| KeyError::Malformed("PKCS#1"))?;
-        SigningKey::from_private_der(PrivateKeyDer::Rsa(parsed), Some(alg))
+        SigningKey::from_private_der(PrivateKeyDer::Rsa(parsed), alg)
+    }
+
+    /// Parses a DER SEC 1 `ECPrivateKey` ("EC PRIVATE KEY"); `alg` defaults to the
+    /// curve's.
+    pub fn from_sec1_der(der_bytes: &[u8], alg: Option<Algorithm>) -> Result<SigningKey, KeyError> {
+        let parsed = der::parse_sec1_ec(der_bytes).map_err(|_| KeyError::Malformed("SEC 1"))?;
+        SigningKey::from_private_der(parsed, alg)
     }
 
     /// Parses a PKCS#8 DER private key. `alg` defaults to the key's natural algorithm
@@ -152,15 +181,23 @@ impl SigningKey {
                 let point = point
                     .clone()
                     .ok_or(KeyError::Malformed("EC key without public point"))?;
-                let pair = sig::EcdsaKeyPair::from_private_key_and_public_key(
-                    ec_signing(*curve),
-                    d,
-                    &point,
-                    rng(),
-                )
-                .map_err(|_| KeyError::Rejected)?;
+                let signer = match ec_signing(*curve) {
+                    Some(signing) => Signer::Ecdsa(
+                        sig::EcdsaKeyPair::from_private_key_and_public_key(
+                            signing,
+                            d,
+                            &point,
+                            rng(),
+                        )
+                        .map_err(|_| KeyError::Rejected)?,
+                    ),
+                    None if *curve == Curve::P521 && es512::public_key_valid(&point) => {
+                        Signer::P521(P521Signer::new(d, &point)?)
+                    }
+                    None => return Err(KeyError::Rejected),
+                };
                 (
-                    Signer::Ecdsa(pair),
+                    signer,
                     Public::Ec {
                         curve: *curve,
                         point,
@@ -186,9 +223,10 @@ impl SigningKey {
     }
 
     /// Parses a private JWK (`kty` oct, RSA, EC or OKP with its private members).
-    /// The algorithm comes from `alg`, else the JWK's `alg`, else the curve.
+    /// The algorithm comes from `alg`, else the JWK's `alg`, else the curve. A JWK whose
+    /// `use` is not `sig`, or whose `key_ops` lacks `sign`, is refused.
     pub fn from_jwk(jwk: &Jwk, alg: Option<Algorithm>) -> Result<SigningKey, KeyError> {
-        let alg = crate::jose::jwk_alg(jwk, alg)?;
+        let alg = crate::jose::jwk_alg(jwk, alg, KeyUse::Sign)?;
         let field = |v: Option<&str>, name: &'static str| -> Result<Zeroizing<Vec<u8>>, KeyError> {
             let text = v.ok_or(KeyError::MissingMember(name))?;
             b64::decode(text)
@@ -289,6 +327,7 @@ impl SigningKey {
                 .sign(rng(), message)
                 .map(|s| s.as_ref().to_vec())
                 .map_err(|_| KeyError::Rejected),
+            Signer::P521(key) => key.sign(rng(), message),
             Signer::Ed25519(pair) => Ok(pair.sign(message).as_ref().to_vec()),
         }
     }

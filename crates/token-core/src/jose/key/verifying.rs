@@ -7,9 +7,12 @@ use ring::signature as sig;
 use ring::{hmac, rsa};
 use zeroize::Zeroizing;
 
-use super::{alg_for_curve, curve_for, curve_name, hmac_alg, rsa_params, secret};
+use super::{
+    alg_for_curve, curve_for, curve_name, ed25519_public_ok, hmac_alg, rsa_params, secret,
+};
 use crate::jose::der::{self, Curve, PublicKeyDer};
-use crate::jose::{Algorithm, Jwk, KeyError, KeyFamily, SecretMember, b64, pem};
+use crate::jose::provider::es512;
+use crate::jose::{Algorithm, Jwk, KeyError, KeyFamily, KeyUse, SecretMember, b64, pem};
 
 /// A public key (or, for HMAC, a shared secret) that verifies tokens.
 #[derive(Clone)]
@@ -81,9 +84,18 @@ impl VerifyingKey {
                 Public::Rsa { n, e }
             }
             (PublicKeyDer::Ec { curve, point }, KeyFamily::Ec) if curve_for(alg) == Some(curve) => {
+                // ring checks P-256 and P-384 points when verifying; P-521 is checked now.
+                if curve == Curve::P521 && !es512::public_key_valid(&point) {
+                    return Err(KeyError::Rejected);
+                }
                 Public::Ec { curve, point }
             }
-            (PublicKeyDer::Ed25519 { key }, KeyFamily::Okp) => Public::Ed25519(key),
+            (PublicKeyDer::Ed25519 { key }, KeyFamily::Okp) => {
+                if !ed25519_public_ok(&key) {
+                    return Err(KeyError::SmallOrder);
+                }
+                Public::Ed25519(key)
+            }
             _ => return Err(KeyError::AlgorithmMismatch),
         };
         Ok(VerifyingKey::new(alg, public))
@@ -92,8 +104,10 @@ impl VerifyingKey {
     /// Parses a public JWK (private members, if present, are ignored; an `oct` JWK
     /// is a shared secret). The algorithm comes from `alg`, else the JWK's `alg`,
     /// else the curve; RSA and `oct` keys without `alg` need one given.
+    ///
+    /// A JWK whose `use` is not `sig`, or whose `key_ops` lacks `verify`, is refused.
     pub fn from_jwk(jwk: &Jwk, alg: Option<Algorithm>) -> Result<VerifyingKey, KeyError> {
-        let alg = crate::jose::jwk_alg(jwk, alg)?;
+        let alg = crate::jose::jwk_alg(jwk, alg, KeyUse::Verify)?;
         let key = match (jwk.kty.as_str(), alg.family()) {
             ("oct", KeyFamily::Hmac) => {
                 let k = secret(jwk.k.as_ref()).ok_or(KeyError::MissingMember("k"))?;
@@ -135,17 +149,79 @@ impl VerifyingKey {
         })
     }
 
+    /// The keys a JWK gives under the `allowed` algorithms: one per allowed algorithm
+    /// the key fits, each verifying with that algorithm only.
+    ///
+    /// A JWK with `alg` (or an EC or OKP key, whose curve names its algorithm) fits
+    /// that one algorithm. An RSA JWK without `alg` fits RS256/384/512 and
+    /// PS256/384/512; an `oct` JWK without `alg` fits each HS algorithm whose hash is no
+    /// longer than the secret (RFC 7518 §3.2). A key never fits another key type's
+    /// algorithms. With `allowed` empty, this is [`VerifyingKey::from_jwk`] without a
+    /// given algorithm. [`KeyError::NotAllowed`] when the key fits none of `allowed`.
+    pub fn from_jwk_for(jwk: &Jwk, allowed: &[Algorithm]) -> Result<Vec<VerifyingKey>, KeyError> {
+        if allowed.is_empty() {
+            return VerifyingKey::from_jwk(jwk, None).map(|key| vec![key]);
+        }
+        let fits: Vec<Algorithm> = match crate::jose::jwk_alg(jwk, None, KeyUse::Verify) {
+            Ok(alg) => vec![alg],
+            Err(KeyError::NoAlgorithm) => {
+                let family = if jwk.kty == "oct" {
+                    KeyFamily::Hmac
+                } else {
+                    KeyFamily::Rsa
+                };
+                Algorithm::ALL
+                    .into_iter()
+                    .filter(|a| a.family() == family)
+                    .collect()
+            }
+            Err(e) => return Err(e),
+        };
+        let mut keys = Vec::new();
+        let mut refusal = None;
+        for alg in fits.into_iter().filter(|a| allowed.contains(a)) {
+            match VerifyingKey::from_jwk(jwk, Some(alg)) {
+                Ok(key) => keys.push(key),
+                Err(e) => {
+                    refusal.get_or_insert(e);
+                }
+            }
+        }
+        match (keys.is_empty(), refusal) {
+            (false, _) => Ok(keys),
+            (true, Some(e)) => Err(e),
+            (true, None) => Err(KeyError::NotAllowed),
+        }
+    }
+
+    /// Parses a DER `SubjectPublicKeyInfo`. Without `alg`, an RSA key verifies RS256
+    /// and an EC key its curve's algorithm.
+    pub fn from_spki_der(der: &[u8], alg: Option<Algorithm>) -> Result<VerifyingKey, KeyError> {
+        let public = der::parse_spki(der).map_err(|_| KeyError::Malformed("public key DER"))?;
+        VerifyingKey::from_public_with(public, alg)
+    }
+
+    /// Parses a DER PKCS#1 `RSAPublicKey`; without `alg`, it verifies RS256.
+    pub fn from_pkcs1_der(der: &[u8], alg: Option<Algorithm>) -> Result<VerifyingKey, KeyError> {
+        let (n, e) =
+            der::parse_rsa_public_pkcs1(der).map_err(|_| KeyError::Malformed("public key DER"))?;
+        VerifyingKey::from_public_with(PublicKeyDer::Rsa { n, e }, alg)
+    }
+
     /// Parses a PEM public key: `PUBLIC KEY` (SPKI) or `RSA PUBLIC KEY` (PKCS#1).
     pub fn from_pem(text: &str, alg: Option<Algorithm>) -> Result<VerifyingKey, KeyError> {
         let (label, body) = pem::decode(text).map_err(|_| KeyError::Malformed("PEM"))?;
-        let public = match label.as_str() {
-            "PUBLIC KEY" => der::parse_spki(&body),
-            "RSA PUBLIC KEY" => {
-                der::parse_rsa_public_pkcs1(&body).map(|(n, e)| PublicKeyDer::Rsa { n, e })
-            }
-            _ => return Err(KeyError::UnsupportedPem(label)),
+        match label.as_str() {
+            "PUBLIC KEY" => VerifyingKey::from_spki_der(&body, alg),
+            "RSA PUBLIC KEY" => VerifyingKey::from_pkcs1_der(&body, alg),
+            _ => Err(KeyError::UnsupportedPem(label)),
         }
-        .map_err(|_| KeyError::Malformed("public key DER"))?;
+    }
+
+    fn from_public_with(
+        public: PublicKeyDer,
+        alg: Option<Algorithm>,
+    ) -> Result<VerifyingKey, KeyError> {
         let natural = match &public {
             PublicKeyDer::Rsa { .. } => Algorithm::RS256,
             PublicKeyDer::Ec { curve, .. } => alg_for_curve(*curve),
@@ -204,6 +280,7 @@ impl VerifyingKey {
                 let algorithm = match curve {
                     Curve::P256 => &sig::ECDSA_P256_SHA256_FIXED,
                     Curve::P384 => &sig::ECDSA_P384_SHA384_FIXED,
+                    Curve::P521 => return es512::verify(point, message, signature),
                 };
                 sig::UnparsedPublicKey::new(algorithm, point)
                     .verify(message, signature)
@@ -250,6 +327,12 @@ impl VerifyingKey {
 
     fn thumbprint(&self) -> String {
         self.public_members().thumbprint().unwrap_or_default()
+    }
+
+    /// Whether `other` holds the same key material (perhaps bound to another
+    /// algorithm, or under another key id).
+    pub(crate) fn same_material(&self, other: &VerifyingKey) -> bool {
+        self.thumbprint() == other.thumbprint()
     }
 
     /// The public JWK with `alg`, `kid` and `use: sig`; `None` for a shared secret.
