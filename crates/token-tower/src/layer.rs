@@ -38,6 +38,8 @@ pub(crate) struct Config<K, L> {
     pub(crate) trusted_proxies: Vec<Cidr>,
     pub(crate) proxy_headers: ProxyHeaders,
     pub(crate) require_tls: bool,
+    /// Loopback clients may send credentials over plain HTTP.
+    pub(crate) loopback_exempt: bool,
     pub(crate) allow_query_credentials: bool,
     pub(crate) limiter: Option<Limiter<L>>,
     pub(crate) header_style: HeaderStyle,
@@ -66,6 +68,7 @@ impl<K: KeyStore> AuthLayer<K> {
                 trusted_proxies: Vec::new(),
                 proxy_headers: ProxyHeaders::default(),
                 require_tls: true,
+                loopback_exempt: true,
                 allow_query_credentials: false,
                 limiter: None,
                 header_style: HeaderStyle::Ietf,
@@ -105,6 +108,7 @@ impl<K, L> fmt::Debug for AuthLayer<K, L> {
             .field("api_key_header", &self.config.api_key_header)
             .field("trusted_proxies", &self.config.trusted_proxies)
             .field("require_tls", &self.config.require_tls)
+            .field("loopback_exempt", &self.config.loopback_exempt)
             .field("limits", &self.config.limiter.is_some())
             .field("audit", &self.config.auditor.is_some())
             .finish_non_exhaustive()
@@ -165,6 +169,17 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
         self
     }
 
+    /// Also refuses credentials over plain HTTP from loopback clients, which are
+    /// exempt by default (local development, a sidecar on the same host). For a
+    /// service that terminates TLS itself (the acceptor inserts
+    /// [`crate::TlsConnection`]): no local client then needs plain HTTP, and a local
+    /// proxy missing from [`AuthLayerBuilder::trusted_proxies`] cannot make remote
+    /// plain-HTTP clients pass as local. See `examples/tls`.
+    pub fn require_tls_on_loopback(mut self) -> Self {
+        self.config.loopback_exempt = false;
+        self
+    }
+
     /// **Insecure.** Stops refusing requests whose query string carries a
     /// credential (query strings end up in proxy logs, browser history and
     /// `Referer` headers). The layer still never *reads* a credential from the query.
@@ -203,6 +218,7 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
                 trusted_proxies: c.trusted_proxies,
                 proxy_headers: c.proxy_headers,
                 require_tls: c.require_tls,
+                loopback_exempt: c.loopback_exempt,
                 allow_query_credentials: c.allow_query_credentials,
                 limiter: Some(limiter),
                 header_style: c.header_style,

@@ -417,3 +417,27 @@ async fn a_finished_response_future_polled_again_answers_500_instead_of_panickin
     };
     assert_eq!(again.status(), StatusCode::INTERNAL_SERVER_ERROR);
 }
+
+#[tokio::test]
+async fn require_tls_on_loopback_removes_the_loopback_exemption() {
+    let w = World::new();
+    let token = w.token("read:reports", None);
+    let local = || {
+        req("GET", "/api/reports")
+            .bearer(&token)
+            .peer("127.0.0.1:4000")
+    };
+    assert_eq!(send(&layer(&w), local()).await.status, StatusCode::OK);
+    let strict = AuthLayer::builder(w.authenticator(), policy())
+        .require_tls_on_loopback()
+        .build();
+    let plain = send(&strict, local()).await;
+    assert_eq!(
+        (plain.status, plain.code()),
+        (StatusCode::BAD_REQUEST, "insecure_transport".into())
+    );
+    assert_eq!(send(&strict, local().tls()).await.status, StatusCode::OK);
+    // Without a credential nothing changes.
+    let health = send(&strict, req("GET", "/health").peer("127.0.0.1:4000")).await;
+    assert_eq!(health.status, StatusCode::OK);
+}

@@ -47,7 +47,10 @@ impl TestCa {
     }
 
     /// A server certificate for `names` (host names or IP addresses).
-    fn server_cert(&self, names: &[&str]) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+    fn server_cert(
+        &self,
+        names: &[&str],
+    ) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
         let key = KeyPair::generate().unwrap();
         let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
         let cert = CertificateParams::new(names)
@@ -269,6 +272,8 @@ async fn plain_http_is_refused_unless_dangerously_allowed() {
         .unwrap();
     assert!(matches!(
         remote.refresh().await,
-        Err(RemoteError::NotHttps("JWKS URL named by the discovery document"))
+        Err(RemoteError::NotHttps(
+            "JWKS URL named by the discovery document"
+        ))
     ));
 }

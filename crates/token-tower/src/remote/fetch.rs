@@ -148,7 +148,9 @@ fn request_error(e: &(dyn std::error::Error + 'static)) -> FetchError {
             }
             // `io::Error::source` skips the error it wraps: look inside.
             cause = match c.downcast_ref::<std::io::Error>() {
-                Some(io) => io.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static)),
+                Some(io) => io
+                    .get_ref()
+                    .map(|inner| inner as &(dyn std::error::Error + 'static)),
                 None => c.source(),
             };
         }
