@@ -441,3 +441,17 @@ async fn require_tls_on_loopback_removes_the_loopback_exemption() {
     let health = send(&strict, req("GET", "/health").peer("127.0.0.1:4000")).await;
     assert_eq!(health.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn plaintext_allowed_stays_allowed_whatever_the_order_of_settings() {
+    let w = World::new();
+    let token = w.token("read:reports", None);
+    let both = AuthLayer::builder(w.authenticator(), policy())
+        .insecure_allow_plaintext()
+        .require_tls_on_loopback()
+        .build();
+    let remote = req("GET", "/api/reports")
+        .bearer(&token)
+        .peer("198.51.100.7:4000");
+    assert_eq!(send(&both, remote).await.status, StatusCode::OK);
+}

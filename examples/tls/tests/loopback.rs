@@ -2,6 +2,7 @@
 //! trusting the generated certificate) is accepted; the same credential to the same
 //! service over plain HTTP is refused with `insecure_transport`.
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -115,7 +116,6 @@ async fn a_credential_over_tls_is_accepted() {
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 
     // The files the banner points at: the certificate, and the key with mode 0600.
-    use std::os::unix::fs::PermissionsExt as _;
     assert_eq!(
         std::fs::read_to_string(&running.cert_file).unwrap(),
         running.cert_pem
