@@ -33,16 +33,19 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-async fn start(name: &str) -> Running {
-    let options = Options {
+fn options(name: &str) -> Options {
+    Options {
         listen: "127.0.0.1:0".parse().unwrap(),
         plain_listen: "127.0.0.1:0".parse().unwrap(),
         cert: None,
         key: None,
         names: vec!["localhost".into(), "127.0.0.1".into()],
         out: scratch(name),
-    };
-    tls::start(&options).await.unwrap()
+    }
+}
+
+async fn start(name: &str) -> Running {
+    tls::start(&options(name)).await.unwrap()
 }
 
 /// An HTTPS client trusting `roots` only (with the ring provider, as the server).
@@ -183,4 +186,28 @@ async fn plain_http_to_the_same_service_is_refused_with_the_documented_message()
         (StatusCode::OK, "ok\n")
     );
     running.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_and_key_from_files_are_served() {
+    let mut options = options("files");
+    let given = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let (cert, key) = (options.out.join("given.crt"), options.out.join("given.key"));
+    std::fs::write(&cert, given.cert.pem()).unwrap();
+    std::fs::write(&key, given.signing_key.serialize_pem()).unwrap();
+    (options.cert, options.key) = (Some(cert), Some(key.clone()));
+    let running = tls::start(&options).await.unwrap();
+    assert_eq!(running.cert_pem, given.cert.pem());
+    let client = https_client(trusting(&given.cert.pem()));
+    let url = format!("https://127.0.0.1:{}/hello", running.tls_addr.port());
+    let hello = get(&client, &url, Some(running.api_key.expose_secret()))
+        .await
+        .unwrap();
+    assert_eq!(hello.status, StatusCode::OK);
+    running.stop();
+
+    // A key file without a key is refused without echoing its content.
+    std::fs::write(&key, "secret-looking garbage").unwrap();
+    let e = tls::start(&options).await.unwrap_err();
+    assert!(e.contains("--key") && !e.contains("garbage"), "{e}");
 }
