@@ -339,7 +339,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
             &self.trusted_proxies,
             self.proxy_headers,
         );
-        client.credentials_ok = !self.require_tls || client.tls || client.is_loopback();
+        client.credentials_ok = self.transport.admits(client.tls, client.is_loopback());
         client
     }
 

@@ -26,6 +26,28 @@ pub const DEFAULT_PROBLEM_TYPE_BASE: &str = "urn:tokenkit:problem:";
 /// smallest network a provider assigns to one subscriber.
 pub const DEFAULT_ANONYMOUS_IPV6_PREFIX: u8 = 64;
 
+/// Over which connections credentials are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transport {
+    /// TLS, or a loopback client (the default).
+    TlsOutsideLoopback,
+    /// TLS only (`require_tls_on_loopback`).
+    Tls,
+    /// Any (`insecure_allow_plaintext`).
+    Any,
+}
+
+impl Transport {
+    /// Whether a credential may travel from a client with these properties.
+    pub(crate) fn admits(self, tls: bool, loopback: bool) -> bool {
+        match self {
+            Transport::TlsOutsideLoopback => tls || loopback,
+            Transport::Tls => tls,
+            Transport::Any => true,
+        }
+    }
+}
+
 /// A tower layer that authenticates, authorizes against a [`Policy`], rate-limits and
 /// audits every request before the inner service sees it.
 ///
@@ -41,7 +63,7 @@ pub(crate) struct Config<K, L> {
     pub(crate) api_key_header: HeaderName,
     pub(crate) trusted_proxies: Vec<Cidr>,
     pub(crate) proxy_headers: ProxyHeaders,
-    pub(crate) require_tls: bool,
+    pub(crate) transport: Transport,
     pub(crate) allow_query_credentials: bool,
     pub(crate) limiter: Option<Limiter<L>>,
     pub(crate) anonymous_ipv6_prefix: u8,
@@ -70,7 +92,7 @@ impl<K: KeyStore> AuthLayer<K> {
                 api_key_header: DEFAULT_API_KEY_HEADER,
                 trusted_proxies: Vec::new(),
                 proxy_headers: ProxyHeaders::default(),
-                require_tls: true,
+                transport: Transport::TlsOutsideLoopback,
                 allow_query_credentials: false,
                 limiter: None,
                 anonymous_ipv6_prefix: DEFAULT_ANONYMOUS_IPV6_PREFIX,
@@ -110,7 +132,7 @@ impl<K, L> fmt::Debug for AuthLayer<K, L> {
             .field("responder", &self.config.responder)
             .field("api_key_header", &self.config.api_key_header)
             .field("trusted_proxies", &self.config.trusted_proxies)
-            .field("require_tls", &self.config.require_tls)
+            .field("transport", &self.config.transport)
             .field("limits", &self.config.limiter.is_some())
             .field("audit", &self.config.auditor.is_some())
             .finish_non_exhaustive()
@@ -167,7 +189,21 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
     /// [`crate::TlsConnection`] marker or a trusted proxy's `proto=https`), because a
     /// bearer credential sent in clear text is a credential given away.
     pub fn insecure_allow_plaintext(mut self) -> Self {
-        self.config.require_tls = false;
+        self.config.transport = Transport::Any;
+        self
+    }
+
+    /// Also refuses credentials over plain HTTP from loopback clients, which are
+    /// exempt by default (local development, a sidecar on the same host). For a
+    /// service that terminates TLS itself (the acceptor inserts
+    /// [`crate::TlsConnection`]): no local client then needs plain HTTP, and a local
+    /// proxy missing from [`AuthLayerBuilder::trusted_proxies`] cannot make remote
+    /// plain-HTTP clients pass as local. See `examples/tls`.
+    pub fn require_tls_on_loopback(mut self) -> Self {
+        // Plain HTTP, when chosen, stays chosen: settings compose in any order.
+        if self.config.transport == Transport::TlsOutsideLoopback {
+            self.config.transport = Transport::Tls;
+        }
         self
     }
 
@@ -212,7 +248,7 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
                 api_key_header: c.api_key_header,
                 trusted_proxies: c.trusted_proxies,
                 proxy_headers: c.proxy_headers,
-                require_tls: c.require_tls,
+                transport: c.transport,
                 allow_query_credentials: c.allow_query_credentials,
                 limiter: Some(limiter),
                 anonymous_ipv6_prefix: c.anonymous_ipv6_prefix,

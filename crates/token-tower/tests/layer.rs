@@ -468,3 +468,41 @@ async fn head_runs_the_get_handler_so_it_needs_the_get_rules_scope() {
     assert_eq!(allowed.status(), StatusCode::OK);
     assert_eq!(ran.load(Ordering::SeqCst), 1);
 }
+
+#[tokio::test]
+async fn require_tls_on_loopback_removes_the_loopback_exemption() {
+    let w = World::new();
+    let token = w.token("read:reports", None);
+    let local = || {
+        req("GET", "/api/reports")
+            .bearer(&token)
+            .peer("127.0.0.1:4000")
+    };
+    assert_eq!(send(&layer(&w), local()).await.status, StatusCode::OK);
+    let strict = AuthLayer::builder(w.authenticator(), policy())
+        .require_tls_on_loopback()
+        .build();
+    let plain = send(&strict, local()).await;
+    assert_eq!(
+        (plain.status, plain.code()),
+        (StatusCode::BAD_REQUEST, "insecure_transport".into())
+    );
+    assert_eq!(send(&strict, local().tls()).await.status, StatusCode::OK);
+    // Without a credential nothing changes.
+    let health = send(&strict, req("GET", "/health").peer("127.0.0.1:4000")).await;
+    assert_eq!(health.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn plaintext_allowed_stays_allowed_whatever_the_order_of_settings() {
+    let w = World::new();
+    let token = w.token("read:reports", None);
+    let both = AuthLayer::builder(w.authenticator(), policy())
+        .insecure_allow_plaintext()
+        .require_tls_on_loopback()
+        .build();
+    let remote = req("GET", "/api/reports")
+        .bearer(&token)
+        .peer("198.51.100.7:4000");
+    assert_eq!(send(&both, remote).await.status, StatusCode::OK);
+}

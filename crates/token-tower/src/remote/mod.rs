@@ -2,13 +2,21 @@
 //! cached JWKS, a rate-limited refresh on unknown `kid`s, and the last good keys kept
 //! while the provider is down.
 //!
+//! Documents are fetched over `https://` only: the built-in [`HttpFetcher`] uses
+//! rustls on the *ring* provider (feature `https`, on by default; no C toolchain
+//! needed) and trusts the web PKI roots compiled in from `webpki-roots`
+//! ([`TrustRoots::webpki`]). For the operating system's store enable `native-roots`
+//! and pass [`TrustRoots::platform`] to [`HttpFetcher::with_roots`]; for a private
+//! CA, [`TrustRoots::from_pem`]. Plain `http://` needs
+//! [`RemoteJwksBuilder::dangerous_allow_http`].
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! use token_core::Authenticator;
 //! use token_core::jwt::{Keyring, Validation, Verifier};
 //! use token_tower::remote::RemoteJwks;
 //!
-//! let remote = RemoteJwks::discover("http://idp.internal:8080/realms/main")?;
+//! let remote = RemoteJwks::discover("https://idp.example.com/realms/main")?;
 //! remote.refresh().await?; // first load; later refreshes happen on their own
 //! let verifier = Verifier::new(Keyring::verify_only(), Validation::access_tokens(remote.issuer(), "my-api"))
 //!     .with_shared_keyring(remote.keyring());
@@ -17,7 +25,10 @@
 //! # Ok(()) }
 //! ```
 
+mod builder;
 mod fetch;
+#[cfg(feature = "https")]
+mod roots;
 
 use std::fmt;
 use std::future::Future;
@@ -25,10 +36,13 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use token_core::Clock;
 use token_core::jwt::{JwksReport, Keyring, SharedKeyring};
-use token_core::{Clock, SystemClock};
 
+pub use builder::RemoteJwksBuilder;
 pub use fetch::{FetchError, Fetched, HttpFetcher, JwksFetcher, MAX_DOCUMENT_BYTES};
+#[cfg(feature = "https")]
+pub use roots::{RootsError, TrustRoots};
 
 /// How long fetched keys are used before a refresh when the response names no
 /// `Cache-Control: max-age`: 15 minutes.
@@ -60,6 +74,10 @@ pub enum RemoteError {
     /// The issuer URL is not `http://` or `https://`.
     #[error("the issuer is not an http(s) URL")]
     BadIssuer,
+    /// A URL to fetch (named here) is not `https://`, and plain HTTP was not allowed
+    /// ([`RemoteJwksBuilder::dangerous_allow_http`]).
+    #[error("the {0} is not an https:// URL (plain HTTP needs `dangerous_allow_http`)")]
+    NotHttps(&'static str),
 }
 
 /// Counters for monitoring.
@@ -84,6 +102,8 @@ struct Inner<F> {
     issuer: String,
     discover: bool,
     jwks_uri: Mutex<Option<String>>,
+    /// `dangerous_allow_http` was chosen.
+    allow_http: bool,
     keyring: SharedKeyring,
     clock: Arc<dyn Clock>,
     min_refresh_secs: i64,
@@ -120,16 +140,36 @@ impl<F> fmt::Debug for RemoteJwks<F> {
 }
 
 impl RemoteJwks<HttpFetcher> {
-    /// Keys found through `{issuer}/.well-known/openid-configuration`. The built-in
-    /// fetcher speaks plain HTTP only (an issuer inside your network, or tests); for
-    /// `https://` issuers give your TLS-capable client to [`RemoteJwks::with_fetcher`].
+    /// Keys found through `{issuer}/.well-known/openid-configuration`, fetched over
+    /// `https://` with the built-in [`HttpFetcher`] (feature `https`; web PKI roots).
+    /// An `http://` issuer is refused ([`RemoteError::NotHttps`]) unless the builder's
+    /// `dangerous_allow_http` is chosen.
     pub fn discover(issuer: &str) -> Result<Self, RemoteError> {
-        Self::with_fetcher(HttpFetcher::new(), issuer, None)
+        Self::builder(issuer).build()
     }
 
-    /// Keys at a known JWKS URL, for `issuer`.
+    /// Keys at a known `https://` JWKS URL, for `issuer` (then only compared with
+    /// tokens' `iss`, never fetched).
     pub fn from_jwks_uri(issuer: &str, jwks_uri: &str) -> Result<Self, RemoteError> {
-        Self::with_fetcher(HttpFetcher::new(), issuer, Some(jwks_uri))
+        Self::builder(issuer).jwks_uri(jwks_uri).build()
+    }
+
+    /// Configures the keys of `issuer`: another JWKS URL, fetcher or roots, clock,
+    /// refresh interval, or plain HTTP.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "https")]
+    /// # fn demo(company_ca_pem: &[u8]) -> Result<(), Box<dyn std::error::Error>> {
+    /// use token_tower::remote::{HttpFetcher, RemoteJwks, TrustRoots};
+    ///
+    /// let fetcher = HttpFetcher::with_roots(&TrustRoots::from_pem(company_ca_pem)?);
+    /// let remote = RemoteJwks::builder("https://idp.corp.example/realms/main")
+    ///     .fetcher(fetcher)
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn builder(issuer: &str) -> RemoteJwksBuilder<HttpFetcher> {
+        RemoteJwksBuilder::with(HttpFetcher::new(), issuer)
     }
 }
 
@@ -162,35 +202,19 @@ impl<F> RemoteJwks<F> {
 
 impl<F: JwksFetcher> RemoteJwks<F> {
     /// Keys of `issuer` fetched with `fetcher`, from `jwks_uri` or, when `None`, the
-    /// one its discovery document names.
+    /// one its discovery document names; `https://` only (see
+    /// [`RemoteJwks::builder`] for the other settings).
     pub fn with_fetcher(
         fetcher: F,
         issuer: &str,
         jwks_uri: Option<&str>,
     ) -> Result<Self, RemoteError> {
-        if !(issuer.starts_with("http://") || issuer.starts_with("https://")) {
-            return Err(RemoteError::BadIssuer);
+        let builder = RemoteJwksBuilder::with(fetcher, issuer);
+        match jwks_uri {
+            Some(uri) => builder.jwks_uri(uri),
+            None => builder,
         }
-        Ok(RemoteJwks {
-            inner: Arc::new(Inner {
-                fetcher,
-                // Kept exactly: it is compared with tokens' `iss` byte for byte.
-                issuer: issuer.to_owned(),
-                discover: jwks_uri.is_none(),
-                jwks_uri: Mutex::new(jwks_uri.map(str::to_owned)),
-                keyring: SharedKeyring::new(Keyring::verify_only()),
-                clock: Arc::new(SystemClock),
-                min_refresh_secs: DEFAULT_MIN_REFRESH_SECS,
-                stale_at: AtomicI64::new(i64::MIN),
-                last_forced: AtomicI64::new(i64::MIN),
-                refreshing: AtomicBool::new(false),
-                background: AtomicBool::new(false),
-                fetches: AtomicU64::new(0),
-                failures: AtomicU64::new(0),
-                throttled: AtomicU64::new(0),
-                gate: tokio::sync::Mutex::new(()),
-            }),
-        })
+        .build()
     }
 
     fn edit(mut self, f: impl FnOnce(&mut Inner<F>)) -> Self {
@@ -297,13 +321,13 @@ impl<F: JwksFetcher> RemoteJwks<F> {
                 doc.issuer.chars().take(200).collect(),
             ));
         }
-        // Keys for an https issuer are fetched over https only.
+        // Keys for an https issuer are fetched over https only, whatever was allowed.
         let secure_issuer = self.inner.issuer.starts_with("https://");
-        let acceptable = doc.jwks_uri.starts_with("https://")
-            || (!secure_issuer && doc.jwks_uri.starts_with("http://"));
-        if !acceptable {
-            return Err(RemoteError::BadDiscovery);
-        }
+        builder::require_https(
+            &doc.jwks_uri,
+            self.inner.allow_http && !secure_issuer,
+            "JWKS URL named by the discovery document",
+        )?;
         debug_assert!(self.inner.discover);
         *self
             .inner
