@@ -39,6 +39,13 @@ impl Cidr {
         }
     }
 
+    /// Whether every address of this network is inside `outer` (same address family,
+    /// a prefix at least as long, and inside it). A network is within itself.
+    pub fn is_within(&self, outer: &Cidr) -> bool {
+        let same_family = self.addr.is_ipv4() == outer.addr.is_ipv4();
+        same_family && self.prefix >= outer.prefix && outer.contains(self.addr)
+    }
+
     /// The network address.
     pub fn addr(&self) -> IpAddr {
         self.addr

@@ -39,6 +39,7 @@ struct Inner {
     expires_at: Option<i64>,
     networks: Vec<Cidr>,
     rate_limit: Option<String>,
+    metered: bool,
     metadata: BTreeMap<String, String>,
 }
 
@@ -64,6 +65,7 @@ impl Principal {
                 expires_at: None,
                 networks: Vec::new(),
                 rate_limit: None,
+                metered: false,
                 metadata: BTreeMap::new(),
             },
         }
@@ -124,6 +126,12 @@ impl Principal {
         self.inner.rate_limit.as_deref()
     }
 
+    /// Whether the credential draws on usage credits (a metered API key). Keys it
+    /// creates could not be held to its balance, so it creates none.
+    pub fn is_metered(&self) -> bool {
+        self.inner.metered
+    }
+
     /// Non-secret metadata from the key record.
     pub fn metadata(&self) -> &BTreeMap<String, String> {
         &self.inner.metadata
@@ -170,6 +178,12 @@ impl PrincipalBuilder {
     /// Sets the rate-limit override.
     pub fn rate_limit(mut self, quota: Option<String>) -> Self {
         self.inner.rate_limit = quota;
+        self
+    }
+
+    /// Marks the credential as metered (it draws on usage credits).
+    pub fn metered(mut self, metered: bool) -> Self {
+        self.inner.metered = metered;
         self
     }
 

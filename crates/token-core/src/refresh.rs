@@ -310,6 +310,61 @@ impl<R: RefreshStore> RefreshTokens<R> {
         presented: &str,
         client_id: &str,
     ) -> Result<(ApiKeySecret, RefreshRecord), RefreshError> {
+        let checked = self
+            .redeem_checked(presented, client_id, |_| {
+                Ok::<(), std::convert::Infallible>(())
+            })
+            .await?;
+        match checked {
+            Ok((secret, record, ())) => Ok((secret, record)),
+            Err(never) => match never {},
+        }
+    }
+
+    /// [`RefreshTokens::redeem`] with a last check of the grant before the token is
+    /// used: `check` sees the family's record once the token is known, live and this
+    /// client's, and before it is marked used. When `check` refuses (a `scope` the
+    /// family never had, a client narrowed since), the answer is `Ok(Err(refusal))`
+    /// and the token is left **unused**: it still works, and presenting it again is
+    /// no reuse. Validate everything before the token is consumed.
+    pub async fn redeem_checked<T, E>(
+        &self,
+        presented: &str,
+        client_id: &str,
+        check: impl FnOnce(&RefreshRecord) -> Result<T, E>,
+    ) -> Result<Result<(ApiKeySecret, RefreshRecord, T), E>, RefreshError> {
+        let (hash, record) = self.live(presented, client_id).await?;
+        // A token already used is a replay whatever it asks for: no check can spare
+        // it the reuse alarm below.
+        let checked = if record.used {
+            None
+        } else {
+            match check(&record) {
+                Ok(checked) => Some(checked),
+                Err(refusal) => return Ok(Err(refusal)),
+            }
+        };
+        let first_use = self.inner.store.mark_used(&hash).await?;
+        let Some(checked) = checked.filter(|_| first_use) else {
+            self.inner.store.revoke_family(&record.family).await?;
+            return Err(RefreshError::Reused(ReuseReport {
+                family: record.family,
+                subject: record.subject,
+                client_id: record.client_id,
+            }));
+        };
+        let (secret, next) = self.store_new(record).await?;
+        Ok(Ok((secret, next, checked)))
+    }
+
+    /// The record of a presented token, if it is well formed, known, this client's,
+    /// and its family is neither revoked nor expired (whether it was used is the
+    /// store's atomic `mark_used` to say).
+    async fn live(
+        &self,
+        presented: &str,
+        client_id: &str,
+    ) -> Result<(KeyHash, RefreshRecord), RefreshError> {
         self.inner
             .format
             .parse(presented)
@@ -330,15 +385,7 @@ impl<R: RefreshStore> RefreshTokens<R> {
         if self.inner.clock.now() >= record.expires_at {
             return Err(RefreshError::Expired);
         }
-        if !self.inner.store.mark_used(&hash).await? {
-            self.inner.store.revoke_family(&record.family).await?;
-            return Err(RefreshError::Reused(ReuseReport {
-                family: record.family,
-                subject: record.subject,
-                client_id: record.client_id,
-            }));
-        }
-        self.store_new(record).await
+        Ok((hash, record))
     }
 
     /// Revokes the family of a token. Unknown tokens are not an error.

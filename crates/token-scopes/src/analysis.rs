@@ -85,14 +85,31 @@ impl Policy {
             .flat_map(|r| r.scopes())
             .chain(self.cross_tenant_scope())
             .collect();
+        // The cross-tenant scope is used only by its exact holder, never through a
+        // wildcard: `admin:*` does not cross tenants, so the narrowest grant it shrinks
+        // to must not either.
+        let exact = |leaf: &Scope| self.cross_tenant_scope() == Some(leaf);
+        let reaches = |g: &Scope, leaf: &Scope| {
+            if exact(leaf) {
+                g == leaf || (g.grants(leaf) && self.requires(leaf))
+            } else {
+                g.grants(leaf)
+            }
+        };
         let unused = granted
             .iter()
-            .filter(|g| !leaves.iter().any(|leaf| g.grants(leaf)))
+            .filter(|g| !leaves.iter().any(|leaf| reaches(g, leaf)))
             .cloned()
             .collect();
         let narrowest = leaves
             .into_iter()
-            .filter(|leaf| granted.grants(leaf))
+            .filter(|leaf| {
+                if exact(leaf) {
+                    granted.holds_exactly(leaf)
+                } else {
+                    granted.grants(leaf)
+                }
+            })
             .cloned()
             .collect();
         Analysis {
@@ -100,6 +117,14 @@ impl Policy {
             unused,
             narrowest,
         }
+    }
+
+    /// Whether some rule's requirement names `scope`.
+    fn requires(&self, scope: &Scope) -> bool {
+        self.rules()
+            .iter()
+            .filter_map(|r| r.requirement())
+            .any(|r| r.scopes().contains(&scope))
     }
 
     /// The smallest set of scopes that reaches every listed `(method, path)`.
@@ -239,8 +264,13 @@ mod tests {
         let p = policy();
         let granted: ScopeSet = "x:* y p admin:* unrelated".parse().unwrap();
         let a = p.analyze(&granted);
-        assert_eq!(a.unused().to_string(), "unrelated x:*");
-        assert_eq!(a.narrowest().to_string(), "admin:tenants p y");
+        // `admin:*` does not cross tenants (the cross-tenant scope is held exactly or
+        // not at all), so it is unused, and the narrowest grant does not cross either.
+        assert_eq!(a.unused().to_string(), "admin:* unrelated x:*");
+        assert_eq!(a.narrowest().to_string(), "p y");
+        let exact: ScopeSet = "admin:tenants p".parse().unwrap();
+        assert_eq!(p.analyze(&exact).narrowest().to_string(), "admin:tenants p");
+        assert!(p.analyze(&exact).unused().is_empty());
         let tight = p.analyze(a.narrowest());
         assert!(tight.is_least_privilege());
         assert!(tight.unused().is_empty());

@@ -164,6 +164,35 @@ impl ScopeSet {
         after > 0 && holds(self.wildcards[after - 1])
     }
 
+    /// Whether `scope` itself is a member of the set: granted by name, not through a
+    /// wildcard. Cross-tenant power is checked this way, so that `admin:*` or `*` never
+    /// reach it.
+    ///
+    /// The set is canonical, so a member that a wildcard of the set grants is not kept:
+    /// `"admin:* admin:tenants"` is `admin:*`, which does not hold `admin:tenants`
+    /// exactly. Name such a scope beside scopes that do not cover it
+    /// (`admin:keys admin:tenants`).
+    ///
+    /// ```
+    /// use token_scopes::{Scope, ScopeSet};
+    ///
+    /// let cross = Scope::new("admin:tenants")?;
+    /// assert!("admin:keys admin:tenants".parse::<ScopeSet>()?.holds_exactly(&cross));
+    /// assert!(!"admin:*".parse::<ScopeSet>()?.holds_exactly(&cross));
+    /// assert!(!"*".parse::<ScopeSet>()?.holds_exactly(&cross));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn holds_exactly(&self, scope: &Scope) -> bool {
+        self.index.contains(&self.scopes, scope.as_str())
+    }
+
+    /// [`ScopeSet::is_subset`], except that `exact` counts as granted by `other` only
+    /// when `other` [holds it exactly](ScopeSet::holds_exactly): a creator holding
+    /// `admin:*` cannot hand out `admin:tenants`, which would then be held exactly.
+    pub fn is_subset_keeping_exact(&self, other: &ScopeSet, exact: &Scope) -> bool {
+        self.is_subset(other) && (!self.holds_exactly(exact) || other.holds_exactly(exact))
+    }
+
     /// The least-privilege check: whether everything `self` grants, `other` grants too.
     ///
     /// `read:analytics:*` ⊆ `read:*`, but `read:*` ⊄ `read:analytics:*`.
@@ -417,6 +446,24 @@ mod tests {
 
     fn set(s: &str) -> ScopeSet {
         ScopeSet::parse(s).unwrap()
+    }
+
+    #[test]
+    fn exact_scopes_are_never_reached_through_a_wildcard() {
+        let cross = Scope::new("admin:tenants").unwrap();
+        let big: ScopeSet = (0..20)
+            .map(|i| Scope::new(&format!("s{i}")).unwrap())
+            .chain([cross.clone()])
+            .collect();
+        assert!(big.holds_exactly(&cross), "indexed sets too");
+        assert!(!big.holds_exactly(&Scope::new("admin:keys").unwrap()));
+        let child = set("admin:tenants admin:keys");
+        assert!(child.is_subset(&set("admin:*")));
+        assert!(!child.is_subset_keeping_exact(&set("admin:*"), &cross));
+        assert!(!child.is_subset_keeping_exact(&set("*"), &cross));
+        assert!(child.is_subset_keeping_exact(&set("admin:keys admin:tenants"), &cross));
+        // A wildcard child does not hold it exactly, so only the plain subset matters.
+        assert!(set("admin:*").is_subset_keeping_exact(&set("*"), &cross));
     }
 
     #[test]

@@ -233,6 +233,18 @@ fn tenant_binding() {
     let operator_scopes = set("read:usage admin:tenants");
     let operator = Grant::new(&operator_scopes).tenant("ops");
     assert_eq!(decide(&operator, "/api/tenants/globex/usage"), None);
+    // Cross-tenant power is held exactly, never through a wildcard: a tenant
+    // administrator with `admin:*`, or even `*`, stays in its tenant.
+    for wide in ["read:usage admin:*", "*", "read:* admin:*"] {
+        let scopes = set(wide);
+        let tenant_admin = Grant::new(&scopes).tenant("acme");
+        assert_eq!(
+            decide(&tenant_admin, "/api/tenants/globex/usage"),
+            Some("tenant_mismatch"),
+            "{wide}"
+        );
+        assert_eq!(decide(&tenant_admin, "/api/tenants/acme/usage"), None);
+    }
     // The cross-tenant scope does not stand in for the route's own requirement.
     let only_cross = set("admin:tenants");
     let op2 = Grant::new(&only_cross);

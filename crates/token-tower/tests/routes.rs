@@ -34,6 +34,7 @@ struct App {
     sink: MemorySink,
     auditor: Auditor,
     admin_key: String,
+    minter: Minter,
 }
 
 fn policy() -> Policy {
@@ -81,7 +82,7 @@ async fn app() -> App {
         .build()
         .unwrap();
     let authenticator = Authenticator::new().api_keys(keys.clone()).jwt(verifier);
-    let oauth = OAuthRoutes::new(clients.clone(), minter, AUD, authenticator.clone())
+    let oauth = OAuthRoutes::new(clients.clone(), minter.clone(), AUD, authenticator.clone())
         .refresh_tokens(refresh.clone())
         .auditor(auditor.clone());
     let admin = KeyAdmin::new(keys.clone())
@@ -119,6 +120,7 @@ async fn app() -> App {
         sink,
         auditor,
         admin_key: admin_secret.expose_secret().to_owned(),
+        minter,
     }
 }
 
@@ -661,8 +663,8 @@ async fn expiry_changes_are_bounded_and_expired_keys_stay_expired() {
         .json("PATCH", &path, &app.admin_key, r#"{"expires_at": null}"#)
         .await;
     assert_eq!(
-        never.status,
-        StatusCode::BAD_REQUEST,
+        (never.status, never.code()),
+        (StatusCode::FORBIDDEN, "expiry_extension".into()),
         "an expiry cannot be lifted"
     );
     let far = format!(r#"{{"expires_at": {}}}"#, NOW + 11 * 365 * 86_400);
@@ -812,4 +814,468 @@ async fn the_jwks_route_never_serves_private_or_symmetric_keys() {
     )
     .await;
     assert_eq!(json(&a)["keys"].as_array().unwrap().len(), 0, "{}", a.body);
+}
+
+/// The `auth.failed` events recorded for `endpoint`, as (reason, client) pairs.
+fn refusals(app: &App, endpoint: &str) -> Vec<(String, Option<String>)> {
+    app.auditor.flush();
+    app.sink
+        .events()
+        .iter()
+        .filter(|e| e.kind() == EventKind::AuthFailed && e.target_id() == Some(endpoint))
+        .map(|e| {
+            (
+                e.reason_code().unwrap_or_default().to_owned(),
+                e.client().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_refused_refresh_leaves_the_token_usable_and_raises_no_alarm() {
+    let app = app().await;
+    let (client, secret) = app.client("web", "read:reports write:reports").await;
+    let id = client.client_id.as_str();
+    let s = secret.expose_secret();
+    let (token, _) = app
+        .refresh
+        .issue(RefreshGrant::new(
+            "user-7",
+            id,
+            "read:reports".parse().unwrap(),
+        ))
+        .await
+        .unwrap();
+    let t = token.expose_secret();
+    for scope in ["write:reports", "admin:keys", "Bad%20Scope"] {
+        let refused = app
+            .form(
+                "/oauth/token",
+                &format!("grant_type=refresh_token&refresh_token={t}&scope={scope}"),
+                Some((id, s)),
+            )
+            .await;
+        assert_eq!(json(&refused)["error"], "invalid_scope", "{scope}");
+    }
+    let ok = app
+        .form(
+            "/oauth/token",
+            &format!("grant_type=refresh_token&refresh_token={t}&scope=read:reports"),
+            Some((id, s)),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "the token survived: {}", ok.body);
+    let next = json(&ok)["refresh_token"].as_str().unwrap().to_owned();
+    let again = app
+        .form(
+            "/oauth/token",
+            &format!("grant_type=refresh_token&refresh_token={next}"),
+            Some((id, s)),
+        )
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::OK,
+        "its family lives: {}",
+        again.body
+    );
+    app.auditor.flush();
+    assert!(
+        !app.sink
+            .events()
+            .iter()
+            .any(|e| e.kind() == EventKind::RefreshReuseDetected),
+        "no false reuse alarm"
+    );
+    assert!(
+        refusals(&app, "refresh_token")
+            .iter()
+            .any(|(reason, _)| reason == "invalid_scope"),
+        "the refusal is audited"
+    );
+}
+
+#[tokio::test]
+async fn failed_client_authentication_and_bad_grants_are_audited() {
+    let app = app().await;
+    let (client, secret) = app.client("web", "read:reports").await;
+    let id = client.client_id.as_str();
+    let (token, _) = app
+        .refresh
+        .issue(RefreshGrant::new(
+            "user-7",
+            id,
+            "read:reports".parse().unwrap(),
+        ))
+        .await
+        .unwrap();
+    let t = token.expose_secret();
+    let grant = format!("grant_type=refresh_token&refresh_token={t}");
+    let wrong = app.form("/oauth/token", &grant, Some((id, "wrong"))).await;
+    assert_eq!(json(&wrong)["error"], "invalid_client");
+    let anonymous = app.form("/oauth/token", &grant, None).await;
+    assert_eq!(json(&anonymous)["error"], "invalid_client");
+    // Not a reuse, still an invalid grant: unknown, and another client's.
+    let unknown = app
+        .form(
+            "/oauth/token",
+            "grant_type=refresh_token&refresh_token=tk_rt_nonsense",
+            Some((id, secret.expose_secret())),
+        )
+        .await;
+    assert_eq!(json(&unknown)["error"], "invalid_grant");
+    let (other, other_secret) = app.client("other", "read:reports").await;
+    let stolen = app
+        .form(
+            "/oauth/token",
+            &grant,
+            Some((&other.client_id, other_secret.expose_secret())),
+        )
+        .await;
+    assert_eq!(json(&stolen)["error"], "invalid_grant");
+    let on_refresh = refusals(&app, "refresh_token");
+    for expected in [
+        ("invalid_client", Some(id)),
+        ("invalid_client", None),
+        ("refresh_token_invalid", Some(id)),
+        ("refresh_token_invalid", Some(other.client_id.as_str())),
+    ] {
+        assert!(
+            on_refresh
+                .iter()
+                .any(|(r, c)| (r.as_str(), c.as_deref()) == expected),
+            "{expected:?} in {on_refresh:?}"
+        );
+    }
+    assert!(
+        !format!("{:?}", app.sink.events()).contains(t),
+        "no secret in the trail"
+    );
+
+    let revoke = app
+        .form("/oauth/revoke", &format!("token={t}"), Some((id, "wrong")))
+        .await;
+    assert_eq!(json(&revoke)["error"], "invalid_client");
+    let revoke_anonymous = app.form("/oauth/revoke", "token=x", None).await;
+    assert_eq!(json(&revoke_anonymous)["error"], "invalid_client");
+    let on_revoke = refusals(&app, "revoke");
+    assert!(on_revoke.contains(&("invalid_client".into(), Some(id.into()))));
+    assert!(on_revoke.contains(&("invalid_client".into(), None)));
+}
+
+#[tokio::test]
+async fn an_unauthenticated_patch_learns_nothing_from_the_body_parser() {
+    let keys = ApiKeys::new(MemoryKeyStore::new(), KeyFormat::new("tk_live").unwrap());
+    // No layer in front: the route itself must authenticate before parsing.
+    let router: Router = KeyAdmin::new(keys).router();
+    for (method, path) in [
+        ("PATCH", "/admin/keys/key_x"),
+        ("POST", "/admin/keys/key_x/rotate"),
+        ("POST", "/admin/keys"),
+    ] {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json")
+            .body(Body::from(r#"{"nmae": 5, "#))
+            .unwrap();
+        let a = answer(router.clone().oneshot(request).await.unwrap()).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{method} {path}");
+        for serde_text in ["EOF", "line", "column", "nmae", "unknown field"] {
+            assert!(!a.body.contains(serde_text), "{method} {path}: {}", a.body);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_wildcard_admin_stays_in_its_tenant() {
+    let app = app().await;
+    let (_, globex_key) = app
+        .keys
+        .mint(NewKey::new("g", "read:reports".parse().unwrap()).tenant("globex"))
+        .await
+        .unwrap();
+    for wide in ["admin:* read:reports tokens:introspect", "*"] {
+        let tenant_admin = app.key_with(wide, Some("acme")).await;
+        let other = app
+            .get(&format!("/admin/keys/{}", globex_key.id), &tenant_admin)
+            .await;
+        assert_eq!(other.status, StatusCode::NOT_FOUND, "{wide}");
+        let listed = json(&app.get("/admin/keys", &tenant_admin).await);
+        assert!(
+            listed["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|k| k["tenant"] == "acme"),
+            "{wide}: {listed}"
+        );
+        let cross = app
+            .json(
+                "POST",
+                "/admin/keys",
+                &tenant_admin,
+                r#"{"name": "x", "scopes": "read:reports", "tenant": "globex"}"#,
+            )
+            .await;
+        assert_eq!(cross.code(), "tenant_mismatch", "{wide}");
+        // Nor can it mint the exact scope its wildcard seems to cover.
+        let escalate = app
+            .json(
+                "POST",
+                "/admin/keys",
+                &tenant_admin,
+                r#"{"name": "x", "scopes": "admin:keys admin:tenants"}"#,
+            )
+            .await;
+        assert_eq!(
+            (escalate.status, escalate.code()),
+            (StatusCode::FORBIDDEN, "scope_widening".into()),
+            "{wide}"
+        );
+        let introspected = app
+            .call(
+                Request::post("/oauth/introspect")
+                    .header("authorization", format!("Bearer {tenant_admin}"))
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::from("token=x"))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(json(&introspected)["active"], false, "{wide}");
+    }
+    // A narrowing PATCH cannot turn a wildcard key into a cross-tenant one either.
+    let (_, wild) = app
+        .keys
+        .mint(NewKey::new("w", "admin:*".parse().unwrap()).tenant("acme"))
+        .await
+        .unwrap();
+    let acme_admin = app.key_with("admin:*", Some("acme")).await;
+    let narrowed = app
+        .json(
+            "PATCH",
+            &format!("/admin/keys/{}", wild.id),
+            &acme_admin,
+            r#"{"scopes": "admin:tenants"}"#,
+        )
+        .await;
+    assert_eq!(
+        (narrowed.status, narrowed.code()),
+        (StatusCode::FORBIDDEN, "scope_widening".into())
+    );
+}
+
+#[tokio::test]
+async fn introspection_across_tenants_needs_the_exact_scope() {
+    let app = app().await;
+    let globex_key = app.key_with("read:reports", Some("globex")).await;
+    let wide = app.key_with("*", Some("acme")).await;
+    let exact = app
+        .key_with("tokens:introspect admin:tenants", Some("acme"))
+        .await;
+    let call = |caller: String| {
+        app.call(
+            Request::post("/oauth/introspect")
+                .header("authorization", format!("Bearer {caller}"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(format!("token={globex_key}")))
+                .unwrap(),
+        )
+    };
+    assert_eq!(json(&call(wide).await)["active"], false);
+    assert_eq!(json(&call(exact).await)["active"], true);
+}
+
+#[tokio::test]
+async fn a_short_lived_admin_token_mints_keys_that_die_with_it() {
+    let app = app().await;
+    let token = app
+        .minter
+        .mint(
+            &token_core::jwt::AccessTokenRequest::new("ops-1", AUD)
+                .scope("admin:keys read:reports".parse().unwrap())
+                .ttl_secs(900),
+        )
+        .unwrap();
+    let inherited = app
+        .json(
+            "POST",
+            "/admin/keys",
+            &token,
+            r#"{"name": "k", "scopes": "read:reports"}"#,
+        )
+        .await;
+    assert_eq!(inherited.status, StatusCode::CREATED, "{}", inherited.body);
+    assert_eq!(json(&inherited)["expires_at"], NOW + 900);
+    for ttl in ["\"30d\"", "901"] {
+        let longer = app
+            .json(
+                "POST",
+                "/admin/keys",
+                &token,
+                &format!(r#"{{"name": "k", "scopes": "read:reports", "ttl": {ttl}}}"#),
+            )
+            .await;
+        assert_eq!(
+            (longer.status, longer.code()),
+            (StatusCode::FORBIDDEN, "outlives_creator".into()),
+            "{ttl}"
+        );
+        assert!(
+            longer.problem()["detail"]
+                .as_str()
+                .unwrap()
+                .contains("outlive its creator")
+        );
+    }
+    // PATCH shortens, never extends.
+    let id = json(&inherited)["id"].as_str().unwrap().to_owned();
+    let later = format!(r#"{{"expires_at": {}}}"#, NOW + 901);
+    let extended = app
+        .json(
+            "PATCH",
+            &format!("/admin/keys/{id}"),
+            &app.admin_key,
+            &later,
+        )
+        .await;
+    assert_eq!(
+        (extended.status, extended.code()),
+        (StatusCode::FORBIDDEN, "expiry_extension".into())
+    );
+    let sooner = format!(r#"{{"expires_at": {}}}"#, NOW + 100);
+    let shortened = app
+        .json(
+            "PATCH",
+            &format!("/admin/keys/{id}"),
+            &app.admin_key,
+            &sooner,
+        )
+        .await;
+    assert_eq!(json(&shortened)["expires_at"], NOW + 100);
+}
+
+#[tokio::test]
+async fn a_restricted_or_limited_admin_key_mints_keys_no_freer_than_itself() {
+    let app = app().await;
+    let scopes = || "admin:keys read:reports".parse().unwrap();
+    let (internal, _) = app
+        .keys
+        .mint(
+            NewKey::new("internal admin", scopes())
+                .networks(vec!["127.0.0.0/8".parse().unwrap()])
+                .rate_limit("10/minute"),
+        )
+        .await
+        .unwrap();
+    let internal = internal.expose_secret();
+    let created = app
+        .json(
+            "POST",
+            "/admin/keys",
+            internal,
+            r#"{"name": "k", "scopes": "read:reports"}"#,
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let c = json(&created);
+    assert_eq!(c["networks"], serde_json::json!(["127.0.0.0/8"]));
+    assert_eq!(c["rate_limit"], "10/minute");
+    let narrower = app
+        .json(
+            "POST",
+            "/admin/keys",
+            internal,
+            r#"{"name": "k", "scopes": "read:reports", "networks": ["127.0.0.1"]}"#,
+        )
+        .await;
+    assert_eq!(
+        json(&narrower)["networks"],
+        serde_json::json!(["127.0.0.1/32"])
+    );
+    for networks in [r#"["0.0.0.0/0"]"#, r#"["10.0.0.0/8"]"#] {
+        let wider = app
+            .json(
+                "POST",
+                "/admin/keys",
+                internal,
+                &format!(r#"{{"name": "k", "scopes": "read:reports", "networks": {networks}}}"#),
+            )
+            .await;
+        assert_eq!(
+            (wider.status, wider.code()),
+            (StatusCode::FORBIDDEN, "network_widening".into()),
+            "{networks}"
+        );
+    }
+    let (metered, _) = app
+        .keys
+        .mint(NewKey::new("metered admin", scopes()).credits(token_core::apikey::Credits::fixed(5)))
+        .await
+        .unwrap();
+    let refused = app
+        .json(
+            "POST",
+            "/admin/keys",
+            metered.expose_secret(),
+            r#"{"name": "k", "scopes": "read:reports"}"#,
+        )
+        .await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::FORBIDDEN, "creator_metered".into())
+    );
+}
+
+#[tokio::test]
+async fn revoking_an_admin_key_revokes_the_keys_it_created() {
+    let app = app().await;
+    let (creator, creator_record) = app
+        .keys
+        .mint(NewKey::new(
+            "delegate",
+            "admin:keys read:reports".parse().unwrap(),
+        ))
+        .await
+        .unwrap();
+    let child = json(
+        &app.json(
+            "POST",
+            "/admin/keys",
+            creator.expose_secret(),
+            r#"{"name": "child", "scopes": "read:reports"}"#,
+        )
+        .await,
+    );
+    let child_secret = child["secret"].as_str().unwrap().to_owned();
+    let child_id = child["id"].as_str().unwrap().to_owned();
+    assert_eq!(child["owner"], creator_record.id.as_str());
+    let other = app.key_with("read:reports", None).await;
+    let deleted = app
+        .json(
+            "DELETE",
+            &format!("/admin/keys/{}", creator_record.id),
+            &app.admin_key,
+            "",
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
+    assert_eq!(
+        json(&deleted)["revoked_with"],
+        serde_json::json!([child_id.clone()])
+    );
+    assert_eq!(
+        app.get("/api/reports", &child_secret).await.code(),
+        "key_revoked"
+    );
+    assert_eq!(app.get("/api/reports", &other).await.status, StatusCode::OK);
+    app.auditor.flush();
+    assert!(
+        app.sink
+            .events()
+            .iter()
+            .any(|e| e.kind() == EventKind::KeyRevoked && e.target_id() == Some(child_id.as_str())),
+        "the cascade is audited"
+    );
 }

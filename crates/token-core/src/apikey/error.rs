@@ -54,12 +54,55 @@ pub enum ApiKeyErrorKind {
     /// The update would widen scopes; use the explicit widening call.
     #[error("this update would widen the key's scopes; widen them explicitly")]
     WouldWiden,
+    /// The new key would escape a limit of the credential creating it.
+    #[error("{0}")]
+    ExceedsCreator(CreatorLimit),
+    /// The update would move the key's expiry later (or remove it); updates only
+    /// shorten a key's life.
+    #[error("this update would extend the key's life; an update may only shorten it")]
+    WouldExtend,
     /// The change is invalid (metadata too large, a revoked key rotated, ...).
     #[error("invalid change: {0}")]
     Invalid(&'static str),
     /// The store failed; the request fails closed.
     #[error("key store unavailable")]
     StoreUnavailable,
+}
+
+/// Which limit of its creator a new key would escape (see `docs/api-keys.md`, "Keys
+/// that create keys").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CreatorLimit {
+    /// It would expire after its creator (or never, when the creator expires).
+    #[error(
+        "a key cannot outlive its creator; ask for a ttl that ends before the creator's expiry"
+    )]
+    Lifetime,
+    /// It names a network outside every network its creator may be used from.
+    #[error(
+        "a key cannot be used from networks its creator cannot; name networks within the creator's"
+    )]
+    Networks,
+    /// Its creator is metered: a new key could not be held to the creator's balance.
+    #[error("a metered key cannot create keys; create it with an unmetered credential")]
+    Metering,
+    /// Its rate-limit override differs from its creator's (a key carries its
+    /// creator's override, exactly).
+    #[error("a key carries its creator's rate-limit override; leave rate_limit unset")]
+    RateLimit,
+}
+
+impl CreatorLimit {
+    /// The stable reason code.
+    pub fn code(self) -> &'static str {
+        match self {
+            CreatorLimit::Lifetime => "outlives_creator",
+            CreatorLimit::Networks => "network_widening",
+            CreatorLimit::Metering => "creator_metered",
+            CreatorLimit::RateLimit => "rate_limit_override",
+        }
+    }
 }
 
 impl ApiKeyErrorKind {
@@ -74,6 +117,8 @@ impl ApiKeyErrorKind {
             ApiKeyErrorKind::UsageExceeded => "usage_exceeded",
             ApiKeyErrorKind::NotFound => "key_not_found",
             ApiKeyErrorKind::WouldWiden => "scope_widening",
+            ApiKeyErrorKind::ExceedsCreator(limit) => limit.code(),
+            ApiKeyErrorKind::WouldExtend => "expiry_extension",
             ApiKeyErrorKind::Invalid(_) => "invalid_request",
             ApiKeyErrorKind::StoreUnavailable => "store_unavailable",
         }

@@ -19,6 +19,7 @@
 //! ```
 
 mod cache;
+mod creator;
 mod error;
 mod flight;
 mod format;
@@ -28,7 +29,7 @@ mod service;
 mod store;
 
 pub use cache::CacheConfig;
-pub use error::{ApiKeyError, ApiKeyErrorKind, KeyRef};
+pub use error::{ApiKeyError, ApiKeyErrorKind, CreatorLimit, KeyRef};
 pub use format::{
     ApiKeySecret, CHECKSUM_CHARS, FormatError, KEY_REGEX, KeyFormat, MAX_PREFIX_LEN, ParsedKey,
     RANDOM_CHARS, check,

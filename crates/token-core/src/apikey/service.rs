@@ -23,13 +23,13 @@ use crate::store::StoreErrorKind;
 #[must_use]
 pub struct NewKey {
     name: String,
-    scopes: ScopeSet,
+    pub(super) scopes: ScopeSet,
     owner: Option<String>,
     tenant: Option<String>,
-    ttl_secs: Option<i64>,
-    networks: Vec<Cidr>,
-    rate_limit: Option<String>,
-    credits: Option<Credits>,
+    pub(super) ttl_secs: Option<i64>,
+    pub(super) networks: Vec<Cidr>,
+    pub(super) rate_limit: Option<String>,
+    pub(super) credits: Option<Credits>,
     metadata: BTreeMap<String, String>,
 }
 
@@ -120,7 +120,9 @@ impl KeyUpdate {
         self
     }
 
-    /// Sets (or, with `None`, removes) the expiry.
+    /// Sets the expiry. It may only move earlier (or be set where there was none);
+    /// a later one, or `None` on a key that expires, is refused with
+    /// [`ApiKeyErrorKind::WouldExtend`] (see [`ApiKeys::extend_expiry`]).
     pub fn expires_at(mut self, at: Option<i64>) -> Self {
         self.expires_at = Some(at.map_or(Expiry::Never, Expiry::At));
         self
@@ -465,7 +467,8 @@ impl<S: KeyStore> ApiKeys<S> {
         Ok((secret, new))
     }
 
-    /// Renames, narrows scopes, or changes the expiry. Widening is refused here.
+    /// Renames, narrows scopes, or shortens the expiry. Widening scopes and extending
+    /// the expiry are refused here.
     pub async fn update(&self, id: &str, change: KeyUpdate) -> Result<KeyRecord, ApiKeyError> {
         self.modify(id, |record| {
             if let Some(scopes) = &change.scopes {
@@ -477,14 +480,40 @@ impl<S: KeyStore> ApiKeys<S> {
             if let Some(name) = &change.name {
                 record.name.clone_from(name);
             }
-            match change.expires_at {
-                Some(Expiry::At(at)) => record.expires_at = Some(at),
-                Some(Expiry::Never) => record.expires_at = None,
-                None => {}
+            // An update only shortens a key's life: a later expiry could make it
+            // outlive the credential that created it.
+            match (change.expires_at, record.expires_at) {
+                (Some(Expiry::At(at)), Some(current)) if at > current => {
+                    return Err(ApiKeyErrorKind::WouldExtend.into());
+                }
+                (Some(Expiry::Never), Some(_)) => {
+                    return Err(ApiKeyErrorKind::WouldExtend.into());
+                }
+                (Some(Expiry::At(at)), _) => record.expires_at = Some(at),
+                (Some(Expiry::Never) | None, _) => {}
             }
             Ok(())
         })
         .await
+    }
+
+    /// Moves a key's expiry later, or removes it: the one explicit way to extend a
+    /// key's life (an operator's decision; the admin API never calls it).
+    pub async fn extend_expiry(
+        &self,
+        id: &str,
+        expires_at: Option<i64>,
+    ) -> Result<KeyRecord, ApiKeyError> {
+        self.modify(id, |record| {
+            record.expires_at = expires_at;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The service's clock, now.
+    pub(super) fn now(&self) -> i64 {
+        self.inner.clock.now()
     }
 
     /// Grants additional scopes: the one explicit way to widen a key.
@@ -541,6 +570,7 @@ fn principal_of(record: &KeyRecord) -> Principal {
         .expires_at(record.expires_at)
         .networks(record.networks.clone())
         .rate_limit(record.rate_limit.clone())
+        .metered(record.credits.is_some())
         .metadata(record.metadata.clone())
         .build()
 }

@@ -17,7 +17,7 @@ pub use template::{
     MAX_PARAMS, MAX_TEMPLATE_LEN, MAX_TEMPLATE_SEGMENTS, PathTemplate, Segment, TemplateError,
 };
 
-use crate::{RequirementError, Scope, ScopeError};
+use crate::{RequirementError, Scope, ScopeError, ScopeSet};
 use router::{Node, Params};
 
 /// A route table: HTTP method + path template → what the request needs.
@@ -107,6 +107,15 @@ impl Policy {
         self.cross_tenant.as_ref()
     }
 
+    /// Whether `scopes` pass every tenant binding: they hold the cross-tenant scope
+    /// [exactly](ScopeSet::holds_exactly), never through a wildcard, so that a tenant
+    /// administrator holding `admin:*` (or `*`) stays in its tenant.
+    pub fn crosses_tenants(&self, scopes: &ScopeSet) -> bool {
+        self.cross_tenant
+            .as_ref()
+            .is_some_and(|s| scopes.holds_exactly(s))
+    }
+
     /// The policy as data, as it was given.
     pub fn spec(&self) -> &PolicySpec {
         &self.spec
@@ -156,10 +165,7 @@ impl Policy {
             return Decision::deny(Some(route), DenyReason::InsufficientScope(unmet));
         }
         if let Some(param) = rule.tenant_param() {
-            let crosses = self
-                .cross_tenant
-                .as_ref()
-                .is_some_and(|s| who.scopes().grants(s));
+            let crosses = self.crosses_tenants(who.scopes());
             let matches = match (route.param(param), who.tenant_id()) {
                 (Some(raw), Some(tenant)) => decision::percent_decoded_eq(raw, tenant),
                 _ => false,

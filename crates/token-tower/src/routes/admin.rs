@@ -13,7 +13,7 @@ use token_audit::{AuditEvent, Auditor};
 use token_core::apikey::{
     ApiKeyError, ApiKeyErrorKind, ApiKeys, KeyRecord, KeyStore, KeyUpdate, NewKey,
 };
-use token_core::{Clock, Principal, SystemClock};
+use token_core::{Cidr, Clock, Principal, SystemClock};
 use token_scopes::{Requirement, Scope, ScopeSet};
 
 use super::oauth_error::no_store;
@@ -44,8 +44,11 @@ pub const MAX_TTL_SECS: i64 = 10 * 365 * 86_400;
 ///
 /// Every call needs the admin scope (default `admin:keys`). A caller bound to a
 /// tenant sees and manages only that tenant's keys (others are 404); a caller with
-/// the cross-tenant scope (default `admin:tenants`) manages all. A new key never holds
-/// a scope its creator does not (least privilege), and updates only narrow.
+/// the cross-tenant scope (default `admin:tenants`), held exactly and never through a
+/// wildcard such as `admin:*`, manages all. A new key never exceeds its creator
+/// ([`ApiKeys::mint_for`]: scopes, lifetime, networks, limits), updates only narrow
+/// and shorten, and revoking a key revokes the keys it created
+/// ([`ApiKeys::revoke_cascading`]).
 pub struct KeyAdmin<K> {
     inner: Arc<Inner<K>>,
 }
@@ -173,7 +176,9 @@ impl From<ApiKeyError> for AdminError {
     fn from(e: ApiKeyError) -> Self {
         let status = match e.kind() {
             ApiKeyErrorKind::NotFound => StatusCode::NOT_FOUND,
-            ApiKeyErrorKind::WouldWiden => StatusCode::FORBIDDEN,
+            ApiKeyErrorKind::WouldWiden
+            | ApiKeyErrorKind::ExceedsCreator(_)
+            | ApiKeyErrorKind::WouldExtend => StatusCode::FORBIDDEN,
             ApiKeyErrorKind::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiKeyErrorKind::Invalid(_) => StatusCode::CONFLICT,
             _ => StatusCode::BAD_REQUEST,
@@ -202,8 +207,16 @@ impl<K: KeyStore> Inner<K> {
             .map_err(|r| refuse(&r))
     }
 
+    /// Whether the caller holds the cross-tenant scope exactly (`admin:*` or `*` do
+    /// not reach it).
     fn crosses_tenants(&self, caller: &Principal) -> bool {
-        caller.scopes().grants(&self.cross_tenant_scope)
+        caller.scopes().holds_exactly(&self.cross_tenant_scope)
+    }
+
+    /// Whether a key with `scopes` is no wider than `holder`, the cross-tenant scope
+    /// counting only when the holder has it exactly.
+    fn within(&self, scopes: &ScopeSet, holder: &ScopeSet) -> bool {
+        scopes.is_subset_keeping_exact(holder, &self.cross_tenant_scope)
     }
 
     /// An administrator and the key they named, if they may see it (another
@@ -228,7 +241,7 @@ impl<K: KeyStore> Inner<K> {
         id: &str,
     ) -> Result<(Principal, KeyRecord), Response> {
         let (caller, record) = self.caller_and_key(caller, id).await?;
-        if !record.scopes.is_subset(caller.scopes()) {
+        if !self.within(&record.scopes, caller.scopes()) {
             return Err(AdminError(
                 StatusCode::FORBIDDEN,
                 "scope_widening",
@@ -349,6 +362,8 @@ struct CreateBody {
     scopes: Scopes,
     tenant: Option<String>,
     ttl: Option<Ttl>,
+    /// CIDRs within the creator's; the creator's when absent.
+    networks: Option<Vec<String>>,
 }
 
 async fn create<K: KeyStore>(
@@ -367,7 +382,7 @@ async fn create<K: KeyStore>(
     if scopes.is_empty() {
         return Err(bad("a key needs at least one scope").into_response());
     }
-    if !scopes.is_subset(caller.scopes()) {
+    if !a.within(&scopes, caller.scopes()) {
         return Err(AdminError(
             StatusCode::FORBIDDEN,
             "scope_widening",
@@ -387,16 +402,25 @@ async fn create<K: KeyStore>(
         (Some(t), _) => Some(t),
         (None, own) => own,
     };
-    let mut spec = NewKey::new(name, scopes).owner(caller.id());
+    let mut spec = NewKey::new(name, scopes);
     if let Some(t) = tenant {
         spec = spec.tenant(t);
     }
     if let Some(ttl) = &body.ttl {
         spec = spec.ttl_secs(ttl.secs().map_err(IntoResponse::into_response)?);
     }
+    if let Some(networks) = &body.networks {
+        let parsed = networks
+            .iter()
+            .map(|n| n.parse::<Cidr>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| bad("networks must be CIDRs such as 10.0.0.0/8").into_response())?;
+        spec = spec.networks(parsed);
+    }
+    // The creator's limits (lifetime, networks, metering, rate limit) bound the key.
     let (secret, record) = a
         .keys
-        .mint(spec)
+        .mint_for(&caller, spec)
         .await
         .map_err(|e| AdminError::from(e).into_response())?;
     a.record(|| AuditEvent::key_created(&record).with_principal(&caller));
@@ -464,8 +488,9 @@ async fn update<K: KeyStore>(
     body: Result<Json<UpdateBody>, JsonRejection>,
 ) -> Answer {
     let a = &admin.inner;
-    let Json(body) = body.map_err(|e| bad(&e.body_text()).into_response())?;
+    // Authenticate before reading the body: a stranger learns nothing from the parser.
     let (caller, current) = a.caller_and_managed_key(caller, &id).await?;
+    let Json(body) = body.map_err(|e| bad(&e.body_text()).into_response())?;
     let now = a.clock.now();
     if current.expires_at.is_some_and(|at| at <= now) {
         return Err(AdminError(
@@ -483,14 +508,21 @@ async fn update<K: KeyStore>(
         change = change.name(name);
     }
     if let Some(scopes) = &body.scopes {
-        change = change.scopes(scopes.parse().map_err(IntoResponse::into_response)?);
+        let scopes = scopes.parse().map_err(IntoResponse::into_response)?;
+        if !a.within(&scopes, caller.scopes()) {
+            return Err(AdminError(
+                StatusCode::FORBIDDEN,
+                "scope_widening",
+                "a key cannot hold a scope you do not".into(),
+            )
+            .into_response());
+        }
+        change = change.scopes(scopes);
     }
+    // Only earlier: `ApiKeys::update` refuses a later expiry or its removal, which
+    // could make the key outlive its creator.
     match body.expires_at {
         ExpiryChange::Unchanged => {}
-        // Lifting an expiry would make a key outlive what it was minted for.
-        ExpiryChange::Set(None) if current.expires_at.is_some() => {
-            return Err(bad("an expiry cannot be removed; mint a new key").into_response());
-        }
         ExpiryChange::Set(Some(at)) if at <= now || at > now.saturating_add(MAX_TTL_SECS) => {
             return Err(
                 bad("expires_at must be in the future, at most ten years away").into_response(),
@@ -517,10 +549,11 @@ async fn rotate<K: KeyStore>(
     State(admin): State<KeyAdmin<K>>,
     caller: Option<Authenticated>,
     Path(id): Path<String>,
-    body: Option<Json<RotateBody>>,
+    body: Result<Option<Json<RotateBody>>, JsonRejection>,
 ) -> Answer {
     let a = &admin.inner;
     let (caller, old) = a.caller_and_managed_key(caller, &id).await?;
+    let body = body.map_err(|e| bad(&e.body_text()).into_response())?;
     let grace = body
         .and_then(|Json(b)| b.grace)
         .unwrap_or(a.default_grace_secs)
@@ -554,13 +587,33 @@ async fn revoke<K: KeyStore>(
     let a = &admin.inner;
     let (caller, _) = a.caller_and_managed_key(caller, &id).await?;
     let reason = format!("revoked by {} via the admin API", caller.id());
-    let record = a
+    // The keys this key created (at any depth) die with it.
+    let (record, offspring) = a
         .keys
-        .revoke(&id, &reason)
+        .revoke_cascading(&id, &reason)
         .await
         .map_err(|e| AdminError::from(e).into_response())?;
-    a.record(|| AuditEvent::key_revoked(&record, &reason).with_principal(&caller));
-    Ok(Json(view(&record)).into_response())
+    // `with_principal` names the caller's own key as `key_id` when the caller is an
+    // API key, so `target` names the key revoked.
+    a.record(|| {
+        AuditEvent::key_revoked(&record, &reason)
+            .with_principal(&caller)
+            .target(&record.id)
+    });
+    let because = format!("its creator {id} was revoked by {}", caller.id());
+    for child in &offspring {
+        a.record(|| {
+            AuditEvent::key_revoked(child, &because)
+                .with_principal(&caller)
+                .target(&child.id)
+        });
+    }
+    let mut body = view(&record);
+    if let Some(map) = body.as_object_mut() {
+        let ids: Vec<_> = offspring.iter().map(|r| r.id.clone()).collect();
+        map.insert("revoked_with".into(), ids.into());
+    }
+    Ok(Json(body).into_response())
 }
 
 async fn usage<K: KeyStore>(

@@ -13,7 +13,7 @@ use http::HeaderMap;
 use serde::Deserialize;
 use token_audit::{AuditEvent, Auditor, EventKind, Outcome};
 use token_core::apikey::{KeyStore, MemoryKeyStore};
-use token_core::client::{ClientCredentials, ClientError, ClientStore};
+use token_core::client::{ClientCredentials, ClientError, ClientRecord, ClientStore};
 use token_core::jwt::{AccessTokenRequest, Minter};
 use token_core::refresh::{RefreshError, RefreshStore, RefreshTokens};
 use token_core::{Authenticator, CredentialKind};
@@ -119,7 +119,7 @@ impl<C: ClientStore, R: RefreshStore, K: KeyStore> OAuthRoutes<C, R, K> {
     }
 
     /// The scope that lets an introspecting caller see other tenants' credentials
-    /// (default `admin:tenants`); without it a tenant-bound caller gets
+    /// (default `admin:tenants`), held exactly (a wildcard does not reach it); without it a tenant-bound caller gets
     /// `{"active": false}` for another tenant's token.
     #[must_use]
     pub fn cross_tenant_scope(self, scope: Scope) -> Self {
@@ -153,6 +153,50 @@ impl<C, R, K> Inner<C, R, K> {
         if let Some(a) = &self.auditor {
             a.record(event());
         }
+    }
+
+    /// A refused client or grant at `endpoint` (`client_credentials`,
+    /// `refresh_token`, `revoke`): an `auth.failed` event with the reason code and
+    /// the client id it claimed, never a secret.
+    fn refused(&self, endpoint: &'static str, code: &'static str, client_id: Option<&str>) {
+        self.record(|| {
+            let event = AuditEvent::new(EventKind::AuthFailed, Outcome::Denied)
+                .reason(code)
+                .target(endpoint);
+            match client_id {
+                Some(id) => event.client_id(id),
+                None => event,
+            }
+        });
+    }
+
+    /// The client's credentials from the request, auditing a refusal.
+    fn client_auth(
+        &self,
+        endpoint: &'static str,
+        headers: &HeaderMap,
+        f: &TokenForm,
+    ) -> Result<ClientAuth, OAuthError> {
+        authenticate_client(headers, f).inspect_err(|e| {
+            self.refused(endpoint, e.code, f.client_id.as_deref());
+        })
+    }
+}
+
+impl<C: ClientStore, R, K> Inner<C, R, K> {
+    /// The registered client, if its secret is right, auditing a refusal.
+    async fn client(
+        &self,
+        endpoint: &'static str,
+        auth: &ClientAuth,
+    ) -> Result<ClientRecord, OAuthError> {
+        self.clients
+            .authenticate(&auth.client_id, &auth.secret)
+            .await
+            .map_err(|e| {
+                self.refused(endpoint, e.code(), Some(&auth.client_id));
+                client_error(&e, auth.via_basic)
+            })
     }
 }
 
@@ -254,7 +298,7 @@ async fn client_credentials<C: ClientStore, R, K>(
     headers: &HeaderMap,
     f: &TokenForm,
 ) -> Result<Response, OAuthError> {
-    let auth = authenticate_client(headers, f)?;
+    let auth = inner.client_auth("client_credentials", headers, f)?;
     let requested = requested_scope(f)?;
     let issued = inner
         .clients
@@ -289,7 +333,9 @@ async fn client_credentials<C: ClientStore, R, K>(
 
 /// The refresh grant. A `scope` parameter narrows the new access token; scopes the
 /// family never had are dropped, never added (the response's `scope` says what was
-/// granted), so a refresh can never widen.
+/// granted), so a refresh can never widen. Everything (the client, the scope, the
+/// access token itself) is settled before the refresh token is used, so a refused
+/// request leaves it working and its retry raises no reuse alarm.
 async fn refresh<C: ClientStore, R: RefreshStore, K>(
     inner: &Inner<C, R, K>,
     headers: &HeaderMap,
@@ -301,22 +347,53 @@ async fn refresh<C: ClientStore, R: RefreshStore, K>(
             "this server does not issue refresh tokens",
         ));
     };
-    let auth = authenticate_client(headers, f)?;
+    let auth = inner.client_auth("refresh_token", headers, f)?;
     let requested = requested_scope(f)?;
     let presented = f.refresh_token.as_deref().ok_or(OAuthError::new(
         "invalid_request",
         "refresh_token is required",
     ))?;
-    let client = inner
-        .clients
-        .authenticate(&auth.client_id, &auth.secret)
-        .await
-        .map_err(|e| client_error(&e, auth.via_basic))?;
-    let (next, record) = match refresh.redeem(presented, &auth.client_id).await {
-        Ok(ok) => ok,
+    let client = inner.client("refresh_token", &auth).await?;
+    let redeemed = refresh
+        .redeem_checked(presented, &auth.client_id, |record| {
+            // Never more than the family was granted, nor more than the client may
+            // have today (an operator may have narrowed it since).
+            let granted = record.scope.intersect(&client.allowed_scopes);
+            let scope = match &requested {
+                Some(r) => r.intersect(&granted),
+                None => granted,
+            };
+            if scope.is_empty() {
+                return Err(OAuthError::new(
+                    "invalid_scope",
+                    "no requested scope was granted to this refresh token",
+                ));
+            }
+            let mut request = AccessTokenRequest::new(&record.subject, &inner.audience)
+                .client_id(&record.client_id)
+                .scope(scope.clone())
+                .ttl_secs(inner.access_ttl_secs);
+            if let Some(t) = &record.tenant {
+                request = request.tenant(t);
+            }
+            let token = inner
+                .minter
+                .mint(&request)
+                .map_err(|_| OAuthError::new("server_error", "the token could not be issued"))?;
+            Ok((scope, token))
+        })
+        .await;
+    let (next, record, (scope, access_token)) = match redeemed {
+        Ok(Ok(redeemed)) => redeemed,
+        Ok(Err(refusal)) => {
+            inner.refused("refresh_token", refusal.code, Some(&auth.client_id));
+            return Err(refusal);
+        }
         Err(e) => {
             if let RefreshError::Reused(report) = &e {
                 inner.record(|| AuditEvent::refresh_reuse_detected(report));
+            } else {
+                inner.refused("refresh_token", e.code(), Some(&auth.client_id));
             }
             return Err(match e {
                 RefreshError::Store(_) => {
@@ -326,30 +403,6 @@ async fn refresh<C: ClientStore, R: RefreshStore, K>(
             });
         }
     };
-    // Never more than the family was granted, nor more than the client may have
-    // today (an operator may have narrowed it since).
-    let granted = record.scope.intersect(&client.allowed_scopes);
-    let scope = match &requested {
-        Some(r) => r.intersect(&granted),
-        None => granted,
-    };
-    if scope.is_empty() {
-        return Err(OAuthError::new(
-            "invalid_scope",
-            "no requested scope was granted to this refresh token",
-        ));
-    }
-    let mut request = AccessTokenRequest::new(&record.subject, &inner.audience)
-        .client_id(&record.client_id)
-        .scope(scope.clone())
-        .ttl_secs(inner.access_ttl_secs);
-    if let Some(t) = &record.tenant {
-        request = request.tenant(t);
-    }
-    let access_token = inner
-        .minter
-        .mint(&request)
-        .map_err(|_| OAuthError::new("server_error", "the token could not be issued"))?;
     inner.record(|| {
         AuditEvent::new(EventKind::TokenIssued, Outcome::Allowed)
             .principal_id(&record.subject)
@@ -386,9 +439,9 @@ async fn introspect<C, R, K: KeyStore>(
     let inactive = || no_store_json(serde_json::json!({ "active": false }));
     // A tenant-bound caller learns about its own tenant's credentials only.
     let visible = |tenant: Option<&str>| {
-        caller
-            .as_ref()
-            .is_some_and(|c| c.scopes().grants(&inner.cross_tenant_scope) || c.tenant() == tenant)
+        caller.as_ref().is_some_and(|c| {
+            c.scopes().holds_exactly(&inner.cross_tenant_scope) || c.tenant() == tenant
+        })
     };
     let auth = &inner.authenticator;
     match auth.recognize(token) {
@@ -453,12 +506,8 @@ async fn revoke<C: ClientStore, R: RefreshStore, K: KeyStore>(
     let result: Result<(), OAuthError> = async {
         secure(transport)?;
         let f = form(body)?;
-        let auth = authenticate_client(&headers, &f)?;
-        inner
-            .clients
-            .authenticate(&auth.client_id, &auth.secret)
-            .await
-            .map_err(|e| client_error(&e, auth.via_basic))?;
+        let auth = inner.client_auth("revoke", &headers, &f)?;
+        inner.client("revoke", &auth).await?;
         let token = f
             .token
             .as_deref()
