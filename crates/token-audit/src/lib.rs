@@ -58,6 +58,7 @@
 //!
 //! None. The crate needs no async runtime: the worker is a `std` thread.
 
+pub mod anchor;
 pub mod anomaly;
 mod bounded;
 pub mod chain;
@@ -70,6 +71,7 @@ mod summary;
 mod time;
 mod verify;
 
+pub use anchor::{Anchor, AnchorEntry, CallbackAnchor, FileAnchor, read_anchor_file};
 pub use anomaly::{Anomaly, AnomalyConfig, Detector};
 pub use chain::CheckpointKey;
 pub use error::{AuditError, AuditErrorKind};
