@@ -142,6 +142,12 @@ impl JsonlConfig {
 /// a tail edited while the writer was stopped is resumed, and so sealed by the next
 /// lines; only a copy of the chain's head kept elsewhere can show it.
 ///
+/// With a key, every open on an existing chain writes an opening checkpoint naming the
+/// seq and hash of the line the previous run ended with. A file cut back to an earlier
+/// checkpoint still ends sealed; only an anchor ([`JsonlConfig::anchor`]) shows it: to
+/// the verifier, and to the sink itself when the anchor reads back, in which case the
+/// sink continues after the anchored checkpoint so that no seq is used twice.
+///
 /// Rotation renames `audit.jsonl` to `audit.2026-11-28T10-45-00Z.1.jsonl` (the UTC
 /// time of rotation; the counter increases when that name exists) and starts a new
 /// `audit.jsonl` whose first line chains to the last line of the rotated file.
