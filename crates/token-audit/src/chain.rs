@@ -6,10 +6,13 @@
 //! the first line). An event line continues with the event's own fields; a checkpoint
 //! line has one more member, `"checkpoint": {"time", "final", "interval", "mac"}`
 //! (and `"resumed": {"file", "last_seq"}` before `mac` on the first line a writer
-//! wrote after finding an unsealed or invalid tail), where `mac` is the hex
+//! wrote after finding an unsealed or invalid tail, then `"opening": {"seq", "hash"}`
+//! on the first line a writer wrote after it started on an existing chain: the seq and
+//! hash of the line the previous run ended with), where `mac` is the hex
 //! HMAC-SHA-256, under the configured key, of
 //! `token-audit-checkpoint-v2|{seq}|{prev}|{time}|{final}|{interval}`, followed by
-//! `|resumed|{last_seq}|{file}` for a resumption. A checkpoint line must be exactly
+//! `|resumed|{last_seq}|{file}` for a resumption and `|opening|{seq}|{hash}` for an
+//! opening. A checkpoint line must be exactly
 //! the bytes the writer produces (one canonical form). See `docs/audit.md`.
 
 use std::borrow::Cow;
@@ -64,6 +67,9 @@ impl CheckpointKey {
         let mut m = format!("token-audit-checkpoint-v2|{seq}|{prev}|{time}|{is_final}|{interval}");
         if let Some(r) = &cp.resumed {
             let _ = write!(m, "|resumed|{}|{}", r.last_seq, r.file);
+        }
+        if let Some(o) = &cp.opening {
+            let _ = write!(m, "|opening|{}|{}", o.seq, o.hash);
         }
         m
     }
@@ -156,27 +162,16 @@ impl Head {
     }
 
     /// Appends a signed checkpoint line (with its newline) to `buf` and advances.
-    /// `interval`: the most event lines the writer puts between two checkpoints (0:
-    /// time-based checkpoints only).
     pub(crate) fn push_checkpoint(
         &mut self,
         buf: &mut Vec<u8>,
         key: &CheckpointKey,
-        time: Timestamp,
-        is_final: bool,
-        interval: u64,
-        resumed: Option<Resumed<'_>>,
+        cp: &Checkpoint<'_>,
     ) {
         let start = buf.len();
         let seq = self.seq.saturating_add(1);
-        let cp = Checkpoint {
-            time: Cow::Owned(time.to_string()),
-            is_final,
-            interval,
-            resumed,
-        };
-        let mac = key.sign(seq, &self.hash, &cp);
-        buf.extend_from_slice(checkpoint_line(seq, &self.hash, &cp, &mac).as_bytes());
+        let mac = key.sign(seq, &self.hash, cp);
+        buf.extend_from_slice(checkpoint_line(seq, &self.hash, cp, &mac).as_bytes());
         self.seq = seq;
         self.hash = line_hash(&buf[start..]);
         buf.push(b'\n');
@@ -200,6 +195,14 @@ pub(crate) fn checkpoint_line(seq: u64, prev: &str, cp: &Checkpoint<'_>, mac: &s
             ",\"resumed\":{{\"file\":{},\"last_seq\":{}}}",
             json_string(&r.file),
             r.last_seq
+        );
+    }
+    if let Some(o) = &cp.opening {
+        let _ = write!(
+            line,
+            ",\"opening\":{{\"seq\":{},\"hash\":{}}}",
+            o.seq,
+            json_string(&o.hash)
         );
     }
     let _ = write!(line, ",\"mac\":{}}}}}", json_string(mac));
@@ -229,6 +232,33 @@ pub(crate) struct Checkpoint<'a> {
     /// The most event lines between two checkpoints; 0 when only time triggers them.
     pub(crate) interval: u64,
     pub(crate) resumed: Option<Resumed<'a>>,
+    pub(crate) opening: Option<Opening<'a>>,
+}
+
+impl Checkpoint<'_> {
+    /// A checkpoint at `time`; `interval`: the most event lines the writer puts
+    /// between two checkpoints (0: time-based checkpoints only).
+    pub(crate) fn at(time: Timestamp, is_final: bool, interval: u64) -> Self {
+        Checkpoint {
+            time: Cow::Owned(time.to_string()),
+            is_final,
+            interval,
+            resumed: None,
+            opening: None,
+        }
+    }
+}
+
+/// On the first checkpoint a writer wrote when it started on an existing chain: the
+/// seq and hash of the line the previous run ended with (its final checkpoint after
+/// a clean shutdown), from which this run continues. When the writer's anchor records
+/// a later checkpoint than the log holds (the log was cut back), that checkpoint: the
+/// writer continues after it, so no seq is used twice.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub(crate) struct Opening<'a> {
+    pub(crate) seq: u64,
+    #[serde(borrow)]
+    pub(crate) hash: Cow<'a, str>,
 }
 
 /// On the first checkpoint a writer wrote after finding the previous file's tail
@@ -250,6 +280,8 @@ pub(crate) struct CheckpointFields<'a> {
     pub(crate) interval: u64,
     #[serde(default, borrow)]
     pub(crate) resumed: Option<Resumed<'a>>,
+    #[serde(default, borrow)]
+    pub(crate) opening: Option<Opening<'a>>,
     #[serde(borrow)]
     pub(crate) mac: Cow<'a, str>,
 }
@@ -262,6 +294,7 @@ impl<'a> CheckpointFields<'a> {
             is_final: self.is_final,
             interval: self.interval,
             resumed: self.resumed.clone(),
+            opening: self.opening.clone(),
         }
     }
 }
@@ -300,7 +333,9 @@ impl LineHead<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{CheckpointKey, GENESIS, Head, LineHead, Resumed, hex, line_hash, unhex};
+    use super::{
+        Checkpoint, CheckpointKey, GENESIS, Head, LineHead, Opening, Resumed, hex, line_hash, unhex,
+    };
     use crate::event::{AuditEvent, EventKind, Outcome};
     use crate::time::Timestamp;
 
@@ -322,10 +357,7 @@ mod tests {
         head.push_checkpoint(
             &mut buf,
             &key,
-            Timestamp::from_unix_micros(0),
-            true,
-            5,
-            None,
+            &Checkpoint::at(Timestamp::from_unix_micros(0), true, 5),
         );
         let second = &buf[first.len()..buf.len() - 1];
         let parsed = LineHead::parse(second).unwrap();
@@ -364,16 +396,27 @@ mod tests {
             last_seq: 41,
         };
         let t = Timestamp::from_unix_micros(0);
-        head.push_checkpoint(&mut buf, &key, t, false, 0, Some(resumed));
+        let cp = Checkpoint {
+            resumed: Some(resumed),
+            opening: Some(Opening {
+                seq: 40,
+                hash: "ab".repeat(32).into(),
+            }),
+            ..Checkpoint::at(t, false, 0)
+        };
+        head.push_checkpoint(&mut buf, &key, &cp);
         let line = String::from_utf8(buf[..buf.len() - 1].to_vec()).unwrap();
         let parsed = LineHead::parse(line.as_bytes()).unwrap();
         assert!(parsed.is_valid_checkpoint(line.as_bytes(), &key), "{line}");
         let cp = parsed.checkpoint.as_ref().unwrap();
         assert_eq!(cp.resumed.as_ref().unwrap().last_seq, 41);
         assert!(
-            CheckpointKey::message(1, GENESIS, &cp.signed())
-                .ends_with("|false|0|resumed|41|audit.\"x\".jsonl")
+            CheckpointKey::message(1, GENESIS, &cp.signed()).ends_with(&format!(
+                "|false|0|resumed|41|audit.\"x\".jsonl|opening|40|{}",
+                "ab".repeat(32)
+            ))
         );
+        assert_eq!(cp.opening.as_ref().unwrap().seq, 40);
         // Same members, altered bytes: an extra member, another order, a space.
         for altered in [
             line.replacen("\"checkpoint\":{", "\"checkpoint\":{\"x\":1,", 1),
@@ -384,6 +427,7 @@ mod tests {
                 1,
             ),
             line.replacen("\"seq\":1,", "\"seq\": 1,", 1),
+            line.replacen("\"opening\":{\"seq\":40,", "\"opening\":{\"seq\":40 ,", 1),
         ] {
             assert_ne!(altered, line);
             let p = LineHead::parse(altered.as_bytes()).unwrap();

@@ -58,6 +58,7 @@
 //!
 //! None. The crate needs no async runtime: the worker is a `std` thread.
 
+pub mod anchor;
 pub mod anomaly;
 mod bounded;
 pub mod chain;
@@ -70,6 +71,7 @@ mod summary;
 mod time;
 mod verify;
 
+pub use anchor::{Anchor, AnchorEntry, CallbackAnchor, FileAnchor, read_anchor_file};
 pub use anomaly::{Anomaly, AnomalyConfig, Detector};
 pub use chain::CheckpointKey;
 pub use error::{AuditError, AuditErrorKind};
@@ -78,7 +80,9 @@ pub use pipeline::{AuditStats, Auditor, AuditorBuilder, Overflow, SinkStats};
 pub use rollup::{RollupConfig, UsageBucket, UsageReport};
 pub use sink::{FsyncPolicy, JsonlConfig, JsonlSink, MemorySink, Sink, SinkError, TracingSink};
 pub use summary::{LogSummary, MAX_DISTINCT};
-pub use time::{ManualTime, SystemTimeSource, TimeSource, Timestamp, TimestampError};
+pub use time::{
+    ManualTime, SystemTimeSource, TimeSource, Timestamp, TimestampError, TimestampErrorKind,
+};
 pub use verify::{
     ChainError, ChainErrorKind, ChainReport, ChainVerifier, ChainWarning, ChainWarningKind,
     VerifyOptions, verify_chain, verify_chain_with,

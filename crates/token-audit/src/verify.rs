@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::time::Duration;
 
+use crate::anchor::AnchorEntry;
 use crate::chain::{CheckpointKey, GENESIS, LineHead, MAX_LINE_LEN, line_hash};
 use crate::time::Timestamp;
 
@@ -21,6 +22,8 @@ pub struct VerifyOptions {
     require_final: bool,
     expected_last_seq: Option<u64>,
     max_age: Option<(Duration, Timestamp)>,
+    /// Sorted by seq (stable).
+    anchor: Option<Vec<AnchorEntry>>,
 }
 
 impl VerifyOptions {
@@ -72,6 +75,19 @@ impl VerifyOptions {
     /// tail shows once the last checkpoint is older than T (plus some slack).
     pub fn max_checkpoint_age(mut self, age: Duration, now: Timestamp) -> Self {
         self.max_age = Some((age, now));
+        self
+    }
+
+    /// Requires every checkpoint recorded in the anchor (see [`crate::anchor`]) to
+    /// be in the chain, byte for byte (its line hashes to the anchored hash), and the
+    /// chain to reach the last one: a log cut back to an earlier checkpoint, and
+    /// perhaps continued, fails with [`ChainErrorKind::RolledBack`]. Entries before
+    /// the chain's first line are skipped (older files deleted by retention, with
+    /// [`Self::allow_partial_start`]). Needs no key: it compares hashes. Without an
+    /// anchor, nothing excludes such a rollback.
+    pub fn anchor(mut self, mut entries: Vec<AnchorEntry>) -> Self {
+        entries.sort_by_key(|e| e.seq);
+        self.anchor = Some(entries);
         self
     }
 }
@@ -149,6 +165,14 @@ pub struct ChainReport {
     pub checkpoint_interval: Option<u64>,
     /// Resumptions after an unsealed or invalid tail (also in `warnings`).
     pub resumptions: u64,
+    /// Writer starts on an existing chain: opening checkpoints, each naming where
+    /// the previous run ended.
+    pub starts: u64,
+    /// Anchored checkpoints found in the chain (0 without an anchor).
+    pub anchored_checkpoints: u64,
+    /// The last anchored checkpoint's seq (`None` without an anchor, or with an empty
+    /// one).
+    pub last_anchored_seq: Option<u64>,
     /// Partial lines and resumptions, in chain order.
     pub warnings: Vec<ChainWarning>,
 }
@@ -192,6 +216,12 @@ pub enum ChainErrorKind {
     /// no checkpoint at all. Checkpoints were removed, typically by someone who
     /// edited lines and recomputed the chain.
     MissingCheckpoint,
+    /// With an anchor: a checkpoint the anchor records is not in the chain (the line
+    /// with its seq hashes to something else), or the chain ends before the last
+    /// anchored checkpoint. The log was cut back to an earlier checkpoint while the
+    /// writer was stopped (and perhaps continued from there), or the anchor belongs
+    /// to another log.
+    RolledBack,
 }
 
 impl ChainError {
@@ -253,6 +283,8 @@ pub struct ChainVerifier {
     run: u64,
     /// Where the last verified checkpoint is.
     last_verified: Option<Place>,
+    /// The next anchor entry to meet (index into the options' anchor).
+    anchor_next: usize,
 }
 
 fn err(kind: ChainErrorKind, at: &Place, message: impl Into<String>) -> ChainError {
@@ -278,6 +310,7 @@ impl ChainVerifier {
             partial: None,
             run: 0,
             last_verified: None,
+            anchor_next: 0,
         }
     }
 
@@ -396,6 +429,10 @@ impl ChainVerifier {
                 }
             }
         }
+        if self.pending.is_none() {
+            // (A pending suspicion always ends in an error of its own.)
+            self.check_anchor(at, parsed.seq, &hash)?;
+        }
         self.last_was_checkpoint = parsed.checkpoint.is_some();
         self.seal(at, &parsed)?;
         self.report.lines += 1;
@@ -403,6 +440,64 @@ impl ChainVerifier {
         self.head = Some((parsed.seq, hash));
         self.last = at.clone();
         Ok(())
+    }
+
+    /// Meets the anchor entries up to this line's seq: an entry at this seq must
+    /// carry this line's hash; entries before the chain's first line are skipped.
+    fn check_anchor(&mut self, at: &Place, seq: u64, hash: &str) -> Result<(), ChainError> {
+        let Some(entries) = &self.options.anchor else {
+            return Ok(());
+        };
+        while let Some(e) = entries.get(self.anchor_next) {
+            if e.seq > seq {
+                break;
+            }
+            if e.seq == seq {
+                if e.hash != hash {
+                    return Err(err(
+                        ChainErrorKind::RolledBack,
+                        at,
+                        format!(
+                            "the anchor records a checkpoint at seq {seq} ({}) that is not in the chain: this line has another hash; the log was cut back to an earlier checkpoint and continued (or the anchor belongs to another log)",
+                            e.time
+                        ),
+                    ));
+                }
+                self.report.anchored_checkpoints += 1;
+            } else if self.head.is_some() {
+                // Seqs are consecutive, so only entries before the first line can be
+                // passed over.
+                return Err(err(
+                    ChainErrorKind::RolledBack,
+                    at,
+                    format!(
+                        "the anchor records a checkpoint at seq {} ({}) that is not in the chain",
+                        e.seq, e.time
+                    ),
+                ));
+            }
+            self.anchor_next += 1;
+        }
+        Ok(())
+    }
+
+    /// At the end: the chain must have reached the last anchored checkpoint.
+    fn check_anchor_end(&mut self, last: &Place) -> Result<(), ChainError> {
+        let Some(entries) = &self.options.anchor else {
+            return Ok(());
+        };
+        self.report.last_anchored_seq = entries.last().map(|e| e.seq);
+        match entries.get(self.anchor_next) {
+            Some(e) => Err(err(
+                ChainErrorKind::RolledBack,
+                last,
+                format!(
+                    "the chain ends at seq {}, before the checkpoint at seq {} ({}) that the anchor records: the log was cut back (or its tail cut)",
+                    self.report.last_seq, e.seq, e.time
+                ),
+            )),
+            None => Ok(()),
+        }
     }
 
     /// After a file that ended in a partial line: accepts it (with a warning) if
@@ -432,6 +527,20 @@ impl ChainVerifier {
     fn seal(&mut self, at: &Place, parsed: &LineHead<'_>) -> Result<(), ChainError> {
         if let Some(cp) = &parsed.checkpoint {
             self.report.checkpoints += 1;
+            if let Some(o) = &cp.opening {
+                if o.seq.checked_add(1) != Some(parsed.seq) || o.hash != parsed.prev {
+                    return Err(err(
+                        ChainErrorKind::Edited,
+                        at,
+                        format!(
+                            "this opening checkpoint names seq {} as where the previous run ended, but it follows seq {} in the chain",
+                            o.seq,
+                            parsed.seq - 1
+                        ),
+                    ));
+                }
+                self.report.starts += 1;
+            }
             self.last_checkpoint_final = cp.is_final;
             if let Some(key) = &self.options.key {
                 if !key.verify(parsed.seq, &parsed.prev, &cp.signed(), &cp.mac) {
@@ -558,6 +667,7 @@ impl ChainVerifier {
             return Err(partial_error(&partial));
         }
         let last = self.last.clone();
+        self.check_anchor_end(&last)?;
         if let Some(expected) = self.options.expected_last_seq
             && self.report.last_seq < expected
         {

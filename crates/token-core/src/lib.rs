@@ -45,7 +45,6 @@
 
 pub mod apikey;
 mod authenticator;
-pub mod civil;
 pub mod client;
 mod clock;
 pub mod jose;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use token_audit::{
     ChainErrorKind, ChainVerifier, CheckpointKey, LogSummary, Timestamp, VerifyOptions,
-    chain::MAX_LINE_LEN,
+    chain::MAX_LINE_LEN, read_anchor_file,
 };
 
 use token_audit::{SystemTimeSource, TimeSource as _};
@@ -93,6 +93,10 @@ pub(crate) fn verify(args: &AuditVerifyArgs) -> Result<(), Failure> {
         };
         options = options.max_checkpoint_age(std::time::Duration::from_secs(secs), now);
     }
+    if let Some(path) = &args.anchor {
+        let entries = read_anchor_file(path).map_err(|e| Failure::usage(&e))?;
+        options = options.anchor(entries);
+    }
     let mut files = Vec::with_capacity(args.files.len());
     for f in &args.files {
         files.push((first_seq(f)?, f.clone()));
@@ -144,6 +148,20 @@ pub(crate) fn verify(args: &AuditVerifyArgs) -> Result<(), Failure> {
         if let Some(t) = report.last_checkpoint_time {
             let _ = write!(text, ", last checkpoint at {t}");
         }
+    }
+    if args.anchor.is_some() {
+        let _ = write!(
+            text,
+            ", {} anchored checkpoint(s) found",
+            report.anchored_checkpoints
+        );
+        if let Some(seq) = report.last_anchored_seq {
+            let _ = write!(text, " (the last at seq {seq})");
+        }
+    } else {
+        text.push_str(
+            "; rollback not excluded: without --anchor ANCHORFILE, a log cut back to an earlier checkpoint while the writer was stopped (and continued) passes",
+        );
     }
     for w in &report.warnings {
         eprintln!("warning: {}", escape_controls(&w.to_string()));

@@ -120,7 +120,8 @@ enum Command {
 /// The `audit` subcommands.
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Verify the hash chain (and checkpoints, with --key); exit 1 naming the first bad line.
+    /// Verify the hash chain (checkpoints with --key, rollback with --anchor); exit 1
+    /// naming the first bad line, 2 for unreadable files and bad options.
     Verify(AuditVerifyArgs),
     /// Count events by kind, outcome, reason, key and tenant.
     Stats(AuditStatsArgs),
@@ -152,6 +153,12 @@ struct AuditVerifyArgs {
     /// for a live log with time-based checkpoints, catches a cut tail.
     #[arg(long, value_name = "SECONDS")]
     max_age: Option<u64>,
+    /// The anchor file the writer kept apart from the log (one line per checkpoint):
+    /// exit 1 if an anchored checkpoint is missing from the chain or the chain ends
+    /// before the last one (the log was cut back to an earlier checkpoint). Without
+    /// it, such a rollback is not excluded.
+    #[arg(long, value_name = "ANCHORFILE")]
+    anchor: Option<PathBuf>,
     /// The current time, in seconds since the epoch (for tests).
     #[arg(long, value_name = "UNIX_SECONDS", hide = true)]
     now: Option<i64>,

@@ -299,3 +299,158 @@ fn verify_warns_about_a_resumption_and_closed_refuses_it() {
     assert_eq!(code, 1);
     assert!(err.contains("not a clean log"), "{err}");
 }
+
+/// Writes `n` events into `path` with every checkpoint sent to `anchor` too.
+fn write_anchored_log(path: &Path, n: u64, anchor: Arc<dyn token_audit::Anchor>) {
+    let time = ManualTime::at_unix_secs(1_795_862_700);
+    let config = JsonlConfig::new()
+        .time_source(Arc::new(time.clone()))
+        .checkpoints(CheckpointKey::new(KEY).unwrap(), Some(10), None)
+        .anchor(anchor);
+    let mut sink = JsonlSink::open(path, config).unwrap();
+    for _ in 0..n {
+        let e = AuditEvent::new(EventKind::AuthSucceeded, Outcome::Allowed).tenant("acme");
+        sink.write(&[e.at(time.now())]).unwrap();
+        time.advance(std::time::Duration::from_secs(1));
+    }
+    sink.close().unwrap();
+}
+
+/// Cuts `path` back to just after its second checkpoint line.
+fn cut_back(path: &Path) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let second = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.contains("\"checkpoint\":"))
+        .nth(1)
+        .unwrap()
+        .0;
+    std::fs::write(path, lines[..=second].join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn verify_with_an_anchor_catches_a_rollback_that_passes_every_other_check() {
+    let dir = TempDir::new("rollback");
+    let path = dir.path("audit.jsonl");
+    let anchor = dir.path("audit.anchor");
+    std::fs::write(dir.path("k"), KEY).unwrap();
+    let key = dir.path("k").to_str().unwrap().to_owned();
+    let anchor_arg = anchor.to_str().unwrap().to_owned();
+    write_anchored_log(
+        &path,
+        30,
+        Arc::new(token_audit::FileAnchor::open(&anchor).unwrap()),
+    );
+    let last_seq = std::fs::read_to_string(&path).unwrap().lines().count();
+    let file = vec![path.to_str().unwrap().to_owned()];
+    let (code, out, err) = run(&args(
+        &[
+            "audit",
+            "verify",
+            "--key",
+            &key,
+            "--closed",
+            "--anchor",
+            &anchor_arg,
+        ],
+        &file,
+        &[],
+    ));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("anchored checkpoint(s) found"), "{out}");
+    assert!(!out.contains("rollback not excluded"), "{out}");
+    // Stopped, cut back to a checkpoint, restarted by a writer whose anchor cannot
+    // be read back (it is shipped elsewhere), and more written.
+    cut_back(&path);
+    let shipped = anchor.clone();
+    write_anchored_log(
+        &path,
+        40,
+        Arc::new(token_audit::CallbackAnchor::new(
+            move |e: &token_audit::AnchorEntry| {
+                use std::io::Write as _;
+                let mut f = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&shipped)
+                    .unwrap();
+                writeln!(f, "{}", e.to_line()).unwrap();
+                Ok(())
+            },
+        )),
+    );
+    let seq = last_seq.to_string();
+    let (code, out, err) = run(&args(
+        &[
+            "audit",
+            "verify",
+            "--key",
+            &key,
+            "--closed",
+            "--expect-last-seq",
+            &seq,
+        ],
+        &file,
+        &["--max-age", "3600", "--now", "1795862800"],
+    ));
+    assert_eq!(code, 0, "every check short of the anchor passes: {err}");
+    assert!(out.contains("rollback not excluded"), "{out}");
+    let (code, out, err) = run(&args(
+        &[
+            "audit",
+            "verify",
+            "--key",
+            &key,
+            "--closed",
+            "--anchor",
+            &anchor_arg,
+        ],
+        &file,
+        &[],
+    ));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        err.contains("RolledBack") && err.contains("not in the chain"),
+        "{err}"
+    );
+    // A missing anchor file is a usage error.
+    let (code, _, err) = run(&args(
+        &["audit", "verify", "--anchor", "/nonexistent/anchor"],
+        &file,
+        &[],
+    ));
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn verify_with_an_anchor_catches_a_log_cut_back_to_a_checkpoint() {
+    let dir = TempDir::new("cutback");
+    let path = dir.path("audit.jsonl");
+    let anchor = dir.path("audit.anchor");
+    let anchor_arg = anchor.to_str().unwrap().to_owned();
+    write_anchored_log(
+        &path,
+        30,
+        Arc::new(token_audit::FileAnchor::open(&anchor).unwrap()),
+    );
+    cut_back(&path);
+    let file = vec![path.to_str().unwrap().to_owned()];
+    let (code, out, err) = run(&args(
+        &["audit", "verify", "--anchor", &anchor_arg],
+        &file,
+        &[],
+    ));
+    assert_eq!(code, 1, "{out}");
+    assert!(err.contains("the chain ends at seq"), "{err}");
+    // Restarted with the anchor it reads back: the seqs after the cut are not used
+    // again, so even the chain alone shows the gap.
+    write_anchored_log(
+        &path,
+        5,
+        Arc::new(token_audit::FileAnchor::open(&anchor).unwrap()),
+    );
+    let (code, _, err) = run(&args(&["audit", "verify"], &file, &[]));
+    assert_eq!(code, 1);
+    assert!(err.contains("Deleted"), "{err}");
+}

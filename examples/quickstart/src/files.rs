@@ -5,6 +5,8 @@ use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
+use ring::rand::SecureRandom as _;
+use token_audit::CheckpointKey;
 use token_core::jose::{Algorithm, Jwk, SigningKey};
 use zeroize::Zeroizing;
 
@@ -52,6 +54,37 @@ pub(crate) fn signing_key(path: &Path) -> Result<(SigningKey, bool), String> {
             let key = SigningKey::generate(Algorithm::EdDSA).map_err(|e| e.to_string())?;
             let json = Zeroizing::new(key.to_private_jwk().to_json());
             write_private(path, json.as_bytes())
+                .map_err(|e| format!("cannot create {shown}: {e}"))?;
+            Ok((key, true))
+        }
+        Err(e) => Err(format!("cannot read {shown}: {e}")),
+    }
+}
+
+/// The audit checkpoint key in `path` (its bytes without trailing whitespace, as
+/// `tokenctl audit verify --key` reads them), or a new one (64 hex digits of 32
+/// random bytes) saved there with mode 0600.
+pub(crate) fn audit_key(path: &Path) -> Result<(CheckpointKey, bool), String> {
+    let shown = path.display();
+    match fs::read(path) {
+        Ok(bytes) => {
+            let bytes = Zeroizing::new(bytes);
+            CheckpointKey::new(bytes.trim_ascii_end())
+                .map(|k| (k, false))
+                .map_err(|e| format!("{shown}: {e}"))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let mut raw = Zeroizing::new([0u8; 32]);
+            ring::rand::SystemRandom::new()
+                .fill(raw.as_mut())
+                .map_err(|_| "no system randomness for the audit key".to_owned())?;
+            let mut text = Zeroizing::new(String::with_capacity(65));
+            for b in raw.iter() {
+                let _ = std::fmt::Write::write_fmt(&mut *text, format_args!("{b:02x}"));
+            }
+            let key = CheckpointKey::new(text.as_bytes()).map_err(|e| e.to_string())?;
+            text.push('\n');
+            write_private(path, text.as_bytes())
                 .map_err(|e| format!("cannot create {shown}: {e}"))?;
             Ok((key, true))
         }

@@ -21,7 +21,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use token_audit::{Auditor, FsyncPolicy, JsonlConfig, JsonlSink, RollupConfig, TracingSink};
+use token_audit::{
+    Auditor, FileAnchor, FsyncPolicy, JsonlConfig, JsonlSink, RollupConfig, TracingSink,
+};
 use token_core::Authenticator;
 use token_core::apikey::{ApiKeys, KeyFormat, MemoryKeyStore, NewKey};
 use token_core::client::{ClientCredentials, MemoryClientStore};
@@ -99,11 +101,17 @@ pub async fn start(options: &Options) -> Result<Running, StartError> {
     let clients = ClientCredentials::new(MemoryClientStore::new(), minter.clone());
     let refresh = RefreshTokens::new(MemoryRefreshStore::new());
 
+    let (audit_key, _) =
+        files::audit_key(&options.audit_key_path()).map_err(|e| fail("--audit-key")(&e))?;
+    let anchor =
+        FileAnchor::open(options.audit_anchor_path()).map_err(|e| fail("--audit-anchor")(&e))?;
     let audit_file = JsonlSink::open(
         &options.audit_log,
         JsonlConfig::new()
             .fsync(FsyncPolicy::EveryBatch)
-            .rotate_bytes(Some(64 << 20)),
+            .rotate_bytes(Some(64 << 20))
+            .checkpoint_key(audit_key)
+            .anchor(Arc::new(anchor)),
     )
     .map_err(|e| fail("--audit-log")(&e))?;
     let auditor = Auditor::builder()
@@ -227,6 +235,7 @@ impl Running {
     }
 
     /// What to print at start: paths, the client id, and commands to try. No secret.
+    /// The audit line reads `  check it with: tokenctl audit verify ...`.
     pub fn banner(&self, options: &Options) -> String {
         let base = format!("http://{}", self.addr);
         let env = self.bootstrap_file.display();
@@ -251,10 +260,12 @@ impl Running {
         );
         let _ = writeln!(
             out,
-            "  audit log: {} (check it with: tokenctl audit verify {})",
+            "  audit log: {} (checkpoint key {}, anchor {}: keep the anchor apart from the log)",
             options.audit_log.display(),
-            options.audit_log.display()
+            options.audit_key_path().display(),
+            options.audit_anchor_path().display()
         );
+        let _ = writeln!(out, "  check it with: {}", verify_command(options));
         let _ = writeln!(out, "\nTry it:");
         let _ = writeln!(out, "  . {env}");
         let _ = writeln!(
@@ -276,4 +287,27 @@ impl Running {
         );
         out
     }
+}
+
+/// The command that checks the audit trail: every file of the chain (the live log
+/// and its rotated files, by a shell pattern), checkpoints under the key, and the
+/// anchor. `--allow-unsealed` because the live file's last lines wait for the next
+/// checkpoint; after a stop the log ends in its final checkpoint (`--closed` then
+/// requires it).
+pub fn verify_command(options: &Options) -> String {
+    let log = &options.audit_log;
+    let stem = log
+        .file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+    let pattern = match log.extension() {
+        Some(ext) => format!("{stem}*.{}", ext.to_string_lossy()),
+        None => format!("{stem}*"),
+    };
+    let files = log.with_file_name(pattern);
+    format!(
+        "tokenctl audit verify --key {} --anchor {} --allow-unsealed {}",
+        options.audit_key_path().display(),
+        options.audit_anchor_path().display(),
+        files.display()
+    )
 }

@@ -27,8 +27,34 @@ pub struct Options {
     /// The audit trail: JSON Lines with a SHA-256 hash chain (append-only, mode 0600).
     #[arg(long, default_value = "quickstart-audit.jsonl")]
     pub audit_log: PathBuf,
+    /// The audit checkpoint key (HMAC-SHA-256; at least 32 bytes, used as is). Default:
+    /// beside the audit log, `<log>.key`. Generated (64 hex digits) and saved with
+    /// mode 0600 if the file does not exist.
+    #[arg(long, value_name = "FILE")]
+    pub audit_key: Option<PathBuf>,
+    /// The audit anchor: every checkpoint's (seq, hash, time), appended. Keep it
+    /// apart from the log (another disk, host or user): it is what shows a log cut
+    /// back to an earlier checkpoint. Default: beside the audit log, `<log>.anchor`.
+    #[arg(long, value_name = "FILE")]
+    pub audit_anchor: Option<PathBuf>,
     /// Where the bootstrap secrets go (admin API key, demo client secret): a
     /// shell-sourceable file with mode 0600, rewritten at each start.
     #[arg(long, default_value = "quickstart-bootstrap.env")]
     pub bootstrap_file: PathBuf,
+}
+
+impl Options {
+    /// The audit checkpoint key file: `--audit-key`, or `<log>.key` beside the log.
+    pub fn audit_key_path(&self) -> PathBuf {
+        self.audit_key
+            .clone()
+            .unwrap_or_else(|| self.audit_log.with_extension("key"))
+    }
+
+    /// The audit anchor file: `--audit-anchor`, or `<log>.anchor` beside the log.
+    pub fn audit_anchor_path(&self) -> PathBuf {
+        self.audit_anchor
+            .clone()
+            .unwrap_or_else(|| self.audit_log.with_extension("anchor"))
+    }
 }

@@ -61,6 +61,8 @@ fn options(dir: &std::path::Path) -> Options {
         audience: "quickstart-api".into(),
         limit: "60/minute".into(),
         audit_log: dir.join("audit.jsonl"),
+        audit_key: None,
+        audit_anchor: None,
         bootstrap_file: dir.join("bootstrap.env"),
     }
 }
@@ -222,7 +224,73 @@ async fn the_printed_flow_works_end_to_end() {
     again.stop().await;
     let report = token_audit::verify_chain(std::slice::from_ref(&opts.audit_log), None).unwrap();
     assert!(report.lines > 8, "the chain continues across restarts");
+    // The banner's verify command passes, over both runs, with the anchor.
+    assert_eq!(mode(&opts.audit_key_path()), 0o600);
+    let report = run_banner_verify(&banner);
+    assert_eq!(report.starts, 1, "the restart opened with a checkpoint");
+    assert!(
+        report.anchored_checkpoints >= 4 && report.closed,
+        "{report:?}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs the `check it with:` command of the banner: with the `tokenctl` binary when
+/// the workspace build has it, and always through the library with the same files,
+/// key and anchor, as `tokenctl` reads them.
+fn run_banner_verify(banner: &str) -> token_audit::ChainReport {
+    let command = banner
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("check it with: "))
+        .expect("the banner prints the verify command");
+    let words: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(words[..3], ["tokenctl", "audit", "verify"], "{command}");
+    let value = |flag: &str| {
+        let i = words.iter().position(|w| *w == flag).expect(flag);
+        PathBuf::from(words[i + 1])
+    };
+    let (key, anchor) = (value("--key"), value("--anchor"));
+    assert!(words.contains(&"--allow-unsealed"), "{command}");
+    // The shell's expansion of `DIR/STEM*.EXT`.
+    let pattern = PathBuf::from(words.last().unwrap());
+    let name = pattern.file_name().unwrap().to_str().unwrap().to_owned();
+    let (stem, ext) = name.split_once('*').unwrap();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(pattern.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_str().unwrap();
+            n.starts_with(stem) && n.ends_with(ext)
+        })
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "{command}");
+    let exe = std::env::current_exe().unwrap();
+    let tokenctl = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|d| d.join("tokenctl"));
+    if let Some(tokenctl) = tokenctl.filter(|t| t.exists()) {
+        let out = std::process::Command::new(tokenctl)
+            .args(&words[1..words.len() - 1])
+            .args(&files)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{command}: {stdout} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("anchored checkpoint(s) found"), "{stdout}");
+    }
+    let key_bytes = std::fs::read(&key).unwrap();
+    let options = token_audit::VerifyOptions::new()
+        .key(token_audit::CheckpointKey::new(key_bytes.trim_ascii_end()).unwrap())
+        .allow_unsealed_tail(true)
+        .anchor(token_audit::read_anchor_file(&anchor).unwrap());
+    // In chain order (tokenctl sorts by first seq; one file here).
+    token_audit::verify_chain_with(&files, options).unwrap()
 }
 
 fn running_kid(jwk: &Jwk) -> String {

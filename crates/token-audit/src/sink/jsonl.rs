@@ -9,10 +9,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Sink, SinkError};
-use crate::chain::{CheckpointKey, Head, LineHead, MAX_LINE_LEN, Resumed, line_hash};
+use crate::anchor::{Anchor, AnchorEntry};
+use crate::chain::{
+    Checkpoint, CheckpointKey, Head, LineHead, MAX_LINE_LEN, Opening, Resumed, line_hash,
+};
 use crate::error::{AuditError, AuditErrorKind};
 use crate::event::AuditEvent;
-use crate::time::{SystemTimeSource, TimeSource};
+use crate::time::{SystemTimeSource, TimeSource, Timestamp};
 
 /// When written lines are forced to disk (`fsync`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,8 +30,8 @@ pub enum FsyncPolicy {
     Never,
 }
 
-/// How a [`JsonlSink`] rotates, syncs and signs. Defaults: rotate at 64 MiB, no time
-/// rotation, fsync every batch, no checkpoints, the system clock.
+/// How a [`JsonlSink`] rotates, syncs, signs and anchors. Defaults: rotate at 64 MiB,
+/// no time rotation, fsync every batch, no checkpoints, no anchor, the system clock.
 #[derive(Debug, Clone)]
 pub struct JsonlConfig {
     rotate_bytes: Option<u64>,
@@ -37,6 +40,7 @@ pub struct JsonlConfig {
     key: Option<CheckpointKey>,
     checkpoint_events: Option<u64>,
     checkpoint_every: Option<Duration>,
+    anchor: Option<Arc<dyn Anchor>>,
     time: Arc<dyn TimeSource>,
 }
 
@@ -49,6 +53,7 @@ impl Default for JsonlConfig {
             key: None,
             checkpoint_events: None,
             checkpoint_every: None,
+            anchor: None,
             time: Arc::new(SystemTimeSource),
         }
     }
@@ -103,6 +108,20 @@ impl JsonlConfig {
         self.checkpoints(key, Some(1000), Some(Duration::from_secs(60)))
     }
 
+    /// Sends every checkpoint's `(seq, hash, time)` to `anchor` too, once the
+    /// checkpoint is on disk (the log is synced first). Keep the anchor where whoever
+    /// can edit the log cannot: it is what shows a log cut back to an earlier
+    /// checkpoint (`verify --anchor`). On open, an anchor that can read back
+    /// ([`Anchor::last`]) and is ahead of the log makes the sink continue after the
+    /// anchored checkpoint, so no seq is used twice. Needs checkpoints
+    /// ([`Self::checkpoints`]): [`JsonlSink::open`] refuses an anchor without a key.
+    /// A failed anchor write is logged and reported by the next flush or close; the
+    /// events are written regardless.
+    pub fn anchor(mut self, anchor: Arc<dyn Anchor>) -> Self {
+        self.anchor = Some(anchor);
+        self
+    }
+
     /// The time source for checkpoint times, rotation and fsync intervals.
     pub fn time_source(mut self, time: Arc<dyn TimeSource>) -> Self {
         self.time = time;
@@ -123,6 +142,12 @@ impl JsonlConfig {
 /// a tail edited while the writer was stopped is resumed, and so sealed by the next
 /// lines; only a copy of the chain's head kept elsewhere can show it.
 ///
+/// With a key, every open on an existing chain writes an opening checkpoint naming the
+/// seq and hash of the line the previous run ended with. A file cut back to an earlier
+/// checkpoint still ends sealed; only an anchor ([`JsonlConfig::anchor`]) shows it: to
+/// the verifier, and to the sink itself when the anchor reads back, in which case the
+/// sink continues after the anchored checkpoint so that no seq is used twice.
+///
 /// Rotation renames `audit.jsonl` to `audit.2026-11-28T10-45-00Z.1.jsonl` (the UTC
 /// time of rotation; the counter increases when that name exists) and starts a new
 /// `audit.jsonl` whose first line chains to the last line of the rotated file.
@@ -142,6 +167,13 @@ pub struct JsonlSink {
     sync_error: Option<std::io::Error>,
     /// For the first checkpoint of the file: the file moved aside and its last seq.
     resumed: Option<(String, u64)>,
+    /// For the first checkpoint after open on an existing chain: where the previous
+    /// run ended (seq, hash).
+    opening: Option<(u64, String)>,
+    /// Checkpoints in `buf`, for the anchor once they are on disk.
+    anchored: Vec<AnchorEntry>,
+    /// The last anchor failure, reported by the next flush or close.
+    anchor_error: Option<SinkError>,
     /// The live file was renamed by a rotation but the new one is not open yet.
     renamed: bool,
     /// Tests: how many of the next opens after a rotation's rename fail.
@@ -284,6 +316,46 @@ fn read_tail(
     })
 }
 
+/// Where the chain continues: after the log's last line, or after the anchor's last
+/// checkpoint when the anchor is ahead of the log (the log was cut back while the
+/// writer was stopped), so that no seq is used twice.
+fn anchored_head(head: Head, config: &JsonlConfig, shown: &str) -> Result<Head, AuditError> {
+    let Some(anchor) = &config.anchor else {
+        if config.key.is_some() {
+            tracing::warn!(target: "token_audit", file = %shown, "audit checkpoints without an anchor: a log cut back to an earlier checkpoint cannot be detected");
+        }
+        return Ok(head);
+    };
+    if config.key.is_none() {
+        return Err(AuditError::new(
+            AuditErrorKind::InvalidConfig,
+            "an audit anchor records checkpoints: it needs a checkpoint key",
+        ));
+    }
+    let last = anchor.last().map_err(|e| {
+        AuditError::new(
+            AuditErrorKind::Io,
+            format!("cannot read the audit anchor: {e}"),
+        )
+    })?;
+    let Some(last) = last else { return Ok(head) };
+    let behind = last.seq > head.seq || (last.seq == head.seq && last.hash != head.hash);
+    if !behind {
+        return Ok(head);
+    }
+    if last.seq == u64::MAX {
+        return Err(AuditError::new(
+            AuditErrorKind::Corrupt,
+            "the audit anchor ends at the largest possible seq: the chain cannot continue",
+        ));
+    }
+    tracing::error!(target: "token_audit", file = %shown, log_seq = head.seq, anchored_seq = last.seq, anchored_time = %last.time, "the audit log ends before the last checkpoint its anchor records: it was cut back (or the anchor belongs to another log); continuing after the anchored checkpoint, so the missing lines show as a gap");
+    Ok(Head {
+        seq: last.seq,
+        hash: last.hash,
+    })
+}
+
 impl JsonlSink {
     /// Opens (or creates, mode 0600) the file at `path` and resumes its chain. A file
     /// that ends in a partial line (a crash mid-write), or, with a checkpoint key,
@@ -318,12 +390,14 @@ impl JsonlSink {
                 .map_err(|e| AuditError::io(format!("cannot open {shown}"), e))?;
             size = 0;
         }
+        let head = anchored_head(tail.head, &config, &shown)?;
+        let opening = (head.seq > 0 && config.key.is_some()).then(|| (head.seq, head.hash.clone()));
         let mut sink = JsonlSink {
             path,
             file,
             size,
             opened_at: now,
-            head: tail.head,
+            head,
             config,
             buf: Vec::with_capacity(64 * 1024),
             since_checkpoint: 0,
@@ -332,6 +406,9 @@ impl JsonlSink {
             unsynced: false,
             sync_error: None,
             resumed,
+            opening,
+            anchored: Vec::new(),
+            anchor_error: None,
             renamed: false,
             #[cfg(test)]
             fail_opens: 0,
@@ -393,32 +470,83 @@ impl JsonlSink {
     }
 
     /// With a key, an empty file starts with a checkpoint (recording a resumption,
-    /// if any): pushes it onto `self.buf`.
+    /// if any), and so does a run on an existing chain (naming where the previous
+    /// run ended): pushes it onto `self.buf`.
     fn push_opening(&mut self) {
-        if self.size > 0 {
+        if self.size > 0 && self.opening.is_none() {
             return;
         }
-        let Some(key) = &self.config.key else { return };
-        let resumed = self.resumed.as_ref().map(|(file, last_seq)| Resumed {
-            file: file.as_str().into(),
-            last_seq: *last_seq,
-        });
-        let interval = self.interval();
-        self.head.push_checkpoint(
-            &mut self.buf,
-            key,
-            self.config.time.now(),
-            false,
-            interval,
-            resumed,
-        );
+        let Some(key) = self.config.key.clone() else {
+            return;
+        };
+        let time = self.config.time.now();
+        let cp = Checkpoint {
+            resumed: self.resumed.as_ref().map(|(file, last_seq)| Resumed {
+                file: file.clone().into(),
+                last_seq: *last_seq,
+            }),
+            opening: self.opening.as_ref().map(|(seq, hash)| Opening {
+                seq: *seq,
+                hash: hash.clone().into(),
+            }),
+            ..Checkpoint::at(time, false, self.interval())
+        };
+        self.push_checkpoint(&key, &cp, time);
+    }
+
+    /// Pushes a checkpoint onto `self.buf` and notes it for the anchor.
+    fn push_checkpoint(&mut self, key: &CheckpointKey, cp: &Checkpoint<'_>, time: Timestamp) {
+        self.head.push_checkpoint(&mut self.buf, key, cp);
+        if self.config.anchor.is_some() {
+            self.anchored.push(AnchorEntry::new(
+                self.head.seq,
+                self.head.hash.clone(),
+                time,
+            ));
+        }
     }
 
     /// Appends `self.buf` (built from `saved`); after a success, the file has begun.
     fn append_lines(&mut self, saved: Head) -> Result<(), SinkError> {
-        self.append(saved)?;
+        if let Err(e) = self.append(saved) {
+            self.anchored.clear();
+            return Err(e);
+        }
         self.resumed = None;
+        self.opening = None;
         Ok(())
+    }
+
+    /// Sends the checkpoints just written to the anchor, after syncing the log (the
+    /// anchor must never name a line a crash could still take back).
+    fn record_anchors(&mut self) {
+        if self.anchored.is_empty() {
+            return;
+        }
+        if self.unsynced {
+            self.sync(self.config.time.now_nanos());
+        }
+        let Some(anchor) = self.config.anchor.clone() else {
+            self.anchored.clear();
+            return;
+        };
+        for entry in self.anchored.drain(..) {
+            if let Err(e) = anchor.record(&entry) {
+                tracing::error!(target: "token_audit", seq = entry.seq, error = %e, "cannot record an audit checkpoint in the anchor");
+                self.anchor_error = Some(e);
+            }
+        }
+    }
+
+    /// The first failure since the last call: an fsync, then an anchor write.
+    fn take_error(&mut self) -> Result<(), SinkError> {
+        if let Some(e) = self.sync_error.take() {
+            return Err(SinkError::with_source(
+                format!("cannot fsync {}", self.path.display()),
+                e,
+            ));
+        }
+        self.anchor_error.take().map_or(Ok(()), Err)
     }
 
     /// With a key, writes the opening checkpoint of an empty file now.
@@ -432,6 +560,7 @@ impl JsonlSink {
         self.append_lines(saved)?;
         self.since_checkpoint = 0;
         self.sync(self.config.time.now_nanos());
+        self.record_anchors();
         Ok(())
     }
 
@@ -444,12 +573,11 @@ impl JsonlSink {
         self.buf.clear();
         self.push_opening();
         let now = self.config.time.now();
-        let interval = self.interval();
-        self.head
-            .push_checkpoint(&mut self.buf, &key, now, is_final, interval, None);
+        self.push_checkpoint(&key, &Checkpoint::at(now, is_final, self.interval()), now);
         self.append_lines(saved)?;
         self.since_checkpoint = 0;
         self.last_checkpoint = now.unix_micros().saturating_mul(1000);
+        self.record_anchors();
         Ok(())
     }
 
@@ -505,6 +633,7 @@ impl Sink for JsonlSink {
         let saved = self.head.clone();
         let saved_since = self.since_checkpoint;
         self.buf.clear();
+        self.anchored.clear();
         if self.size == 0 && self.config.key.is_some() {
             self.push_opening();
             self.since_checkpoint = 0;
@@ -518,14 +647,8 @@ impl Sink for JsonlSink {
             if let (Some(key), Some(n)) = (&key, self.config.checkpoint_events)
                 && self.since_checkpoint >= n
             {
-                self.head.push_checkpoint(
-                    &mut self.buf,
-                    key,
-                    self.config.time.now(),
-                    false,
-                    interval,
-                    None,
-                );
+                let time = self.config.time.now();
+                self.push_checkpoint(key, &Checkpoint::at(time, false, interval), time);
                 self.since_checkpoint = 0;
                 checkpointed = true;
             }
@@ -538,6 +661,7 @@ impl Sink for JsonlSink {
             self.last_checkpoint = now;
         }
         self.sync_by_policy(now);
+        self.record_anchors();
         // The batch is written: a failed rotation must not make the auditor offer it
         // again (that would duplicate it). It is logged and retried after the next
         // batch.
@@ -558,13 +682,7 @@ impl Sink for JsonlSink {
             self.checkpoint(false)?;
         }
         self.sync_by_policy(now);
-        match self.sync_error.take() {
-            Some(e) => Err(SinkError::with_source(
-                format!("cannot fsync {}", self.path.display()),
-                e,
-            )),
-            None => Ok(()),
-        }
+        self.take_error()
     }
 
     fn close(&mut self) -> Result<(), SinkError> {
@@ -573,13 +691,7 @@ impl Sink for JsonlSink {
         if self.unsynced {
             self.sync(now);
         }
-        match self.sync_error.take() {
-            Some(e) => Err(SinkError::with_source(
-                format!("cannot fsync {}", self.path.display()),
-                e,
-            )),
-            None => Ok(()),
-        }
+        self.take_error()
     }
 
     fn name(&self) -> &'static str {

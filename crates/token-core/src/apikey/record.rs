@@ -2,11 +2,11 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Datelike as _, Months};
 use serde::{Deserialize, Serialize};
 use token_scopes::ScopeSet;
 
 use super::KeyHash;
-use crate::civil::{civil_from_days, days_from_civil};
 use crate::net::Cidr;
 
 /// The most metadata entries a key may carry.
@@ -152,16 +152,17 @@ impl Credits {
 }
 
 impl RefillPeriod {
-    /// The first boundary strictly after `now`.
+    /// The first boundary strictly after `now` (seconds since the epoch, UTC). A
+    /// `now` outside the calendar's range (some 262,000 years either side of the
+    /// epoch) has no next boundary: `i64::MAX`, so the credits never refill.
     pub fn next_boundary(self, now: i64) -> i64 {
-        let day = now.div_euclid(86_400);
         match self {
-            RefillPeriod::Daily => (day + 1) * 86_400,
-            RefillPeriod::Monthly => {
-                let (y, m, _) = civil_from_days(day);
-                let (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-                days_from_civil(y, m, 1) * 86_400
-            }
+            RefillPeriod::Daily => (now.div_euclid(86_400) + 1).saturating_mul(86_400),
+            RefillPeriod::Monthly => DateTime::from_timestamp(now, 0)
+                .and_then(|t| t.date_naive().with_day(1))
+                .and_then(|first| first.checked_add_months(Months::new(1)))
+                .and_then(|next| next.and_hms_opt(0, 0, 0))
+                .map_or(i64::MAX, |next| next.and_utc().timestamp()),
         }
     }
 }
@@ -180,26 +181,52 @@ pub(crate) fn metadata_fits(metadata: &BTreeMap<String, String>) -> bool {
 mod tests {
     use super::*;
 
+    /// Midnight UTC of a calendar day, in seconds since the epoch.
+    fn midnight(y: i32, m: u32, d: u32) -> i64 {
+        chrono::NaiveDate::from_ymd_opt(y, m, d)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp()
+    }
+
     #[test]
     fn calendar_boundaries() {
         // 2026-11-28T10:00:00Z.
         let now = 1_795_860_000;
-        assert_eq!(civil_from_days(now / 86_400), (2026, 11, 28));
+        assert_eq!(midnight(2026, 11, 28), 1_795_824_000);
         assert_eq!(
             RefillPeriod::Daily.next_boundary(now),
-            days_from_civil(2026, 11, 29) * 86_400
+            midnight(2026, 11, 29)
         );
         assert_eq!(
             RefillPeriod::Monthly.next_boundary(now),
-            days_from_civil(2026, 12, 1) * 86_400
+            midnight(2026, 12, 1)
         );
-        let dec = days_from_civil(2026, 12, 15) * 86_400;
+        let dec = midnight(2026, 12, 15);
         assert_eq!(
             RefillPeriod::Monthly.next_boundary(dec),
-            days_from_civil(2027, 1, 1) * 86_400
+            midnight(2027, 1, 1)
         );
-        assert_eq!(civil_from_days(days_from_civil(2024, 2, 29)), (2024, 2, 29));
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        // Exactly on a boundary: the next one. A leap February.
+        assert_eq!(
+            RefillPeriod::Monthly.next_boundary(midnight(2024, 2, 1)),
+            midnight(2024, 3, 1)
+        );
+        assert_eq!(
+            RefillPeriod::Monthly.next_boundary(midnight(2024, 2, 29) + 86_399),
+            midnight(2024, 3, 1)
+        );
+        assert_eq!(RefillPeriod::Daily.next_boundary(-1), 0);
+        assert_eq!(
+            RefillPeriod::Monthly.next_boundary(-1),
+            midnight(1970, 1, 1)
+        );
+        // Beyond the calendar: never.
+        assert_eq!(RefillPeriod::Daily.next_boundary(i64::MAX), i64::MAX);
+        assert_eq!(RefillPeriod::Monthly.next_boundary(i64::MAX), i64::MAX);
+        assert_eq!(RefillPeriod::Monthly.next_boundary(i64::MIN), i64::MAX);
     }
 
     #[test]
