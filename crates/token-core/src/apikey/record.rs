@@ -44,8 +44,15 @@ pub struct KeyRecord {
     pub networks: Vec<Cidr>,
     /// A rate-limit override (a quota such as `1000/minute`).
     pub rate_limit: Option<String>,
-    /// Usage credits, if the key is metered.
+    /// Usage credits, if the key holds a balance of its own. A rotation's successor
+    /// holds none: it draws from [`KeyRecord::credits_from`]'s.
     pub credits: Option<Credits>,
+    /// The key whose credits this one draws from: set on a metered key's rotation
+    /// successors, naming the first key of the rotation line, so a key and all its
+    /// successors share one balance. Use [`KeyRecord::is_metered`] to ask whether a
+    /// key is metered at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credits_from: Option<String>,
     /// Size-capped, non-secret metadata.
     pub metadata: BTreeMap<String, String>,
     /// When the key was last used, accurate to the cache TTL (it is written when a
@@ -55,6 +62,22 @@ pub struct KeyRecord {
     /// against the version it read, so concurrent changes never overwrite each other.
     #[serde(default)]
     pub version: u64,
+}
+
+impl KeyRecord {
+    /// Whether uses of this key take credits (its own, or its rotation line's).
+    pub fn is_metered(&self) -> bool {
+        self.balance_id().is_some()
+    }
+
+    /// The id of the record whose credits pay for this key's uses, if metered.
+    pub fn balance_id(&self) -> Option<&str> {
+        match (&self.credits_from, &self.credits) {
+            (Some(from), _) => Some(from),
+            (None, Some(_)) => Some(&self.id),
+            (None, None) => None,
+        }
+    }
 }
 
 /// The lifecycle state of a key.
