@@ -212,7 +212,9 @@ impl<S: KeyStore> Authenticator<S> {
             (CredentialKind::ApiKey, Some(keys), _) => {
                 keys.check(raw).await.map_err(AuthError::from)
             }
-            (CredentialKind::Jwt, _, Some(verifier)) => verify_jwt(verifier, raw).map(Checked::free),
+            (CredentialKind::Jwt, _, Some(verifier)) => {
+                verify_jwt(verifier, raw).map(Checked::free)
+            }
             (kind, _, _) => Err(AuthErrorKind::NotAccepted(kind).into()),
         }
     }
@@ -245,7 +247,10 @@ impl<S: KeyStore> Authenticator<S> {
             // Only API keys owe charges; one from elsewhere is refused, never waved.
             return Err(AuthErrorKind::NotAccepted(CredentialKind::ApiKey).into());
         };
-        keys.charge(charge).await.map(|_| ()).map_err(AuthError::from)
+        keys.charge(charge)
+            .await
+            .map(|_| ())
+            .map_err(AuthError::from)
     }
 }
 

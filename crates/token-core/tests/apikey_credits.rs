@@ -55,7 +55,11 @@ async fn a_check_takes_nothing_and_its_charge_takes_exactly_one() {
     let (_, charge) = keys.check(raw).await.unwrap().into_parts();
     let err = keys.charge(charge.unwrap()).await.unwrap_err();
     assert_eq!(err.kind(), ApiKeyErrorKind::UsageExceeded);
-    assert_eq!(err.key().unwrap().id, record.id, "the refusal names the key");
+    assert_eq!(
+        err.key().unwrap().id,
+        record.id,
+        "the refusal names the key"
+    );
     assert_eq!(err.key().unwrap().hint, record.hint);
 
     // An unmetered key owes nothing, and the warm path answers it outright.
@@ -63,7 +67,13 @@ async fn a_check_takes_nothing_and_its_charge_takes_exactly_one() {
         .mint(NewKey::new("f", "a".parse().unwrap()))
         .await
         .unwrap();
-    assert!(keys.check(free.expose_secret()).await.unwrap().charge().is_none());
+    assert!(
+        keys.check(free.expose_secret())
+            .await
+            .unwrap()
+            .charge()
+            .is_none()
+    );
     assert!(keys.verify_cached(free.expose_secret()).unwrap().is_ok());
 }
 
@@ -88,7 +98,10 @@ async fn the_authenticator_checks_then_charges() {
         (err.code(), err.key().map(|k| k.id.as_str())),
         ("usage_exceeded", Some(record.id.as_str()))
     );
-    assert_eq!(auth.authenticate(raw).await.unwrap_err().code(), "usage_exceeded");
+    assert_eq!(
+        auth.authenticate(raw).await.unwrap_err().code(),
+        "usage_exceeded"
+    );
 }
 
 #[tokio::test]
@@ -124,7 +137,10 @@ async fn rotations_share_one_balance_through_every_grace_period() {
     assert_eq!(admitted, N);
     for secret in &secrets {
         assert_eq!(
-            keys.verify(secret.expose_secret()).await.unwrap_err().code(),
+            keys.verify(secret.expose_secret())
+                .await
+                .unwrap_err()
+                .code(),
             "usage_exceeded"
         );
     }

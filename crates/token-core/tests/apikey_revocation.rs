@@ -73,7 +73,10 @@ async fn revocation_wins_against_a_store_that_always_conflicts() {
         .await
         .unwrap_err();
     assert_eq!(renamed.kind(), ApiKeyErrorKind::StoreUnavailable);
-    assert!(keys.store().updates.load(Ordering::SeqCst) > 1, "it retried");
+    assert!(
+        keys.store().updates.load(Ordering::SeqCst) > 1,
+        "it retried"
+    );
     // ...but not revocation.
     let revoked = keys.revoke(&record.id, "leaked").await.unwrap();
     assert!(matches!(
@@ -81,7 +84,10 @@ async fn revocation_wins_against_a_store_that_always_conflicts() {
         KeyStatus::Revoked { at: NOW, ref reason } if reason == "leaked"
     ));
     assert_eq!(
-        keys.verify(secret.expose_secret()).await.unwrap_err().code(),
+        keys.verify(secret.expose_secret())
+            .await
+            .unwrap_err()
+            .code(),
         "key_revoked",
         "refused at once in this process"
     );

@@ -59,7 +59,11 @@ async fn a_metered_key_from_outside_its_networks_is_403_and_costs_nothing() {
     )
     .await;
     assert_eq!(inside.status, StatusCode::OK);
-    assert_eq!(remaining(&w, &record.id).await, 9, "an admitted use takes one");
+    assert_eq!(
+        remaining(&w, &record.id).await,
+        9,
+        "an admitted use takes one"
+    );
 }
 
 #[tokio::test]

@@ -226,6 +226,26 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_key_state_never_reads_as_a_status() {
+        // A state this version does not know (written by a newer one, or tampered)
+        // is an error at the store boundary, never a usable key; in code, the status
+        // is matched variant by variant (`Active` explicitly), so a new variant must be
+        // handled where keys are verified.
+        for known in [
+            r#"{"state":"active"}"#,
+            r#"{"state":"revoked","at":1,"reason":"x"}"#,
+        ] {
+            assert!(serde_json::from_str::<KeyStatus>(known).is_ok(), "{known}");
+        }
+        for unknown in [r#"{"state":"suspended"}"#, r#"{"state":"Active"}"#, "{}"] {
+            assert!(
+                serde_json::from_str::<KeyStatus>(unknown).is_err(),
+                "{unknown}"
+            );
+        }
+    }
+
+    #[test]
     fn credits_refill_by_replacing() {
         let mut c = Credits::refilling(2, RefillPeriod::Daily, 0);
         assert_eq!(c.consume(10), Some(1));

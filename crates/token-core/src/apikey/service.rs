@@ -10,8 +10,8 @@ use super::cache::{Cache, CacheConfig, Fresh};
 use super::format::{FormatError, MAX_KEY_LEN};
 use super::record::metadata_fits;
 use super::{
-    ApiKeyError, ApiKeyErrorKind, ApiKeySecret, Charge, Checked, CreditOutcome, Credits,
-    KeyFormat, KeyHash, KeyHasher, KeyRecord, KeyRef, KeyStatus, KeyStore,
+    ApiKeyError, ApiKeyErrorKind, ApiKeySecret, Charge, Checked, CreditOutcome, Credits, KeyFormat,
+    KeyHash, KeyHasher, KeyRecord, KeyRef, KeyStatus, KeyStore,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::net::Cidr;
@@ -389,8 +389,10 @@ impl<S: KeyStore> ApiKeys<S> {
             .consume_credit(charge.balance_id(), now)
             .await?
         {
-            CreditOutcome::Exhausted => Err(ApiKeyError::from(ApiKeyErrorKind::UsageExceeded)
-                .about(Arc::clone(charge.key()))),
+            CreditOutcome::Exhausted => {
+                Err(ApiKeyError::from(ApiKeyErrorKind::UsageExceeded)
+                    .about(Arc::clone(charge.key())))
+            }
             taken => Ok(taken),
         }
     }
