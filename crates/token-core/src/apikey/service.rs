@@ -182,12 +182,11 @@ impl<S> fmt::Debug for ApiKeysBuilder<S> {
 const MAX_WRITE_ATTEMPTS: usize = 8;
 
 /// What verification needs from a record, built once per cache fill. Small and
-/// inline in the cache, so a hit touches the table and a few shared values only.
+/// inline in the cache, so a hit touches the table and one shared principal only (and
+/// a metered key's shared charge).
 #[derive(Debug, Clone)]
 struct Cached {
     principal: Principal,
-    /// The key's id and hint, for refusals.
-    key: Arc<KeyRef>,
     /// `i64::MIN` when revoked, `i64::MAX` when active, else the rotation's grace end.
     usable_until: i64,
     /// `i64::MAX` when the key never expires.
@@ -198,10 +197,6 @@ struct Cached {
 
 impl Cached {
     fn of(record: &KeyRecord) -> Cached {
-        let key = Arc::new(KeyRef {
-            id: record.id.clone(),
-            hint: record.hint.clone(),
-        });
         Cached {
             principal: principal_of(record),
             usable_until: match &record.status {
@@ -210,10 +205,13 @@ impl Cached {
                 KeyStatus::Rotated { grace_end, .. } => *grace_end,
             },
             expires_at: record.expires_at.unwrap_or(i64::MAX),
-            charge: record
-                .balance_id()
-                .map(|balance| Charge::new(balance.to_owned(), Arc::clone(&key))),
-            key,
+            charge: record.balance_id().map(|balance| {
+                let key = Arc::new(KeyRef {
+                    id: record.id.clone(),
+                    hint: record.hint.clone(),
+                });
+                Charge::new(balance.to_owned(), key)
+            }),
         }
     }
 
@@ -231,7 +229,11 @@ impl Cached {
         } else {
             return Ok(());
         };
-        Err(ApiKeyError::from(kind).about(Arc::clone(&self.key)))
+        let p = &self.principal;
+        Err(ApiKeyError::from(kind).about(Arc::new(KeyRef {
+            id: p.id().to_owned(),
+            hint: p.display_hint().unwrap_or_default().to_owned(),
+        })))
     }
 
     /// The credential, checked at `now`, with its charge still owed.
