@@ -4,7 +4,9 @@ use std::fmt;
 
 use std::sync::Arc;
 
-use crate::apikey::{ApiKeyError, ApiKeyErrorKind, ApiKeys, KeyRef, KeyStore, MemoryKeyStore};
+use crate::apikey::{
+    ApiKeyError, ApiKeyErrorKind, ApiKeys, Charge, Checked, KeyRef, KeyStore, MemoryKeyStore,
+};
 use crate::jwt::{JwtErrorKind, Verified, Verifier};
 use crate::principal::{Principal, PrincipalKind};
 
@@ -181,32 +183,74 @@ impl<S: KeyStore> Authenticator<S> {
     }
 
     /// Authenticates a raw credential (the value after `Bearer `, or the API-key
-    /// header's value).
+    /// header's value) and takes a metered key's use: [`Authenticator::check`], then
+    /// [`Authenticator::charge`]. For callers with no checks of their own afterwards.
     pub async fn authenticate(&self, raw: &str) -> Result<Principal, AuthError> {
+        let (principal, charge) = self.check(raw).await?.into_parts();
+        if let Some(charge) = charge {
+            self.charge(charge).await?;
+        }
+        Ok(principal)
+    }
+
+    /// [`Authenticator::authenticate`] without a future when no I/O is needed: JWTs
+    /// (verification is pure computation) and unmetered API keys answered by the
+    /// cache. `None` means "call `authenticate`".
+    pub fn authenticate_now(&self, raw: &str) -> Option<Result<Principal, AuthError>> {
+        match self.check_now(raw)? {
+            Ok(checked) if checked.charge().is_some() => None,
+            answer => Some(answer.map(|c| c.into_parts().0)),
+        }
+    }
+
+    /// Checks a raw credential without taking anything: a metered API key comes back
+    /// with the [`Charge`] it owes. Middleware runs its own checks (network, policy,
+    /// rate limit) next and calls [`Authenticator::charge`] last, so a request that any
+    /// check refuses costs no credit.
+    pub async fn check(&self, raw: &str) -> Result<Checked, AuthError> {
         match (self.recognize(raw)?, &self.api_keys, &self.jwt) {
             (CredentialKind::ApiKey, Some(keys), _) => {
-                keys.verify(raw).await.map_err(AuthError::from)
+                keys.check(raw).await.map_err(AuthError::from)
             }
-            (CredentialKind::Jwt, _, Some(verifier)) => verify_jwt(verifier, raw),
+            (CredentialKind::Jwt, _, Some(verifier)) => {
+                verify_jwt(verifier, raw).map(Checked::free)
+            }
             (kind, _, _) => Err(AuthErrorKind::NotAccepted(kind).into()),
         }
     }
-    /// [`Authenticator::authenticate`] without a future when no I/O is needed: JWTs
-    /// (verification is pure computation) and API keys answered by the cache. `None`
-    /// means "call `authenticate`". Middleware uses it to keep the hot path free of
-    /// boxed futures.
-    pub fn authenticate_now(&self, raw: &str) -> Option<Result<Principal, AuthError>> {
+
+    /// [`Authenticator::check`] without a future when no I/O is needed: JWTs and API
+    /// keys answered by the cache, metered ones included (their charge is owed, not
+    /// taken). `None` means "call `check`". Middleware uses it to keep the hot path
+    /// free of boxed futures.
+    pub fn check_now(&self, raw: &str) -> Option<Result<Checked, AuthError>> {
         let kind = match self.recognize(raw) {
             Ok(kind) => kind,
             Err(e) => return Some(Err(e)),
         };
         match (kind, &self.api_keys, &self.jwt) {
             (CredentialKind::ApiKey, Some(keys), _) => {
-                keys.verify_cached(raw).map(|r| r.map_err(AuthError::from))
+                keys.check_cached(raw).map(|r| r.map_err(AuthError::from))
             }
-            (CredentialKind::Jwt, _, Some(verifier)) => Some(verify_jwt(verifier, raw)),
+            (CredentialKind::Jwt, _, Some(verifier)) => {
+                Some(verify_jwt(verifier, raw).map(Checked::free))
+            }
             (kind, _, _) => Some(Err(AuthErrorKind::NotAccepted(kind).into())),
         }
+    }
+
+    /// Takes the use a metered key owes ([`ApiKeys::charge`]): `usage_exceeded`
+    /// (naming the key) when no credit is left, `store_unavailable` when the store
+    /// fails.
+    pub async fn charge(&self, charge: Charge) -> Result<(), AuthError> {
+        let Some(keys) = &self.api_keys else {
+            // Only API keys owe charges; one from elsewhere is refused, never waved.
+            return Err(AuthErrorKind::NotAccepted(CredentialKind::ApiKey).into());
+        };
+        keys.charge(charge)
+            .await
+            .map(|_| ())
+            .map_err(AuthError::from)
     }
 }
 

@@ -63,6 +63,9 @@ impl KeyStore for Instrumented {
     async fn update(&self, record: KeyRecord) -> Result<(), StoreError> {
         self.inner.update(record).await
     }
+    async fn revoke(&self, id: &str, at: i64, reason: &str) -> Result<KeyRecord, StoreError> {
+        self.inner.revoke(id, at, reason).await
+    }
     async fn list(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, StoreError> {
         self.inner.list(tenant).await
     }

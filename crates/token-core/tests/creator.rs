@@ -123,6 +123,19 @@ async fn a_created_key_is_no_less_limited() {
         kind(keys.mint_for(&metered, spec("read:x")).await),
         ApiKeyErrorKind::ExceedsCreator(CreatorLimit::Metering)
     );
+    // Its successor holds no credits of its own but draws from the same balance: it is
+    // just as metered.
+    let (successor_secret, successor_record) = keys.rotate(metered.id(), 3600).await.unwrap();
+    assert!(successor_record.credits.is_none() && successor_record.is_metered());
+    let successor = keys
+        .verify(successor_secret.expose_secret())
+        .await
+        .unwrap();
+    assert!(successor.is_metered());
+    assert_eq!(
+        kind(keys.mint_for(&successor, spec("read:x")).await),
+        ApiKeyErrorKind::ExceedsCreator(CreatorLimit::Metering)
+    );
     let limited = admin("read:x").rate_limit(Some("10/minute".into())).build();
     let (_, inherited) = keys.mint_for(&limited, spec("read:x")).await.unwrap();
     assert_eq!(inherited.rate_limit.as_deref(), Some("10/minute"));

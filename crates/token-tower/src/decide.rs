@@ -7,10 +7,10 @@ use std::net::IpAddr;
 use http::header::RETRY_AFTER;
 use http::request::Parts;
 use http::{HeaderName, HeaderValue};
-use token_core::apikey::KeyStore;
+use token_core::apikey::{Charge, Checked, KeyStore};
 use token_core::{AuthError, AuthErrorKind, Principal};
 use token_ratelimit::{CheckRequest, LimitStore, RateLimitDecision, Refusal, RefusalReason};
-use token_scopes::{Decision, DenyReason, Grant, RouteMatch, Rule};
+use token_scopes::{Access, Decision, DenyReason, Grant, RouteMatch, Rule};
 use zeroize::Zeroizing;
 
 use crate::credential::{self, ExtractError};
@@ -30,7 +30,7 @@ pub(crate) enum Begin {
 
 /// The asynchronous remainder of a request's pipeline.
 pub(crate) enum Slow {
-    /// The credential needs a store lookup (a cache miss, a metered key), or, with
+    /// The credential needs a store lookup (a cache miss), or, with
     /// `refresh_keys`, a JWT named a `kid` the keyring lacks and a remote issuer is
     /// configured: refresh its keys (rate-limited) first.
     Authenticate {
@@ -39,8 +39,12 @@ pub(crate) enum Slow {
         client: ClientInfo,
         meta: RequestMeta,
     },
-    /// Admitted so far; a strict (shared-store) rate limit remains.
+    /// Admitted so far; a strict (shared-store) rate limit remains, then the
+    /// outcome's charge, if any.
     Limit(Box<Outcome>),
+    /// Admitted by every check; a metered key's use remains to be taken (the last
+    /// step, so that a refused request costs no credit).
+    Charge(Box<Outcome>),
 }
 
 impl Outcome {
@@ -76,8 +80,12 @@ pub(crate) struct Outcome {
     /// The rate-limit decision, when a limit was consulted: its headers go on the
     /// response whatever the status.
     pub(crate) rate: Option<RateLimitDecision>,
-    /// Why authentication failed, when it did (names an existing key, for audit).
+    /// Why authentication failed, when it did (names an existing key, for audit);
+    /// also a metered key's `usage_exceeded`.
     pub(crate) auth_error: Option<Box<AuthError>>,
+    /// The use a metered key owes, taken only once every other check admitted the
+    /// request; never set on a public route.
+    pub(crate) charge: Option<Charge>,
     pub(crate) meta: RequestMeta,
 }
 
@@ -107,9 +115,9 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
             return Begin::Decided(self.refused(parts, client, meta, None, r));
         }
         let Some(credential) = credential else {
-            return self.authorize(parts, client, meta, None);
+            return self.authorize(parts, client, meta, None, None);
         };
-        let answer = self.authenticator.authenticate_now(credential);
+        let answer = self.authenticator.check_now(credential);
         let refresh_keys = self.wants_key_refresh(answer.as_ref());
         match answer {
             Some(result) if !refresh_keys => self.after_auth(parts, client, meta, result),
@@ -125,7 +133,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
     /// Whether a remote issuer's keys should be refreshed before trying again: the
     /// JWT named a key we lack. (Also starts a background refresh of stale keys.)
     #[cfg(feature = "remote-jwks")]
-    fn wants_key_refresh(&self, answer: Option<&Result<Principal, AuthError>>) -> bool {
+    fn wants_key_refresh(&self, answer: Option<&Result<Checked, AuthError>>) -> bool {
         let Some(remote) = &self.remote else {
             return false;
         };
@@ -138,12 +146,12 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
 
     #[cfg(not(feature = "remote-jwks"))]
     #[allow(clippy::unused_self)]
-    fn wants_key_refresh(&self, _: Option<&Result<Principal, AuthError>>) -> bool {
+    fn wants_key_refresh(&self, _: Option<&Result<Checked, AuthError>>) -> bool {
         false
     }
 
     /// The asynchronous remainder: authentication with I/O, then the synchronous
-    /// steps again, then a strict rate limit.
+    /// steps again, then a strict rate limit, then a metered key's charge.
     pub(crate) async fn resume(&self, parts: &Parts, slow: Slow) -> Box<Outcome> {
         let begin = match slow {
             Slow::Authenticate {
@@ -157,14 +165,15 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
                     remote.unknown_kid().await;
                 }
                 let _ = refresh_keys;
-                let result = self.authenticator.authenticate(&credential).await;
+                let result = self.authenticator.check(&credential).await;
                 drop(credential);
                 self.after_auth(parts, client, meta, result)
             }
-            Slow::Limit(outcome) => Begin::Slow(Slow::Limit(outcome)),
+            other => Begin::Slow(other),
         };
         let outcome = match begin {
             Begin::Decided(outcome) => return outcome,
+            Begin::Slow(Slow::Charge(outcome)) => return self.charge(outcome).await,
             Begin::Slow(Slow::Limit(outcome)) => outcome,
             // after_auth never asks to authenticate again; fail closed if it did.
             Begin::Slow(_) => {
@@ -176,7 +185,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
                 return self.refused(parts, nowhere, RequestMeta::default(), None, unavailable());
             }
         };
-        match &self.limiter {
+        let outcome = match &self.limiter {
             Some(limiter) => {
                 let decision = {
                     let anonymous = anonymous_key(&outcome, self.anonymous_ipv6_prefix);
@@ -186,6 +195,30 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
                 apply_limit(outcome, decision)
             }
             None => outcome,
+        };
+        self.charge(outcome).await
+    }
+
+    /// The last step: takes a metered key's use once every other check admitted the
+    /// request. A refused request's charge is dropped untaken; an exhausted balance
+    /// refuses with `usage_exceeded`, a failed store with 503 (fail closed).
+    async fn charge(&self, mut outcome: Box<Outcome>) -> Box<Outcome> {
+        let charge = outcome.charge.take();
+        if let (Ok(()), Some(charge)) = (&outcome.result, charge)
+            && let Err(e) = self.authenticator.charge(charge).await
+        {
+            outcome.result = Err(auth_rejection(&e));
+            outcome.auth_error = Some(Box::new(e));
+        }
+        outcome
+    }
+
+    /// A synchronous decision, unless a metered key's charge is still owed.
+    fn settle(outcome: Box<Outcome>) -> Begin {
+        if outcome.result.is_ok() && outcome.charge.is_some() {
+            Begin::Slow(Slow::Charge(outcome))
+        } else {
+            Begin::Decided(outcome)
         }
     }
 
@@ -195,10 +228,10 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
         parts: &Parts,
         client: ClientInfo,
         meta: RequestMeta,
-        result: Result<Principal, AuthError>,
+        result: Result<Checked, AuthError>,
     ) -> Begin {
-        let principal = match result {
-            Ok(p) => p,
+        let (principal, charge) = match result {
+            Ok(checked) => checked.into_parts(),
             Err(e) => {
                 let mut outcome = self.refused(parts, client, meta, None, auth_rejection(&e));
                 outcome.auth_error = Some(Box::new(e));
@@ -217,7 +250,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
             );
             return Begin::Decided(self.refused(parts, client, meta, Some(principal), r));
         }
-        self.authorize(parts, client, meta, Some(principal))
+        self.authorize(parts, client, meta, Some(principal), charge)
     }
 
     fn authorize(
@@ -226,6 +259,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
         client: ClientInfo,
         meta: RequestMeta,
         who: Option<Principal>,
+        charge: Option<Charge>,
     ) -> Begin {
         let grant = who.as_ref().map(|p| {
             let g = Grant::new(p.scopes());
@@ -238,6 +272,10 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
             self.policy
                 .authorize(parts.method.as_str(), parts.uri.path(), grant.as_ref());
         let rule = decision.route().map(RouteMatch::rule_index);
+        // A public route needs no credential, so one presented there is never charged.
+        let public = decision
+            .route()
+            .is_some_and(|m| matches!(m.rule().access(), Access::Public));
         let result = match decision {
             Decision::Allow(_) => Ok(()),
             Decision::Deny(denial) => Err(denial_rejection(denial.reason())),
@@ -254,6 +292,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
             rule,
             rate: None,
             auth_error: None,
+            charge: charge.filter(|_| !public),
             meta,
         });
         if outcome.result.is_err() {
@@ -265,7 +304,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
     /// The local rate limits now, or the strict ones later.
     fn limit(&self, outcome: Box<Outcome>) -> Begin {
         let Some(limiter) = &self.limiter else {
-            return Begin::Decided(outcome);
+            return Self::settle(outcome);
         };
         let decision = {
             let anonymous = anonymous_key(&outcome, self.anonymous_ipv6_prefix);
@@ -273,7 +312,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
             limiter.try_check(&request)
         };
         match decision {
-            Some(decision) => Begin::Decided(apply_limit(outcome, decision)),
+            Some(decision) => Self::settle(apply_limit(outcome, decision)),
             None => Begin::Slow(Slow::Limit(outcome)),
         }
     }
@@ -313,6 +352,7 @@ impl<K: KeyStore, L: LimitStore> Config<K, L> {
             rule,
             rate: None,
             auth_error: None,
+            charge: None,
             meta,
         })
     }

@@ -1,8 +1,9 @@
 //! `ResponseFuture`: the named future of [`crate::AuthService`].
 //!
 //! The hot path (a JWT, a cached API key) decides inside `call` and only drives the
-//! inner service's future. A credential that needs a store lookup (a cache miss, a
-//! metered key) is authenticated by one boxed future first: that path does I/O anyway.
+//! inner service's future. A credential that needs a store lookup (a cache miss), a
+//! strict rate limit or a metered key's charge goes through one boxed future first:
+//! that path does I/O anyway.
 
 use std::future::Future;
 use std::pin::Pin;

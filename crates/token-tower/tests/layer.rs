@@ -367,6 +367,9 @@ impl KeyStore for Down {
     async fn update(&self, _: KeyRecord) -> Result<(), StoreError> {
         Err(down())
     }
+    async fn revoke(&self, _: &str, _: i64, _: &str) -> Result<KeyRecord, StoreError> {
+        Err(down())
+    }
     async fn list(&self, _: Option<&str>) -> Result<Vec<KeyRecord>, StoreError> {
         Err(down())
     }

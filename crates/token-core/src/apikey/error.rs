@@ -142,11 +142,8 @@ impl ApiKeyError {
     }
 
     /// Names the key this refusal is about.
-    pub(crate) fn about(mut self, id: &str, hint: &str) -> Self {
-        self.key = Some(Arc::new(KeyRef {
-            id: id.to_owned(),
-            hint: hint.to_owned(),
-        }));
+    pub(crate) fn about(mut self, key: Arc<KeyRef>) -> Self {
+        self.key = Some(key);
         self
     }
 }

@@ -19,6 +19,7 @@
 //! ```
 
 mod cache;
+mod charge;
 mod creator;
 mod error;
 mod flight;
@@ -29,6 +30,7 @@ mod service;
 mod store;
 
 pub use cache::CacheConfig;
+pub use charge::{Charge, Checked};
 pub use error::{ApiKeyError, ApiKeyErrorKind, CreatorLimit, KeyRef};
 pub use format::{
     ApiKeySecret, CHECKSUM_CHARS, FormatError, KEY_REGEX, KeyFormat, MAX_PREFIX_LEN, ParsedKey,

@@ -44,8 +44,15 @@ pub struct KeyRecord {
     pub networks: Vec<Cidr>,
     /// A rate-limit override (a quota such as `1000/minute`).
     pub rate_limit: Option<String>,
-    /// Usage credits, if the key is metered.
+    /// Usage credits, if the key holds a balance of its own. A rotation's successor
+    /// holds none: it draws from [`KeyRecord::credits_from`]'s.
     pub credits: Option<Credits>,
+    /// The key whose credits this one draws from: set on a metered key's rotation
+    /// successors, naming the first key of the rotation line, so a key and all its
+    /// successors share one balance. Use [`KeyRecord::is_metered`] to ask whether a
+    /// key is metered at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credits_from: Option<String>,
     /// Size-capped, non-secret metadata.
     pub metadata: BTreeMap<String, String>,
     /// When the key was last used, accurate to the cache TTL (it is written when a
@@ -55,6 +62,22 @@ pub struct KeyRecord {
     /// against the version it read, so concurrent changes never overwrite each other.
     #[serde(default)]
     pub version: u64,
+}
+
+impl KeyRecord {
+    /// Whether uses of this key take credits (its own, or its rotation line's).
+    pub fn is_metered(&self) -> bool {
+        self.balance_id().is_some()
+    }
+
+    /// The id of the record whose credits pay for this key's uses, if metered.
+    pub fn balance_id(&self) -> Option<&str> {
+        match (&self.credits_from, &self.credits) {
+            (Some(from), _) => Some(from),
+            (None, Some(_)) => Some(&self.id),
+            (None, None) => None,
+        }
+    }
 }
 
 /// The lifecycle state of a key.
@@ -227,6 +250,26 @@ mod tests {
         assert_eq!(RefillPeriod::Daily.next_boundary(i64::MAX), i64::MAX);
         assert_eq!(RefillPeriod::Monthly.next_boundary(i64::MAX), i64::MAX);
         assert_eq!(RefillPeriod::Monthly.next_boundary(i64::MIN), i64::MAX);
+    }
+
+    #[test]
+    fn an_unknown_key_state_never_reads_as_a_status() {
+        // A state this version does not know (written by a newer one, or tampered)
+        // is an error at the store boundary, never a usable key; in code, the status
+        // is matched variant by variant (`Active` explicitly), so a new variant must be
+        // handled where keys are verified.
+        for known in [
+            r#"{"state":"active"}"#,
+            r#"{"state":"revoked","at":1,"reason":"x"}"#,
+        ] {
+            assert!(serde_json::from_str::<KeyStatus>(known).is_ok(), "{known}");
+        }
+        for unknown in [r#"{"state":"suspended"}"#, r#"{"state":"Active"}"#, "{}"] {
+            assert!(
+                serde_json::from_str::<KeyStatus>(unknown).is_err(),
+                "{unknown}"
+            );
+        }
     }
 
     #[test]

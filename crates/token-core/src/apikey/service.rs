@@ -10,8 +10,8 @@ use super::cache::{Cache, CacheConfig, Fresh};
 use super::format::{FormatError, MAX_KEY_LEN};
 use super::record::metadata_fits;
 use super::{
-    ApiKeyError, ApiKeyErrorKind, ApiKeySecret, CreditOutcome, Credits, KeyFormat, KeyHash,
-    KeyHasher, KeyRecord, KeyStatus, KeyStore,
+    ApiKeyError, ApiKeyErrorKind, ApiKeySecret, Charge, Checked, CreditOutcome, Credits, KeyFormat,
+    KeyHash, KeyHasher, KeyRecord, KeyRef, KeyStatus, KeyStore,
 };
 use crate::clock::{Clock, SystemClock};
 use crate::net::Cidr;
@@ -184,7 +184,8 @@ impl<S> fmt::Debug for ApiKeysBuilder<S> {
 const MAX_WRITE_ATTEMPTS: usize = 8;
 
 /// What verification needs from a record, built once per cache fill. Small and
-/// inline in the cache, so a hit touches the table and one shared principal only.
+/// inline in the cache, so a hit touches the table and one shared principal only (and
+/// a metered key's shared charge).
 #[derive(Debug, Clone)]
 struct Cached {
     principal: Principal,
@@ -192,7 +193,8 @@ struct Cached {
     usable_until: i64,
     /// `i64::MAX` when the key never expires.
     expires_at: i64,
-    metered: bool,
+    /// The use a metered key owes per request (credits are the store's to decide).
+    charge: Option<Charge>,
 }
 
 impl Cached {
@@ -200,17 +202,23 @@ impl Cached {
         Cached {
             principal: principal_of(record),
             usable_until: match &record.status {
+                KeyStatus::Active => i64::MAX,
                 KeyStatus::Revoked { .. } => i64::MIN,
                 KeyStatus::Rotated { grace_end, .. } => *grace_end,
-                _ => i64::MAX,
             },
             expires_at: record.expires_at.unwrap_or(i64::MAX),
-            metered: record.credits.is_some(),
+            charge: record.balance_id().map(|balance| {
+                let key = Arc::new(KeyRef {
+                    id: record.id.clone(),
+                    hint: record.hint.clone(),
+                });
+                Charge::new(balance.to_owned(), key)
+            }),
         }
     }
 
-    /// Status and expiry at `now` (credits are the store's to decide). A refusal
-    /// names the key (id and hint) for the audit trail.
+    /// Status and expiry at `now`. A refusal names the key (id and hint) for the audit
+    /// trail.
     fn usable(&self, now: i64) -> Result<(), ApiKeyError> {
         let kind = if now >= self.usable_until {
             if self.usable_until == i64::MIN {
@@ -223,12 +231,17 @@ impl Cached {
         } else {
             return Ok(());
         };
-        Err(self.refusal(kind))
+        let p = &self.principal;
+        Err(ApiKeyError::from(kind).about(Arc::new(KeyRef {
+            id: p.id().to_owned(),
+            hint: p.display_hint().unwrap_or_default().to_owned(),
+        })))
     }
 
-    fn refusal(&self, kind: ApiKeyErrorKind) -> ApiKeyError {
-        let p = &self.principal;
-        ApiKeyError::from(kind).about(p.id(), p.display_hint().unwrap_or_default())
+    /// The credential, checked at `now`, with its charge still owed.
+    fn checked(self, now: i64) -> Result<Checked, ApiKeyError> {
+        self.usable(now)?;
+        Ok(Checked::owing(self.principal, self.charge))
     }
 }
 
@@ -286,6 +299,15 @@ impl<S: KeyStore> ApiKeys<S> {
     /// Mints a key. The secret is returned once and never stored; the record holds its
     /// hash and a non-secret hint.
     pub async fn mint(&self, spec: NewKey) -> Result<(ApiKeySecret, KeyRecord), ApiKeyError> {
+        self.mint_record(spec, None).await
+    }
+
+    /// Mints a key; `credits_from` names the balance a rotation's successor shares.
+    async fn mint_record(
+        &self,
+        spec: NewKey,
+        credits_from: Option<String>,
+    ) -> Result<(ApiKeySecret, KeyRecord), ApiKeyError> {
         if !metadata_fits(&spec.metadata) {
             return Err(ApiKeyErrorKind::Invalid("metadata over 16 entries or 1 KiB").into());
         }
@@ -306,6 +328,7 @@ impl<S: KeyStore> ApiKeys<S> {
             networks: spec.networks,
             rate_limit: spec.rate_limit,
             credits: spec.credits,
+            credits_from,
             metadata: spec.metadata,
             last_used_at: None,
             version: 0,
@@ -316,10 +339,24 @@ impl<S: KeyStore> ApiKeys<S> {
         Ok((secret, record))
     }
 
-    /// Verifies a key: format and checksum, hash, cache (then store), status, expiry,
-    /// grace, credits. A warm verification of an unmetered key does no I/O. Hashes are
-    /// compared in constant time wherever they are looked up (`KeyHash`'s equality).
+    /// Verifies a key and takes its use: [`ApiKeys::check`], then [`ApiKeys::charge`]
+    /// for a metered key. For callers with no checks of their own after the key's;
+    /// middleware that checks networks, policy and rate limits afterwards calls
+    /// `check` first and `charge` last, so a refused request costs no credit.
     pub async fn verify(&self, key: &str) -> Result<Principal, ApiKeyError> {
+        let (principal, charge) = self.check(key).await?.into_parts();
+        if let Some(charge) = charge {
+            self.charge(charge).await?;
+        }
+        Ok(principal)
+    }
+
+    /// Checks a key without taking anything: format and checksum, hash, cache (then
+    /// store), status, expiry, rotation grace. A metered key comes back with the
+    /// [`Charge`] it owes; nothing is consumed until [`ApiKeys::charge`]. A warm check
+    /// does no I/O, metered or not. Hashes are compared in constant time wherever they
+    /// are looked up (`KeyHash`'s equality).
+    pub async fn check(&self, key: &str) -> Result<Checked, ApiKeyError> {
         let hash = self.hash_of(key)?;
         let now = self.inner.clock.now();
         let store = &self.inner.store;
@@ -341,20 +378,45 @@ impl<S: KeyStore> ApiKeys<S> {
             }
         }
         .ok_or(ApiKeyErrorKind::Unknown)?;
-        cached.usable(now)?;
-        if cached.metered
-            && store.consume_credit(cached.principal.id(), now).await? == CreditOutcome::Exhausted
+        cached.checked(now)
+    }
+
+    /// Takes the use a metered key owes from its balance (atomically, in the store):
+    /// the last step, once every other check admitted the request. A key and its
+    /// rotation successors draw from one balance. `UsageExceeded` (naming the key)
+    /// when no credit is left; `StoreUnavailable` when the store fails (fail closed).
+    pub async fn charge(&self, charge: Charge) -> Result<CreditOutcome, ApiKeyError> {
+        let now = self.inner.clock.now();
+        match self
+            .inner
+            .store
+            .consume_credit(charge.balance_id(), now)
+            .await?
         {
-            return Err(cached.refusal(ApiKeyErrorKind::UsageExceeded));
+            CreditOutcome::Exhausted => {
+                Err(ApiKeyError::from(ApiKeyErrorKind::UsageExceeded)
+                    .about(Arc::clone(charge.key())))
+            }
+            taken => Ok(taken),
         }
-        Ok(cached.principal)
     }
 
     /// The warm path of [`ApiKeys::verify`] without a future: `Some` when the answer
-    /// is in the cache and needs no store (an unmetered key, or a key cached as
-    /// unknown); `None` when only [`ApiKeys::verify`] can answer. Same checks, same
-    /// errors: use it to skip an `await` on the hot path.
+    /// is in the cache and needs no store (an unmetered key, a refused key, or a key
+    /// cached as unknown); `None` when only [`ApiKeys::verify`] can answer (a miss,
+    /// or a metered key whose credit must be taken). Same checks, same errors: use it
+    /// to skip an `await` on the hot path.
     pub fn verify_cached(&self, key: &str) -> Option<Result<Principal, ApiKeyError>> {
+        match self.check_cached(key)? {
+            Ok(checked) if checked.charge().is_some() => None,
+            answer => Some(answer.map(|c| c.into_parts().0)),
+        }
+    }
+
+    /// The warm path of [`ApiKeys::check`] without a future: `Some` when the cache
+    /// answers (metered keys included: their charge is owed, not taken), `None` on a
+    /// miss.
+    pub fn check_cached(&self, key: &str) -> Option<Result<Checked, ApiKeyError>> {
         // The cache holds only hashes of keys that passed the format check, so a hit
         // needs no second check; anything longer than a key is refused unhashed.
         if key.len() > MAX_KEY_LEN {
@@ -363,9 +425,8 @@ impl<S: KeyStore> ApiKeys<S> {
         let hash = self.inner.hasher.hash(key);
         let now = self.inner.clock.now();
         match self.inner.cache.get_fresh(&hash, now) {
-            Fresh::Found(hit) if !hit.metered => Some(hit.usable(now).map(|()| hit.principal)),
+            Fresh::Found(hit) => Some(hit.checked(now)),
             Fresh::Unknown => Some(Err(ApiKeyErrorKind::Unknown.into())),
-            Fresh::Found(_) => None,
             Fresh::Miss => match self.inner.format.parse(key) {
                 Ok(_) => None,
                 Err(e) => Some(Err(e.into())),
@@ -383,7 +444,8 @@ impl<S: KeyStore> ApiKeys<S> {
 
     /// Applies `change` to the current record and writes it with compare-and-swap,
     /// reloading and reapplying when another writer got there first (a revocation, a
-    /// credit taken, a concurrent update), so no change ever overwrites another.
+    /// credit taken, a concurrent update), so no change ever overwrites another. Gives
+    /// up after [`MAX_WRITE_ATTEMPTS`] conflicts; revocation never comes here.
     async fn modify(
         &self,
         id: &str,
@@ -407,22 +469,31 @@ impl<S: KeyStore> ApiKeys<S> {
 
     /// Revokes a key. When this returns, no verification in this process accepts it,
     /// including lookups that were already in flight. Other processes see it within
-    /// their cache TTL (or at once with a revocation broadcast).
+    /// their cache TTL (or at once with a revocation broadcast). Revocation always
+    /// wins: it is one unconditional store write ([`KeyStore::revoke`]), not a
+    /// compare-and-swap, so no stream of credit uses or other writes can make it give
+    /// up. A key already revoked keeps its first revocation.
     pub async fn revoke(&self, id: &str, reason: &str) -> Result<KeyRecord, ApiKeyError> {
         let at = self.inner.clock.now();
-        self.modify(id, |record| {
-            record.status = KeyStatus::Revoked {
-                at,
-                reason: reason.to_owned(),
-            };
-            Ok(())
-        })
-        .await
+        let record = self
+            .inner
+            .store
+            .revoke(id, at, reason)
+            .await
+            .map_err(|e| match e.kind() {
+                StoreErrorKind::NotFound => ApiKeyErrorKind::NotFound.into(),
+                _ => ApiKeyError::from(e),
+            })?;
+        self.inner.cache.invalidate(&record.hash);
+        Ok(record)
     }
 
     /// Mints a successor with the same configuration. The old key keeps working for
     /// `grace_secs`, then fails with `key_rotated`. If the old key stops being active
     /// while the successor is minted (revoked meanwhile), the successor is revoked too.
+    /// A metered key's successor gets no credits of its own: it draws from the same
+    /// balance as the key it replaces (the first key of the rotation line holds it), so
+    /// rotations never multiply credits.
     pub async fn rotate(
         &self,
         id: &str,
@@ -441,10 +512,12 @@ impl<S: KeyStore> ApiKeys<S> {
             ttl_secs: old.expires_at.map(|at| at.saturating_sub(now)),
             networks: old.networks.clone(),
             rate_limit: old.rate_limit.clone(),
-            credits: old.credits.clone(),
+            credits: None,
             metadata: old.metadata.clone(),
         };
-        let (secret, new) = self.mint(spec).await?;
+        let (secret, new) = self
+            .mint_record(spec, old.balance_id().map(str::to_owned))
+            .await?;
         let marked = self
             .modify(id, |record| {
                 if record.status != KeyStatus::Active {
@@ -570,7 +643,7 @@ fn principal_of(record: &KeyRecord) -> Principal {
         .expires_at(record.expires_at)
         .networks(record.networks.clone())
         .rate_limit(record.rate_limit.clone())
-        .metered(record.credits.is_some())
+        .metered(record.is_metered())
         .metadata(record.metadata.clone())
         .build()
 }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::RwLock;
 
-use super::{KeyHash, KeyRecord};
+use super::{KeyHash, KeyRecord, KeyStatus};
 use crate::store::{StoreError, StoreErrorKind};
 
 /// The outcome of taking one usage credit.
@@ -24,7 +24,8 @@ pub enum CreditOutcome {
 
 /// Storage for API-key records, looked up by id or by the key's hash. Async so that
 /// database backends fit; implementations must make `consume_credit` atomic (apply
-/// [`super::Credits::consume`] under a lock, a transaction or a script).
+/// [`super::Credits::consume`] under a lock, a transaction or a script), and `revoke`
+/// unconditional (one write that no concurrent write can make fail).
 pub trait KeyStore: Send + Sync + 'static {
     /// Stores a new record; `Conflict` if its id or hash exists.
     fn insert(&self, record: KeyRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -41,8 +42,21 @@ pub trait KeyStore: Send + Sync + 'static {
     /// Replaces the record with the same id if the stored version still equals
     /// `record.version` (compare-and-swap), storing it with the version bumped:
     /// `Conflict` when someone wrote in between, `NotFound` if there is no such record.
-    /// `touch` and `consume_credit` bump the version too.
+    /// `touch`, `consume_credit` and `revoke` bump the version too.
     fn update(&self, record: KeyRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Marks the key revoked (`at`, `reason`) whatever its version, in one atomic
+    /// write, bumping the version so that a compare-and-swap writer that read the key
+    /// before must re-read it (and sees it revoked). A key already revoked keeps its
+    /// first revocation. Returns the record as stored; `NotFound` if there is none.
+    /// No conflict is possible: revocation must win against any stream of other
+    /// writes (credit uses on a busy leaked key bump the version all the time).
+    fn revoke(
+        &self,
+        id: &str,
+        at: i64,
+        reason: &str,
+    ) -> impl Future<Output = Result<KeyRecord, StoreError>> + Send;
 
     /// Every record, or those of one tenant.
     fn list(
@@ -141,6 +155,22 @@ impl KeyStore for MemoryKeyStore {
         record.version += 1;
         t.by_id.insert(record.id.clone(), record);
         Ok(())
+    }
+
+    async fn revoke(&self, id: &str, at: i64, reason: &str) -> Result<KeyRecord, StoreError> {
+        let mut t = self.write();
+        let record = t
+            .by_id
+            .get_mut(id)
+            .ok_or_else(|| StoreError::new(StoreErrorKind::NotFound, "no key with this id"))?;
+        if !matches!(record.status, KeyStatus::Revoked { .. }) {
+            record.status = KeyStatus::Revoked {
+                at,
+                reason: reason.to_owned(),
+            };
+        }
+        record.version += 1;
+        Ok(record.clone())
     }
 
     async fn list(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, StoreError> {
