@@ -127,10 +127,7 @@ async fn a_created_key_is_no_less_limited() {
     // just as metered.
     let (successor_secret, successor_record) = keys.rotate(metered.id(), 3600).await.unwrap();
     assert!(successor_record.credits.is_none() && successor_record.is_metered());
-    let successor = keys
-        .verify(successor_secret.expose_secret())
-        .await
-        .unwrap();
+    let successor = keys.verify(successor_secret.expose_secret()).await.unwrap();
     assert!(successor.is_metered());
     assert_eq!(
         kind(keys.mint_for(&successor, spec("read:x")).await),
