@@ -247,6 +247,20 @@ impl<C: ClientStore> ClientCredentials<C> {
         audience: &str,
     ) -> Result<IssuedToken, ClientError> {
         let client = self.authenticate(client_id, secret).await?;
+        self.issue_to(&client, requested, audience)
+    }
+
+    /// The client-credentials grant for a client already [authenticated]
+    /// (ClientCredentials::authenticate): an access token for requested ∩ allowed scopes
+    /// (all allowed scopes when none are asked). For callers that must look at the
+    /// client's record before issuing (the OAuth router keeps the cross-tenant scope
+    /// exact this way).
+    pub fn issue_to(
+        &self,
+        client: &ClientRecord,
+        requested: Option<&ScopeSet>,
+        audience: &str,
+    ) -> Result<IssuedToken, ClientError> {
         let scope = match requested {
             Some(r) => r.intersect(&client.allowed_scopes),
             None => client.allowed_scopes.clone(),

@@ -222,6 +222,30 @@ impl ScopeSet {
         ScopeSet::from_vec(out)
     }
 
+    /// [`ScopeSet::intersect`] with `authority` (what may be granted), except that
+    /// `exact` is kept only when `authority` [holds it exactly](ScopeSet::holds_exactly):
+    /// a client allowed `admin:*` that asks for `admin:tenants` does not get it.
+    ///
+    /// ```
+    /// use token_scopes::{Scope, ScopeSet};
+    ///
+    /// let cross = Scope::new("admin:tenants")?;
+    /// let asked: ScopeSet = "admin:tenants admin:keys".parse()?;
+    /// let wildcard: ScopeSet = "admin:*".parse()?;
+    /// assert_eq!(asked.intersect_keeping_exact(&wildcard, &cross).to_string(), "admin:keys");
+    /// let exact: ScopeSet = "admin:keys admin:tenants".parse()?;
+    /// assert!(asked.intersect_keeping_exact(&exact, &cross).holds_exactly(&cross));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn intersect_keeping_exact(&self, authority: &ScopeSet, exact: &Scope) -> ScopeSet {
+        let out = self.intersect(authority);
+        if out.holds_exactly(exact) && !authority.holds_exactly(exact) {
+            out.difference(&ScopeSet::from_vec(vec![exact.clone()]))
+        } else {
+            out
+        }
+    }
+
     /// Everything either set grants.
     pub fn union(&self, other: &ScopeSet) -> ScopeSet {
         ScopeSet::from_vec(self.scopes.iter().chain(&other.scopes).cloned().collect())

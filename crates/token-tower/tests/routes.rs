@@ -1279,3 +1279,63 @@ async fn revoking_an_admin_key_revokes_the_keys_it_created() {
         "the cascade is audited"
     );
 }
+
+#[tokio::test]
+async fn oauth_clients_never_reach_the_cross_tenant_scope_through_a_wildcard() {
+    let app = app().await;
+    let (wild, wild_secret) = app.client("tenant-admin", "admin:*").await;
+    let (exact, exact_secret) = app.client("operator", "admin:keys admin:tenants").await;
+    let grant = |scope: &str| format!("grant_type=client_credentials&scope={scope}");
+    let asked = app
+        .form(
+            "/oauth/token",
+            &grant("admin:tenants"),
+            Some((&wild.client_id, wild_secret.expose_secret())),
+        )
+        .await;
+    assert_eq!(json(&asked)["error"], "invalid_scope", "{}", asked.body);
+    let mixed = app
+        .form(
+            "/oauth/token",
+            &grant("admin:tenants%20admin:keys"),
+            Some((&wild.client_id, wild_secret.expose_secret())),
+        )
+        .await;
+    assert_eq!(json(&mixed)["scope"], "admin:keys", "{}", mixed.body);
+    let allowed = app
+        .form(
+            "/oauth/token",
+            &grant("admin:tenants"),
+            Some((&exact.client_id, exact_secret.expose_secret())),
+        )
+        .await;
+    assert_eq!(json(&allowed)["scope"], "admin:tenants", "{}", allowed.body);
+
+    // A refresh family granted `admin:*` narrows to `admin:tenants` no more than a
+    // client does.
+    let (token, _) = app
+        .refresh
+        .issue(RefreshGrant::new(
+            "user-7",
+            &wild.client_id,
+            "admin:*".parse().unwrap(),
+        ))
+        .await
+        .unwrap();
+    let narrowed = app
+        .form(
+            "/oauth/token",
+            &format!(
+                "grant_type=refresh_token&refresh_token={}&scope=admin:tenants",
+                token.expose_secret()
+            ),
+            Some((&wild.client_id, wild_secret.expose_secret())),
+        )
+        .await;
+    assert_eq!(
+        json(&narrowed)["error"],
+        "invalid_scope",
+        "{}",
+        narrowed.body
+    );
+}

@@ -300,15 +300,14 @@ async fn client_credentials<C: ClientStore, R, K>(
 ) -> Result<Response, OAuthError> {
     let auth = inner.client_auth("client_credentials", headers, f)?;
     let requested = requested_scope(f)?;
+    let client = inner.client("client_credentials", &auth).await?;
+    // The cross-tenant scope is granted only to a client allowed it exactly, never
+    // through a wildcard.
+    let requested = requested
+        .map(|r| r.intersect_keeping_exact(&client.allowed_scopes, &inner.cross_tenant_scope));
     let issued = inner
         .clients
-        .issue(
-            &auth.client_id,
-            &auth.secret,
-            requested.as_ref(),
-            &inner.audience,
-        )
-        .await
+        .issue_to(&client, requested.as_ref(), &inner.audience)
         .map_err(|e| {
             inner.record(|| {
                 AuditEvent::new(EventKind::AuthFailed, Outcome::Denied)
@@ -358,9 +357,12 @@ async fn refresh<C: ClientStore, R: RefreshStore, K>(
         .redeem_checked(presented, &auth.client_id, |record| {
             // Never more than the family was granted, nor more than the client may
             // have today (an operator may have narrowed it since).
-            let granted = record.scope.intersect(&client.allowed_scopes);
+            let exact = &inner.cross_tenant_scope;
+            let granted = record
+                .scope
+                .intersect_keeping_exact(&client.allowed_scopes, exact);
             let scope = match &requested {
-                Some(r) => r.intersect(&granted),
+                Some(r) => r.intersect_keeping_exact(&granted, exact),
                 None => granted,
             };
             if scope.is_empty() {
