@@ -61,6 +61,17 @@ fn generated_keys_round_trip_through_jwk_and_pem() {
 }
 
 #[test]
+fn an_rsa_key_that_cannot_sign_is_refused_at_import() {
+    // Found by the `der_key` fuzz target: the test key with a private component
+    // changed. ring builds a key pair from it, and every signature then fails.
+    let der = include_bytes!("data/rsa2048-inconsistent-pkcs8.der");
+    assert_eq!(
+        SigningKey::from_pkcs8(der, None).unwrap_err(),
+        KeyError::Rejected
+    );
+}
+
+#[test]
 fn rsa_imports_from_pkcs8_pkcs1_and_spki() {
     let a = SigningKey::from_pem(RSA_PKCS8, None).unwrap();
     let b = SigningKey::from_pem(RSA_PKCS1, Some(Algorithm::PS256)).unwrap();

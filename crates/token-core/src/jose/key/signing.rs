@@ -390,7 +390,19 @@ fn rsa_pair(key: &RsaPrivate) -> Result<rsa::KeyPair, KeyError> {
         dQ: key.dq.as_slice(),
         qInv: key.qi.as_slice(),
     };
-    rsa::KeyPair::from_components(&components).map_err(|_| KeyError::Rejected)
+    let pair = rsa::KeyPair::from_components(&components).map_err(|_| KeyError::Rejected)?;
+    // ring checks the components it uses, but not every inconsistency a key file can
+    // hold: a key that imports must also sign (ring verifies each signature it makes),
+    // so one signature now refuses at import what would otherwise fail on every use.
+    let mut probe = vec![0u8; pair.public().modulus_len()];
+    pair.sign(
+        &ring::signature::RSA_PKCS1_SHA256,
+        rng(),
+        b"tokenkit: does this key sign?",
+        &mut probe,
+    )
+    .map_err(|_| KeyError::Rejected)?;
+    Ok(pair)
 }
 
 impl fmt::Debug for SigningKey {
