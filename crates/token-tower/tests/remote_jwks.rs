@@ -284,3 +284,46 @@ async fn the_providers_keys_speak_only_for_the_provider() {
     let own = verifier.verify(&idp.token(&clock)).unwrap();
     assert_eq!(own.claims.iss.as_deref(), Some(idp.issuer.as_str()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn published_rsa_keys_without_alg_bind_to_the_allowed_algorithms() {
+    let idp = Idp::start().await;
+    let rsa = include_str!("../../token-core/tests/data/rsa2048-pkcs8.pem");
+    *idp.key.lock().unwrap() = Keyring::new(SigningKey::from_pem(rsa, None).unwrap());
+    // As many identity providers publish them: no `alg`.
+    let mut jwks = serde_json::to_value(idp.key.lock().unwrap().public_jwks()).unwrap();
+    for key in jwks["keys"].as_array_mut().unwrap() {
+        key.as_object_mut().unwrap().remove("alg");
+    }
+    *idp.provider.jwks.lock().unwrap() = jwks.to_string();
+
+    let unbound = plain_http(&idp.issuer).unwrap();
+    assert!(
+        matches!(unbound.refresh().await, Err(RemoteError::NoUsableKey)),
+        "without allowed algorithms an RSA key without alg names no algorithm"
+    );
+
+    let clock = ManualClock::new(NOW);
+    let remote = RemoteJwks::builder(&idp.issuer)
+        .dangerous_allow_http()
+        .algorithms(&[Algorithm::RS256, Algorithm::ES256])
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap();
+    let report = remote.refresh().await.unwrap();
+    assert_eq!(report.loaded.len(), 1, "{report:?}");
+    let l = layer(&remote, &clock);
+    let a = call(&l, &idp.token(&clock)).await;
+    assert_eq!((a.status, a.body.as_str()), (StatusCode::OK, "ext-user"));
+
+    // Bound to RS256 only: the same key never verifies PS256 (not allowed here).
+    let remote = RemoteJwks::builder(&idp.issuer)
+        .dangerous_allow_http()
+        .algorithms(&[Algorithm::PS256])
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .unwrap();
+    remote.refresh().await.unwrap();
+    let a = call(&layer(&remote, &clock), &idp.token(&clock)).await;
+    assert_eq!(a.status, StatusCode::UNAUTHORIZED);
+}

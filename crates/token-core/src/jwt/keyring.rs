@@ -191,6 +191,21 @@ impl Keyring {
         json: &[u8],
         issuer: &str,
     ) -> Result<(Keyring, JwksReport), KeyringError> {
+        self.with_jwks_for(json, issuer, &[])
+    }
+
+    /// [`Keyring::with_jwks`], binding keys that carry no `alg` to the `allowed`
+    /// algorithms that fit them ([`VerifyingKey::from_jwk_for`]): identity providers
+    /// often publish RSA keys without `alg`, which then verify each allowed RSA
+    /// algorithm (and nothing else). Pass the verifier's allowed algorithms. With
+    /// `allowed` empty, such RSA keys are skipped, as by [`Keyring::with_jwks`]; keys
+    /// that fit none of `allowed` are skipped and reported.
+    pub fn with_jwks_for(
+        &self,
+        json: &[u8],
+        issuer: &str,
+        allowed: &[Algorithm],
+    ) -> Result<(Keyring, JwksReport), KeyringError> {
         #[derive(serde::Deserialize)]
         struct Doc {
             keys: Vec<serde_json::Value>,
@@ -204,7 +219,7 @@ impl Keyring {
                 .get("kid")
                 .and_then(|k| k.as_str())
                 .map_or_else(|| format!("#{i}"), str::to_owned);
-            let key = serde_json::from_value::<Jwk>(value)
+            let keys = serde_json::from_value::<Jwk>(value)
                 .map_err(|_| KeyError::Malformed("JWK"))
                 .and_then(|jwk| {
                     if jwk.kty == "oct" {
@@ -212,17 +227,26 @@ impl Keyring {
                             "oct (a shared secret) in a JWKS".into(),
                         ));
                     }
-                    VerifyingKey::from_jwk(&jwk, None)
+                    VerifyingKey::from_jwk_for(&jwk, allowed)
                 });
-            match key {
-                Ok(key) if entries.iter().any(|e| e.key.kid() == key.kid()) => {
-                    report.skipped.push((label, "duplicate kid".to_owned()));
+            let keys = match keys {
+                Ok(keys) => keys,
+                Err(e) => {
+                    report.skipped.push((label, e.to_string()));
+                    continue;
                 }
-                Ok(key) => {
+            };
+            // One key may sit under its kid once per algorithm it is bound to; another
+            // key under a kid already taken is a duplicate.
+            if keys.iter().any(|key| check_unique(&entries, key).is_err()) {
+                report.skipped.push((label, "duplicate kid".to_owned()));
+                continue;
+            }
+            for key in keys {
+                if !report.loaded.iter().any(|k| k == key.kid()) {
                     report.loaded.push(key.kid().to_owned());
-                    entries.push(Entry::external(key, Bound::Issuer(Arc::clone(&bound))));
                 }
-                Err(e) => report.skipped.push((label, e.to_string())),
+                entries.push(Entry::external(key, Bound::Issuer(Arc::clone(&bound))));
             }
         }
         Ok((self.replace_entries(entries), report))

@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64};
 use std::sync::{Arc, Mutex};
 
+use token_core::jose::Algorithm;
 use token_core::jwt::{Keyring, SharedKeyring};
 use token_core::{Clock, SystemClock};
 
@@ -21,6 +22,7 @@ pub struct RemoteJwksBuilder<F = HttpFetcher> {
     issuer: String,
     jwks_uri: Option<String>,
     allow_http: bool,
+    algorithms: Vec<Algorithm>,
     clock: Arc<dyn Clock>,
     min_refresh_secs: i64,
 }
@@ -31,6 +33,7 @@ impl<F> fmt::Debug for RemoteJwksBuilder<F> {
             .field("issuer", &self.issuer)
             .field("jwks_uri", &self.jwks_uri)
             .field("allow_http", &self.allow_http)
+            .field("algorithms", &self.algorithms)
             .field("min_refresh_secs", &self.min_refresh_secs)
             .finish_non_exhaustive()
     }
@@ -43,6 +46,7 @@ impl<F> RemoteJwksBuilder<F> {
             issuer: issuer.to_owned(),
             jwks_uri: None,
             allow_http: false,
+            algorithms: Vec::new(),
             clock: Arc::new(SystemClock),
             min_refresh_secs: DEFAULT_MIN_REFRESH_SECS,
         }
@@ -62,9 +66,21 @@ impl<F> RemoteJwksBuilder<F> {
             issuer: self.issuer,
             jwks_uri: self.jwks_uri,
             allow_http: self.allow_http,
+            algorithms: self.algorithms,
             clock: self.clock,
             min_refresh_secs: self.min_refresh_secs,
         }
+    }
+
+    /// The algorithms the verifier allows (its `Validation`'s): a published key without
+    /// `alg` (identity providers often publish RSA keys so) is bound to each of these
+    /// that fits it, and verifies only those
+    /// ([`Keyring::with_jwks_for`](token_core::jwt::Keyring::with_jwks_for)). Without
+    /// this, keys without `alg` whose type does not name one algorithm (RSA) are
+    /// skipped.
+    pub fn algorithms(mut self, allowed: &[Algorithm]) -> Self {
+        self.algorithms = allowed.to_vec();
+        self
     }
 
     /// Another clock (a [`token_core::ManualClock`] in tests).
@@ -111,6 +127,7 @@ impl<F: JwksFetcher> RemoteJwksBuilder<F> {
                 discover: self.jwks_uri.is_none(),
                 jwks_uri: Mutex::new(self.jwks_uri),
                 allow_http: self.allow_http,
+                algorithms: self.algorithms,
                 keyring: SharedKeyring::new(Keyring::verify_only()),
                 clock: self.clock,
                 min_refresh_secs: self.min_refresh_secs,

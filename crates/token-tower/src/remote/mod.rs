@@ -104,6 +104,8 @@ struct Inner<F> {
     jwks_uri: Mutex<Option<String>>,
     /// `dangerous_allow_http` was chosen.
     allow_http: bool,
+    /// What keys without `alg` are bound to (`RemoteJwksBuilder::algorithms`).
+    algorithms: Vec<token_core::jose::Algorithm>,
     keyring: SharedKeyring,
     clock: Arc<dyn Clock>,
     min_refresh_secs: i64,
@@ -281,7 +283,7 @@ impl<F: JwksFetcher> RemoteJwks<F> {
         let fetched = self.inner.fetcher.get(&uri).await?;
         // Every key is bound to this issuer: it verifies only tokens naming it.
         let (keyring, report) = Keyring::verify_only()
-            .with_jwks(&fetched.body, &self.inner.issuer)
+            .with_jwks_for(&fetched.body, &self.inner.issuer, &self.inner.algorithms)
             .map_err(|_| RemoteError::NoUsableKey)?;
         if report.loaded.is_empty() {
             return Err(RemoteError::NoUsableKey);
