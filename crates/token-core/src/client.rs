@@ -250,8 +250,8 @@ impl<C: ClientStore> ClientCredentials<C> {
         self.issue_to(&client, requested, audience)
     }
 
-    /// The client-credentials grant for a client already [authenticated]
-    /// (ClientCredentials::authenticate): an access token for requested ∩ allowed scopes
+    /// The client-credentials grant for a client already authenticated (by
+    /// [`ClientCredentials::authenticate`]): an access token for requested ∩ allowed scopes
     /// (all allowed scopes when none are asked). For callers that must look at the
     /// client's record before issuing (the OAuth router keeps the cross-tenant scope
     /// exact this way).
