@@ -272,6 +272,17 @@ pub enum ScopeErrorKind {
 mod tests {
     use super::*;
 
+    #[test]
+    fn only_the_bare_star_is_the_superuser() {
+        assert!(Scope::new("*").unwrap().is_superuser());
+        for s in ["admin:*", "read:reports", "a:b:*"] {
+            assert!(!Scope::new(s).unwrap().is_superuser(), "{s}");
+        }
+        let scope = Scope::new("read:reports:*").unwrap();
+        let parts: Vec<&str> = scope.segments().collect();
+        assert_eq!(parts, ["read", "reports", "*"]);
+    }
+
     fn err(s: &str) -> (ScopeErrorKind, usize) {
         let e = Scope::new(s).unwrap_err();
         (e.kind().clone(), e.offset())

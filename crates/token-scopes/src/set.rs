@@ -586,6 +586,7 @@ mod tests {
         assert!(set("a b").is_subset(&set("*")));
         assert!(!set("*").is_subset(&set("a:* b:*")));
         assert!(set("read:*").is_superset(&set("read:a read:b:c")));
+        assert!(!set("read:a").is_superset(&set("read:*")));
     }
 
     #[test]

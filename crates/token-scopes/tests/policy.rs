@@ -140,6 +140,8 @@ fn decisions_carry_their_reasons() {
     let who = Grant::new(&held).tenant("acme");
 
     assert!(p.authorize("GET", "/health", None).is_allowed());
+    assert!(!p.authorize("GET", "/api/reports", None).is_allowed());
+    assert!(!p.authorize("GET", "/nowhere", Some(&who)).is_allowed());
     assert_eq!(
         p.authorize("GET", "/api/reports", None).reason_code(),
         Some("unauthenticated")
