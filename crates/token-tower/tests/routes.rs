@@ -1278,6 +1278,19 @@ async fn revoking_an_admin_key_revokes_the_keys_it_created() {
             .any(|e| e.kind() == EventKind::KeyRevoked && e.target_id() == Some(child_id.as_str())),
         "the cascade is audited"
     );
+    // Events about a key name that key, and its actor as the principal, even when the
+    // actor is itself an API key.
+    let events = app.sink.events();
+    let created = events
+        .iter()
+        .find(|e| e.kind() == EventKind::KeyCreated && e.key() == Some(child_id.as_str()))
+        .expect("key.created names the key created, not its creator's key");
+    assert_eq!(created.principal(), Some(creator_record.id.as_str()));
+    let revoked = events
+        .iter()
+        .find(|e| e.kind() == EventKind::KeyRevoked && e.target_id() == Some(child_id.as_str()))
+        .unwrap();
+    assert_eq!(revoked.key(), Some(child_id.as_str()));
 }
 
 #[tokio::test]

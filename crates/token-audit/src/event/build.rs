@@ -21,18 +21,26 @@ fn credential_name(kind: PrincipalKind) -> &'static str {
 
 impl AuditEvent {
     /// Copies who the principal is: id, credential kind, key id, display hint, tenant
-    /// and client. A [`Principal`] holds no secret.
+    /// and client. On an event that already names a key (`key.created`, `key.revoked`,
+    /// ...) the key, its hint and its tenant stay that key's: the principal is the actor.
+    /// A [`Principal`] holds no secret.
     pub fn with_principal(mut self, p: &Principal) -> Self {
         self = self
             .principal_id(p.id())
             .credential(credential_name(p.kind()));
-        if let Some(k) = p.key_id() {
-            self = self.key_id(k);
+        // An event about a key (`key.created`, `key.revoked`, ...) already names that key,
+        // its hint and its tenant: the actor is the principal, never a second subject.
+        if self.d.key_id.is_none() {
+            if let Some(k) = p.key_id() {
+                self = self.key_id(k);
+            }
+            if let Some(h) = p.display_hint() {
+                self = self.hint(h);
+            }
         }
-        if let Some(h) = p.display_hint() {
-            self = self.hint(h);
-        }
-        if let Some(t) = p.tenant() {
+        if self.d.tenant.is_none()
+            && let Some(t) = p.tenant()
+        {
             self = self.tenant(t);
         }
         if let Some(c) = p.client_id() {

@@ -593,8 +593,8 @@ async fn revoke<K: KeyStore>(
         .revoke_cascading(&id, &reason)
         .await
         .map_err(|e| AdminError::from(e).into_response())?;
-    // `with_principal` names the caller's own key as `key_id` when the caller is an
-    // API key, so `target` names the key revoked.
+    // `key_id` is the key revoked and `principal_id` the caller; `target` names the
+    // revoked key too, for readers that look there.
     a.record(|| {
         AuditEvent::key_revoked(&record, &reason)
             .with_principal(&caller)
