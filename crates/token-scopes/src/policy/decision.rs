@@ -235,6 +235,9 @@ mod tests {
         assert!(percent_decoded_eq("%61cme", "acme"));
         assert!(percent_decoded_eq("a%2Fb", "a/b"));
         assert!(percent_decoded_eq("caf%C3%A9", "café"));
+        assert!(percent_decoded_eq("caf%c3%a9", "café"), "lowercase hex");
+        assert!(percent_decoded_eq("a%2fb%7E", "a/b~"));
+        assert!(!percent_decoded_eq("%2g", "/"));
         assert!(!percent_decoded_eq("acm", "acme"));
         assert!(!percent_decoded_eq("acmee", "acme"));
         assert!(!percent_decoded_eq("%6", "a"));

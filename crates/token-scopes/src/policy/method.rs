@@ -125,6 +125,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn unions_keep_shared_methods_and_names_match_exactly() {
+        let get = MethodSet::parse("GET").unwrap();
+        let both = get.union(MethodSet::parse("HEAD").unwrap());
+        assert!(both.contains("HEAD") && both.contains("GET"));
+        assert!(get.union(get).contains("GET"), "a method in both stays");
+        let delete = MethodSet::parse("DELETE").unwrap();
+        assert!(delete.contains("DELETE"));
+        for other in ["UNLOCK", "DELETX", "SEARCH"] {
+            assert!(!delete.contains(other), "{other}");
+        }
+    }
+
+    #[test]
     fn parses_and_matches() {
         let get = MethodSet::parse("GET").unwrap();
         let post = MethodSet::parse("POST").unwrap();
