@@ -219,25 +219,6 @@ impl<F: JwksFetcher> RemoteJwks<F> {
         .build()
     }
 
-    fn edit(mut self, f: impl FnOnce(&mut Inner<F>)) -> Self {
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            f(inner);
-        }
-        self
-    }
-
-    /// Another clock (a [`token_core::ManualClock`] in tests).
-    #[must_use]
-    pub fn clock(self, clock: Arc<dyn Clock>) -> Self {
-        self.edit(|i| i.clock = clock)
-    }
-
-    /// The least time between refreshes caused by unknown `kid`s.
-    #[must_use]
-    pub fn min_refresh_secs(self, secs: i64) -> Self {
-        self.edit(|i| i.min_refresh_secs = secs.max(1))
-    }
-
     /// Fetches the keys now (discovering the JWKS URL first if needed). On failure
     /// the keys in use stay.
     pub async fn refresh(&self) -> Result<JwksReport, RemoteError> {

@@ -63,6 +63,19 @@ struct Inner<K> {
     clock: Arc<dyn Clock>,
 }
 
+impl<K> Clone for Inner<K> {
+    fn clone(&self) -> Self {
+        Inner {
+            keys: self.keys.clone(),
+            admin: self.admin.clone(),
+            cross_tenant_scope: self.cross_tenant_scope.clone(),
+            default_grace_secs: self.default_grace_secs,
+            auditor: self.auditor.clone(),
+            clock: Arc::clone(&self.clock),
+        }
+    }
+}
+
 impl<K> Clone for KeyAdmin<K> {
     fn clone(&self) -> Self {
         KeyAdmin {
@@ -99,10 +112,10 @@ impl<K: KeyStore> KeyAdmin<K> {
         }
     }
 
+    /// Applies a setting to this builder. A router built earlier, or a clone, shares
+    /// the old settings; they are copied first, so the setting is never lost.
     fn edit(mut self, f: impl FnOnce(&mut Inner<K>)) -> Self {
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            f(inner);
-        }
+        f(Arc::make_mut(&mut self.inner));
         self
     }
 

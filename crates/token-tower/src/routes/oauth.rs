@@ -52,6 +52,22 @@ struct Inner<C, R, K> {
     auditor: Option<Auditor>,
 }
 
+impl<C, R, K> Clone for Inner<C, R, K> {
+    fn clone(&self) -> Self {
+        Inner {
+            clients: self.clients.clone(),
+            refresh: self.refresh.clone(),
+            minter: self.minter.clone(),
+            audience: self.audience.clone(),
+            access_ttl_secs: self.access_ttl_secs,
+            authenticator: self.authenticator.clone(),
+            introspection: self.introspection.clone(),
+            cross_tenant_scope: self.cross_tenant_scope.clone(),
+            auditor: self.auditor.clone(),
+        }
+    }
+}
+
 impl<C, R, K> Clone for OAuthRoutes<C, R, K> {
     fn clone(&self) -> Self {
         OAuthRoutes {
@@ -99,10 +115,10 @@ impl<C: ClientStore, R: RefreshStore, K: KeyStore> OAuthRoutes<C, R, K> {
         }
     }
 
+    /// Applies a setting to this builder. A router built earlier, or a clone, shares
+    /// the old settings; they are copied first, so the setting is never lost.
     fn edit(mut self, f: impl FnOnce(&mut Inner<C, R, K>)) -> Self {
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            f(inner);
-        }
+        f(Arc::make_mut(&mut self.inner));
         self
     }
 
