@@ -173,20 +173,10 @@ impl KeyFormat {
         ));
         text.push_str(&self.mint);
         text.push('_');
-        let mut filled = 0;
-        let mut pool = Zeroizing::new([0u8; 64]);
-        while filled < RANDOM_CHARS {
-            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut pool[..])
-                .map_err(|_| FormatError::Rng)?;
-            // Rejection sampling: 248 = 4 × 62, so `b % 62` is uniform for b < 248.
-            for &b in pool.iter().filter(|b| **b < 248) {
-                if filled == RANDOM_CHARS {
-                    break;
-                }
-                text.push(char::from(BASE62[usize::from(b % 62)]));
-                filled += 1;
-            }
-        }
+        push_random_body(&mut text, |pool| {
+            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), pool)
+                .map_err(|_| FormatError::Rng)
+        })?;
         let sum = checksum(text.as_bytes());
         text.push_str(&sum);
         Ok(ApiKeySecret { text })
@@ -208,6 +198,28 @@ impl KeyFormat {
         check(key)?;
         Err(FormatError::UnknownPrefix)
     }
+}
+
+/// Appends [`RANDOM_CHARS`] uniform base62 characters drawn from the bytes `fill`
+/// writes (the system's generator in [`KeyFormat::generate`]).
+fn push_random_body(
+    text: &mut String,
+    mut fill: impl FnMut(&mut [u8]) -> Result<(), FormatError>,
+) -> Result<(), FormatError> {
+    let mut filled = 0;
+    let mut pool = Zeroizing::new([0u8; 64]);
+    while filled < RANDOM_CHARS {
+        fill(&mut pool[..])?;
+        // Rejection sampling: 248 = 4 × 62, so `b % 62` is uniform for b < 248.
+        for &b in pool.iter().filter(|b| **b < 248) {
+            if filled == RANDOM_CHARS {
+                break;
+            }
+            text.push(char::from(BASE62[usize::from(b % 62)]));
+            filled += 1;
+        }
+    }
+    Ok(())
 }
 
 /// Checks the 36 characters after `{prefix}_`, `prefix_len` bytes in.
@@ -346,6 +358,75 @@ mod tests {
         for shown in [format!("{key}"), format!("{key:?}")] {
             assert!(!shown.contains(&text[8..]), "{shown}");
         }
+        // Redacted, and saying so (an empty string would hide that a key was there).
+        assert_eq!(format!("{key}"), "[redacted API key]");
+        assert_eq!(format!("{key:?}"), "ApiKeySecret([redacted])");
+        let parsed = check(&text).unwrap();
+        assert_eq!(
+            format!("{parsed:?}"),
+            format!("ParsedKey({}…)", &text[..12])
+        );
+    }
+
+    #[test]
+    fn the_body_is_uniform_base62_by_rejection_sampling() {
+        // A first pool of bytes that must all be rejected (248..=255 would bias
+        // `b % 62`), then one whose bytes map one to one onto the alphabet.
+        let mut calls = 0;
+        let mut text = String::new();
+        push_random_body(&mut text, |pool| {
+            calls += 1;
+            for (i, b) in pool.iter_mut().enumerate() {
+                *b = if calls == 1 {
+                    248 + (i % 8) as u8
+                } else {
+                    (i + 62) as u8 // 62.. so that `% 62` and `/ 62` differ
+                };
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(calls, 2);
+        let expected: String = (0..RANDOM_CHARS).map(|i| char::from(BASE62[i])).collect();
+        assert_eq!(text, expected);
+
+        // A failing generator is an error, not a short key.
+        let mut text = String::new();
+        assert_eq!(
+            push_random_body(&mut text, |_| Err(FormatError::Rng)),
+            Err(FormatError::Rng)
+        );
+    }
+
+    #[test]
+    fn keys_with_the_longest_prefix_are_accepted() {
+        let prefix = "a".repeat(MAX_PREFIX_LEN);
+        let format = KeyFormat::new(&prefix).unwrap();
+        assert_eq!(format.mint_prefix(), prefix);
+        let key = format.generate().unwrap();
+        assert_eq!(key.expose_secret().len(), MAX_KEY_LEN);
+        assert!(check(key.expose_secret()).is_ok());
+        assert!(format.parse(key.expose_secret()).is_ok());
+        // One byte more is not a key.
+        assert_eq!(
+            check(&format!("a{}", key.expose_secret())).unwrap_err(),
+            FormatError::Malformed
+        );
+    }
+
+    #[test]
+    fn short_input_is_malformed_without_panicking() {
+        let format = KeyFormat::new("tk_live").unwrap();
+        // Around the shortest possible key (a one-byte prefix, `_`, 36 characters).
+        for n in 0..=40 {
+            let text = "a".repeat(n);
+            assert!(check(&text).is_err(), "{n}");
+            assert!(format.parse(&text).is_err(), "{n}");
+        }
+        // The bare prefix, with and without its separator, is not claimed.
+        assert!(!format.claims("tk_live"));
+        assert!(!format.claims("tk_liv"));
+        assert!(format.claims("tk_live_"));
     }
 
     #[test]
