@@ -80,9 +80,7 @@ pub use pipeline::{AuditStats, Auditor, AuditorBuilder, Overflow, SinkStats};
 pub use rollup::{RollupConfig, UsageBucket, UsageReport};
 pub use sink::{FsyncPolicy, JsonlConfig, JsonlSink, MemorySink, Sink, SinkError, TracingSink};
 pub use summary::{LogSummary, MAX_DISTINCT};
-pub use time::{
-    ManualTime, SystemTimeSource, TimeSource, Timestamp, TimestampError, TimestampErrorKind,
-};
+pub use time::{Timestamp, TimestampError, TimestampErrorKind};
 pub use verify::{
     ChainError, ChainErrorKind, ChainReport, ChainVerifier, ChainWarning, ChainWarningKind,
     VerifyOptions, verify_chain, verify_chain_with,

@@ -1,77 +1,12 @@
-//! Injectable sub-second UTC time, and RFC 3339 timestamps.
-//!
-//! token-core's `Clock` counts whole seconds; an audit trail wants sub-second order, so
-//! this crate has its own small source of time. Tests inject [`ManualTime`].
+//! RFC 3339 timestamps with microsecond precision, read from token-core's
+//! [`Clock`] (tests inject a [`token_core::ManualClock`]).
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Datelike as _, NaiveDate, NaiveTime, Timelike as _, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-/// A source of the current time in nanoseconds since the Unix epoch (UTC).
-pub trait TimeSource: Send + Sync + fmt::Debug {
-    /// Nanoseconds since 1970-01-01T00:00:00Z.
-    fn now_nanos(&self) -> i64;
-
-    /// The current time as a [`Timestamp`].
-    fn now(&self) -> Timestamp {
-        Timestamp::from_unix_nanos(self.now_nanos())
-    }
-}
-
-/// The system's real-time clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemTimeSource;
-
-impl TimeSource for SystemTimeSource {
-    fn now_nanos(&self) -> i64 {
-        match SystemTime::now().duration_since(UNIX_EPOCH) {
-            Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
-            // A clock before 1970 is broken; report the epoch rather than panic.
-            Err(_) => 0,
-        }
-    }
-}
-
-/// A time source that moves only when told to. Clones share one time.
-#[derive(Debug, Clone, Default)]
-pub struct ManualTime {
-    nanos: Arc<AtomicI64>,
-}
-
-impl ManualTime {
-    /// A time source that reads `unix_secs` seconds since the epoch.
-    pub fn at_unix_secs(unix_secs: i64) -> Self {
-        let t = ManualTime::default();
-        t.set_nanos(unix_secs.saturating_mul(1_000_000_000));
-        t
-    }
-
-    /// Sets the time, in nanoseconds since the epoch.
-    pub fn set_nanos(&self, nanos: i64) {
-        self.nanos.store(nanos, Ordering::SeqCst);
-    }
-
-    /// Moves the time forward by `by`.
-    pub fn advance(&self, by: Duration) {
-        let by = i64::try_from(by.as_nanos()).unwrap_or(i64::MAX);
-        let _ = self
-            .nanos
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-                Some(n.saturating_add(by))
-            });
-    }
-}
-
-impl TimeSource for ManualTime {
-    fn now_nanos(&self) -> i64 {
-        self.nanos.load(Ordering::SeqCst)
-    }
-}
+use token_core::Clock;
 
 /// An instant in UTC with microsecond precision, shown and serialized as RFC 3339
 /// (`2026-11-28T10:45:00.123456Z`).
@@ -81,6 +16,11 @@ pub struct Timestamp {
 }
 
 impl Timestamp {
+    /// The current time on `clock`.
+    pub fn now(clock: &dyn Clock) -> Self {
+        Timestamp::from_unix_nanos(clock.unix_nanos())
+    }
+
     /// The instant `nanos` nanoseconds after the epoch (truncated to microseconds).
     pub fn from_unix_nanos(nanos: i64) -> Self {
         Timestamp {
@@ -270,8 +210,9 @@ impl<'de> Deserialize<'de> for Timestamp {
 
 #[cfg(test)]
 mod tests {
-    use super::{ManualTime, TimeSource, Timestamp, TimestampErrorKind};
+    use super::{Timestamp, TimestampErrorKind};
     use std::time::Duration;
+    use token_core::ManualClock;
 
     #[test]
     fn formats_rfc3339_utc_with_microseconds() {
@@ -380,11 +321,11 @@ mod tests {
     }
 
     #[test]
-    fn manual_time_moves_only_when_told() {
-        let t = ManualTime::at_unix_secs(100);
+    fn the_clock_gives_the_time_to_the_microsecond() {
+        let t = ManualClock::new(100);
         let shared = t.clone();
-        assert_eq!(t.now().unix_secs(), 100);
-        shared.advance(Duration::from_millis(1500));
-        assert_eq!(t.now().unix_micros(), 101_500_000);
+        assert_eq!(Timestamp::now(&t).unix_secs(), 100);
+        shared.advance(Duration::from_nanos(1_500_000_999));
+        assert_eq!(Timestamp::now(&t).unix_micros(), 101_500_000);
     }
 }

@@ -6,9 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use token_audit::{
-    Anomaly, AnomalyConfig, AuditEvent, Auditor, Detector, EventKind, ManualTime, MemorySink,
-    Outcome, Timestamp, anomaly::AnomalyDetector,
+    Anomaly, AnomalyConfig, AuditEvent, Auditor, Detector, EventKind, MemorySink, Outcome,
+    Timestamp, anomaly::AnomalyDetector,
 };
+use token_core::ManualClock;
 
 const T0: i64 = 1_795_862_700_000_000; // micros
 
@@ -243,7 +244,7 @@ fn memory_stays_bounded_under_a_flood_of_addresses() {
 
 #[test]
 fn the_auditor_records_anomalies_and_calls_the_hook() {
-    let t = ManualTime::at_unix_secs(1_795_862_700);
+    let t = ManualClock::new(1_795_862_700);
     let seen: Arc<Mutex<Vec<Anomaly>>> = Arc::default();
     let memory = MemorySink::new();
     let hook_seen = Arc::clone(&seen);
@@ -251,7 +252,7 @@ fn the_auditor_records_anomalies_and_calls_the_hook() {
         .sink(memory.clone())
         .detector(AnomalyConfig::new())
         .on_anomaly(move |a| hook_seen.lock().unwrap().push(a.clone()))
-        .time_source(Arc::new(t.clone()))
+        .clock(Arc::new(t.clone()))
         .build()
         .unwrap();
     auditor.record(AuditEvent::auth_failed_code("key_revoked").key_id("key_leaked"));

@@ -8,9 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{TempDir, key};
-use token_audit::{
-    AuditEvent, EventKind, JsonlConfig, JsonlSink, ManualTime, Outcome, Sink, Timestamp,
-};
+use token_audit::{AuditEvent, EventKind, JsonlConfig, JsonlSink, Outcome, Sink, Timestamp};
+use token_core::ManualClock;
 
 /// Times that exercise the formatting: fractions, a leap day, the end of a year, a
 /// century leap year, before the epoch, and far ahead.
@@ -27,10 +26,10 @@ const TIMES_MICROS: [i64; 7] = [
 fn golden_log() -> String {
     let dir = TempDir::new("golden");
     let path = dir.path("audit.jsonl");
-    let time = ManualTime::at_unix_secs(1_795_862_700);
+    let time = ManualClock::new(1_795_862_700);
     time.advance(Duration::from_micros(654_321));
     let config = JsonlConfig::new()
-        .time_source(Arc::new(time.clone()))
+        .clock(Arc::new(time.clone()))
         .checkpoints(key(), Some(3), None);
     let mut sink = JsonlSink::open(&path, config).unwrap();
     let events: Vec<AuditEvent> = TIMES_MICROS

@@ -25,7 +25,7 @@ fn every_recorded_event_is_written_across_shutdown() {
         .capacity(64)
         .batch(16)
         .overflow(Overflow::Block)
-        .time_source(Arc::new(t.clone()))
+        .clock(Arc::new(t.clone()))
         .build()
         .unwrap();
     let threads: Vec<_> = (0..4)
@@ -205,7 +205,7 @@ fn a_failing_sink_is_retried_with_backoff_and_the_others_keep_working() {
         })
         .sink(healthy.clone())
         .retry(Duration::from_secs(1), Duration::from_secs(60), 1000)
-        .time_source(Arc::new(t.clone()))
+        .clock(Arc::new(t.clone()))
         .build()
         .unwrap();
     auditor.record(event(1));
@@ -254,7 +254,7 @@ fn a_dead_sink_holds_a_bounded_number_of_events_and_counts_the_rest_as_lost() {
         })
         .sink(healthy.clone())
         .retry(Duration::from_secs(1), Duration::from_secs(1), 10)
-        .time_source(Arc::new(time()))
+        .clock(Arc::new(time()))
         .build()
         .unwrap();
     for i in 0..25 {
@@ -283,7 +283,7 @@ fn a_panicking_sink_is_a_failure_not_a_dead_worker() {
     let auditor = Auditor::builder()
         .sink(PanickingSink)
         .sink(healthy.clone())
-        .time_source(Arc::new(time()))
+        .clock(Arc::new(time()))
         .build()
         .unwrap();
     auditor.record(event(1));
@@ -299,7 +299,7 @@ fn usage_is_rolled_up_per_key_and_tenant() {
     let t = time();
     let auditor = Auditor::builder()
         .rollups(RollupConfig::new())
-        .time_source(Arc::new(t.clone()))
+        .clock(Arc::new(t.clone()))
         .build()
         .unwrap();
     for _ in 0..3 {
@@ -468,10 +468,10 @@ fn events_built_on_the_worker_keep_their_record_time_and_a_panicking_builder_is_
     let memory = MemorySink::new();
     let auditor = Auditor::builder()
         .sink(memory.clone())
-        .time_source(Arc::new(t.clone()))
+        .clock(Arc::new(t.clone()))
         .build()
         .unwrap();
-    let recorded_at = token_audit::TimeSource::now_nanos(&t);
+    let recorded_at = token_core::Clock::unix_nanos(&t);
     let principal = "user-7".to_owned();
     auditor.record_with(move || {
         AuditEvent::new(EventKind::AuthSucceeded, token_audit::Outcome::Allowed)

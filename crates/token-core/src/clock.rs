@@ -1,90 +1,121 @@
-//! Injectable time.
+//! Injectable time: one [`Clock`] for every tokenkit crate.
+//!
+//! Credentials expire by the wall clock in whole seconds ([`Clock::now`]), the audit
+//! trail orders events by the wall clock in nanoseconds ([`Clock::unix_nanos`]), and
+//! rate limits count sub-second time that never runs backwards ([`Clock::elapsed`]).
+//! [`SystemClock`] reads the operating system; [`ManualClock`] moves only when a test
+//! tells it to, so no test sleeps to wait for an expiry or a refill.
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// A source of the current time, in whole seconds since the Unix epoch (the unit of
-/// JWT `NumericDate` claims). Inject [`ManualClock`] in tests; never sleep to expire.
+const NANOS_PER_SEC: i64 = 1_000_000_000;
+
+/// A source of the current time.
+///
+/// ```
+/// use std::time::Duration;
+/// use token_core::{Clock, ManualClock};
+///
+/// let clock = ManualClock::new(1_800_000_000);
+/// let handle = clock.clone(); // clones share one time
+/// handle.advance(Duration::from_millis(1_500));
+/// assert_eq!(clock.now(), 1_800_000_001);
+/// assert_eq!(clock.unix_nanos(), 1_800_000_001_500_000_000);
+/// ```
 pub trait Clock: Send + Sync + fmt::Debug {
-    /// Seconds since 1970-01-01T00:00:00Z.
-    fn now(&self) -> i64;
+    /// Nanoseconds since 1970-01-01T00:00:00Z (UTC wall time; it may jump when the
+    /// system's time is set).
+    fn unix_nanos(&self) -> i64;
+
+    /// Time since an arbitrary fixed origin that never decreases, for measuring
+    /// intervals (rate limits). The default reads [`Clock::unix_nanos`]; clocks whose
+    /// wall time can be set back override it.
+    fn elapsed(&self) -> Duration {
+        Duration::from_nanos(u64::try_from(self.unix_nanos()).unwrap_or(0))
+    }
+
+    /// Whole seconds since 1970-01-01T00:00:00Z (the unit of JWT `NumericDate`
+    /// claims and key expiries), rounded down.
+    fn now(&self) -> i64 {
+        self.unix_nanos().div_euclid(NANOS_PER_SEC)
+    }
 }
 
-/// The system clock, read at whole-second resolution.
-///
-/// Reading the time costs a system call's worth (~20 ns) per request, so the first use
-/// starts one background thread that stores the current second every 50 ms, and
-/// `now()` is then a single atomic load. Credentials are checked at second
-/// granularity, so the value is never more than 50 ms stale where it matters. If the
-/// thread cannot be started, every call reads the system time directly.
+/// The operating system's clocks: [`SystemTime`] for wall time, [`Instant`] for
+/// [`Clock::elapsed`]. Reading it starts no thread and holds no state.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
-/// 0 until the ticker runs.
-static TICK: AtomicI64 = AtomicI64::new(0);
-
-fn read_system_time() -> i64 {
-    match SystemTime::now().duration_since(UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-        // A clock before 1970 is broken; report the epoch rather than panic.
-        Err(_) => 0,
-    }
-}
-
-fn start_ticker() -> bool {
-    TICK.store(read_system_time(), Ordering::Relaxed);
-    std::thread::Builder::new()
-        .name("tokenkit-clock".to_owned())
-        .spawn(|| {
-            loop {
-                std::thread::sleep(std::time::Duration::from_millis(50));
-                TICK.store(read_system_time(), Ordering::Relaxed);
-            }
-        })
-        .is_ok()
-}
-
 impl Clock for SystemClock {
-    fn now(&self) -> i64 {
-        static TICKER: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        if *TICKER.get_or_init(start_ticker) {
-            TICK.load(Ordering::Relaxed)
-        } else {
-            read_system_time()
+    fn unix_nanos(&self) -> i64 {
+        match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+            // A clock before 1970 is broken; report the epoch rather than panic.
+            Err(_) => 0,
         }
     }
+
+    #[inline]
+    fn elapsed(&self) -> Duration {
+        static ORIGIN: OnceLock<Instant> = OnceLock::new();
+        ORIGIN.get_or_init(Instant::now).elapsed()
+    }
 }
 
-/// A clock that only moves when told to. Clones share the same time.
+/// A clock that only moves when told to. Clones share the same time, so a test keeps
+/// one clone and hands another to the code under test.
+///
+/// [`Clock::elapsed`] reads the same time: set the clock back only in a test about
+/// wall-clock jumps, never under a rate limiter.
 #[derive(Debug, Clone, Default)]
 pub struct ManualClock {
-    now: Arc<AtomicI64>,
+    nanos: Arc<AtomicI64>,
 }
 
 impl ManualClock {
-    /// A clock set to `now` seconds since the epoch.
+    /// A clock set to `now` whole seconds since the epoch.
     pub fn new(now: i64) -> Self {
-        ManualClock {
-            now: Arc::new(AtomicI64::new(now)),
-        }
+        let clock = ManualClock::default();
+        clock.set(now);
+        clock
     }
 
-    /// Sets the time.
+    /// Sets the time to `now` whole seconds since the epoch.
     pub fn set(&self, now: i64) {
-        self.now.store(now, Ordering::SeqCst);
+        self.set_nanos(now.saturating_mul(NANOS_PER_SEC));
     }
 
-    /// Moves the time forward (or back, for negative `secs`).
-    pub fn advance(&self, secs: i64) {
-        self.now.fetch_add(secs, Ordering::SeqCst);
+    /// Sets the time to `nanos` nanoseconds since the epoch.
+    pub fn set_nanos(&self, nanos: i64) {
+        self.nanos.store(nanos, Ordering::SeqCst);
+    }
+
+    /// Moves the time forward by `by` (saturating).
+    pub fn advance(&self, by: Duration) {
+        self.add_nanos(i64::try_from(by.as_nanos()).unwrap_or(i64::MAX));
+    }
+
+    /// Moves the time forward by whole seconds, or back for negative `secs`.
+    pub fn advance_secs(&self, secs: i64) {
+        self.add_nanos(secs.saturating_mul(NANOS_PER_SEC));
+    }
+
+    fn add_nanos(&self, delta: i64) {
+        // fetch_update never fails with a closure that always returns Some.
+        let _ = self
+            .nanos
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                Some(n.saturating_add(delta))
+            });
     }
 }
 
 impl Clock for ManualClock {
-    fn now(&self) -> i64 {
-        self.now.load(Ordering::SeqCst)
+    fn unix_nanos(&self) -> i64 {
+        self.nanos.load(Ordering::SeqCst)
     }
 }
 
@@ -96,11 +127,37 @@ mod tests {
     fn manual_clock_moves_only_when_told() {
         let c = ManualClock::new(100);
         let shared = c.clone();
-        c.advance(5);
+        c.advance_secs(5);
         assert_eq!(shared.now(), 105);
         shared.set(7);
         assert_eq!(c.now(), 7);
-        assert!(SystemClock.now() > 1_700_000_000);
-        assert!((SystemClock.now() - read_system_time()).abs() <= 1);
+        c.advance(Duration::from_millis(2_500));
+        assert_eq!(c.unix_nanos(), 9_500_000_000);
+        assert_eq!(c.now(), 9);
+        assert_eq!(c.elapsed(), Duration::from_millis(9_500));
+        c.advance_secs(-10);
+        assert_eq!(c.now(), -1, "before the epoch rounds down");
+        assert_eq!(c.elapsed(), Duration::ZERO);
+    }
+
+    #[test]
+    fn manual_clock_saturates() {
+        let c = ManualClock::new(0);
+        c.advance(Duration::MAX);
+        assert_eq!(c.unix_nanos(), i64::MAX);
+        c.set(i64::MIN);
+        assert_eq!(c.unix_nanos(), i64::MIN);
+    }
+
+    #[test]
+    fn the_system_clock_reads_the_system() {
+        let before = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let now = u64::try_from(SystemClock.now()).unwrap();
+        assert!(now >= before && now <= before + 1);
+        let a = SystemClock.elapsed();
+        assert!(SystemClock.elapsed() >= a);
     }
 }

@@ -106,7 +106,7 @@ async fn the_first_revocation_stands_and_unknown_ids_are_not_found() {
         .await
         .unwrap();
     keys.revoke(&record.id, "leaked").await.unwrap();
-    clock.advance(60);
+    clock.advance_secs(60);
     let again = keys.revoke(&record.id, "cleanup").await.unwrap();
     assert!(matches!(
         again.status,

@@ -134,14 +134,14 @@ async fn last_used_is_written_on_misses_only() {
     let (secret, record) = mint_one(&keys).await;
     assert_eq!(keys.get(&record.id).await.unwrap().last_used_at, None);
     keys.verify(secret.expose_secret()).await.unwrap();
-    clock.advance(10);
+    clock.advance_secs(10);
     keys.verify(secret.expose_secret()).await.unwrap();
     assert_eq!(
         keys.get(&record.id).await.unwrap().last_used_at,
         Some(NOW),
         "a warm hit writes nothing"
     );
-    clock.advance(60);
+    clock.advance_secs(60);
     keys.verify(secret.expose_secret()).await.unwrap();
     assert_eq!(
         keys.get(&record.id).await.unwrap().last_used_at,
@@ -181,7 +181,7 @@ async fn unknown_keys_are_negatively_cached() {
         );
     }
     assert_eq!(keys.store().finds.load(Ordering::SeqCst), 1);
-    clock.advance(31);
+    clock.advance_secs(31);
     assert_eq!(
         code(keys.verify(random.expose_secret()).await),
         "key_unknown"
@@ -214,7 +214,7 @@ async fn expiry_revocation_and_rotation() {
         .await
         .unwrap();
     assert!(keys.verify(short.expose_secret()).await.is_ok());
-    clock.advance(60);
+    clock.advance_secs(60);
     assert_eq!(
         code(keys.verify(short.expose_secret()).await),
         "key_expired"
@@ -243,7 +243,7 @@ async fn expiry_revocation_and_rotation() {
         "within grace"
     );
     assert!(keys.verify(new.expose_secret()).await.is_ok());
-    clock.advance(3600);
+    clock.advance_secs(3600);
     assert_eq!(code(keys.verify(old.expose_secret()).await), "key_rotated");
     assert!(keys.verify(new.expose_secret()).await.is_ok());
     assert_eq!(
@@ -335,7 +335,7 @@ async fn credits_are_consumed_then_exhausted_then_refilled() {
         code(keys.verify(metered.expose_secret()).await),
         "usage_exceeded"
     );
-    clock.advance(86_400);
+    clock.advance_secs(86_400);
     assert!(
         keys.verify(metered.expose_secret()).await.is_ok(),
         "refilled at the next UTC midnight"
@@ -604,7 +604,7 @@ async fn the_synchronous_warm_path_answers_only_from_the_cache() {
         "no store call"
     );
 
-    clock.advance(1);
+    clock.advance_secs(1);
     keys.revoke(&record.id, "leaked").await.unwrap();
     assert!(
         keys.verify_cached(raw).is_none(),
@@ -686,7 +686,7 @@ async fn lookup_checks_status_without_taking_credits() {
     );
     assert_eq!(keys.cached_entries(), 1, "only verify filled the cache");
     assert_eq!(code(keys.lookup("tk_live_garbage").await), "key_malformed");
-    clock.advance(1);
+    clock.advance_secs(1);
     keys.revoke(&record.id, "x").await.unwrap();
     assert_eq!(
         code(keys.lookup(secret.expose_secret()).await),

@@ -152,7 +152,7 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
         refresh.redeem("garbage", "app").await.unwrap_err().code(),
         "refresh_token_invalid"
     );
-    clock.advance(3600);
+    clock.advance_secs(3600);
     assert_eq!(
         refresh
             .redeem(t.expose_secret(), "app")

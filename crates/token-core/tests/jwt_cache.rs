@@ -93,7 +93,7 @@ fn expiry_still_applies_to_remembered_tokens() {
     let w = world(100);
     let t = mint(&w, &w.keyring, "a");
     assert!(code(&w, &t).is_ok());
-    w.clock.advance(600 + 60);
+    w.clock.advance_secs(600 + 60);
     assert_eq!(code(&w, &t), Err("token_expired"));
 }
 
@@ -114,7 +114,7 @@ fn a_retired_or_removed_key_still_refuses_remembered_tokens() {
     let kid = w.keyring.signing_key().unwrap().kid().to_owned();
     w.shared.store(w.keyring.retire(&kid, NOW + 10));
     assert!(code(&w, &t).is_ok(), "before the retirement instant");
-    w.clock.advance(10);
+    w.clock.advance_secs(10);
     assert_eq!(code(&w, &t), Err("key_retired"));
     // Replaced altogether by another issuer key: unknown.
     let other = Keyring::new(SigningKey::generate(Algorithm::EdDSA).unwrap());

@@ -35,7 +35,7 @@ async fn expired_families_are_forgotten_used_tokens_and_revocations_included() {
     // Family B: never redeemed.
     refresh.issue(grant()).await.unwrap();
     // Family C: issued later, outlives A and B.
-    clock.advance(TTL - 10);
+    clock.advance_secs(TTL - 10);
     let (c1, _) = refresh.issue(grant()).await.unwrap();
     let store = refresh.store();
     assert_eq!((store.len(), store.revoked_families()), (4, 1));

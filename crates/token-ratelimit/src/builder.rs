@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::clock::{Clock, MonotonicClock};
 use crate::error::{BuildError, BuildErrorKind};
 use crate::key::{KeyHasher, LimitName, valid_class_name};
 use crate::limiter::{Limiter, RouteLimit};
@@ -12,6 +11,7 @@ use crate::local::{
 };
 use crate::quota::Quota;
 use crate::store::LimitStore;
+use token_core::{Clock, SystemClock};
 
 /// Where a limit's counters live, and so how exact it is across replicas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -94,7 +94,7 @@ impl LimiterBuilder<LocalStore> {
             max_keys: DEFAULT_MAX_KEYS,
             max_anonymous_keys: DEFAULT_MAX_ANONYMOUS_KEYS,
             sweep_interval: DEFAULT_SWEEP_INTERVAL,
-            clock: Arc::new(MonotonicClock::new()),
+            clock: Arc::new(SystemClock),
             store: LocalStore::new(),
             fail_open: false,
         }
@@ -152,9 +152,9 @@ impl<S: LimitStore> LimiterBuilder<S> {
         self
     }
 
-    /// The time source (default [`MonotonicClock`]); tests pass a
-    /// [`FakeClock`](crate::FakeClock).
-    pub fn clock(mut self, clock: impl Clock) -> Self {
+    /// The time source, read through [`Clock::elapsed`] (default [`SystemClock`]);
+    /// tests pass a [`token_core::ManualClock`].
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
         self.clock = Arc::new(clock);
         self
     }

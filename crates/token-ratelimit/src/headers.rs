@@ -119,11 +119,12 @@ impl RateLimitDecision {
     /// gives the same fields without allocating.
     ///
     /// ```
-    /// use token_ratelimit::{CheckRequest, FakeClock, HeaderStyle, Limiter, Quota};
+    /// use token_ratelimit::{CheckRequest, HeaderStyle, Limiter, Quota};
+    /// use token_core::ManualClock;
     ///
     /// let limiter = Limiter::builder()
     ///     .principal(Quota::per_minute(100)?)
-    ///     .clock(FakeClock::new())
+    ///     .clock(ManualClock::default())
     ///     .build()?;
     /// let decision = limiter.try_check(&CheckRequest::new("key_1")).expect("all local");
     /// assert_eq!(
@@ -146,11 +147,12 @@ impl RateLimitDecision {
     /// response. Values are ASCII and at most 96 bytes.
     ///
     /// ```
-    /// use token_ratelimit::{CheckRequest, FakeClock, HeaderStyle, Limiter, Quota};
+    /// use token_ratelimit::{CheckRequest, HeaderStyle, Limiter, Quota};
+    /// use token_core::ManualClock;
     ///
     /// let limiter = Limiter::builder()
     ///     .principal(Quota::per_second(10)?)
-    ///     .clock(FakeClock::new())
+    ///     .clock(ManualClock::default())
     ///     .build()?;
     /// let decision = limiter.try_check(&CheckRequest::new("key_1")).expect("all local");
     /// let mut seen = Vec::new();

@@ -14,7 +14,7 @@
 //!   a schedule and a hard cap on tracked keys ([`LocalStore`]).
 //! - **Shared state seam**: limits marked [`Mode::Strict`] use a [`LimitStore`] (a
 //!   Redis backend, later) in one all-or-nothing round trip.
-//! - **Injectable time**: [`Clock`]; tests use [`FakeClock`] and never sleep.
+//! - **Injectable time**: [`Clock`]; tests use [`ManualClock`] and never sleep.
 //!
 //! Usage credits (a total allowance, not a rate) live on token-core's key record,
 //! not here. The crate has no feature flags. The guide is `docs/rate-limits.md`.
@@ -23,9 +23,10 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use token_ratelimit::{CheckRequest, FakeClock, HeaderStyle, Limiter, Quota, RefusalReason};
+//! use token_ratelimit::{CheckRequest, HeaderStyle, Limiter, Quota, RefusalReason};
+//! use token_core::ManualClock;
 //!
-//! let clock = FakeClock::new();
+//! let clock = ManualClock::default();
 //! let limiter = Limiter::builder()
 //!     .principal("3/second".parse::<Quota>()?)
 //!     .tenant(Quota::per_minute(1000)?)
@@ -64,7 +65,6 @@
 //! ```
 
 mod builder;
-mod clock;
 mod decision;
 mod error;
 mod gcra;
@@ -79,7 +79,6 @@ mod request;
 mod store;
 
 pub use builder::{Limit, LimiterBuilder, Mode};
-pub use clock::{Clock, FakeClock, MonotonicClock};
 pub use decision::{LimitStatus, RateLimitDecision, Refusal, RefusalReason};
 pub use error::{
     BuildError, BuildErrorKind, LimitStoreError, LimitStoreErrorKind, QuotaError, QuotaErrorKind,

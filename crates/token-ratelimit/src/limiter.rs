@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::builder::{Limit, LimiterBuilder, Mode};
-use crate::clock::{Clock, now_nanos};
 use crate::decision::{LimitStatus, Outcome, RateLimitDecision, Refusal, RefusalReason};
 use crate::gcra::Denied;
 use crate::key::{GLOBAL, KeyHasher, LimitKey, LimitName, PRINCIPAL, TENANT};
@@ -15,6 +14,7 @@ use crate::request::{CheckRequest, Override};
 use crate::store::{
     Admission, Admissions, BatchOutcome, LimitCheck, LimitStore, MAX_LIMITS, StoreRefusal,
 };
+use token_core::Clock;
 
 #[derive(Debug)]
 pub(crate) struct RouteLimit {
@@ -216,7 +216,7 @@ impl<S: LimitStore> Limiter<S> {
 
     /// Sweeps idle local counters now, besides the scheduled sweeps.
     pub fn sweep(&self) {
-        self.local.sweep(self.clock.now());
+        self.local.sweep(self.clock.elapsed());
     }
 
     /// The principal limit for `request`: its override when that parses, else the
@@ -397,4 +397,10 @@ fn most_restrictive(
         }
     }
     best
+}
+
+/// Nanoseconds on the clock's monotonic scale, saturating.
+#[inline]
+fn now_nanos(clock: &dyn Clock) -> u64 {
+    u64::try_from(clock.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }

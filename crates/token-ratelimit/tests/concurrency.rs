@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::thread;
 
 use common::{peek, q};
-use token_ratelimit::{CheckRequest, FakeClock, Limiter};
+use token_core::ManualClock;
+use token_ratelimit::{CheckRequest, Limiter};
 
 const THREADS: usize = 4;
 
@@ -15,7 +16,7 @@ fn threads_sharing_one_key_get_exactly_the_burst() {
     let limiter = Arc::new(
         Limiter::builder()
             .principal(q("10/second burst 500"))
-            .clock(FakeClock::new())
+            .clock(ManualClock::default())
             .build()
             .unwrap(),
     );
@@ -45,7 +46,7 @@ fn layered_refunds_under_contention_are_exact() {
         Limiter::builder()
             .principal(q("100/minute"))
             .tenant(q("150/minute"))
-            .clock(FakeClock::new())
+            .clock(ManualClock::default())
             .build()
             .unwrap(),
     );

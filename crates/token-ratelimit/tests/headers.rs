@@ -5,7 +5,8 @@ mod common;
 use std::time::Duration;
 
 use common::{block_on, q};
-use token_ratelimit::{CheckRequest, FakeClock, HeaderStyle, Limiter};
+use token_core::ManualClock;
+use token_ratelimit::{CheckRequest, HeaderStyle, Limiter};
 
 fn owned(pairs: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
     pairs.iter().map(|(n, v)| (*n, (*v).to_owned())).collect()
@@ -15,7 +16,7 @@ fn owned(pairs: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
 fn admitted_requests_carry_the_policy_and_remaining() {
     let limiter = Limiter::builder()
         .principal(q("100/minute"))
-        .clock(FakeClock::new())
+        .clock(ManualClock::default())
         .build()
         .unwrap();
     let d = limiter.try_check(&CheckRequest::new("a").cost(42)).unwrap();
@@ -41,7 +42,7 @@ fn admitted_requests_carry_the_policy_and_remaining() {
 
 #[test]
 fn refusals_carry_retry_after_rounded_up() {
-    let clock = FakeClock::new();
+    let clock = ManualClock::default();
     let limiter = Limiter::builder()
         .tenant(q("2/hour"))
         .clock(clock.clone())
@@ -70,7 +71,7 @@ fn refusals_carry_retry_after_rounded_up() {
 fn a_cost_that_can_never_pass_gets_no_retry_after() {
     let limiter = Limiter::builder()
         .route_class("export", q("10/second burst 5"))
-        .clock(FakeClock::new())
+        .clock(ManualClock::default())
         .build()
         .unwrap();
     let d = limiter
@@ -90,7 +91,7 @@ fn a_cost_that_can_never_pass_gets_no_retry_after() {
 fn no_applicable_limit_means_no_headers() {
     let limiter = Limiter::builder()
         .tenant(q("2/hour"))
-        .clock(FakeClock::new())
+        .clock(ManualClock::default())
         .build()
         .unwrap();
     let d = block_on(limiter.check(&CheckRequest::new("no-tenant")));

@@ -5,8 +5,9 @@ mod common;
 use std::time::Duration;
 
 use common::{admit_count, peek, q};
+use token_core::ManualClock;
 use token_core::{Principal, PrincipalKind};
-use token_ratelimit::{CheckRequest, FakeClock, Layer, Limiter, RefusalReason};
+use token_ratelimit::{CheckRequest, Layer, Limiter, RefusalReason};
 use token_scopes::ScopeSet;
 
 fn ms(n: u64) -> Duration {
@@ -15,7 +16,7 @@ fn ms(n: u64) -> Duration {
 
 #[test]
 fn exactly_the_burst_is_admitted_then_refused_with_the_right_wait() {
-    let clock = FakeClock::new();
+    let clock = ManualClock::default();
     let limiter = Limiter::builder()
         .principal(q("10/second burst 20"))
         .clock(clock.clone())
@@ -46,7 +47,7 @@ fn exactly_the_burst_is_admitted_then_refused_with_the_right_wait() {
 
 #[test]
 fn a_full_period_refills_the_quota_and_other_keys_are_independent() {
-    let clock = FakeClock::new();
+    let clock = ManualClock::default();
     let limiter = Limiter::builder()
         .principal(q("100/minute"))
         .clock(clock.clone())
@@ -65,7 +66,7 @@ fn a_full_period_refills_the_quota_and_other_keys_are_independent() {
 fn remaining_and_reset_count_down_per_request() {
     let limiter = Limiter::builder()
         .principal(q("100/minute"))
-        .clock(FakeClock::new())
+        .clock(ManualClock::default())
         .build()
         .unwrap();
     let alice = CheckRequest::new("alice");
@@ -79,7 +80,7 @@ fn remaining_and_reset_count_down_per_request() {
 
 #[test]
 fn cost_spends_that_many_requests_and_over_burst_can_never_pass() {
-    let clock = FakeClock::new();
+    let clock = ManualClock::default();
     let limiter = Limiter::builder()
         .principal(q("10/second"))
         .clock(clock.clone())
@@ -105,7 +106,7 @@ fn cost_spends_that_many_requests_and_over_burst_can_never_pass() {
 
 #[test]
 fn layered_limits_report_the_most_restrictive_one() {
-    let clock = FakeClock::new();
+    let clock = ManualClock::default();
     let limiter = Limiter::builder()
         .principal(q("100/minute"))
         .tenant(q("1000/minute"))
@@ -143,7 +144,7 @@ fn when_several_limits_refuse_the_longest_wait_is_reported() {
     let limiter = Limiter::builder()
         .principal(q("1/second"))
         .global(q("1/minute"))
-        .clock(FakeClock::new())
+        .clock(ManualClock::default())
         .build()
         .unwrap();
     let alice = CheckRequest::new("alice");
@@ -155,7 +156,7 @@ fn when_several_limits_refuse_the_longest_wait_is_reported() {
 
 #[test]
 fn a_later_refusal_charges_no_earlier_limit() {
-    let clock = FakeClock::new();
+    let clock = ManualClock::default();
     let limiter = Limiter::builder()
         .principal(q("10/minute"))
         .tenant(q("3/minute"))
@@ -175,7 +176,7 @@ fn a_later_refusal_charges_no_earlier_limit() {
 fn overrides_replace_the_default_for_that_key_only() {
     let limiter = Limiter::builder()
         .principal(q("5/minute"))
-        .clock(FakeClock::new())
+        .clock(ManualClock::default())
         .build()
         .unwrap();
     let vip = CheckRequest::new("vip").override_quota_str(Some("1000/hour"));
@@ -192,7 +193,7 @@ fn overrides_replace_the_default_for_that_key_only() {
 fn an_unparsable_override_falls_back_to_the_default_and_is_reported() {
     let limiter = Limiter::builder()
         .principal(q("5/minute"))
-        .clock(FakeClock::new())
+        .clock(ManualClock::default())
         .build()
         .unwrap();
     let bad = CheckRequest::new("bad").override_quota_str(Some("lots/fortnight"));
@@ -204,7 +205,10 @@ fn an_unparsable_override_falls_back_to_the_default_and_is_reported() {
 
 #[test]
 fn an_override_applies_even_without_a_default_principal_limit() {
-    let limiter = Limiter::builder().clock(FakeClock::new()).build().unwrap();
+    let limiter = Limiter::builder()
+        .clock(ManualClock::default())
+        .build()
+        .unwrap();
     let free = CheckRequest::new("anyone");
     let d = limiter.try_check(&free).unwrap();
     assert!(d.is_allowed() && d.status().is_none());
@@ -221,7 +225,7 @@ fn requests_from_a_principal_carry_its_id_tenant_and_override() {
     let limiter = Limiter::builder()
         .principal(q("100/minute"))
         .tenant(q("4/minute"))
-        .clock(FakeClock::new())
+        .clock(ManualClock::default())
         .build()
         .unwrap();
     let request = CheckRequest::from_principal(&principal);

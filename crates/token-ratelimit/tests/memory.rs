@@ -5,13 +5,14 @@ mod common;
 use std::time::Duration;
 
 use common::q;
-use token_ratelimit::{CheckRequest, FakeClock, Limiter, RefusalReason};
+use token_core::ManualClock;
+use token_ratelimit::{CheckRequest, Limiter, RefusalReason};
 
 const KEYS: usize = 1_000_000;
 
 #[test]
 fn a_million_distinct_keys_pass_with_the_table_staying_flat() {
-    let clock = FakeClock::new();
+    let clock = ManualClock::default();
     let limiter = Limiter::builder()
         .principal(q("100/second")) // one request keeps a key busy for 10 ms
         .max_keys(4_000)
@@ -43,7 +44,7 @@ fn a_million_distinct_keys_pass_with_the_table_staying_flat() {
 
 #[test]
 fn at_the_cap_new_keys_are_refused_and_tracked_keys_keep_working() {
-    let clock = FakeClock::new();
+    let clock = ManualClock::default();
     let limiter = Limiter::builder()
         .principal(q("2/hour"))
         .max_keys(1_000)
@@ -105,7 +106,7 @@ fn at_the_cap_new_keys_are_refused_and_tracked_keys_keep_working() {
 
 #[test]
 fn sweeps_drop_only_idle_keys() {
-    let clock = FakeClock::new();
+    let clock = ManualClock::default();
     let limiter = Limiter::builder()
         .principal(q("1/minute"))
         .clock(clock.clone())
@@ -129,7 +130,7 @@ fn sweeps_drop_only_idle_keys() {
 
 #[test]
 fn anonymous_clients_fill_only_their_own_table_and_never_deny_principals() {
-    let clock = FakeClock::new();
+    let clock = ManualClock::default();
     let limiter = Limiter::builder()
         .principal(q("2/hour"))
         .global(q("1000/hour"))
@@ -175,7 +176,7 @@ fn anonymous_clients_fill_only_their_own_table_and_never_deny_principals() {
 fn anonymous_traffic_has_its_own_share_of_the_global_limit() {
     let limiter = Limiter::builder()
         .global(q("3/hour"))
-        .clock(FakeClock::new())
+        .clock(ManualClock::default())
         .build()
         .unwrap();
     for i in 0..3 {

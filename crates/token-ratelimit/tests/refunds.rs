@@ -11,9 +11,10 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use common::{peek, q};
+use token_core::ManualClock;
 use token_ratelimit::{
-    Admissions, BatchOutcome, CheckRequest, FakeClock, Limit, LimitCheck, LimitStore,
-    LimitStoreError, Limiter, RefusalReason, StoreRefusal,
+    Admissions, BatchOutcome, CheckRequest, Limit, LimitCheck, LimitStore, LimitStoreError,
+    Limiter, RefusalReason, StoreRefusal,
 };
 
 /// A strict store whose first call waits until `open` and then refuses; later calls
@@ -61,7 +62,7 @@ fn poll_once<F: Future>(future: Pin<&mut F>) -> Poll<F::Output> {
     future.poll(&mut Context::from_waker(Waker::noop()))
 }
 
-fn gated_limiter(principal: &str, clock: &FakeClock) -> Limiter<GatedStore> {
+fn gated_limiter(principal: &str, clock: &ManualClock) -> Limiter<GatedStore> {
     Limiter::builder()
         .principal(q(principal))
         .global(Limit::strict(q("1000/second")))
@@ -73,7 +74,7 @@ fn gated_limiter(principal: &str, clock: &FakeClock) -> Limiter<GatedStore> {
 
 #[test]
 fn a_late_refusal_never_gives_back_a_later_requests_charge() {
-    let clock = FakeClock::new();
+    let clock = ManualClock::default();
     let limiter = gated_limiter("1/second", &clock); // burst 1
     let alice = CheckRequest::new("alice");
     // A charges the principal limit at 0 s and waits for the store.
@@ -96,7 +97,7 @@ fn a_late_refusal_never_gives_back_a_later_requests_charge() {
 
 #[test]
 fn a_late_refusal_gives_back_what_its_charge_still_holds() {
-    let clock = FakeClock::new();
+    let clock = ManualClock::default();
     let limiter = gated_limiter("10/second", &clock); // T = 100 ms, burst 10
     let alice = CheckRequest::new("alice");
     let heavy = alice.cost(3);
@@ -112,7 +113,7 @@ fn a_late_refusal_gives_back_what_its_charge_still_holds() {
 
 #[test]
 fn a_dropped_check_gives_its_local_charges_back() {
-    let clock = FakeClock::new();
+    let clock = ManualClock::default();
     let limiter = gated_limiter("5/minute", &clock); // T = 12 s
     let alice = CheckRequest::new("alice");
     {
@@ -132,7 +133,7 @@ fn a_dropped_check_gives_its_local_charges_back() {
 
 #[test]
 fn a_dropped_check_never_gives_back_a_later_requests_charge() {
-    let clock = FakeClock::new();
+    let clock = ManualClock::default();
     let limiter = gated_limiter("1/second", &clock);
     let alice = CheckRequest::new("alice");
     let mut a = Box::pin(limiter.check(&alice));

@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use common::{admit_count, block_on, peek, q};
+use token_core::ManualClock;
 use token_ratelimit::{
-    BatchOutcome, CheckRequest, FakeClock, HeaderStyle, Limit, LimitCheck, LimitStore,
-    LimitStoreError, LimitStoreErrorKind, Limiter, LocalStore, RefusalReason,
+    BatchOutcome, CheckRequest, HeaderStyle, Limit, LimitCheck, LimitStore, LimitStoreError,
+    LimitStoreErrorKind, Limiter, LocalStore, RefusalReason,
 };
 
 /// A store whose backend is down, or up again after `recover`.
@@ -43,7 +44,7 @@ fn strict_limits_need_the_async_path() {
     let limiter = Limiter::builder()
         .principal(q("10/minute"))
         .tenant(Limit::strict(q("3/minute")))
-        .clock(FakeClock::new())
+        .clock(ManualClock::default())
         .build()
         .unwrap();
     let with_tenant = CheckRequest::new("alice").tenant(Some("acme"));
@@ -57,7 +58,7 @@ fn a_strict_refusal_refunds_the_local_limits() {
     let limiter = Limiter::builder()
         .principal(q("10/minute"))
         .tenant(Limit::strict(q("3/minute")))
-        .clock(FakeClock::new())
+        .clock(ManualClock::default())
         .build()
         .unwrap();
     let alice = CheckRequest::new("alice").tenant(Some("acme"));
@@ -74,7 +75,7 @@ fn strict_and_local_statuses_are_merged() {
     let limiter = Limiter::builder()
         .principal(q("10/minute"))
         .global(Limit::strict(q("5/minute")))
-        .clock(FakeClock::new())
+        .clock(ManualClock::default())
         .build()
         .unwrap();
     let d = block_on(limiter.check(&CheckRequest::new("alice")));
@@ -88,7 +89,7 @@ fn a_failed_store_fails_closed_and_charges_nothing() {
         .principal(q("10/minute"))
         .global(Limit::strict(q("1000/minute")))
         .store(FlakyStore::default())
-        .clock(FakeClock::new())
+        .clock(ManualClock::default())
         .build()
         .unwrap();
     let alice = CheckRequest::new("alice");
@@ -123,7 +124,7 @@ fn fail_open_admits_with_local_limits_and_says_so() {
         .tenant(Limit::strict(q("1/minute")))
         .store(FlakyStore::default())
         .dangerous_fail_open(true)
-        .clock(FakeClock::new())
+        .clock(ManualClock::default())
         .build()
         .unwrap();
     let alice = CheckRequest::new("alice").tenant(Some("acme"));

@@ -6,8 +6,9 @@ mod common;
 use common::{Answer, World, answer, echo, policy, req};
 use http::StatusCode;
 use token_audit::{Auditor, EventKind, MemorySink};
+use token_core::ManualClock;
 use token_core::apikey::{ApiKeySecret, Credits, KeyRecord, NewKey};
-use token_ratelimit::{FakeClock, Limiter, Quota};
+use token_ratelimit::{Limiter, Quota};
 use token_tower::AuthLayer;
 use tower::{Layer, ServiceExt, service_fn};
 
@@ -94,7 +95,7 @@ async fn a_metered_key_on_a_public_route_costs_nothing() {
 #[tokio::test]
 async fn a_rate_limited_request_costs_nothing_and_each_admitted_one_exactly_one() {
     let w = World::new();
-    let clock = FakeClock::new();
+    let clock = ManualClock::default();
     let limiter = Limiter::builder()
         .principal(Quota::per_minute(2).unwrap())
         .clock(clock.clone())

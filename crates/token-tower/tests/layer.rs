@@ -64,7 +64,7 @@ async fn an_invalid_token_is_invalid_token_and_never_echoed() {
     assert!(!a.body.contains(&token) && !challenge.contains(&token));
 
     let old = w.token("read:reports", None);
-    w.clock.advance(3600);
+    w.clock.advance_secs(3600);
     let expired = send(&layer(&w), req("GET", "/api/reports").bearer(&old)).await;
     assert_eq!(
         (expired.status, expired.code()),

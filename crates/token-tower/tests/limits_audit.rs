@@ -8,8 +8,9 @@ use std::time::Duration;
 use common::{Answer, World, answer, echo, policy, req};
 use http::StatusCode;
 use token_audit::{Auditor, EventKind, MemorySink};
+use token_core::ManualClock;
 use token_core::apikey::NewKey;
-use token_ratelimit::{FakeClock, Limiter, Quota};
+use token_ratelimit::{Limiter, Quota};
 use token_tower::AuthLayer;
 use tower::{Layer, ServiceExt, service_fn};
 
@@ -18,7 +19,7 @@ async fn send(layer: &AuthLayer, request: common::Req) -> Answer {
     answer(svc.oneshot(request.build()).await.unwrap()).await
 }
 
-fn limited(world: &World, clock: &FakeClock) -> AuthLayer {
+fn limited(world: &World, clock: &ManualClock) -> AuthLayer {
     let limiter = Limiter::builder()
         .principal(Quota::per_minute(2).unwrap())
         .route_class("reads", Quota::per_minute(100).unwrap())
@@ -33,7 +34,7 @@ fn limited(world: &World, clock: &FakeClock) -> AuthLayer {
 #[tokio::test]
 async fn every_limited_response_carries_the_fields_and_429_says_when() {
     let w = World::new();
-    let clock = FakeClock::new();
+    let clock = ManualClock::default();
     let l = limited(&w, &clock);
     let token = w.token("read:reports", None);
     let first = send(&l, req("GET", "/api/reports").bearer(&token)).await;
@@ -68,7 +69,7 @@ async fn every_limited_response_carries_the_fields_and_429_says_when() {
 #[tokio::test]
 async fn principals_and_anonymous_clients_have_their_own_buckets() {
     let w = World::new();
-    let clock = FakeClock::new();
+    let clock = ManualClock::default();
     let l = limited(&w, &clock);
     let a = w.token("read:reports", None);
     let (key, _) = w
@@ -100,7 +101,7 @@ async fn principals_and_anonymous_clients_have_their_own_buckets() {
 #[tokio::test]
 async fn per_key_overrides_and_legacy_headers() {
     let w = World::new();
-    let clock = FakeClock::new();
+    let clock = ManualClock::default();
     let limiter = Limiter::builder()
         .principal(Quota::per_minute(2).unwrap())
         .clock(clock.clone())
@@ -221,7 +222,7 @@ async fn a_revoked_key_in_use_is_audited_by_id_and_hint() {
 #[tokio::test]
 async fn rate_limited_requests_are_audited_as_such() {
     let w = World::new();
-    let clock = FakeClock::new();
+    let clock = ManualClock::default();
     let sink = MemorySink::new();
     let auditor = Auditor::builder().sink(sink.clone()).build().unwrap();
     let limiter = Limiter::builder()
@@ -275,7 +276,7 @@ async fn a_strict_limit_whose_store_is_down_fails_closed_with_503() {
         .principal(token_ratelimit::Limit::strict(
             Quota::per_minute(10).unwrap(),
         ))
-        .clock(FakeClock::new())
+        .clock(ManualClock::default())
         .store(DownStore)
         .build()
         .unwrap();
@@ -305,7 +306,7 @@ async fn the_route_class_limit_applies_and_is_named() {
     let w = World::new();
     let limiter = Limiter::builder()
         .route_class("reads", Quota::per_minute(1).unwrap())
-        .clock(FakeClock::new())
+        .clock(ManualClock::default())
         .build()
         .unwrap();
     let l = AuthLayer::builder(w.authenticator(), policy())
@@ -489,7 +490,7 @@ async fn a_panicking_handler_is_audited_as_a_server_error() {
     assert_eq!(seen, [(EventKind::AuthSucceeded, Some(500))]);
 }
 
-fn anonymous_limits(clock: &FakeClock) -> Limiter {
+fn anonymous_limits(clock: &ManualClock) -> Limiter {
     Limiter::builder()
         .principal(Quota::per_minute(1).unwrap())
         .global(Quota::per_minute(1_000).unwrap())
@@ -503,7 +504,7 @@ fn anonymous_limits(clock: &FakeClock) -> Limiter {
 #[tokio::test]
 async fn anonymous_ipv6_clients_are_limited_per_slash_64() {
     let w = World::new();
-    let clock = FakeClock::new();
+    let clock = ManualClock::default();
     let health = |peer: &str| req("GET", "/health").peer(peer);
     let l = AuthLayer::builder(w.authenticator(), policy())
         .limiter(anonymous_limits(&clock))
@@ -546,7 +547,7 @@ async fn anonymous_ipv6_clients_are_limited_per_slash_64() {
 #[tokio::test]
 async fn a_flood_of_anonymous_clients_never_denies_a_principal() {
     let w = World::new();
-    let clock = FakeClock::new();
+    let clock = ManualClock::default();
     let l = AuthLayer::builder(w.authenticator(), policy())
         .limiter(anonymous_limits(&clock))
         .build();

@@ -166,7 +166,7 @@ async fn discovery_then_cached_keys_verify_tokens() {
     }
     assert_eq!(idp.hits(), 1, "verification uses the cached keys");
     assert!(!remote.is_stale());
-    clock.advance(601);
+    clock.advance_secs(601);
     assert!(remote.is_stale(), "the provider's max-age is honoured");
 }
 
@@ -197,7 +197,7 @@ async fn a_rotated_key_is_fetched_once_and_random_kids_cannot_hammer_the_provide
         "within the interval, unknown kids cause no fetch"
     );
     assert_eq!(remote.stats().throttled, 50);
-    clock.advance(31);
+    clock.advance_secs(31);
     call(&l, &forged(&idp, &clock)).await;
     assert_eq!(idp.hits(), 3, "one fetch per interval at most");
 }
@@ -207,7 +207,7 @@ async fn the_last_good_keys_serve_while_the_provider_is_down() {
     let idp = Idp::start().await;
     let (clock, remote, l) = loaded(&idp).await;
     idp.provider.down.store(true, Ordering::SeqCst);
-    clock.advance(3600);
+    clock.advance_secs(3600);
     assert!(remote.is_stale());
     assert!(matches!(remote.refresh().await, Err(RemoteError::Fetch(_))));
     assert_eq!(remote.stats().failures, 1);
@@ -223,7 +223,7 @@ async fn the_last_good_keys_serve_while_the_provider_is_down() {
     );
     // Back up: a stale cache refreshes in the background, without holding requests.
     idp.provider.down.store(false, Ordering::SeqCst);
-    clock.advance(31);
+    clock.advance_secs(31);
     let before = idp.hits();
     assert_eq!(call(&l, &idp.token(&clock)).await.status, StatusCode::OK);
     tokio::time::timeout(std::time::Duration::from_secs(10), async {

@@ -680,7 +680,7 @@ async fn expiry_changes_are_bounded_and_expired_keys_stay_expired() {
     let sooner = format!(r#"{{"expires_at": {}}}"#, NOW + 30);
     let ok = app.json("PATCH", &path, &app.admin_key, &sooner).await;
     assert_eq!(json(&ok)["expires_at"], NOW + 30);
-    app.clock.advance(31);
+    app.clock.advance_secs(31);
     let revive = format!(r#"{{"expires_at": {}}}"#, NOW + 3600);
     let expired = app.json("PATCH", &path, &app.admin_key, &revive).await;
     assert_eq!(

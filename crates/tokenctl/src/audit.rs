@@ -12,8 +12,6 @@ use token_audit::{
     chain::MAX_LINE_LEN, read_anchor_file,
 };
 
-use token_audit::{SystemTimeSource, TimeSource as _};
-
 use crate::failure::Failure;
 use crate::io::{print, read_file};
 use crate::{AuditStatsArgs, AuditVerifyArgs};
@@ -89,7 +87,7 @@ pub(crate) fn verify(args: &AuditVerifyArgs) -> Result<(), Failure> {
     if let Some(secs) = args.max_age {
         let now = match args.now {
             Some(secs) => Timestamp::from_unix_micros(secs.saturating_mul(1_000_000)),
-            None => SystemTimeSource.now(),
+            None => token_audit::Timestamp::now(&token_core::SystemClock),
         };
         options = options.max_checkpoint_age(std::time::Duration::from_secs(secs), now);
     }

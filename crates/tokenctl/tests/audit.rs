@@ -8,19 +8,17 @@ use common::{TempDir, tokenctl};
 use std::path::Path;
 use std::sync::Arc;
 
-use token_audit::{
-    AuditEvent, CheckpointKey, EventKind, JsonlConfig, JsonlSink, ManualTime, Outcome, Sink,
-    TimeSource as _,
-};
+use token_audit::{AuditEvent, CheckpointKey, EventKind, JsonlConfig, JsonlSink, Outcome, Sink};
+use token_core::ManualClock;
 
 const KEY: &[u8] = b"9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c";
 
 /// Writes `n` events (with checkpoints every 10) into `dir/audit.jsonl`, rotating at
 /// `rotate` bytes, and closes the sink.
 fn write_log(path: &Path, n: u64, rotate: Option<u64>) {
-    let time = ManualTime::at_unix_secs(1_795_862_700);
+    let time = ManualClock::new(1_795_862_700);
     let config = JsonlConfig::new()
-        .time_source(Arc::new(time.clone()))
+        .clock(Arc::new(time.clone()))
         .rotate_bytes(rotate)
         .checkpoints(CheckpointKey::new(KEY).unwrap(), Some(10), None);
     let mut sink = JsonlSink::open(path, config).unwrap();
@@ -30,7 +28,9 @@ fn write_log(path: &Path, n: u64, rotate: Option<u64>) {
         } else {
             AuditEvent::new(EventKind::AuthSucceeded, Outcome::Allowed).tenant("acme")
         };
-        sink.write(&[e.key_id(&format!("key_{}", i % 2)).at(time.now())])
+        sink.write(&[e
+            .key_id(&format!("key_{}", i % 2))
+            .at(token_audit::Timestamp::now(&time))])
             .unwrap();
         time.advance(std::time::Duration::from_secs(1));
     }
@@ -302,15 +302,16 @@ fn verify_warns_about_a_resumption_and_closed_refuses_it() {
 
 /// Writes `n` events into `path` with every checkpoint sent to `anchor` too.
 fn write_anchored_log(path: &Path, n: u64, anchor: Arc<dyn token_audit::Anchor>) {
-    let time = ManualTime::at_unix_secs(1_795_862_700);
+    let time = ManualClock::new(1_795_862_700);
     let config = JsonlConfig::new()
-        .time_source(Arc::new(time.clone()))
+        .clock(Arc::new(time.clone()))
         .checkpoints(CheckpointKey::new(KEY).unwrap(), Some(10), None)
         .anchor(anchor);
     let mut sink = JsonlSink::open(path, config).unwrap();
     for _ in 0..n {
         let e = AuditEvent::new(EventKind::AuthSucceeded, Outcome::Allowed).tenant("acme");
-        sink.write(&[e.at(time.now())]).unwrap();
+        sink.write(&[e.at(token_audit::Timestamp::now(&time))])
+            .unwrap();
         time.advance(std::time::Duration::from_secs(1));
     }
     sink.close().unwrap();

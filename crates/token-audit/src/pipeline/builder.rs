@@ -13,7 +13,7 @@ use crate::chain::hex;
 use crate::error::{AuditError, AuditErrorKind};
 use crate::rollup::{RollupConfig, Rollups};
 use crate::sink::Sink;
-use crate::time::{SystemTimeSource, TimeSource};
+use token_core::{Clock, SystemClock};
 
 /// Configures an [`Auditor`]. Defaults: queue of 8192 events,
 /// [`Overflow::DropNewest`], batches of at most 256, a 10 ms gather window, no
@@ -28,7 +28,7 @@ pub struct AuditorBuilder {
     detector: Option<AnomalyConfig>,
     hook: Option<Hook>,
     rollups: Option<RollupConfig>,
-    time: Arc<dyn TimeSource>,
+    time: Arc<dyn Clock>,
     retry: Retry,
     idle_tick: Duration,
     gather: Duration,
@@ -44,7 +44,7 @@ impl AuditorBuilder {
             detector: None,
             hook: None,
             rollups: None,
-            time: Arc::new(SystemTimeSource),
+            time: Arc::new(SystemClock),
             retry: Retry {
                 base: Duration::from_millis(100),
                 max: Duration::from_secs(30),
@@ -110,7 +110,7 @@ impl AuditorBuilder {
     }
 
     /// The time source for event times and retry backoff.
-    pub fn time_source(mut self, time: Arc<dyn TimeSource>) -> Self {
+    pub fn clock(mut self, time: Arc<dyn Clock>) -> Self {
         self.time = time;
         self
     }
@@ -176,7 +176,7 @@ impl AuditorBuilder {
         let mut instance = [0u8; 6];
         if ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut instance).is_err()
         {
-            instance = self.time.now_nanos().to_le_bytes()[..6]
+            instance = self.time.unix_nanos().to_le_bytes()[..6]
                 .try_into()
                 .unwrap_or_default();
         }

@@ -15,7 +15,8 @@ pub use builder::AuditorBuilder;
 
 use crate::event::AuditEvent;
 use crate::rollup::{Rollups, UsageReport};
-use crate::time::{TimeSource, Timestamp};
+use crate::time::Timestamp;
+use token_core::Clock;
 
 /// What [`Auditor::record`] does when the queue is full.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,7 +149,7 @@ struct Inner {
     tx: SyncSender<Msg>,
     shared: Arc<Shared>,
     overflow: Overflow,
-    time: Arc<dyn TimeSource>,
+    time: Arc<dyn Clock>,
     worker: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -186,7 +187,7 @@ impl Auditor {
     pub fn record(&self, mut event: AuditEvent) {
         let inner = &*self.inner;
         if event.time().is_none() {
-            event.stamp(inner.time.now());
+            event.stamp(Timestamp::now(&*inner.time));
         }
         if inner.shared.on_worker() {
             inner.record_on_worker(event);
@@ -206,7 +207,7 @@ impl Auditor {
         F: FnOnce() -> AuditEvent + Send + 'static,
     {
         let inner = &*self.inner;
-        let at = inner.time.now();
+        let at = Timestamp::now(&*inner.time);
         if inner.shared.on_worker() {
             let mut event = build();
             event.stamp(at);

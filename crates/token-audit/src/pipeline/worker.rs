@@ -11,7 +11,8 @@ use super::{Msg, Shared};
 use crate::anomaly::{Anomaly, AnomalyDetector};
 use crate::event::AuditEvent;
 use crate::sink::{Sink, SinkError};
-use crate::time::TimeSource;
+use crate::time::Timestamp;
+use token_core::Clock;
 
 /// Retry policy for failing sinks.
 #[derive(Debug, Clone, Copy)]
@@ -138,7 +139,7 @@ pub(super) struct Worker {
     batch_max: usize,
     detector: Option<AnomalyDetector>,
     hook: Option<Hook>,
-    time: Arc<dyn TimeSource>,
+    time: Arc<dyn Clock>,
     retry: Retry,
     instance: String,
     next_id: u64,
@@ -159,7 +160,7 @@ impl Worker {
         batch_max: usize,
         detector: Option<AnomalyDetector>,
         hook: Option<Hook>,
-        time: Arc<dyn TimeSource>,
+        time: Arc<dyn Clock>,
         retry: Retry,
         instance: String,
         idle_tick: Duration,
@@ -312,7 +313,7 @@ impl Worker {
         if drained {
             let dropped = self.shared.unreported_drops.swap(0, Ordering::Relaxed);
             if dropped > 0 {
-                let mut e = AuditEvent::audit_dropped(dropped).at(self.time.now());
+                let mut e = AuditEvent::audit_dropped(dropped).at(Timestamp::now(&*self.time));
                 self.assign_id(&mut e);
                 batch.push(e);
                 generated += 1;
@@ -322,7 +323,7 @@ impl Worker {
             .generated
             .fetch_add(generated, Ordering::Relaxed);
         if !batch.is_empty() {
-            let now = self.time.now_nanos();
+            let now = self.time.unix_nanos();
             for slot in &mut self.slots {
                 slot.offer(&batch, now, self.retry);
             }
@@ -360,7 +361,7 @@ impl Worker {
     }
 
     fn flush_sinks(&mut self) {
-        let now = self.time.now_nanos();
+        let now = self.time.unix_nanos();
         for slot in &mut self.slots {
             slot.retry(now, false, self.retry);
             slot.flush(now, self.retry);
@@ -387,7 +388,7 @@ impl Worker {
             }
         }
         self.process(true);
-        let now = self.time.now_nanos();
+        let now = self.time.unix_nanos();
         for slot in &mut self.slots {
             for _ in 0..3 {
                 slot.retry(now, true, self.retry);

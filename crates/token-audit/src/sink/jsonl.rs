@@ -15,7 +15,8 @@ use crate::chain::{
 };
 use crate::error::{AuditError, AuditErrorKind};
 use crate::event::AuditEvent;
-use crate::time::{SystemTimeSource, TimeSource, Timestamp};
+use crate::time::Timestamp;
+use token_core::{Clock, SystemClock};
 
 /// When written lines are forced to disk (`fsync`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +42,7 @@ pub struct JsonlConfig {
     checkpoint_events: Option<u64>,
     checkpoint_every: Option<Duration>,
     anchor: Option<Arc<dyn Anchor>>,
-    time: Arc<dyn TimeSource>,
+    time: Arc<dyn Clock>,
 }
 
 impl Default for JsonlConfig {
@@ -54,7 +55,7 @@ impl Default for JsonlConfig {
             checkpoint_events: None,
             checkpoint_every: None,
             anchor: None,
-            time: Arc::new(SystemTimeSource),
+            time: Arc::new(SystemClock),
         }
     }
 }
@@ -123,7 +124,7 @@ impl JsonlConfig {
     }
 
     /// The time source for checkpoint times, rotation and fsync intervals.
-    pub fn time_source(mut self, time: Arc<dyn TimeSource>) -> Self {
+    pub fn clock(mut self, time: Arc<dyn Clock>) -> Self {
         self.time = time;
         self
     }
@@ -369,12 +370,12 @@ impl JsonlSink {
         let mut file =
             open_append(&path).map_err(|e| AuditError::io(format!("cannot open {shown}"), e))?;
         let tail = read_tail(&mut file, &path, config.key.as_ref())?;
-        let now = config.time.now_nanos();
+        let now = config.time.unix_nanos();
         let mut size = file.metadata().map_or(0, |m| m.len());
         let unsealed = config.key.is_some() && tail.head.seq > 0 && !tail.sealed;
         let mut resumed = None;
         if tail.partial || unsealed {
-            let aside = rotated_name(&path, &config.time.now().file_stamp());
+            let aside = rotated_name(&path, &Timestamp::now(&*config.time).file_stamp());
             std::fs::rename(&path, &aside)
                 .map_err(|e| AuditError::io(format!("cannot move {shown} aside"), e))?;
             if unsealed {
@@ -479,7 +480,7 @@ impl JsonlSink {
         let Some(key) = self.config.key.clone() else {
             return;
         };
-        let time = self.config.time.now();
+        let time = Timestamp::now(&*self.config.time);
         let cp = Checkpoint {
             resumed: self.resumed.as_ref().map(|(file, last_seq)| Resumed {
                 file: file.clone().into(),
@@ -524,7 +525,7 @@ impl JsonlSink {
             return;
         }
         if self.unsynced {
-            self.sync(self.config.time.now_nanos());
+            self.sync(self.config.time.unix_nanos());
         }
         let Some(anchor) = self.config.anchor.clone() else {
             self.anchored.clear();
@@ -559,7 +560,7 @@ impl JsonlSink {
         }
         self.append_lines(saved)?;
         self.since_checkpoint = 0;
-        self.sync(self.config.time.now_nanos());
+        self.sync(self.config.time.unix_nanos());
         self.record_anchors();
         Ok(())
     }
@@ -572,7 +573,7 @@ impl JsonlSink {
         let saved = self.head.clone();
         self.buf.clear();
         self.push_opening();
-        let now = self.config.time.now();
+        let now = Timestamp::now(&*self.config.time);
         self.push_checkpoint(&key, &Checkpoint::at(now, is_final, self.interval()), now);
         self.append_lines(saved)?;
         self.since_checkpoint = 0;
@@ -585,11 +586,11 @@ impl JsonlSink {
     /// worked but the open failed, a retry only opens (meanwhile lines go on into
     /// the renamed file, whose name sorts before the new one's).
     fn rotate(&mut self) -> Result<(), SinkError> {
-        let now = self.config.time.now_nanos();
+        let now = self.config.time.unix_nanos();
         if !self.renamed {
             self.checkpoint(false)?;
             self.sync(now);
-            let aside = rotated_name(&self.path, &self.config.time.now().file_stamp());
+            let aside = rotated_name(&self.path, &Timestamp::now(&*self.config.time).file_stamp());
             std::fs::rename(&self.path, &aside).map_err(|e| {
                 SinkError::with_source(format!("cannot rotate {}", self.path.display()), e)
             })?;
@@ -618,7 +619,7 @@ impl JsonlSink {
 
 impl Sink for JsonlSink {
     fn write(&mut self, batch: &[AuditEvent]) -> Result<(), SinkError> {
-        let now = self.config.time.now_nanos();
+        let now = self.config.time.unix_nanos();
         if self.renamed {
             // A rotation that renamed the file but could not open the new one.
             if let Err(e) = self.rotate() {
@@ -647,7 +648,7 @@ impl Sink for JsonlSink {
             if let (Some(key), Some(n)) = (&key, self.config.checkpoint_events)
                 && self.since_checkpoint >= n
             {
-                let time = self.config.time.now();
+                let time = Timestamp::now(&*self.config.time);
                 self.push_checkpoint(key, &Checkpoint::at(time, false, interval), time);
                 self.since_checkpoint = 0;
                 checkpointed = true;
@@ -674,7 +675,7 @@ impl Sink for JsonlSink {
     }
 
     fn flush(&mut self) -> Result<(), SinkError> {
-        let now = self.config.time.now_nanos();
+        let now = self.config.time.unix_nanos();
         if let Some(every) = self.config.checkpoint_every
             && self.config.key.is_some()
             && now.saturating_sub(self.last_checkpoint) >= nanos(every)
@@ -687,7 +688,7 @@ impl Sink for JsonlSink {
 
     fn close(&mut self) -> Result<(), SinkError> {
         self.checkpoint(true)?;
-        let now = self.config.time.now_nanos();
+        let now = self.config.time.unix_nanos();
         if self.unsynced {
             self.sync(now);
         }
@@ -707,8 +708,8 @@ mod tests {
     use crate::chain::CheckpointKey;
     use crate::event::{AuditEvent, EventKind, Outcome};
     use crate::sink::Sink;
-    use crate::time::ManualTime;
     use crate::verify::{VerifyOptions, verify_chain_with};
+    use token_core::ManualClock;
 
     #[test]
     fn a_rotation_whose_open_failed_after_the_rename_only_retries_the_open() {
@@ -718,9 +719,9 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("audit.jsonl");
         let key = CheckpointKey::new(&[3; 32]).unwrap();
-        let time = ManualTime::at_unix_secs(1_795_862_700);
+        let time = ManualClock::new(1_795_862_700);
         let config = JsonlConfig::new()
-            .time_source(Arc::new(time.clone()))
+            .clock(Arc::new(time.clone()))
             .rotate_bytes(Some(1))
             .checkpoints(key.clone(), Some(100), None);
         let mut sink = JsonlSink::open(&path, config).unwrap();

@@ -5,9 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use token_audit::{
-    AuditEvent, CheckpointKey, EventKind, JsonlConfig, JsonlSink, ManualTime, Outcome, Sink,
-};
+use token_audit::{AuditEvent, CheckpointKey, EventKind, JsonlConfig, JsonlSink, Outcome, Sink};
+use token_core::ManualClock;
 
 /// A fresh directory under the system temp dir, removed on drop.
 pub struct TempDir(pub PathBuf);
@@ -52,8 +51,8 @@ pub fn key() -> CheckpointKey {
     CheckpointKey::new(b"0123456789abcdef0123456789abcdef").unwrap()
 }
 
-pub fn time() -> ManualTime {
-    ManualTime::at_unix_secs(1_795_862_700)
+pub fn time() -> ManualClock {
+    ManualClock::new(1_795_862_700)
 }
 
 pub fn event(i: u64) -> AuditEvent {
@@ -74,8 +73,8 @@ pub fn write_log(path: &Path, config: JsonlConfig, n: u64, batch: usize) {
     sink.close().unwrap();
 }
 
-pub fn config(time: &ManualTime) -> JsonlConfig {
-    JsonlConfig::new().time_source(Arc::new(time.clone()))
+pub fn config(time: &ManualClock) -> JsonlConfig {
+    JsonlConfig::new().clock(Arc::new(time.clone()))
 }
 
 pub fn lines(path: &Path) -> Vec<String> {

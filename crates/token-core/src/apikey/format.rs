@@ -378,9 +378,9 @@ mod tests {
             calls += 1;
             for (i, b) in pool.iter_mut().enumerate() {
                 *b = if calls == 1 {
-                    248 + (i % 8) as u8
+                    248 + u8::try_from(i % 8).unwrap()
                 } else {
-                    (i + 62) as u8 // 62.. so that `% 62` and `/ 62` differ
+                    u8::try_from(i + 62).unwrap() // 62.. so that `% 62` and `/ 62` differ
                 };
             }
             Ok(())
