@@ -181,6 +181,41 @@ mod tests {
     }
 
     #[test]
+    fn a_header_may_carry_the_longest_credential_with_room_for_the_scheme() {
+        let token = "a".repeat(MAX_CREDENTIAL_LEN);
+        // `Bearer`, 26 spaces, the token: exactly the header bound.
+        let value = format!("Bearer{}{token}", " ".repeat(26));
+        assert_eq!(value.len(), MAX_CREDENTIAL_LEN + 32);
+        let extracted = run(&[("authorization", value.as_str())]).unwrap().unwrap();
+        assert_eq!(extracted.0.len(), MAX_CREDENTIAL_LEN);
+        assert_eq!(
+            run(&[("x-api-key", token.as_str())])
+                .unwrap()
+                .unwrap()
+                .0
+                .len(),
+            MAX_CREDENTIAL_LEN
+        );
+        // One byte more is refused before the header is read.
+        let over = format!("{value} ");
+        assert_eq!(
+            run(&[("authorization", over.as_str())]),
+            Err(ExtractError::TooLarge)
+        );
+    }
+
+    #[test]
+    fn form_decoding_borrows_when_there_is_nothing_to_decode() {
+        assert!(matches!(
+            form_decode("api_key"),
+            Some(Cow::Borrowed("api_key"))
+        ));
+        assert!(matches!(form_decode("a%5Fb"), Some(Cow::Owned(s)) if s == "a_b"));
+        assert!(matches!(form_decode("a+b"), Some(Cow::Owned(s)) if s == "a b"));
+        assert_eq!(form_decode("a%5"), None);
+    }
+
+    #[test]
     fn bearer_scheme_is_case_insensitive() {
         for h in ["Bearer abc", "bearer abc", "BEARER  abc", "Bearer\tabc "] {
             assert_eq!(

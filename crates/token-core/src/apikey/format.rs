@@ -173,10 +173,7 @@ impl KeyFormat {
         ));
         text.push_str(&self.mint);
         text.push('_');
-        push_random_body(&mut text, |pool| {
-            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), pool)
-                .map_err(|_| FormatError::Rng)
-        })?;
+        push_base62(&mut text, RANDOM_CHARS, system_random)?;
         let sum = checksum(text.as_bytes());
         text.push_str(&sum);
         Ok(ApiKeySecret { text })
@@ -200,19 +197,26 @@ impl KeyFormat {
     }
 }
 
-/// Appends [`RANDOM_CHARS`] uniform base62 characters drawn from the bytes `fill`
-/// writes (the system's generator in [`KeyFormat::generate`]).
-fn push_random_body(
+/// Fills `pool` from `ring::rand::SystemRandom`.
+pub(crate) fn system_random(pool: &mut [u8]) -> Result<(), FormatError> {
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), pool)
+        .map_err(|_| FormatError::Rng)
+}
+
+/// Appends `count` uniform base62 characters drawn from the bytes `fill` writes
+/// ([`system_random`] outside tests): key bodies and key ids.
+pub(crate) fn push_base62(
     text: &mut String,
+    count: usize,
     mut fill: impl FnMut(&mut [u8]) -> Result<(), FormatError>,
 ) -> Result<(), FormatError> {
     let mut filled = 0;
     let mut pool = Zeroizing::new([0u8; 64]);
-    while filled < RANDOM_CHARS {
+    while filled < count {
         fill(&mut pool[..])?;
         // Rejection sampling: 248 = 4 × 62, so `b % 62` is uniform for b < 248.
         for &b in pool.iter().filter(|b| **b < 248) {
-            if filled == RANDOM_CHARS {
+            if filled == count {
                 break;
             }
             text.push(char::from(BASE62[usize::from(b % 62)]));
@@ -374,7 +378,7 @@ mod tests {
         // `b % 62`), then one whose bytes map one to one onto the alphabet.
         let mut calls = 0;
         let mut text = String::new();
-        push_random_body(&mut text, |pool| {
+        push_base62(&mut text, RANDOM_CHARS, |pool| {
             calls += 1;
             for (i, b) in pool.iter_mut().enumerate() {
                 *b = if calls == 1 {
@@ -393,7 +397,7 @@ mod tests {
         // A failing generator is an error, not a short key.
         let mut text = String::new();
         assert_eq!(
-            push_random_body(&mut text, |_| Err(FormatError::Rng)),
+            push_base62(&mut text, RANDOM_CHARS, |_| Err(FormatError::Rng)),
             Err(FormatError::Rng)
         );
     }

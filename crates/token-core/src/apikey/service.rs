@@ -650,17 +650,10 @@ fn principal_of(record: &KeyRecord) -> Principal {
 
 /// `key_` and 20 random base62 characters: an identifier, not a secret.
 fn new_id() -> Result<String, ApiKeyError> {
-    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut bytes = [0u8; 20];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
-        .map_err(|_| ApiKeyErrorKind::Format(super::FormatError::Rng))?;
-    Ok(std::iter::once("key_".to_owned())
-        .chain(
-            bytes
-                .iter()
-                .map(|b| char::from(ALPHABET[usize::from(*b) % 62]).to_string()),
-        )
-        .collect())
+    let mut id = String::with_capacity(24);
+    id.push_str("key_");
+    super::format::push_base62(&mut id, 20, super::format::system_random)?;
+    Ok(id)
 }
 
 impl<S> fmt::Debug for ApiKeys<S> {

@@ -417,6 +417,18 @@ impl<'de> Deserialize<'de> for NumericDate {
 mod tests {
     use super::*;
 
+    #[test]
+    fn no_extra_reads_and_discards_any_value() {
+        // Deserialized on its own it consumes what it is given (a stream with the
+        // value left in it would fail), and serializes to an empty object.
+        assert_eq!(
+            serde_json::from_str::<NoExtra>(r#"{"a": [1, {"b": 2}]}"#).unwrap(),
+            NoExtra
+        );
+        assert_eq!(serde_json::from_str::<NoExtra>("42").unwrap(), NoExtra);
+        assert_eq!(serde_json::to_string(&NoExtra).unwrap(), "{}");
+    }
+
     fn parse_plain(json: &str) -> Result<AccessClaims, JwtErrorKind> {
         parse::<NoExtra>(json.as_bytes(), "tid")
     }
