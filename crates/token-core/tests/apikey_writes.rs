@@ -69,7 +69,10 @@ async fn a_failing_store_is_written_once_and_its_error_kept() {
     assert_eq!(err.kind(), ApiKeyErrorKind::StoreUnavailable);
     // Only a lost compare-and-swap is retried; an outage is not hammered.
     assert_eq!(keys.store().updates.load(Ordering::SeqCst), 1);
-    assert_eq!(err.source().unwrap().to_string(), "store unavailable: disk full");
+    assert_eq!(
+        err.source().unwrap().to_string(),
+        "store unavailable: disk full"
+    );
 }
 
 #[tokio::test]

@@ -165,8 +165,15 @@ async fn two_credentials_or_query_credentials_are_invalid_requests() {
         );
         assert!(!a.body.contains(&token) && !a.body.contains(key.expose_secret()));
     }
-    let harmless = send(&layer(&w), req("GET", "/health?page=2")).await;
-    assert_eq!(harmless.status, StatusCode::OK);
+    // Ordinary query values, long ones and dotted ones included, are not credentials.
+    for uri in [
+        "/health?page=2",
+        "/health?search=quarterly+revenue+by+region+and+month",
+        "/health?v=1.2.3",
+    ] {
+        let harmless = send(&layer(&w), req("GET", uri)).await;
+        assert_eq!(harmless.status, StatusCode::OK, "{uri}");
+    }
 }
 
 #[tokio::test]

@@ -418,6 +418,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn extras_that_carry_nothing_add_no_members() {
+        #[derive(Serialize)]
+        struct Empty {}
+        #[derive(Serialize)]
+        struct One {
+            plan: &'static str,
+        }
+        assert_eq!(extra_members(&NoExtra), Ok(None));
+        assert_eq!(extra_members(&()), Ok(None), "unit serializes to null");
+        assert_eq!(extra_members(&Empty {}), Ok(None));
+        let one = extra_members(&One { plan: "pro" }).unwrap().unwrap();
+        assert_eq!(one.get("plan"), Some(&serde_json::json!("pro")));
+        assert!(extra_members(&42).is_err());
+    }
+
+    #[test]
     fn no_extra_reads_and_discards_any_value() {
         // Deserialized on its own it consumes what it is given (a stream with the
         // value left in it would fail), and serializes to an empty object.
