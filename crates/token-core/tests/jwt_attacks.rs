@@ -434,6 +434,12 @@ fn leeway_and_lifetime_are_bounded() {
         kind(&v, &forge(&key, &header(&key), &long)),
         Some(JwtErrorKind::LifetimeTooLong)
     );
+    // The default bound is a day: a token of exactly 24 hours passes.
+    let day = format!(
+        r#"{{"iss":"https://as","aud":"api","exp":{},"iat":{NOW}}}"#,
+        NOW + 24 * 3600
+    );
+    assert_eq!(kind(&v, &forge(&key, &header(&key), &day)), None);
 }
 
 #[test]

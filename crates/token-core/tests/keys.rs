@@ -161,6 +161,29 @@ fn nothing_secret_in_debug_or_errors() {
 }
 
 #[test]
+fn a_keyring_shows_its_keys_and_their_bindings_in_debug() {
+    let own = SigningKey::generate(Algorithm::EdDSA).unwrap();
+    let partner = SigningKey::generate(Algorithm::ES256).unwrap();
+    let legacy = SigningKey::generate(Algorithm::HS256).unwrap();
+    let ring = Keyring::new(own.clone())
+        .with_verifying_key(partner.verifying_key().clone(), "https://partner.example")
+        .unwrap()
+        .dangerous_with_unbound_key(legacy.verifying_key().clone())
+        .unwrap();
+    let shown = format!("{ring:?}");
+    assert!(shown.starts_with("Keyring"), "{shown}");
+    for kid in [own.kid(), partner.kid(), legacy.kid()] {
+        assert!(shown.contains(kid), "{shown}");
+    }
+    for binding in ["own", "\"https://partner.example\"", "unbound"] {
+        assert!(shown.contains(binding), "{binding}: {shown}");
+    }
+    let shared = format!("{:?}", token_core::jwt::SharedKeyring::new(ring));
+    assert!(shared.starts_with("SharedKeyring(Keyring"), "{shared}");
+    assert!(shared.contains(own.kid()), "{shared}");
+}
+
+#[test]
 fn rotation_keeps_tokens_in_flight_until_retirement() {
     let clock = ManualClock::new(NOW);
     let old = SigningKey::generate(Algorithm::EdDSA).unwrap();
