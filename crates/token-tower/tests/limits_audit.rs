@@ -570,3 +570,49 @@ async fn a_flood_of_anonymous_clients_never_denies_a_principal() {
         assert_eq!(a.status, StatusCode::OK, "principal {i}");
     }
 }
+
+/// A shared store that answers every batch "this can never pass" (a store whose quota
+/// for the limit is smaller than the request's cost).
+#[derive(Debug)]
+struct NeverStore;
+
+impl token_ratelimit::LimitStore for NeverStore {
+    fn acquire(
+        &self,
+        _checks: &[token_ratelimit::LimitCheck<'_>],
+        _now: Duration,
+    ) -> impl std::future::Future<
+        Output = Result<token_ratelimit::BatchOutcome, token_ratelimit::LimitStoreError>,
+    > + Send {
+        std::future::ready(Ok(token_ratelimit::BatchOutcome::Refused(
+            token_ratelimit::StoreRefusal::new(
+                0,
+                token_ratelimit::RefusalReason::CostExceedsBurst,
+                None,
+            ),
+        )))
+    }
+}
+
+#[tokio::test]
+async fn a_request_that_can_never_pass_says_so_and_not_when() {
+    let w = World::new();
+    let limiter = Limiter::builder()
+        .principal(token_ratelimit::Limit::strict(
+            Quota::per_minute(2).unwrap(),
+        ))
+        .store(NeverStore)
+        .clock(ManualClock::default())
+        .build()
+        .unwrap();
+    let layer = AuthLayer::builder(w.authenticator(), policy())
+        .limiter(limiter)
+        .build();
+    let token = w.token("read:reports", None);
+    let svc = layer.layer(service_fn(echo));
+    let request = req("GET", "/api/reports").bearer(&token).build();
+    let a = answer(svc.oneshot(request).await.unwrap()).await;
+    assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(a.code(), "cost_exceeds_limit");
+    assert!(a.header("retry-after").is_none(), "no retry time is honest");
+}
