@@ -227,3 +227,57 @@ fn each_clone_rechecks_with_its_own_settings() {
         "the original's settings are unchanged"
     );
 }
+
+#[test]
+fn a_capacity_of_zero_means_no_cache() {
+    let w = world(0);
+    let t = mint(&w, &w.keyring, "a");
+    assert!(code(&w, &t).is_ok());
+    assert!(code(&w, &t).is_ok());
+    assert_eq!(
+        (w.verifier.cached_tokens(), w.verifier.cache_hits()),
+        (0, 0)
+    );
+}
+
+#[test]
+fn revoking_through_the_verifiers_store_refuses_the_token() {
+    let w = world(100);
+    let t = mint(&w, &w.keyring, "jti-9");
+    assert!(code(&w, &t).is_ok());
+    // What the OAuth revocation endpoint does: revoke in the verifier's own store.
+    w.verifier
+        .revocation_store()
+        .expect("configured")
+        .revoke("iss", "jti-9", NOW + 600);
+    assert_eq!(code(&w, &t), Err("token_revoked"));
+    assert!(
+        Verifier::new(w.keyring.clone(), Validation::access_tokens("iss", "aud"))
+            .revocation_store()
+            .is_none()
+    );
+}
+
+#[test]
+fn access_token_validation_names_its_audience_and_tenant_claim() {
+    let w = world(100);
+    // A token for another audience, otherwise perfect, is refused.
+    let other = Minter::new(w.keyring.clone(), "iss")
+        .with_clock(Arc::new(w.clock.clone()))
+        .mint(&AccessTokenRequest::new("user-1", "another-api").ttl_secs(600))
+        .unwrap();
+    assert_eq!(code(&w, &other), Err("wrong_audience"));
+
+    let v = Validation::access_tokens("iss", "aud");
+    assert_eq!(v.tenant_claim(), "tid");
+    assert_eq!(v.max_token_len(), 8 * 1024);
+    let custom = Validation::builder()
+        .issuer("iss")
+        .audience("aud")
+        .tenant_claim("org")
+        .max_token_len(2048)
+        .build()
+        .unwrap();
+    assert_eq!(custom.tenant_claim(), "org");
+    assert_eq!(custom.max_token_len(), 2048);
+}
