@@ -360,6 +360,15 @@ mod tests {
         let h = headers(&[("forwarded", "for=192.0.2.60:8080;proto=http")]);
         let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies(), xff(&h));
         assert_eq!((c.ip, c.tls), (Some(ip("192.0.2.60")), false));
+        // Spaces and tabs around the pairs, as proxies write them, are allowed.
+        for spaced in [
+            "for=192.0.2.61; proto=https",
+            "for = 192.0.2.61;\tproto=https",
+        ] {
+            let h = headers(&[("forwarded", spaced)]);
+            let c = resolve(Some(ip("10.0.0.1")), false, &h, &proxies(), xff(&h));
+            assert_eq!((c.ip, c.tls), (Some(ip("192.0.2.61")), true), "{spaced:?}");
+        }
     }
 
     /// A header map whose lines are raw bytes (nginx passes the client's bytes on).
