@@ -281,3 +281,31 @@ fn access_token_validation_names_its_audience_and_tenant_claim() {
     assert_eq!(custom.tenant_claim(), "org");
     assert_eq!(custom.max_token_len(), 2048);
 }
+
+#[test]
+fn a_token_of_exactly_the_size_limit_is_read() {
+    let w = world(100);
+    let t = mint(&w, &w.keyring, "a");
+    let at_limit = |max: usize| {
+        Verifier::new(
+            w.keyring.clone(),
+            Validation::builder()
+                .issuer("iss")
+                .audience("aud")
+                .typ("at+jwt")
+                .max_token_len(max)
+                .build()
+                .unwrap(),
+        )
+        .with_clock(Arc::new(w.clock.clone()))
+    };
+    assert!(at_limit(t.len()).verify(&t).is_ok());
+    assert_eq!(
+        at_limit(t.len() - 1).verify(&t).unwrap_err().code(),
+        "token_too_large"
+    );
+    let shown = format!("{:?}", at_limit(t.len()));
+    assert!(shown.starts_with("Verifier"), "{shown}");
+    assert!(shown.contains("revocation: false"), "{shown}");
+    assert!(format!("{:?}", w.verifier).contains("revocation: true"));
+}

@@ -565,5 +565,8 @@ mod tests {
         assert!(media_type_eq("Application/AT+JWT", "at+jwt"));
         assert!(!media_type_eq("jwt", "at+jwt"));
         assert!(!media_type_eq("application/", "at+jwt"));
+        // Only `application/` is optional: another twelve-byte prefix is not.
+        assert!(!media_type_eq("example.com/at+jwt", "at+jwt"));
+        assert!(!media_type_eq("at+jwt", "applicationXat+jwt"));
     }
 }
