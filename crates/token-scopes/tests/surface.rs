@@ -112,6 +112,9 @@ fn a_route_match_names_the_rule_by_position() {
     assert_eq!(route.rule_index(), 2);
     assert_eq!(route.rule().name(), "GET /c");
     assert_eq!(policy.match_route("GET", "/b").unwrap().rule_index(), 1);
+    let shown = format!("{route:?}");
+    assert!(shown.starts_with("RouteMatch"), "{shown}");
+    assert!(shown.contains("GET /c"), "{shown}");
 }
 
 #[test]
