@@ -31,6 +31,9 @@ fn scopes_and_sets_format_for_people_and_for_debugging() {
     assert_eq!(one.to_string(), "read:reports");
     assert_eq!(format!("{one:?}"), r#"Scope("read:reports")"#);
 
+    let template = PathTemplate::parse("/t/{tenant}/{*rest}").unwrap();
+    assert_eq!(template.to_string(), "/t/{tenant}/{*rest}");
+
     let methods = MethodSet::parse("GET")
         .unwrap()
         .union(MethodSet::parse("POST").unwrap());
