@@ -1,5 +1,6 @@
 //! Revocation always wins: a store whose compare-and-swap always conflicts (a busy
-//! metered key bumps the version on every use) cannot keep a key from being revoked.
+//! metered key bumps the version on every use) cannot keep a key from being revoked;
+//! and a store whose writes fail is not retried.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,11 +13,22 @@ use token_core::{ManualClock, StoreError, StoreErrorKind};
 
 const NOW: i64 = 1_800_000_000;
 
-/// Every compare-and-swap write loses to a credit use that slipped in between.
+/// What a store's compare-and-swap writes do.
+#[derive(Debug, Default, Clone, Copy)]
+enum Writes {
+    /// Every write loses to a credit use that slipped in between.
+    #[default]
+    LoseTheRace,
+    /// Every write fails: the backend is down for writes.
+    Fail,
+}
+
+/// A store whose writes never succeed, in one of two ways.
 #[derive(Debug, Default)]
 struct AlwaysConflicting {
     inner: MemoryKeyStore,
     updates: AtomicUsize,
+    writes: Writes,
 }
 
 impl KeyStore for AlwaysConflicting {
@@ -31,6 +43,9 @@ impl KeyStore for AlwaysConflicting {
     }
     async fn update(&self, record: KeyRecord) -> Result<(), StoreError> {
         self.updates.fetch_add(1, Ordering::SeqCst);
+        if let Writes::Fail = self.writes {
+            return Err(StoreError::new(StoreErrorKind::Unavailable, "disk full"));
+        }
         // A use of the key wins the race every time.
         self.inner.consume_credit(&record.id, NOW).await?;
         self.inner.update(record).await
@@ -136,4 +151,31 @@ async fn a_revocation_between_read_and_write_is_never_overwritten() {
         keys.get(&record.id).await.unwrap().status,
         KeyStatus::Revoked { .. }
     ));
+}
+
+#[tokio::test]
+async fn a_failing_store_is_written_once_and_its_error_kept() {
+    let clock = ManualClock::new(NOW);
+    let store = AlwaysConflicting {
+        writes: Writes::Fail,
+        ..AlwaysConflicting::default()
+    };
+    let keys = ApiKeys::builder(store, KeyFormat::new("tk_live").unwrap())
+        .clock(Arc::new(clock.clone()))
+        .build();
+    let (_, record) = keys
+        .mint(NewKey::new("k", "a".parse().unwrap()))
+        .await
+        .unwrap();
+    let err = keys
+        .update(&record.id, KeyUpdate::new().name("renamed"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ApiKeyErrorKind::StoreUnavailable);
+    // Only a lost compare-and-swap is retried; an outage is not hammered.
+    assert_eq!(keys.store().updates.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        std::error::Error::source(&err).unwrap().to_string(),
+        "store unavailable: disk full"
+    );
 }

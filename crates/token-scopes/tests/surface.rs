@@ -129,7 +129,10 @@ fn a_policy_keeps_the_spec_it_was_built_from() {
         .unwrap();
     let shown = format!("{policy:?}");
     assert!(shown.starts_with("Policy"), "{shown}");
-    assert!(shown.contains("admin:tenants") && shown.contains("/a"), "{shown}");
+    assert!(
+        shown.contains("admin:tenants") && shown.contains("/a"),
+        "{shown}"
+    );
     let spec = policy.spec();
     assert_eq!(spec.cross_tenant_scope.as_deref(), Some("admin:tenants"));
     assert_eq!(spec.rules.len(), 1);
