@@ -53,14 +53,15 @@
 //!
 //! - `axum` (default): the [`routes`] (JWKS, `/oauth/token`, `/oauth/introspect`,
 //!   `/oauth/revoke`, `/admin/keys`) and the [`Authenticated`] extractor.
-//! - `remote-jwks` (default): [`remote::RemoteJwks`], tokens from an external OIDC
-//!   provider with a cached, refreshed JWKS.
-//! - `https` (default): the built-in fetcher speaks `https://` (rustls on *ring*: no
-//!   C toolchain, no OpenSSL, no aws-lc), trusting the web PKI roots compiled in from
-//!   `webpki-roots` or roots you give it ([`remote::TrustRoots`]). On by default
-//!   because `remote-jwks` is of little use without it and it costs little (*ring* is
-//!   already a dependency); turn it off only for providers on plain HTTP.
-//! - `native-roots`: [`remote::TrustRoots::platform`], the operating system's store.
+//! - `remote-jwks`: `remote::RemoteJwks`, tokens from an external OIDC provider with
+//!   a cached, refreshed JWKS. Off by default: it brings an HTTP client stack (hyper's
+//!   client, tokio's timers) that a service verifying only its own tokens does not need.
+//! - `https`: `remote-jwks` over `https://` (rustls on *ring*: no C toolchain, no
+//!   OpenSSL, no aws-lc), trusting the web PKI roots compiled in from `webpki-roots` or
+//!   roots you give it (`remote::TrustRoots`). Enable `https` for a real provider (it
+//!   turns on `remote-jwks`); `remote-jwks` alone speaks plain HTTP only, for local
+//!   providers.
+//! - `native-roots`: `remote::TrustRoots::platform`, the operating system's store.
 //!
 //! The layer itself needs neither: it is plain tower over `http` types and works on a
 //! bare hyper server (`examples/hyper-minimal`).
