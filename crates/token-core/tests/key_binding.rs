@@ -355,3 +355,18 @@ fn b64_decode(text: &str) -> Vec<u8> {
         .decode(text)
         .unwrap()
 }
+
+#[test]
+fn a_pem_key_binds_to_every_allowed_algorithm_of_its_type() {
+    let rsa = include_str!("data/rsa2048-pkcs8.pem");
+    let keys =
+        VerifyingKey::from_pem_for(rsa, &[Algorithm::RS256, Algorithm::PS256, Algorithm::ES256])
+            .unwrap();
+    let algs: Vec<Algorithm> = keys.iter().map(VerifyingKey::algorithm).collect();
+    assert_eq!(algs, [Algorithm::RS256, Algorithm::PS256]);
+    assert!(matches!(
+        VerifyingKey::from_pem_for(rsa, &[Algorithm::ES256, Algorithm::EdDSA]),
+        Err(KeyError::NotAllowed)
+    ));
+    assert_eq!(VerifyingKey::from_pem_for(rsa, &[]).unwrap().len(), 1);
+}

@@ -48,33 +48,7 @@ impl FoundKey {
     ) -> Result<Vec<VerifyingKey>, KeyError> {
         match &self.material {
             Material::Jwk(jwk) => VerifyingKey::from_jwk_for(jwk, allowed),
-            Material::Pem(text) => {
-                let with = |alg| match SigningKey::from_pem(text, alg) {
-                    Ok(key) => Ok(key.verifying_key().clone()),
-                    Err(KeyError::UnsupportedPem(_)) => VerifyingKey::from_pem(text, alg),
-                    Err(e) => Err(e),
-                };
-                if allowed.is_empty() {
-                    return with(None).map(|key| vec![key]);
-                }
-                let mut keys = Vec::new();
-                let mut refusal = None;
-                for alg in allowed {
-                    match with(Some(*alg)) {
-                        Ok(key) => keys.push(key),
-                        // Another key type's algorithm: not a reason worth reporting.
-                        Err(KeyError::AlgorithmMismatch) => {}
-                        Err(e) => {
-                            refusal.get_or_insert(e);
-                        }
-                    }
-                }
-                match (keys.is_empty(), refusal) {
-                    (false, _) => Ok(keys),
-                    (true, Some(e)) => Err(e),
-                    (true, None) => Err(KeyError::NotAllowed),
-                }
-            }
+            Material::Pem(text) => VerifyingKey::from_pem_for(text, allowed),
         }
     }
 }

@@ -177,21 +177,34 @@ impl VerifyingKey {
             }
             Err(e) => return Err(e),
         };
-        let mut keys = Vec::new();
-        let mut refusal = None;
-        for alg in fits.into_iter().filter(|a| allowed.contains(a)) {
-            match VerifyingKey::from_jwk(jwk, Some(alg)) {
-                Ok(key) => keys.push(key),
-                Err(e) => {
-                    refusal.get_or_insert(e);
-                }
-            }
+        bind_each(
+            fits.into_iter().filter(|a| allowed.contains(a)),
+            |alg| VerifyingKey::from_jwk(jwk, Some(alg)),
+            |_| false,
+        )
+    }
+
+    /// The keys a PEM file gives under the `allowed` algorithms: a public key
+    /// (`PUBLIC KEY`, `RSA PUBLIC KEY`) or the public half of a private key, one per
+    /// allowed algorithm it fits (an RSA key fits RS and PS algorithms, an EC key its
+    /// curve's, an Ed25519 key `EdDSA`). With `allowed` empty, the key's own default
+    /// algorithm ([`VerifyingKey::from_pem`] without one). [`KeyError::NotAllowed`] when
+    /// it fits none of `allowed`.
+    pub fn from_pem_for(text: &str, allowed: &[Algorithm]) -> Result<Vec<VerifyingKey>, KeyError> {
+        let with = |alg| match super::SigningKey::from_pem(text, alg) {
+            Ok(key) => Ok(key.verifying_key().clone()),
+            Err(KeyError::UnsupportedPem(_)) => VerifyingKey::from_pem(text, alg),
+            Err(e) => Err(e),
+        };
+        if allowed.is_empty() {
+            return with(None).map(|key| vec![key]);
         }
-        match (keys.is_empty(), refusal) {
-            (false, _) => Ok(keys),
-            (true, Some(e)) => Err(e),
-            (true, None) => Err(KeyError::NotAllowed),
-        }
+        // Another key type's algorithm is not a reason worth reporting.
+        bind_each(
+            allowed.iter().copied(),
+            |alg| with(Some(alg)),
+            |e| matches!(e, KeyError::AlgorithmMismatch),
+        )
     }
 
     /// Parses a DER `SubjectPublicKeyInfo`. Without `alg`, an RSA key verifies RS256
@@ -380,5 +393,30 @@ impl fmt::Debug for VerifyingKey {
             .field("alg", &self.algorithm())
             .field("kid", &self.kid())
             .finish_non_exhaustive()
+    }
+}
+
+/// One key per algorithm of `algs` that `bind` accepts; when none does, the first
+/// refusal that `ignore` does not discard, else [`KeyError::NotAllowed`].
+fn bind_each(
+    algs: impl IntoIterator<Item = Algorithm>,
+    bind: impl Fn(Algorithm) -> Result<VerifyingKey, KeyError>,
+    ignore: impl Fn(&KeyError) -> bool,
+) -> Result<Vec<VerifyingKey>, KeyError> {
+    let mut keys = Vec::new();
+    let mut refusal = None;
+    for alg in algs {
+        match bind(alg) {
+            Ok(key) => keys.push(key),
+            Err(e) if ignore(&e) => {}
+            Err(e) => {
+                refusal.get_or_insert(e);
+            }
+        }
+    }
+    match (keys.is_empty(), refusal) {
+        (false, _) => Ok(keys),
+        (true, Some(e)) => Err(e),
+        (true, None) => Err(KeyError::NotAllowed),
     }
 }
