@@ -137,6 +137,7 @@ async fn no_secret_reaches_any_sink() {
         AuditEvent::auth_failed_code("key_revoked"),
         AuditEvent::network_denied(&principal),
         AuditEvent::scope_denied(&principal, &required, ["write:reports"]),
+        AuditEvent::policy_denied(&principal),
         AuditEvent::rate_limited(&principal),
         AuditEvent::usage_exceeded(&principal),
         AuditEvent::key_created(&record),
@@ -179,8 +180,8 @@ async fn no_secret_reaches_any_sink() {
     let traced = capture.0.lock().unwrap().clone();
     assert_eq!(
         file.lines().count(),
-        19,
-        "18 events and one anomaly (retired key)"
+        20,
+        "19 events and one anomaly (retired key)"
     );
     assert!(
         traced.contains("[token_audit]") && traced.contains("kind=\"key.rotated\""),

@@ -46,7 +46,7 @@
 //! [rate limits](AuthLayerBuilder::limiter) charged, and the [`token_core::Principal`]
 //! handed to the service in the request's extensions. One audit event per decision is
 //! [recorded](AuthLayerBuilder::auditor) after the response. Refusals are RFC 6750
-//! challenges with RFC 9457 problem bodies ([`Rejection`]); `docs/tower.md` lists
+//! challenges with RFC 9457 problem bodies (one typed [`Refusal`]); `docs/tower.md` lists
 //! every status, header and reason code.
 //!
 //! # Features
@@ -66,36 +66,23 @@
 //! The layer itself needs neither: it is plain tower over `http` types and works on a
 //! bare hyper server (`examples/hyper-minimal`).
 
-mod audit;
-mod body;
-mod credential;
-mod decide;
+mod auth;
 #[cfg(feature = "axum")]
-mod extract;
-mod forwarded;
-mod future;
-mod layer;
-mod rejection;
+mod authenticated;
+mod body;
 #[cfg(feature = "remote-jwks")]
 pub mod remote;
 mod require_scope;
-mod respond;
 #[cfg(feature = "axum")]
 pub mod routes;
-mod service;
 
-pub use body::AuthBody;
-pub use credential::{CredentialSource, ExtractError, extract, query_carries_credential};
+pub use auth::{
+    AuthLayer, AuthLayerBuilder, AuthService, CLIENT_CLOSED, ClientInfo, CredentialSource,
+    DEFAULT_ANONYMOUS_IPV6_PREFIX, DEFAULT_API_KEY_HEADER, DEFAULT_PROBLEM_TYPE_BASE, ExtractError,
+    InsecureTransport, MAX_FORWARDED_HOPS, PeerAddr, ProxyHeaders, Refusal, RenderedBody,
+    ResponseFuture, TlsConnection, UnavailableStore, extract, query_carries_credential, resolve,
+};
 #[cfg(feature = "axum")]
-pub use extract::{Authenticated, MissingPrincipal};
-pub use forwarded::{
-    ClientInfo, MAX_FORWARDED_HOPS, PeerAddr, ProxyHeaders, TlsConnection, resolve,
-};
-pub use future::{CLIENT_CLOSED, ResponseFuture};
-pub use layer::{
-    AuthLayer, AuthLayerBuilder, DEFAULT_ANONYMOUS_IPV6_PREFIX, DEFAULT_API_KEY_HEADER,
-    DEFAULT_PROBLEM_TYPE_BASE,
-};
-pub use rejection::{Rejection, RejectionKind, RenderFn, RenderedBody};
+pub use authenticated::{Authenticated, MissingPrincipal};
+pub use body::AuthBody;
 pub use require_scope::{RequireScope, RequireScopeFuture, RequireScopeLayer};
-pub use service::AuthService;

@@ -14,9 +14,9 @@ use token_scopes::{Requirement, RequirementError};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::auth::refusal::Refusal;
+use crate::auth::respond::Shared;
 use crate::body::AuthBody;
-use crate::rejection::Rejection;
-use crate::respond::Responder;
 
 /// A per-route scope check, for users who declare requirements next to each route
 /// (`.route("/reports", get(list).layer(RequireScopeLayer::new("read:reports")?))`).
@@ -24,10 +24,11 @@ use crate::respond::Responder;
 /// It reads the [`Principal`] that [`crate::AuthLayer`] put in the request's
 /// extensions, so it adds to the policy and never replaces it: the outer layer still
 /// fails closed for routes the policy does not know. Without a principal it answers
-/// 401; with too few scopes, 403 `insufficient_scope` naming what would satisfy it.
+/// 401; with too few scopes, 403 `insufficient_scope` naming what would satisfy it,
+/// rendered as the `AuthLayer` renders its own refusals (realm, problem type, hook).
 #[derive(Debug, Clone)]
 pub struct RequireScopeLayer {
-    shared: Arc<(Requirement, Responder)>,
+    requirement: Arc<Requirement>,
 }
 
 impl RequireScopeLayer {
@@ -39,22 +40,8 @@ impl RequireScopeLayer {
     /// A check for an already parsed requirement.
     pub fn requirement(requirement: Requirement) -> Self {
         RequireScopeLayer {
-            shared: Arc::new((requirement, Responder::default())),
+            requirement: Arc::new(requirement),
         }
-    }
-
-    /// The challenge's realm (default `api`; use the same as the `AuthLayer`).
-    #[must_use]
-    pub fn realm(self, realm: &str) -> Self {
-        let (requirement, mut responder) = (*self.shared).clone();
-        realm.clone_into(&mut responder.realm);
-        RequireScopeLayer {
-            shared: Arc::new((requirement, responder)),
-        }
-    }
-
-    fn check(&self, principal: Option<&Principal>) -> Result<(), Rejection> {
-        Rejection::demand(principal, &self.shared.0).map(|_| ())
     }
 }
 
@@ -106,26 +93,43 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        match self.layer.check(req.extensions().get::<Principal>()) {
-            Ok(()) => RequireScopeFuture {
-                inner: Some(self.inner.call(req)),
-                refused: None,
+        let extensions = req.extensions();
+        match Refusal::demand(extensions.get::<Principal>(), &self.layer.requirement) {
+            Ok(_) => RequireScopeFuture {
+                state: ScopeState::Inner {
+                    future: self.inner.call(req),
+                },
             },
-            Err(rejection) => RequireScopeFuture {
-                inner: None,
-                refused: Some(self.layer.shared.1.refusal(&rejection)),
+            Err(refusal) => RequireScopeFuture {
+                state: ScopeState::Refused {
+                    response: Shared::of(extensions).0.refusal(&refusal),
+                },
             },
         }
     }
 }
 
 pin_project! {
+    #[project = ScopeStateProj]
+    #[project_replace = ScopeStateTaken]
+    enum ScopeState<F> {
+        Inner { #[pin] future: F },
+        Refused { response: Response<Full<Bytes>> },
+        Done,
+    }
+}
+
+pin_project! {
     /// The response future of [`RequireScope`].
-    #[derive(Debug)]
     pub struct RequireScopeFuture<F> {
         #[pin]
-        inner: Option<F>,
-        refused: Option<Response<Full<Bytes>>>,
+        state: ScopeState<F>,
+    }
+}
+
+impl<F> std::fmt::Debug for RequireScopeFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequireScopeFuture").finish_non_exhaustive()
     }
 }
 
@@ -136,15 +140,19 @@ where
     type Output = Result<Response<AuthBody<ResBody>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        if let Some(inner) = this.inner.as_pin_mut() {
-            return inner.poll(cx).map_ok(|r| r.map(Either::Left));
+        let mut state = self.project().state;
+        match state.as_mut().project() {
+            ScopeStateProj::Inner { future } => future.poll(cx).map_ok(|r| r.map(Either::Left)),
+            ScopeStateProj::Refused { .. } => match state.project_replace(ScopeState::Done) {
+                ScopeStateTaken::Refused { response } => {
+                    Poll::Ready(Ok(response.map(Either::Right)))
+                }
+                _ => unreachable!("the state was Refused a moment ago"),
+            },
+            // Polled after it completed: a caller bug, answered rather than panicked.
+            ScopeStateProj::Done => {
+                Poll::Ready(Ok(crate::auth::respond::internal_error().map(Either::Right)))
+            }
         }
-        let response = this.refused.take().unwrap_or_else(|| {
-            let mut r = Response::new(Full::new(Bytes::new()));
-            *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
-            r
-        });
-        Poll::Ready(Ok(response.map(Either::Right)))
     }
 }

@@ -39,9 +39,9 @@ fn recorded(sink: &MemorySink, auditor: &Auditor, kind: EventKind) -> bool {
     sink.events().iter().any(|e| e.kind() == kind)
 }
 
-/// `routes` behind the layer, with `policy`.
-fn behind_layer(world: &World, routes: Router, policy: Policy) -> Router {
-    routes.layer(AuthLayer::builder(world.authenticator(), policy).build())
+/// `routes` behind `layer`.
+fn behind_layer(routes: Router, layer: AuthLayer) -> Router {
+    routes.layer(layer)
 }
 
 async fn call(
@@ -78,17 +78,20 @@ async fn every_key_admin_setting_reaches_the_router() {
     let _earlier: Router = admin.router();
     let _copy = admin.clone();
     let admin = admin
-        .admin_scope(scope("keys:manage"))
-        .cross_tenant_scope(scope("ops:all"))
         .default_grace_secs(77)
         .auditor(auditor.clone())
         .clock(Arc::new(admin_clock.clone()) as Arc<dyn Clock>);
+    // The scopes are the layer's (admin) and the policy's (cross-tenant): set once.
     let policy = Policy::builder()
         .rule(RuleSpec::new("*", "/admin/keys").require("keys:manage"))
         .rule(RuleSpec::new("*", "/admin/keys/{*rest}").require("keys:manage"))
+        .cross_tenant_scope("ops:all")
         .build()
         .unwrap();
-    let app = behind_layer(&world, admin.router(), policy);
+    let layer = AuthLayer::builder(world.authenticator(), policy)
+        .admin_scope(scope("keys:manage"))
+        .build();
+    let app = behind_layer(admin.router(), layer);
 
     // Holds the configured admin scope, not the default `admin:keys`, and the
     // configured cross-tenant scope, not the default `admin:tenants`.
@@ -156,16 +159,18 @@ async fn every_oauth_setting_reaches_the_router() {
     let _copy = oauth.clone();
     let oauth = oauth
         .refresh_tokens(refresh.clone())
-        .introspection_scope(scope("tokens:peek"))
-        .cross_tenant_scope(scope("ops:all"))
         .access_ttl_secs(120)
         .auditor(auditor.clone());
     let policy = Policy::builder()
         .rule(RuleSpec::new("POST", "/oauth/token").public())
         .rule(RuleSpec::new("POST", "/oauth/introspect").require("tokens:peek"))
+        .cross_tenant_scope("ops:all")
         .build()
         .unwrap();
-    let app = behind_layer(&world, oauth.router(), policy);
+    let layer = AuthLayer::builder(world.authenticator(), policy)
+        .introspection_scope(scope("tokens:peek"))
+        .build();
+    let app = behind_layer(oauth.router(), layer);
 
     // The refresh grant is accepted, and mints tokens of the configured lifetime.
     let (client, secret) = clients

@@ -616,3 +616,43 @@ async fn a_request_that_can_never_pass_says_so_and_not_when() {
     assert_eq!(a.code(), "cost_exceeds_limit");
     assert!(a.header("retry-after").is_none(), "no retry time is honest");
 }
+
+#[tokio::test]
+async fn each_refusal_is_filed_under_its_own_kind() {
+    let w = World::new();
+    let (l, auditor, sink) = audited(&w);
+    let token = w.token("read:reports", None);
+    // A path no rule knows, with a valid credential: a policy denial, not a scope one.
+    let miss = send(&l, req("GET", "/api/nowhere").bearer(&token)).await;
+    assert_eq!(miss.status, StatusCode::FORBIDDEN);
+    // Too few scopes: the missing scope is recorded as a scope, not parsed from text.
+    let few = w.token("read:usage", None);
+    send(&l, req("GET", "/api/reports").bearer(&few)).await;
+    // Plain HTTP from afar.
+    send(
+        &l,
+        req("GET", "/api/reports")
+            .bearer(&token)
+            .peer("203.0.113.9:1"),
+    )
+    .await;
+    auditor.flush();
+    let events = sink.events();
+    let seen: Vec<_> = events
+        .iter()
+        .map(|e| (e.kind(), e.reason_code().map(str::to_owned)))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (EventKind::PolicyDenied, Some("no_rule".to_owned())),
+            (
+                EventKind::ScopeDenied,
+                Some("insufficient_scope".to_owned())
+            ),
+            (EventKind::AuthFailed, Some("insecure_transport".to_owned())),
+        ]
+    );
+    assert_eq!(events[0].principal(), Some("user-1"));
+    assert_eq!(events[1].missing_scopes(), ["read:reports"]);
+}

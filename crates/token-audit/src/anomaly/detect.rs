@@ -122,7 +122,7 @@ impl AnomalyDetector {
         if let Some(ip) = event.client_ip() {
             self.network(&key, ip, event, now, out);
         }
-        if kind == EventKind::ScopeDenied {
+        if matches!(kind, EventKind::ScopeDenied | EventKind::PolicyDenied) {
             let (n, within) = self.config.scope_burst;
             let ring = self.scope_denials.entry(&key, now, VecDeque::new);
             if burst(ring, now, n, dur(within)) {

@@ -104,6 +104,14 @@ impl AuditEvent {
         e
     }
 
+    /// `policy.denied`: no rule of the route policy allows the method and path
+    /// (`no_rule`; the policy fails closed).
+    pub fn policy_denied(principal: &Principal) -> Self {
+        AuditEvent::new(EventKind::PolicyDenied, Outcome::Denied)
+            .reason("no_rule")
+            .with_principal(principal)
+    }
+
     /// `rate.limited`: a rate limit refused the principal's request.
     pub fn rate_limited(principal: &Principal) -> Self {
         AuditEvent::new(EventKind::RateLimited, Outcome::Denied)

@@ -47,8 +47,11 @@ kinds! {
     AuthFailed => "auth.failed",
     /// The client address is outside the credential's allowed networks.
     NetworkDenied => "network.denied",
-    /// The credential lacks scopes the route requires.
+    /// The credential lacks scopes the route requires (or the cross-tenant scope).
     ScopeDenied => "scope.denied",
+    /// The route policy has no rule for the method and path (`no_rule`): it fails
+    /// closed.
+    PolicyDenied => "policy.denied",
     /// A rate limit refused the request.
     RateLimited => "rate.limited",
     /// The credential's usage credits or quota are exhausted.
@@ -85,6 +88,7 @@ impl EventKind {
                 | EventKind::AuthFailed
                 | EventKind::NetworkDenied
                 | EventKind::ScopeDenied
+                | EventKind::PolicyDenied
                 | EventKind::RateLimited
                 | EventKind::UsageExceeded
         )
@@ -156,7 +160,7 @@ mod tests {
             assert_eq!(json, format!("\"{k}\""));
             assert_eq!(serde_json::from_str::<EventKind>(&json).unwrap(), k);
         }
-        assert_eq!(EventKind::ALL.len(), 16);
+        assert_eq!(EventKind::ALL.len(), 17);
         assert!("auth.Failed".parse::<EventKind>().is_err());
         assert_eq!(
             serde_json::to_string(&Outcome::Denied).unwrap(),

@@ -14,18 +14,12 @@ use token_core::apikey::{
     ApiKeyError, ApiKeyErrorKind, ApiKeys, KeyRecord, KeyStore, KeyUpdate, NewKey,
 };
 use token_core::{Cidr, Clock, Principal, SystemClock};
-use token_scopes::{Requirement, Scope, ScopeSet};
+use token_scopes::ScopeSet;
 
+use super::error::{Caller, RouteError};
 use super::oauth_error::no_store;
-use crate::extract::Authenticated;
-use crate::rejection::{Rejection, problem_document};
-use crate::respond::Responder;
-
-/// The default scope every key-administration call needs.
-pub const DEFAULT_ADMIN_SCOPE: &str = "admin:keys";
-
-/// The default scope that lets an administrator manage keys of every tenant.
-pub const DEFAULT_CROSS_TENANT_SCOPE: &str = "admin:tenants";
+use crate::auth::refusal::Refusal;
+use crate::auth::respond::Settings;
 
 /// The longest `ttl` a new key may ask for: ten years.
 pub const MAX_TTL_SECS: i64 = 10 * 365 * 86_400;
@@ -42,9 +36,10 @@ pub const MAX_TTL_SECS: i64 = 10 * 365 * 86_400;
 /// | `DELETE /admin/keys/{id}` | revokes at once |
 /// | `GET /admin/keys/{id}/usage` | per-minute and per-hour counts from the audit roll-ups |
 ///
-/// Every call needs the admin scope (default `admin:keys`). A caller bound to a
-/// tenant sees and manages only that tenant's keys (others are 404); a caller with
-/// the cross-tenant scope (default `admin:tenants`), held exactly and never through a
+/// Every call needs the admin scope (default `admin:keys`, set with
+/// [`crate::AuthLayerBuilder::admin_scope`]). A caller bound to a tenant sees and
+/// manages only that tenant's keys (others are 404); a caller with the cross-tenant
+/// scope (the policy's, default `admin:tenants`), held exactly and never through a
 /// wildcard such as `admin:*`, manages all. A new key never exceeds its creator
 /// ([`ApiKeys::mint_for`]: scopes, lifetime, networks, limits), updates only narrow
 /// and shorten, and revoking a key revokes the keys it created
@@ -55,9 +50,6 @@ pub struct KeyAdmin<K> {
 
 struct Inner<K> {
     keys: ApiKeys<K>,
-    /// What every call needs (the admin scope, as a requirement).
-    admin: Requirement,
-    cross_tenant_scope: Scope,
     default_grace_secs: i64,
     auditor: Option<Auditor>,
     clock: Arc<dyn Clock>,
@@ -67,8 +59,6 @@ impl<K> Clone for Inner<K> {
     fn clone(&self) -> Self {
         Inner {
             keys: self.keys.clone(),
-            admin: self.admin.clone(),
-            cross_tenant_scope: self.cross_tenant_scope.clone(),
             default_grace_secs: self.default_grace_secs,
             auditor: self.auditor.clone(),
             clock: Arc::clone(&self.clock),
@@ -87,14 +77,10 @@ impl<K> Clone for KeyAdmin<K> {
 impl<K> fmt::Debug for KeyAdmin<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyAdmin")
-            .field("admin", &self.inner.admin)
-            .field("cross_tenant_scope", &self.inner.cross_tenant_scope)
+            .field("default_grace_secs", &self.inner.default_grace_secs)
+            .field("audit", &self.inner.auditor.is_some())
             .finish_non_exhaustive()
     }
-}
-
-fn constant_scope(s: &str) -> Scope {
-    Scope::new(s).unwrap_or_else(|_| unreachable!("valid constant scope"))
 }
 
 impl<K: KeyStore> KeyAdmin<K> {
@@ -103,8 +89,6 @@ impl<K: KeyStore> KeyAdmin<K> {
         KeyAdmin {
             inner: Arc::new(Inner {
                 keys,
-                admin: Requirement::scope(constant_scope(DEFAULT_ADMIN_SCOPE)),
-                cross_tenant_scope: constant_scope(DEFAULT_CROSS_TENANT_SCOPE),
                 default_grace_secs: 3600,
                 auditor: None,
                 clock: Arc::new(SystemClock),
@@ -117,18 +101,6 @@ impl<K: KeyStore> KeyAdmin<K> {
     fn edit(mut self, f: impl FnOnce(&mut Inner<K>)) -> Self {
         f(Arc::make_mut(&mut self.inner));
         self
-    }
-
-    /// The scope every call needs.
-    #[must_use]
-    pub fn admin_scope(self, scope: Scope) -> Self {
-        self.edit(|i| i.admin = Requirement::scope(scope))
-    }
-
-    /// The scope that crosses tenants.
-    #[must_use]
-    pub fn cross_tenant_scope(self, scope: Scope) -> Self {
-        self.edit(|i| i.cross_tenant_scope = scope)
     }
 
     /// The rotation grace when the request names none (default 3600 s).
@@ -159,125 +131,76 @@ impl<K: KeyStore> KeyAdmin<K> {
             )
             .route("/admin/keys/{id}/rotate", post(rotate::<K>))
             .route("/admin/keys/{id}/usage", get(usage::<K>))
+            .layer(axum::middleware::from_fn(super::error::render_errors))
             .with_state(self.clone())
     }
 }
 
-/// A refusal of the admin API, as a problem document.
-#[derive(Debug)]
-struct AdminError(StatusCode, &'static str, String);
+/// The caller holding the admin scope, and the settings the scopes come from.
+struct Admin {
+    principal: Principal,
+    settings: std::sync::Arc<Settings>,
+}
 
-impl IntoResponse for AdminError {
-    fn into_response(self) -> Response {
-        let body = problem_document(
-            crate::DEFAULT_PROBLEM_TYPE_BASE,
-            self.0,
-            self.0.canonical_reason().unwrap_or("Error"),
-            self.1,
-            &self.2,
-        );
-        let mut r = (self.0, Json(body)).into_response();
-        r.headers_mut().insert(
-            http::header::CONTENT_TYPE,
-            http::HeaderValue::from_static("application/problem+json"),
-        );
-        r
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Admin {
+    type Rejection = RouteError;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        s: &S,
+    ) -> Result<Self, RouteError> {
+        let Ok(Caller { principal, shared }) = Caller::from_request_parts(parts, s).await;
+        let principal = Refusal::demand(principal.as_ref(), &shared.0.admin)?.clone();
+        Ok(Admin {
+            principal,
+            settings: shared.0,
+        })
     }
 }
 
-impl From<ApiKeyError> for AdminError {
-    fn from(e: ApiKeyError) -> Self {
-        let status = match e.kind() {
-            ApiKeyErrorKind::NotFound => StatusCode::NOT_FOUND,
-            ApiKeyErrorKind::WouldWiden
-            | ApiKeyErrorKind::ExceedsCreator(_)
-            | ApiKeyErrorKind::WouldExtend => StatusCode::FORBIDDEN,
-            ApiKeyErrorKind::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ApiKeyErrorKind::Invalid(_) => StatusCode::CONFLICT,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        AdminError(status, e.code(), e.to_string())
-    }
-}
-
-fn bad(detail: &str) -> AdminError {
-    AdminError(
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-        detail.to_owned(),
-    )
-}
-
-type Answer = Result<Response, Response>;
-
-impl<K: KeyStore> Inner<K> {
-    /// The caller, if it holds the admin scope.
-    #[allow(clippy::result_large_err)] // the error is the response itself
-    fn admin(&self, caller: Option<Authenticated>) -> Result<Principal, Response> {
-        let caller = caller.map(|Authenticated(p)| p);
-        Rejection::demand(caller.as_ref(), &self.admin)
-            .cloned()
-            .map_err(|r| refuse(&r))
-    }
-
+impl Admin {
     /// Whether the caller holds the cross-tenant scope exactly (`admin:*` or `*` do
     /// not reach it).
-    fn crosses_tenants(&self, caller: &Principal) -> bool {
-        caller.scopes().holds_exactly(&self.cross_tenant_scope)
+    fn crosses_tenants(&self) -> bool {
+        self.principal
+            .scopes()
+            .holds_exactly(&self.settings.cross_tenant)
     }
 
-    /// Whether a key with `scopes` is no wider than `holder`, the cross-tenant scope
-    /// counting only when the holder has it exactly.
-    fn within(&self, scopes: &ScopeSet, holder: &ScopeSet) -> bool {
-        scopes.is_subset_keeping_exact(holder, &self.cross_tenant_scope)
+    /// Whether a key with `scopes` is no wider than the caller, the cross-tenant
+    /// scope counting only when the caller has it exactly.
+    fn covers(&self, scopes: &ScopeSet) -> bool {
+        scopes.is_subset_keeping_exact(self.principal.scopes(), &self.settings.cross_tenant)
     }
+}
 
-    /// An administrator and the key they named, if they may see it (another
-    /// tenant's key is "not found").
-    async fn caller_and_key(
-        &self,
-        caller: Option<Authenticated>,
-        id: &str,
-    ) -> Result<(Principal, KeyRecord), Response> {
-        let caller = self.admin(caller)?;
-        let record = self.visible(&caller, id).await?;
-        Ok((caller, record))
-    }
+fn widening(detail: &str) -> RouteError {
+    RouteError::problem(StatusCode::FORBIDDEN, "scope_widening", detail)
+}
 
-    /// Like [`Inner::caller_and_key`], for changes (rotate, update, revoke): the key
-    /// may hold no scope the caller lacks. Rotating hands out a new secret with the
-    /// key's scopes, and revoking or narrowing a more powerful key would let a lesser
-    /// administrator lock out a greater one.
-    async fn caller_and_managed_key(
-        &self,
-        caller: Option<Authenticated>,
-        id: &str,
-    ) -> Result<(Principal, KeyRecord), Response> {
-        let (caller, record) = self.caller_and_key(caller, id).await?;
-        if !self.within(&record.scopes, caller.scopes()) {
-            return Err(AdminError(
-                StatusCode::FORBIDDEN,
-                "scope_widening",
-                "this key holds scopes you do not; you cannot manage it".into(),
-            )
-            .into_response());
-        }
-        Ok((caller, record))
-    }
-
+impl<K: KeyStore> Inner<K> {
     /// The key, if the caller may see it (another tenant's key is "not found").
-    #[allow(clippy::result_large_err)] // the error is the response itself
-    async fn visible(&self, caller: &Principal, id: &str) -> Result<KeyRecord, Response> {
-        let record = self
-            .keys
-            .get(id)
-            .await
-            .map_err(|e| AdminError::from(e).into_response())?;
-        if self.crosses_tenants(caller) || record.tenant.as_deref() == caller.tenant() {
+    async fn visible(&self, caller: &Admin, id: &str) -> Result<KeyRecord, RouteError> {
+        let record = self.keys.get(id).await?;
+        if caller.crosses_tenants() || record.tenant.as_deref() == caller.principal.tenant() {
             Ok(record)
         } else {
-            Err(AdminError::from(ApiKeyError::from(ApiKeyErrorKind::NotFound)).into_response())
+            Err(ApiKeyError::from(ApiKeyErrorKind::NotFound).into())
         }
+    }
+
+    /// Like [`Inner::visible`], for changes (rotate, update, revoke): the key may hold
+    /// no scope the caller lacks. Rotating hands out a new secret with the key's
+    /// scopes, and revoking or narrowing a more powerful key would let a lesser
+    /// administrator lock out a greater one.
+    async fn managed(&self, caller: &Admin, id: &str) -> Result<KeyRecord, RouteError> {
+        let record = self.visible(caller, id).await?;
+        if !caller.covers(&record.scopes) {
+            return Err(widening(
+                "this key holds scopes you do not; you cannot manage it",
+            ));
+        }
+        Ok(record)
     }
 
     fn record(&self, event: impl FnOnce() -> AuditEvent) {
@@ -285,10 +208,6 @@ impl<K: KeyStore> Inner<K> {
             a.record(event());
         }
     }
-}
-
-fn refuse(r: &Rejection) -> Response {
-    Responder::default().refusal(r).map(axum::body::Body::new)
 }
 
 /// What the admin API shows of a key: never its hash.
@@ -327,12 +246,13 @@ enum Scopes {
 }
 
 impl Scopes {
-    fn parse(&self) -> Result<ScopeSet, AdminError> {
+    fn parse(&self) -> Result<ScopeSet, RouteError> {
         let text = match self {
             Scopes::List(list) => list.join(" "),
             Scopes::Text(t) => t.clone(),
         };
-        text.parse().map_err(|e| bad(&format!("scopes: {e}")))
+        text.parse()
+            .map_err(|e| RouteError::invalid(format!("scopes: {e}")))
     }
 }
 
@@ -345,7 +265,7 @@ enum Ttl {
 
 impl Ttl {
     /// Seconds, or `30s`/`15m`/`12h`/`90d`; positive and at most [`MAX_TTL_SECS`].
-    fn secs(&self) -> Result<i64, AdminError> {
+    fn secs(&self) -> Result<i64, RouteError> {
         let secs = match self {
             Ttl::Secs(s) => Some(*s),
             Ttl::Text(t) => {
@@ -364,7 +284,9 @@ impl Ttl {
             }
         };
         secs.filter(|s| (1..=MAX_TTL_SECS).contains(s))
-            .ok_or_else(|| bad("ttl must be seconds or like 30d, at most ten years"))
+            .ok_or_else(|| {
+                RouteError::invalid("ttl must be seconds or like 30d, at most ten years")
+            })
     }
 }
 
@@ -381,36 +303,29 @@ struct CreateBody {
 
 async fn create<K: KeyStore>(
     State(admin): State<KeyAdmin<K>>,
-    caller: Option<Authenticated>,
+    caller: Admin,
     body: Result<Json<CreateBody>, JsonRejection>,
-) -> Answer {
+) -> Result<Response, RouteError> {
     let a = &admin.inner;
-    let caller = a.admin(caller)?;
-    let Json(body) = body.map_err(|e| bad(&e.body_text()).into_response())?;
+    let Json(body) = body?;
     let name = body.name.trim();
     if name.is_empty() || name.len() > 128 {
-        return Err(bad("name must be 1 to 128 bytes").into_response());
+        return Err(RouteError::invalid("name must be 1 to 128 bytes"));
     }
-    let scopes = body.scopes.parse().map_err(IntoResponse::into_response)?;
+    let scopes = body.scopes.parse()?;
     if scopes.is_empty() {
-        return Err(bad("a key needs at least one scope").into_response());
+        return Err(RouteError::invalid("a key needs at least one scope"));
     }
-    if !a.within(&scopes, caller.scopes()) {
-        return Err(AdminError(
-            StatusCode::FORBIDDEN,
-            "scope_widening",
-            "a key cannot hold a scope its creator does not".into(),
-        )
-        .into_response());
+    if !caller.covers(&scopes) {
+        return Err(widening("a key cannot hold a scope its creator does not"));
     }
-    let tenant = match (body.tenant.as_deref(), caller.tenant()) {
-        (Some(t), own) if own != Some(t) && !a.crosses_tenants(&caller) => {
-            return Err(AdminError(
+    let tenant = match (body.tenant.as_deref(), caller.principal.tenant()) {
+        (Some(t), own) if own != Some(t) && !caller.crosses_tenants() => {
+            return Err(RouteError::problem(
                 StatusCode::FORBIDDEN,
                 "tenant_mismatch",
-                "you can create keys for your own tenant only".into(),
-            )
-            .into_response());
+                "you can create keys for your own tenant only",
+            ));
         }
         (Some(t), _) => Some(t),
         (None, own) => own,
@@ -420,23 +335,19 @@ async fn create<K: KeyStore>(
         spec = spec.tenant(t);
     }
     if let Some(ttl) = &body.ttl {
-        spec = spec.ttl_secs(ttl.secs().map_err(IntoResponse::into_response)?);
+        spec = spec.ttl_secs(ttl.secs()?);
     }
     if let Some(networks) = &body.networks {
         let parsed = networks
             .iter()
             .map(|n| n.parse::<Cidr>())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| bad("networks must be CIDRs such as 10.0.0.0/8").into_response())?;
+            .map_err(|_| RouteError::invalid("networks must be CIDRs such as 10.0.0.0/8"))?;
         spec = spec.networks(parsed);
     }
     // The creator's limits (lifetime, networks, metering, rate limit) bound the key.
-    let (secret, record) = a
-        .keys
-        .mint_for(&caller, spec)
-        .await
-        .map_err(|e| AdminError::from(e).into_response())?;
-    a.record(|| AuditEvent::key_created(&record).with_principal(&caller));
+    let (secret, record) = a.keys.mint_for(&caller.principal, spec).await?;
+    a.record(|| AuditEvent::key_created(&record).with_principal(&caller.principal));
     Ok(with_secret(
         StatusCode::CREATED,
         view(&record),
@@ -446,30 +357,27 @@ async fn create<K: KeyStore>(
 
 async fn list<K: KeyStore>(
     State(admin): State<KeyAdmin<K>>,
-    caller: Option<Authenticated>,
-) -> Answer {
+    caller: Admin,
+) -> Result<Response, RouteError> {
     let a = &admin.inner;
-    let caller = a.admin(caller)?;
-    let records = if a.crosses_tenants(&caller) {
-        a.keys.list(None).await
+    let tenant = caller.principal.tenant();
+    let records = if caller.crosses_tenants() {
+        a.keys.list(None).await?
     } else {
-        a.keys.list(caller.tenant()).await.map(|mut all| {
-            all.retain(|r| r.tenant.as_deref() == caller.tenant());
-            all
-        })
-    }
-    .map_err(|e| AdminError::from(e).into_response())?;
+        let mut all = a.keys.list(tenant).await?;
+        all.retain(|r| r.tenant.as_deref() == tenant);
+        all
+    };
     let keys: Vec<_> = records.iter().map(view).collect();
     Ok(Json(serde_json::json!({ "keys": keys })).into_response())
 }
 
 async fn show<K: KeyStore>(
     State(admin): State<KeyAdmin<K>>,
-    caller: Option<Authenticated>,
+    caller: Admin,
     Path(id): Path<String>,
-) -> Answer {
-    let a = &admin.inner;
-    let (_, record) = a.caller_and_key(caller, &id).await?;
+) -> Result<Response, RouteError> {
+    let record = admin.inner.visible(&caller, &id).await?;
     Ok(Json(view(&record)).into_response())
 }
 
@@ -496,39 +404,33 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ExpiryChange, D::Er
 
 async fn update<K: KeyStore>(
     State(admin): State<KeyAdmin<K>>,
-    caller: Option<Authenticated>,
+    caller: Admin,
     Path(id): Path<String>,
     body: Result<Json<UpdateBody>, JsonRejection>,
-) -> Answer {
+) -> Result<Response, RouteError> {
     let a = &admin.inner;
     // Authenticate before reading the body: a stranger learns nothing from the parser.
-    let (caller, current) = a.caller_and_managed_key(caller, &id).await?;
-    let Json(body) = body.map_err(|e| bad(&e.body_text()).into_response())?;
+    let current = a.managed(&caller, &id).await?;
+    let Json(body) = body?;
     let now = a.clock.now();
     if current.expires_at.is_some_and(|at| at <= now) {
-        return Err(AdminError(
+        return Err(RouteError::problem(
             StatusCode::CONFLICT,
             "key_expired",
-            "an expired key cannot be changed; mint a new one".into(),
-        )
-        .into_response());
+            "an expired key cannot be changed; mint a new one",
+        ));
     }
     let mut change = KeyUpdate::new();
     if let Some(name) = body.name.as_deref().map(str::trim) {
         if name.is_empty() || name.len() > 128 {
-            return Err(bad("name must be 1 to 128 bytes").into_response());
+            return Err(RouteError::invalid("name must be 1 to 128 bytes"));
         }
         change = change.name(name);
     }
     if let Some(scopes) = &body.scopes {
-        let scopes = scopes.parse().map_err(IntoResponse::into_response)?;
-        if !a.within(&scopes, caller.scopes()) {
-            return Err(AdminError(
-                StatusCode::FORBIDDEN,
-                "scope_widening",
-                "a key cannot hold a scope you do not".into(),
-            )
-            .into_response());
+        let scopes = scopes.parse()?;
+        if !caller.covers(&scopes) {
+            return Err(widening("a key cannot hold a scope you do not"));
         }
         change = change.scopes(scopes);
     }
@@ -537,18 +439,14 @@ async fn update<K: KeyStore>(
     match body.expires_at {
         ExpiryChange::Unchanged => {}
         ExpiryChange::Set(Some(at)) if at <= now || at > now.saturating_add(MAX_TTL_SECS) => {
-            return Err(
-                bad("expires_at must be in the future, at most ten years away").into_response(),
-            );
+            return Err(RouteError::invalid(
+                "expires_at must be in the future, at most ten years away",
+            ));
         }
         ExpiryChange::Set(at) => change = change.expires_at(at),
     }
-    let record = a
-        .keys
-        .update(&id, change)
-        .await
-        .map_err(|e| AdminError::from(e).into_response())?;
-    a.record(|| AuditEvent::key_updated(&record).with_principal(&caller));
+    let record = a.keys.update(&id, change).await?;
+    a.record(|| AuditEvent::key_updated(&record).with_principal(&caller.principal));
     Ok(Json(view(&record)).into_response())
 }
 
@@ -560,23 +458,18 @@ struct RotateBody {
 
 async fn rotate<K: KeyStore>(
     State(admin): State<KeyAdmin<K>>,
-    caller: Option<Authenticated>,
+    caller: Admin,
     Path(id): Path<String>,
     body: Result<Option<Json<RotateBody>>, JsonRejection>,
-) -> Answer {
+) -> Result<Response, RouteError> {
     let a = &admin.inner;
-    let (caller, old) = a.caller_and_managed_key(caller, &id).await?;
-    let body = body.map_err(|e| bad(&e.body_text()).into_response())?;
-    let grace = body
+    let old = a.managed(&caller, &id).await?;
+    let grace = body?
         .and_then(|Json(b)| b.grace)
         .unwrap_or(a.default_grace_secs)
         .clamp(0, MAX_TTL_SECS);
-    let (secret, new) = a
-        .keys
-        .rotate(&id, grace)
-        .await
-        .map_err(|e| AdminError::from(e).into_response())?;
-    a.record(|| AuditEvent::key_rotated(&old, &new).with_principal(&caller));
+    let (secret, new) = a.keys.rotate(&id, grace).await?;
+    a.record(|| AuditEvent::key_rotated(&old, &new).with_principal(&caller.principal));
     let mut body = view(&new);
     if let Some(map) = body.as_object_mut() {
         map.insert("rotated".into(), old.id.clone().into());
@@ -594,30 +487,27 @@ async fn rotate<K: KeyStore>(
 
 async fn revoke<K: KeyStore>(
     State(admin): State<KeyAdmin<K>>,
-    caller: Option<Authenticated>,
+    caller: Admin,
     Path(id): Path<String>,
-) -> Answer {
+) -> Result<Response, RouteError> {
     let a = &admin.inner;
-    let (caller, _) = a.caller_and_managed_key(caller, &id).await?;
-    let reason = format!("revoked by {} via the admin API", caller.id());
+    a.managed(&caller, &id).await?;
+    let who = &caller.principal;
+    let reason = format!("revoked by {} via the admin API", who.id());
     // The keys this key created (at any depth) die with it.
-    let (record, offspring) = a
-        .keys
-        .revoke_cascading(&id, &reason)
-        .await
-        .map_err(|e| AdminError::from(e).into_response())?;
+    let (record, offspring) = a.keys.revoke_cascading(&id, &reason).await?;
     // `key_id` is the key revoked and `principal_id` the caller; `target` names the
     // revoked key too, for readers that look there.
     a.record(|| {
         AuditEvent::key_revoked(&record, &reason)
-            .with_principal(&caller)
+            .with_principal(who)
             .target(&record.id)
     });
-    let because = format!("its creator {id} was revoked by {}", caller.id());
+    let because = format!("its creator {id} was revoked by {}", who.id());
     for child in &offspring {
         a.record(|| {
             AuditEvent::key_revoked(child, &because)
-                .with_principal(&caller)
+                .with_principal(who)
                 .target(&child.id)
         });
     }
@@ -631,18 +521,17 @@ async fn revoke<K: KeyStore>(
 
 async fn usage<K: KeyStore>(
     State(admin): State<KeyAdmin<K>>,
-    caller: Option<Authenticated>,
+    caller: Admin,
     Path(id): Path<String>,
-) -> Answer {
+) -> Result<Response, RouteError> {
     let a = &admin.inner;
-    let (_, record) = a.caller_and_key(caller, &id).await?;
+    let record = a.visible(&caller, &id).await?;
     let Some(auditor) = &a.auditor else {
-        return Err(AdminError(
+        return Err(RouteError::problem(
             StatusCode::NOT_FOUND,
             "usage_not_recorded",
-            "this service records no usage (no auditor configured)".into(),
-        )
-        .into_response());
+            "this service records no usage (no auditor configured)",
+        ));
     };
     let report = auditor.usage(&record.id);
     Ok(Json(serde_json::json!({

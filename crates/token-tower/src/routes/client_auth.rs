@@ -7,7 +7,7 @@ use http::HeaderMap;
 use zeroize::Zeroizing;
 
 use super::oauth_error::OAuthError;
-use crate::credential::form_decode;
+use crate::auth::extract::form_decode;
 
 /// A client id and the secret it presented.
 pub(crate) struct ClientAuth {

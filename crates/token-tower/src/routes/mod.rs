@@ -2,10 +2,14 @@
 
 mod admin;
 mod client_auth;
+mod error;
 mod jwks;
 mod oauth;
 mod oauth_error;
 
-pub use admin::{DEFAULT_ADMIN_SCOPE, DEFAULT_CROSS_TENANT_SCOPE, KeyAdmin, MAX_TTL_SECS};
+pub use crate::auth::respond::{
+    DEFAULT_ADMIN_SCOPE, DEFAULT_CROSS_TENANT_SCOPE, DEFAULT_INTROSPECTION_SCOPE,
+};
+pub use admin::{KeyAdmin, MAX_TTL_SECS};
 pub use jwks::{JWKS_MAX_AGE_SECS, jwks_router};
-pub use oauth::{DEFAULT_INTROSPECTION_SCOPE, OAuthRoutes};
+pub use oauth::OAuthRoutes;

@@ -17,17 +17,13 @@ use token_core::client::{ClientCredentials, ClientError, ClientRecord, ClientSto
 use token_core::jwt::{AccessTokenRequest, Minter};
 use token_core::refresh::{RefreshError, RefreshStore, RefreshTokens};
 use token_core::{Authenticator, CredentialKind};
-use token_scopes::{Requirement, Scope, ScopeSet};
+use token_scopes::{Scope, ScopeSet};
 
 use super::client_auth::{ClientAuth, client_auth};
+use super::error::Caller;
 use super::oauth_error::{OAuthError, no_store_json};
-use crate::extract::Authenticated;
-use crate::forwarded::ClientInfo;
-use crate::rejection::Rejection;
-use crate::respond::Responder;
-
-/// The default scope a caller needs to use `/oauth/introspect`.
-pub const DEFAULT_INTROSPECTION_SCOPE: &str = "tokens:introspect";
+use crate::auth::client::ClientInfo;
+use crate::auth::refusal::Refusal;
 
 /// The OAuth 2.0 endpoints, as an axum [`Router`] to merge into yours.
 ///
@@ -46,9 +42,6 @@ struct Inner<C, R, K> {
     audience: String,
     access_ttl_secs: i64,
     authenticator: Authenticator<K>,
-    /// What an introspecting caller needs (the introspection scope).
-    introspection: Requirement,
-    cross_tenant_scope: Scope,
     auditor: Option<Auditor>,
 }
 
@@ -61,8 +54,6 @@ impl<C, R, K> Clone for Inner<C, R, K> {
             audience: self.audience.clone(),
             access_ttl_secs: self.access_ttl_secs,
             authenticator: self.authenticator.clone(),
-            introspection: self.introspection.clone(),
-            cross_tenant_scope: self.cross_tenant_scope.clone(),
             auditor: self.auditor.clone(),
         }
     }
@@ -81,7 +72,6 @@ impl<C, R, K> fmt::Debug for OAuthRoutes<C, R, K> {
         f.debug_struct("OAuthRoutes")
             .field("audience", &self.inner.audience)
             .field("refresh_tokens", &self.inner.refresh.is_some())
-            .field("introspection", &self.inner.introspection)
             .finish_non_exhaustive()
     }
 }
@@ -104,12 +94,6 @@ impl<C: ClientStore, R: RefreshStore, K: KeyStore> OAuthRoutes<C, R, K> {
                 audience: audience.to_owned(),
                 access_ttl_secs: 900,
                 authenticator,
-                introspection: Requirement::scope(
-                    Scope::new(DEFAULT_INTROSPECTION_SCOPE)
-                        .unwrap_or_else(|_| unreachable!("a valid constant scope")),
-                ),
-                cross_tenant_scope: Scope::new(super::DEFAULT_CROSS_TENANT_SCOPE)
-                    .unwrap_or_else(|_| unreachable!("a valid constant scope")),
                 auditor: None,
             }),
         }
@@ -126,20 +110,6 @@ impl<C: ClientStore, R: RefreshStore, K: KeyStore> OAuthRoutes<C, R, K> {
     #[must_use]
     pub fn refresh_tokens(self, refresh: RefreshTokens<R>) -> Self {
         self.edit(|i| i.refresh = Some(refresh))
-    }
-
-    /// The scope `/oauth/introspect` callers need (default `tokens:introspect`).
-    #[must_use]
-    pub fn introspection_scope(self, scope: Scope) -> Self {
-        self.edit(|i| i.introspection = Requirement::scope(scope))
-    }
-
-    /// The scope that lets an introspecting caller see other tenants' credentials
-    /// (default `admin:tenants`), held exactly (a wildcard does not reach it); without it a tenant-bound caller gets
-    /// `{"active": false}` for another tenant's token.
-    #[must_use]
-    pub fn cross_tenant_scope(self, scope: Scope) -> Self {
-        self.edit(|i| i.cross_tenant_scope = scope)
     }
 
     /// The lifetime of access tokens minted by the refresh grant (default 900 s).
@@ -287,6 +257,7 @@ fn client_error(e: &ClientError, via_basic: bool) -> OAuthError {
 
 async fn token<C: ClientStore, R: RefreshStore, K: KeyStore>(
     State(routes): State<OAuthRoutes<C, R, K>>,
+    Caller { shared, .. }: Caller,
     transport: Option<Extension<ClientInfo>>,
     headers: HeaderMap,
     body: Result<Form<TokenForm>, FormRejection>,
@@ -296,8 +267,12 @@ async fn token<C: ClientStore, R: RefreshStore, K: KeyStore>(
     }
     let result = match form(body) {
         Ok(f) => match f.grant_type.as_deref() {
-            Some("client_credentials") => client_credentials(&routes.inner, &headers, &f).await,
-            Some("refresh_token") => refresh(&routes.inner, &headers, &f).await,
+            Some("client_credentials") => {
+                client_credentials(&routes.inner, &shared.0.cross_tenant, &headers, &f).await
+            }
+            Some("refresh_token") => {
+                refresh(&routes.inner, &shared.0.cross_tenant, &headers, &f).await
+            }
             Some(_) => Err(OAuthError::new(
                 "unsupported_grant_type",
                 "grant_type must be client_credentials or refresh_token",
@@ -311,6 +286,7 @@ async fn token<C: ClientStore, R: RefreshStore, K: KeyStore>(
 
 async fn client_credentials<C: ClientStore, R, K>(
     inner: &Inner<C, R, K>,
+    cross_tenant: &Scope,
     headers: &HeaderMap,
     f: &TokenForm,
 ) -> Result<Response, OAuthError> {
@@ -319,8 +295,8 @@ async fn client_credentials<C: ClientStore, R, K>(
     let client = inner.client("client_credentials", &auth).await?;
     // The cross-tenant scope is granted only to a client allowed it exactly, never
     // through a wildcard.
-    let requested = requested
-        .map(|r| r.intersect_keeping_exact(&client.allowed_scopes, &inner.cross_tenant_scope));
+    let requested =
+        requested.map(|r| r.intersect_keeping_exact(&client.allowed_scopes, cross_tenant));
     let issued = inner
         .clients
         .issue_to(&client, requested.as_ref(), &inner.audience)
@@ -353,6 +329,7 @@ async fn client_credentials<C: ClientStore, R, K>(
 /// request leaves it working and its retry raises no reuse alarm.
 async fn refresh<C: ClientStore, R: RefreshStore, K>(
     inner: &Inner<C, R, K>,
+    cross_tenant: &Scope,
     headers: &HeaderMap,
     f: &TokenForm,
 ) -> Result<Response, OAuthError> {
@@ -373,7 +350,7 @@ async fn refresh<C: ClientStore, R: RefreshStore, K>(
         .redeem_checked(presented, &auth.client_id, |record| {
             // Never more than the family was granted, nor more than the client may
             // have today (an operator may have narrowed it since).
-            let exact = &inner.cross_tenant_scope;
+            let exact = cross_tenant;
             let granted = record
                 .scope
                 .intersect_keeping_exact(&client.allowed_scopes, exact);
@@ -440,13 +417,14 @@ async fn refresh<C: ClientStore, R: RefreshStore, K>(
 /// scope; any token that does not verify is `{"active": false}`.
 async fn introspect<C, R, K: KeyStore>(
     State(routes): State<OAuthRoutes<C, R, K>>,
-    caller: Option<Authenticated>,
+    Caller { principal, shared }: Caller,
     body: Result<Form<TokenForm>, FormRejection>,
 ) -> Response {
     let inner = &routes.inner;
-    if let Err(r) = Rejection::demand(caller.as_deref(), &inner.introspection) {
-        return Responder::default().refusal(&r).map(axum::body::Body::new);
-    }
+    let caller = match Refusal::demand(principal.as_ref(), &shared.0.introspection) {
+        Ok(caller) => caller,
+        Err(r) => return shared.0.refusal(&r).map(axum::body::Body::new),
+    };
     let f = match form(body) {
         Ok(f) => f,
         Err(e) => return e.into_response(),
@@ -457,9 +435,7 @@ async fn introspect<C, R, K: KeyStore>(
     let inactive = || no_store_json(serde_json::json!({ "active": false }));
     // A tenant-bound caller learns about its own tenant's credentials only.
     let visible = |tenant: Option<&str>| {
-        caller.as_ref().is_some_and(|c| {
-            c.scopes().holds_exactly(&inner.cross_tenant_scope) || c.tenant() == tenant
-        })
+        caller.scopes().holds_exactly(&shared.0.cross_tenant) || caller.tenant() == tenant
     };
     let auth = &inner.authenticator;
     match auth.recognize(token) {

@@ -3,8 +3,13 @@
 
 use std::borrow::Cow;
 
+use http::request::Parts;
 use http::{HeaderMap, HeaderName, Uri};
 use token_core::MAX_CREDENTIAL_LEN;
+use token_core::apikey::KeyStore;
+use token_ratelimit::LimitStore;
+
+use super::layer::Config;
 
 /// Where the credential was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,6 +159,18 @@ pub(crate) fn form_decode(text: &str) -> Option<Cow<'_, str>> {
         i += 1;
     }
     String::from_utf8(out).ok().map(Cow::Owned)
+}
+
+impl<K: KeyStore, L: LimitStore> Config<K, L> {
+    /// The request's credential, refusing one in the query string unless allowed.
+    pub(super) fn credential<'p>(&self, parts: &'p Parts) -> Result<Option<&'p str>, ExtractError> {
+        if !self.allow_query_credentials
+            && query_carries_credential(&parts.uri, |v| self.looks_like_credential(v))
+        {
+            return Err(ExtractError::InQuery);
+        }
+        Ok(extract(&parts.headers, &self.api_key_header)?.map(|(c, _)| c))
+    }
 }
 
 #[cfg(test)]

@@ -3,8 +3,11 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use http::request::Parts;
 use http::{HeaderMap, HeaderName};
 use token_core::Cidr;
+
+use super::layer::Config;
 
 /// The address of the peer that opened the connection. With axum, serve with
 /// `into_make_service_with_connect_info::<SocketAddr>()` and the layer reads
@@ -243,6 +246,36 @@ fn parse_node(text: &str) -> Option<IpAddr> {
     let (host, port) = text.rsplit_once(':')?;
     port.parse::<u16>().ok()?;
     host.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
+}
+
+impl<K, L> Config<K, L> {
+    /// The client of this request under the layer's settings.
+    pub(super) fn client(&self, parts: &Parts) -> ClientInfo {
+        let mut client = resolve(
+            peer(parts).or(self.default_peer),
+            parts.extensions.get::<TlsConnection>().is_some(),
+            &parts.headers,
+            &self.trusted_proxies,
+            self.proxy_headers,
+        );
+        client.credentials_ok = self.transport.admits(client.tls, client.is_loopback());
+        client
+    }
+}
+
+/// The peer: our own extension, or axum's `ConnectInfo`.
+pub(super) fn peer(parts: &Parts) -> Option<IpAddr> {
+    if let Some(PeerAddr(addr)) = parts.extensions.get::<PeerAddr>() {
+        return Some(addr.ip());
+    }
+    #[cfg(feature = "axum")]
+    if let Some(info) = parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+    {
+        return Some(info.0.ip());
+    }
+    None
 }
 
 #[cfg(test)]

@@ -10,10 +10,12 @@ use token_core::apikey::KeyStore;
 use token_ratelimit::LimitStore;
 use tower_service::Service;
 
+use tracing::Instrument;
+
+use super::future::{ResponseFuture, State};
+use super::layer::AuthLayer;
+use super::pipeline::{Begin, Step};
 use crate::body::AuthBody;
-use crate::decide::Begin;
-use crate::future::ResponseFuture;
-use crate::layer::AuthLayer;
 
 /// The service [`AuthLayer`] wraps around an inner service. On admission the
 /// [`token_core::Principal`] is in the request's extensions (read it with the axum
@@ -83,23 +85,27 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let config = Arc::clone(&self.layer.config);
-        let (mut parts, body) = req.into_parts();
-        match config.begin(&parts) {
-            Begin::Decided(outcome) => {
-                let running = outcome.result.is_ok().then(|| {
-                    outcome.admit(&mut parts);
-                    inner.call(Request::from_parts(parts, body))
-                });
-                ResponseFuture::decided(running, config, outcome, started)
-            }
-            Begin::Slow(slow) => {
+        let (parts, body) = req.into_parts();
+        let state = match config.begin(&parts) {
+            Begin::Step(Step::Decided(outcome)) => State::after(&config, outcome, parts, |parts| {
+                inner.call(Request::from_parts(parts, body))
+            }),
+            slow => {
                 let cfg = Arc::clone(&config);
-                let slow = Box::pin(async move {
-                    let outcome = cfg.resume(&parts, slow).await;
-                    (parts, outcome)
-                });
-                ResponseFuture::authenticating(slow, body, inner, config, started)
+                let decision = Box::pin(
+                    async move {
+                        let outcome = cfg.resume(&parts, slow).await;
+                        (parts, outcome)
+                    }
+                    .instrument(tracing::debug_span!("token_tower::decide")),
+                );
+                State::Deciding {
+                    decision,
+                    body,
+                    inner,
+                }
             }
-        }
+        };
+        ResponseFuture::new(state, config, started)
     }
 }

@@ -5,8 +5,10 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use token_core::Principal;
 
-use crate::rejection::Rejection;
-use crate::respond::Responder;
+use token_scopes::DenyReason;
+
+use crate::auth::refusal::Refusal;
+use crate::auth::respond::Shared;
 
 /// The authenticated caller. Extracting it from a request that [`crate::AuthLayer`]
 /// did not authenticate (a public route without a credential, or a router the layer
@@ -22,14 +24,16 @@ impl std::ops::Deref for Authenticated {
     }
 }
 
-/// The 401 an [`Authenticated`] extractor answers with.
+/// The 401 an [`Authenticated`] extractor answers with, rendered as the
+/// [`crate::AuthLayer`] in front renders its refusals (realm, problem type, hook).
 #[derive(Debug)]
-pub struct MissingPrincipal;
+pub struct MissingPrincipal(Shared);
 
 impl IntoResponse for MissingPrincipal {
     fn into_response(self) -> Response {
-        Responder::default()
-            .refusal(&Rejection::unauthenticated())
+        self.0
+            .0
+            .refusal(&Refusal::Policy(DenyReason::Unauthenticated))
             .map(axum::body::Body::new)
     }
 }
@@ -43,7 +47,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
             .get::<Principal>()
             .cloned()
             .map(Authenticated)
-            .ok_or(MissingPrincipal)
+            .ok_or_else(|| MissingPrincipal(Shared::of(&parts.extensions)))
     }
 }
 

@@ -1,6 +1,7 @@
 //! `AuthLayer`: the configuration, shared by every clone of the service.
 
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use http::HeaderName;
@@ -8,19 +9,16 @@ use token_audit::Auditor;
 use token_core::apikey::{KeyStore, MemoryKeyStore};
 use token_core::{Authenticator, Cidr};
 use token_ratelimit::{HeaderStyle, LimitStore, Limiter, LocalStore};
-use token_scopes::Policy;
+use token_scopes::{Policy, Requirement, Scope};
 use tower_layer::Layer;
 
-use crate::forwarded::ProxyHeaders;
-use crate::rejection::{Rejection, RenderedBody};
-use crate::respond::Responder;
-use crate::service::AuthService;
+use super::client::ProxyHeaders;
+use super::refusal::Refusal;
+use super::respond::{RenderedBody, Settings, Shared};
+use super::service::AuthService;
 
 /// The default API-key header.
 pub const DEFAULT_API_KEY_HEADER: HeaderName = HeaderName::from_static("x-api-key");
-
-/// The default prefix of problem `type` URIs: `urn:tokenkit:problem:<code>`.
-pub const DEFAULT_PROBLEM_TYPE_BASE: &str = "urn:tokenkit:problem:";
 
 /// The default prefix length anonymous IPv6 clients are rate-limited by: one `/64`, the
 /// smallest network a provider assigns to one subscriber.
@@ -59,9 +57,11 @@ pub struct AuthLayer<K = MemoryKeyStore, L = LocalStore> {
 pub(crate) struct Config<K, L> {
     pub(crate) authenticator: Authenticator<K>,
     pub(crate) policy: Arc<Policy>,
-    pub(crate) responder: Responder,
+    /// Built once by [`AuthLayerBuilder::build`] and handed to admitted requests.
+    pub(crate) shared: Shared,
     pub(crate) api_key_header: HeaderName,
     pub(crate) trusted_proxies: Vec<Cidr>,
+    pub(crate) default_peer: Option<IpAddr>,
     pub(crate) proxy_headers: ProxyHeaders,
     pub(crate) transport: Transport,
     pub(crate) allow_query_credentials: bool,
@@ -85,12 +85,14 @@ impl<K: KeyStore> AuthLayer<K> {
     /// Starts a configuration.
     pub fn builder(authenticator: Authenticator<K>, policy: Policy) -> AuthLayerBuilder<K> {
         AuthLayerBuilder {
+            settings: Settings::default(),
             config: Config {
                 authenticator,
                 policy: Arc::new(policy),
-                responder: Responder::default(),
+                shared: Shared(Arc::new(Settings::default())),
                 api_key_header: DEFAULT_API_KEY_HEADER,
                 trusted_proxies: Vec::new(),
+                default_peer: None,
                 proxy_headers: ProxyHeaders::default(),
                 transport: Transport::TlsOutsideLoopback,
                 allow_query_credentials: false,
@@ -129,7 +131,7 @@ impl<K, L> Clone for AuthLayer<K, L> {
 impl<K, L> fmt::Debug for AuthLayer<K, L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthLayer")
-            .field("responder", &self.config.responder)
+            .field("settings", &self.config.shared.0)
             .field("api_key_header", &self.config.api_key_header)
             .field("trusted_proxies", &self.config.trusted_proxies)
             .field("transport", &self.config.transport)
@@ -150,13 +152,41 @@ impl<S, K, L> Layer<S> for AuthLayer<K, L> {
 /// Configures an [`AuthLayer`].
 #[must_use]
 pub struct AuthLayerBuilder<K, L = LocalStore> {
+    settings: Settings,
     config: Config<K, L>,
 }
 
 impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
-    /// The `realm` of `WWW-Authenticate` challenges (default `api`).
+    /// The `realm` of `WWW-Authenticate` challenges (default `api`), for every
+    /// refusal: the layer's, [`crate::RequireScopeLayer`]'s, the
+    /// [`crate::Authenticated`] extractor's and the routes'.
     pub fn realm(mut self, realm: &str) -> Self {
-        realm.clone_into(&mut self.config.responder.realm);
+        realm.clone_into(&mut self.settings.realm);
+        self
+    }
+
+    /// The scope every key-administration call needs (default
+    /// [`DEFAULT_ADMIN_SCOPE`](crate::routes::DEFAULT_ADMIN_SCOPE)). The routes
+    /// behind this layer read it from the request, so it is set here only.
+    pub fn admin_scope(mut self, scope: Scope) -> Self {
+        self.settings.admin = Requirement::scope(scope);
+        self
+    }
+
+    /// The scope `/oauth/introspect` callers need (default
+    /// [`DEFAULT_INTROSPECTION_SCOPE`](crate::routes::DEFAULT_INTROSPECTION_SCOPE)).
+    pub fn introspection_scope(mut self, scope: Scope) -> Self {
+        self.settings.introspection = Requirement::scope(scope);
+        self
+    }
+
+    /// The client address assumed for requests that carry no peer address (neither
+    /// axum's `ConnectInfo` nor [`crate::PeerAddr`]): for a listener that only this
+    /// address can reach, such as one bound to `127.0.0.1` and served without
+    /// `into_make_service_with_connect_info`. Without it, such requests cannot be
+    /// told from remote ones and credentials on them are refused over plain HTTP.
+    pub fn default_peer(mut self, ip: IpAddr) -> Self {
+        self.config.default_peer = Some(ip);
         self
     }
 
@@ -215,19 +245,22 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
         self
     }
 
-    /// The prefix of problem `type` URIs (default [`DEFAULT_PROBLEM_TYPE_BASE`]); the
-    /// reason code is appended, e.g. `https://docs.example.com/errors#key_revoked`.
+    /// The prefix of problem `type` URIs (default
+    /// [`DEFAULT_PROBLEM_TYPE_BASE`](crate::DEFAULT_PROBLEM_TYPE_BASE)); the reason
+    /// code is appended, e.g. `https://docs.example.com/errors#key_revoked`. Used by
+    /// every refusal and every route error behind this layer.
     pub fn problem_type_base(mut self, base: &str) -> Self {
-        base.clone_into(&mut self.config.responder.problem_type_base);
+        base.clone_into(&mut self.settings.problem_type_base);
         self
     }
 
-    /// Renders refusal bodies yourself (status and protocol headers stay the layer's).
+    /// Renders refusal bodies yourself (status and protocol headers stay the layer's),
+    /// for every refusal behind this layer.
     pub fn render(
         mut self,
-        render: impl Fn(&Rejection) -> RenderedBody + Send + Sync + 'static,
+        render: impl Fn(&Refusal) -> RenderedBody + Send + Sync + 'static,
     ) -> Self {
-        self.config.responder.render = Some(Arc::new(render));
+        self.settings.render = Some(Arc::new(render));
         self
     }
 
@@ -241,12 +274,14 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
     pub fn limiter<T: LimitStore>(self, limiter: Limiter<T>) -> AuthLayerBuilder<K, T> {
         let c = self.config;
         AuthLayerBuilder {
+            settings: self.settings,
             config: Config {
                 authenticator: c.authenticator,
                 policy: c.policy,
-                responder: c.responder,
+                shared: c.shared,
                 api_key_header: c.api_key_header,
                 trusted_proxies: c.trusted_proxies,
+                default_peer: c.default_peer,
                 proxy_headers: c.proxy_headers,
                 transport: c.transport,
                 allow_query_credentials: c.allow_query_credentials,
@@ -303,10 +338,19 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
         self
     }
 
-    /// The layer.
+    /// The layer. The cross-tenant scope the routes honour is the policy's
+    /// ([`token_scopes::PolicyBuilder::cross_tenant_scope`]), or
+    /// [`DEFAULT_CROSS_TENANT_SCOPE`](crate::routes::DEFAULT_CROSS_TENANT_SCOPE) when
+    /// the policy names none.
     pub fn build(self) -> AuthLayer<K, L> {
+        let mut settings = self.settings;
+        let mut config = self.config;
+        if let Some(scope) = config.policy.cross_tenant_scope() {
+            settings.cross_tenant = scope.clone();
+        }
+        config.shared = Shared(Arc::new(settings));
         AuthLayer {
-            config: Arc::new(self.config),
+            config: Arc::new(config),
         }
     }
 }
@@ -314,7 +358,7 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
 impl<K, L> fmt::Debug for AuthLayerBuilder<K, L> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthLayerBuilder")
-            .field("responder", &self.config.responder)
+            .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
 }

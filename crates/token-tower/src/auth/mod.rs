@@ -1,0 +1,38 @@
+//! [`AuthLayer`] and its pipeline, one file per step in the order a request meets
+//! them:
+//!
+//! | step | file |
+//! |---|---|
+//! | find the one credential | `extract.rs` |
+//! | resolve the client address and transport | `client.rs` |
+//! | authenticate, check networks, take a metered key's use | `authenticate.rs` |
+//! | ask the route policy | `authorize.rs` |
+//! | charge the rate limits | `limit.rs` |
+//! | render refusals, add the rate-limit fields | `respond.rs` |
+//! | record one audit event | `audit.rs` |
+//!
+//! `pipeline.rs` strings the steps together; `refusal.rs` is the one typed "no";
+//! `layer.rs`, `service.rs` and `future.rs` are the tower plumbing.
+
+mod audit;
+mod authenticate;
+mod authorize;
+pub(crate) mod client;
+pub(crate) mod extract;
+mod future;
+mod layer;
+mod limit;
+mod pipeline;
+pub(crate) mod refusal;
+pub(crate) mod respond;
+mod service;
+
+pub use client::{ClientInfo, MAX_FORWARDED_HOPS, PeerAddr, ProxyHeaders, TlsConnection, resolve};
+pub use extract::{CredentialSource, ExtractError, extract, query_carries_credential};
+pub use future::{CLIENT_CLOSED, ResponseFuture};
+pub use layer::{
+    AuthLayer, AuthLayerBuilder, DEFAULT_ANONYMOUS_IPV6_PREFIX, DEFAULT_API_KEY_HEADER,
+};
+pub use refusal::{InsecureTransport, Refusal, UnavailableStore};
+pub use respond::{DEFAULT_PROBLEM_TYPE_BASE, RenderedBody};
+pub use service::AuthService;
