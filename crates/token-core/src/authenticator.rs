@@ -122,6 +122,13 @@ impl<S: KeyStore> Default for Authenticator<S> {
     }
 }
 
+/// An authenticator that accepts these API keys (and nothing else yet).
+impl<S: KeyStore> From<ApiKeys<S>> for Authenticator<S> {
+    fn from(keys: ApiKeys<S>) -> Self {
+        Authenticator::new().api_keys(keys)
+    }
+}
+
 impl<S: KeyStore> Authenticator<S> {
     /// Accepts nothing yet.
     pub fn new() -> Self {

@@ -268,6 +268,18 @@ impl<S> Clone for ApiKeys<S> {
     }
 }
 
+impl ApiKeys<super::MemoryKeyStore> {
+    /// Keys with `prefix` (`tk_live`) in a new in-memory store, with the defaults of
+    /// [`ApiKeys::new`]: for tests, examples and single-process services that mint
+    /// their keys at start.
+    pub fn in_memory(prefix: &str) -> Result<Self, FormatError> {
+        Ok(Self::new(
+            super::MemoryKeyStore::new(),
+            KeyFormat::new(prefix)?,
+        ))
+    }
+}
+
 impl<S: KeyStore> ApiKeys<S> {
     /// Keys in `format` stored in `store`, hashed with SHA-256, with the default cache
     /// and the system clock.

@@ -78,12 +78,19 @@ impl<K: KeyStore> AuthLayer<K> {
     /// A layer with the defaults: credentials only over TLS (loopback excepted),
     /// never in the query string, API keys in `X-API-Key`, no trusted proxies, no
     /// rate limits, no audit.
-    pub fn new(authenticator: Authenticator<K>, policy: Policy) -> Self {
+    ///
+    /// `authenticator` is an [`Authenticator`], or an [`token_core::apikey::ApiKeys`]
+    /// for a service that accepts only API keys.
+    pub fn new(authenticator: impl Into<Authenticator<K>>, policy: Policy) -> Self {
         Self::builder(authenticator, policy).build()
     }
 
     /// Starts a configuration.
-    pub fn builder(authenticator: Authenticator<K>, policy: Policy) -> AuthLayerBuilder<K> {
+    pub fn builder(
+        authenticator: impl Into<Authenticator<K>>,
+        policy: Policy,
+    ) -> AuthLayerBuilder<K> {
+        let authenticator = authenticator.into();
         AuthLayerBuilder {
             settings: Settings::default(),
             config: Config {
