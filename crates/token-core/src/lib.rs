@@ -47,6 +47,7 @@ pub mod apikey;
 mod authenticator;
 pub mod client;
 mod clock;
+pub mod duration;
 pub mod jose;
 pub mod jwt;
 mod net;

@@ -5,7 +5,7 @@
 //! checksum with no store, as a secret scanner or pre-commit hook would. Neither ever
 //! puts a key in a message.
 
-use token_core::apikey::{ApiKeys, KeyFormat, MemoryKeyStore, NewKey};
+use token_core::apikey::{ApiKeyErrorKind, ApiKeys, KeyFormat, MemoryKeyStore, NewKey};
 use token_scopes::ScopeSet;
 
 use crate::block_on::block_on;
@@ -13,8 +13,8 @@ use crate::failure::Failure;
 use crate::{KeyCheckArgs, KeyMintArgs, duration, io};
 
 /// Mints an API key: the secret on standard output, then its record (no secret) as one
-/// line of JSON on standard error. A bad prefix, an empty or bad scope set, or a bad
-/// lifetime is a usage error.
+/// line of JSON on standard error. A bad prefix, an empty or bad scope set, a bad name
+/// or a bad lifetime is a usage error (token-core's rules, the admin API's too).
 pub(crate) fn mint(args: &KeyMintArgs) -> Result<(), Failure> {
     let format = KeyFormat::new(&args.prefix)
         .map_err(|e| Failure::usage(format_args!("invalid --prefix: {e}")))?;
@@ -22,10 +22,6 @@ pub(crate) fn mint(args: &KeyMintArgs) -> Result<(), Failure> {
         .scopes
         .parse()
         .map_err(|e| Failure::usage(format_args!("invalid --scopes: {e}")))?;
-    if scopes.is_empty() {
-        // Most likely an unset variable in a script: a key for nothing helps no one.
-        return Err(Failure::usage("invalid --scopes: give at least one scope"));
-    }
     let ttl = args
         .ttl
         .as_deref()
@@ -42,8 +38,13 @@ pub(crate) fn mint(args: &KeyMintArgs) -> Result<(), Failure> {
     }
     // The key lives only as long as this process: nothing is stored.
     let keys = ApiKeys::new(MemoryKeyStore::new(), format);
-    let (secret, record) = block_on(keys.mint(spec))
-        .map_err(|e| Failure::usage(format_args!("cannot mint: {e} ({})", e.code())))?;
+    let (secret, record) = block_on(keys.mint(spec)).map_err(|e| match e.kind() {
+        // The library's rules name the field; the user knows it as a flag.
+        ApiKeyErrorKind::InvalidInput { field, rule } => {
+            Failure::usage(format_args!("invalid --{field}: {rule}"))
+        }
+        _ => Failure::usage(format_args!("cannot mint: {e} ({})", e.code())),
+    })?;
     let record = serde_json::to_string(&record)
         .map_err(|e| Failure::usage(format_args!("cannot print the key record: {e}")))?;
     io::print(secret.expose_secret())?;

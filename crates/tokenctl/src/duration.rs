@@ -4,8 +4,8 @@
 /// The longest lifetime `jwt mint` accepts: 24 hours.
 pub(crate) const MAX_TTL_SECS: i64 = 24 * 60 * 60;
 
-/// The longest lifetime `key mint` accepts: 3650 days.
-pub(crate) const MAX_KEY_TTL_SECS: i64 = 3650 * 24 * 60 * 60;
+/// The longest lifetime `key mint` accepts: 3650 days, the library's cap.
+pub(crate) const MAX_KEY_TTL_SECS: i64 = token_core::apikey::MAX_KEY_TTL_SECS;
 
 /// Parses a token lifetime for `jwt mint`: [`parse_duration`] capped at
 /// [`MAX_TTL_SECS`]. Returns seconds.
@@ -13,52 +13,10 @@ pub(crate) fn parse_ttl(text: &str) -> Result<i64, String> {
     parse_duration(text, MAX_TTL_SECS)
 }
 
-/// Parses a lifetime: a positive whole number with the unit `s`, `m`, `h` or `d`, at
-/// most `max_secs`. Returns seconds.
+/// Parses a lifetime with token-core's parser (the admin API's too): a positive
+/// whole number with the unit `s`, `m`, `h` or `d`, at most `max_secs`.
 pub(crate) fn parse_duration(text: &str, max_secs: i64) -> Result<i64, String> {
-    let refuse = || {
-        format!(
-            "expected a lifetime like 90s, 15m, 2h or 1d, from 1s to {}; got {text:?}",
-            shown(max_secs)
-        )
-    };
-    let unit = match text.as_bytes().last() {
-        Some(b's') => 1,
-        Some(b'm') => 60,
-        Some(b'h') => 60 * 60,
-        Some(b'd') => 24 * 60 * 60,
-        _ => return Err(refuse()),
-    };
-    // The unit is one ASCII byte, so this slices on a character boundary.
-    let digits = &text[..text.len() - 1];
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(refuse());
-    }
-    let secs = digits
-        .parse::<i64>()
-        .ok()
-        .and_then(|n| n.checked_mul(unit))
-        .ok_or_else(refuse)?;
-    if (1..=max_secs).contains(&secs) {
-        Ok(secs)
-    } else {
-        Err(refuse())
-    }
-}
-
-/// A number of seconds in the largest unit that divides it, days only above one day:
-/// `24h`, `3650d`, `90s`.
-fn shown(secs: i64) -> String {
-    const DAY: i64 = 24 * 60 * 60;
-    if secs > DAY && secs % DAY == 0 {
-        format!("{}d", secs / DAY)
-    } else if secs % (60 * 60) == 0 {
-        format!("{}h", secs / (60 * 60))
-    } else if secs % 60 == 0 {
-        format!("{}m", secs / 60)
-    } else {
-        format!("{secs}s")
-    }
+    token_core::duration::parse_duration(text, max_secs).map_err(|e| e.to_string())
 }
 
 /// A cap on a verified token's lifetime (`exp - iat`): seconds, or none.
@@ -148,9 +106,14 @@ mod tests {
                 .unwrap_err()
                 .contains("from 1s to 3650d; got \"4000d\"")
         );
-        assert_eq!(shown(90), "90s");
-        assert_eq!(shown(900), "15m");
-        assert_eq!(shown(2 * 86_400), "2d");
+        // The cap is shown in the largest unit that divides it.
+        assert!(parse_duration("91s", 90).unwrap_err().contains("to 90s;"));
+        assert!(parse_duration("16m", 900).unwrap_err().contains("to 15m;"));
+        assert!(
+            parse_duration("3d", 2 * 86_400)
+                .unwrap_err()
+                .contains("to 2d;")
+        );
     }
 
     #[test]

@@ -51,8 +51,9 @@ pub enum ApiKeyErrorKind {
     /// No key has this id (management calls).
     #[error("no API key with this id")]
     NotFound,
-    /// The update would widen scopes; use the explicit widening call.
-    #[error("this update would widen the key's scopes; widen them explicitly")]
+    /// The key would hold a scope that it held not before (an update: widen
+    /// explicitly), or that its creator or operator does not hold.
+    #[error("a key never holds a scope it had not, or that its creator or manager lacks")]
     WouldWiden,
     /// The new key would escape a limit of the credential creating it.
     #[error("{0}")]
@@ -64,6 +65,19 @@ pub enum ApiKeyErrorKind {
     /// The change is invalid (metadata too large, a revoked key rotated, ...).
     #[error("invalid change: {0}")]
     Invalid(&'static str),
+    /// A value of the request breaks a rule (a name's length, no scope at all, an
+    /// expiry in the past): which field, and the rule.
+    #[error("{field}: {rule}")]
+    InvalidInput {
+        /// The field (`name`, `scopes`, `expires_at`).
+        field: &'static str,
+        /// The rule it breaks.
+        rule: &'static str,
+    },
+    /// The key would belong to a tenant other than its operator's, which lacks the
+    /// cross-tenant scope.
+    #[error("you can manage keys of your own tenant only")]
+    TenantMismatch,
     /// The store failed; the request fails closed.
     #[error("key store unavailable")]
     StoreUnavailable,
@@ -117,9 +131,10 @@ impl ApiKeyErrorKind {
             ApiKeyErrorKind::UsageExceeded => "usage_exceeded",
             ApiKeyErrorKind::NotFound => "key_not_found",
             ApiKeyErrorKind::WouldWiden => "scope_widening",
+            ApiKeyErrorKind::TenantMismatch => "tenant_mismatch",
             ApiKeyErrorKind::ExceedsCreator(limit) => limit.code(),
             ApiKeyErrorKind::WouldExtend => "expiry_extension",
-            ApiKeyErrorKind::Invalid(_) => "invalid_request",
+            ApiKeyErrorKind::Invalid(_) | ApiKeyErrorKind::InvalidInput { .. } => "invalid_request",
             ApiKeyErrorKind::StoreUnavailable => "store_unavailable",
         }
     }

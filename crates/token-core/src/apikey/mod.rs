@@ -25,6 +25,7 @@ mod error;
 mod flight;
 mod format;
 mod hash;
+mod manage;
 mod record;
 mod service;
 mod store;
@@ -37,6 +38,7 @@ pub use format::{
     RANDOM_CHARS, check,
 };
 pub use hash::{KeyHash, KeyHasher, PepperTooShort};
+pub use manage::{MAX_KEY_TTL_SECS, MAX_NAME_LEN, Operator};
 pub use record::{
     Credits, KeyRecord, KeyStatus, MAX_METADATA_BYTES, MAX_METADATA_ENTRIES, Refill, RefillPeriod,
 };

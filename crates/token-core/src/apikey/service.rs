@@ -25,7 +25,7 @@ pub struct NewKey {
     name: String,
     pub(super) scopes: ScopeSet,
     owner: Option<String>,
-    tenant: Option<String>,
+    pub(super) tenant: Option<String>,
     pub(super) ttl_secs: Option<i64>,
     pub(super) networks: Vec<Cidr>,
     pub(super) rate_limit: Option<String>,
@@ -90,14 +90,14 @@ impl NewKey {
 #[derive(Debug, Clone, Default)]
 #[must_use]
 pub struct KeyUpdate {
-    name: Option<String>,
-    scopes: Option<ScopeSet>,
-    expires_at: Option<Expiry>,
+    pub(super) name: Option<String>,
+    pub(super) scopes: Option<ScopeSet>,
+    pub(super) expires_at: Option<Expiry>,
 }
 
 /// A new expiry for [`KeyUpdate::expires_at`].
 #[derive(Debug, Clone, Copy)]
-enum Expiry {
+pub(super) enum Expiry {
     At(i64),
     Never,
 }
@@ -310,7 +310,20 @@ impl<S: KeyStore> ApiKeys<S> {
 
     /// Mints a key. The secret is returned once and never stored; the record holds its
     /// hash and a non-secret hint.
-    pub async fn mint(&self, spec: NewKey) -> Result<(ApiKeySecret, KeyRecord), ApiKeyError> {
+    ///
+    /// The name is trimmed and must be 1 to [`super::MAX_NAME_LEN`] bytes, and the key
+    /// needs at least one scope (`invalid_request` otherwise: a key for nothing is
+    /// most likely an unset variable in a script).
+    pub async fn mint(&self, mut spec: NewKey) -> Result<(ApiKeySecret, KeyRecord), ApiKeyError> {
+        spec.name = super::manage::checked_name(&spec.name)?.to_owned();
+        if spec.scopes.is_empty() {
+            let rule = "a key needs at least one scope";
+            return Err(ApiKeyErrorKind::InvalidInput {
+                field: "scopes",
+                rule,
+            }
+            .into());
+        }
         self.mint_record(spec, None).await
     }
 
@@ -553,8 +566,14 @@ impl<S: KeyStore> ApiKeys<S> {
     }
 
     /// Renames, narrows scopes, or shortens the expiry. Widening scopes and extending
-    /// the expiry are refused here.
+    /// the expiry are refused here; a new name follows the rules of [`ApiKeys::mint`].
     pub async fn update(&self, id: &str, change: KeyUpdate) -> Result<KeyRecord, ApiKeyError> {
+        let name = change
+            .name
+            .as_deref()
+            .map(super::manage::checked_name)
+            .transpose()?
+            .map(str::to_owned);
         self.modify(id, |record| {
             if let Some(scopes) = &change.scopes {
                 if !scopes.is_subset(&record.scopes) {
@@ -562,7 +581,7 @@ impl<S: KeyStore> ApiKeys<S> {
                 }
                 record.scopes = scopes.clone();
             }
-            if let Some(name) = &change.name {
+            if let Some(name) = &name {
                 record.name.clone_from(name);
             }
             // An update only shortens a key's life: a later expiry could make it

@@ -9,6 +9,10 @@ use std::sync::{Arc, RwLock};
 use serde::{Deserialize, Serialize};
 use token_scopes::ScopeSet;
 
+mod exchange;
+
+pub use exchange::{AccessIssue, Refreshed};
+
 use crate::apikey::{ApiKeySecret, KeyFormat, KeyHash, KeyHasher};
 use crate::clock::{Clock, SystemClock};
 use crate::store::{StoreError, StoreErrorKind};
@@ -210,7 +214,8 @@ pub struct ReuseReport {
     pub client_id: String,
 }
 
-/// Why a refresh token was refused. Every kind maps to `invalid_grant` on the wire;
+/// Why a refresh token was refused. The token's own refusals map to `invalid_grant`
+/// on the wire, a grant that leaves no scope to `invalid_scope`;
 /// [`RefreshError::code`] is the finer reason for audit.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
@@ -230,6 +235,13 @@ pub enum RefreshError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The refresh grant asked for no scope the family and the client still hold
+    /// (`invalid_scope` on the wire); the token was left unused.
+    #[error("no requested scope was granted to this refresh token")]
+    ScopeNotGranted,
+    /// The access token could not be minted (`server_error` on the wire).
+    #[error("the access token could not be issued")]
+    Mint,
 }
 
 impl RefreshError {
@@ -241,6 +253,8 @@ impl RefreshError {
             RefreshError::Revoked => "refresh_token_revoked",
             RefreshError::Reused(_) => "refresh_token_reused",
             RefreshError::Store(_) => "store_unavailable",
+            RefreshError::ScopeNotGranted => "invalid_scope",
+            RefreshError::Mint => "server_error",
         }
     }
 }

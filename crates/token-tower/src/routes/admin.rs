@@ -10,9 +10,8 @@ use axum::{Json, Router};
 use http::StatusCode;
 use serde::Deserialize;
 use token_audit::{AuditEvent, Auditor};
-use token_core::apikey::{
-    ApiKeyError, ApiKeyErrorKind, ApiKeys, KeyRecord, KeyStore, KeyUpdate, NewKey,
-};
+use token_core::apikey::{ApiKeys, KeyRecord, KeyStore, KeyUpdate, NewKey, Operator};
+use token_core::duration::parse_duration;
 use token_core::{Cidr, Clock, Principal, SystemClock};
 use token_scopes::ScopeSet;
 
@@ -21,8 +20,9 @@ use super::oauth_error::no_store;
 use crate::auth::refusal::Refusal;
 use crate::auth::respond::Settings;
 
-/// The longest `ttl` a new key may ask for: ten years.
-pub const MAX_TTL_SECS: i64 = 10 * 365 * 86_400;
+/// The longest `ttl` a new key may ask for: ten years
+/// ([`token_core::apikey::MAX_KEY_TTL_SECS`]).
+pub const MAX_TTL_SECS: i64 = token_core::apikey::MAX_KEY_TTL_SECS;
 
 /// The key-administration routes as an axum [`Router`]:
 ///
@@ -159,50 +159,13 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Admin {
 }
 
 impl Admin {
-    /// Whether the caller holds the cross-tenant scope exactly (`admin:*` or `*` do
-    /// not reach it).
-    fn crosses_tenants(&self) -> bool {
-        self.principal
-            .scopes()
-            .holds_exactly(&self.settings.cross_tenant)
-    }
-
-    /// Whether a key with `scopes` is no wider than the caller, the cross-tenant
-    /// scope counting only when the caller has it exactly.
-    fn covers(&self, scopes: &ScopeSet) -> bool {
-        scopes.is_subset_keeping_exact(self.principal.scopes(), &self.settings.cross_tenant)
+    /// The caller as token-core's key rules see it.
+    fn op(&self) -> Operator<'_> {
+        Operator::new(&self.principal, &self.settings.cross_tenant)
     }
 }
 
-fn widening(detail: &str) -> RouteError {
-    RouteError::problem(StatusCode::FORBIDDEN, "scope_widening", detail)
-}
-
-impl<K: KeyStore> Inner<K> {
-    /// The key, if the caller may see it (another tenant's key is "not found").
-    async fn visible(&self, caller: &Admin, id: &str) -> Result<KeyRecord, RouteError> {
-        let record = self.keys.get(id).await?;
-        if caller.crosses_tenants() || record.tenant.as_deref() == caller.principal.tenant() {
-            Ok(record)
-        } else {
-            Err(ApiKeyError::from(ApiKeyErrorKind::NotFound).into())
-        }
-    }
-
-    /// Like [`Inner::visible`], for changes (rotate, update, revoke): the key may hold
-    /// no scope the caller lacks. Rotating hands out a new secret with the key's
-    /// scopes, and revoking or narrowing a more powerful key would let a lesser
-    /// administrator lock out a greater one.
-    async fn managed(&self, caller: &Admin, id: &str) -> Result<KeyRecord, RouteError> {
-        let record = self.visible(caller, id).await?;
-        if !caller.covers(&record.scopes) {
-            return Err(widening(
-                "this key holds scopes you do not; you cannot manage it",
-            ));
-        }
-        Ok(record)
-    }
-
+impl<K> Inner<K> {
     fn record(&self, event: impl FnOnce() -> AuditEvent) {
         if let Some(a) = &self.auditor {
             a.record(event());
@@ -264,29 +227,21 @@ enum Ttl {
 }
 
 impl Ttl {
-    /// Seconds, or `30s`/`15m`/`12h`/`90d`; positive and at most [`MAX_TTL_SECS`].
+    /// Seconds, or a lifetime such as `30s`, `15m`, `12h` or `90d`; positive and at
+    /// most [`MAX_TTL_SECS`].
     fn secs(&self) -> Result<i64, RouteError> {
         let secs = match self {
-            Ttl::Secs(s) => Some(*s),
-            Ttl::Text(t) => {
-                let t = t.trim();
-                let split = t.len().saturating_sub(1);
-                let (n, unit) = t.split_at_checked(split).unwrap_or((t, ""));
-                let mult = match unit {
-                    "s" => Some(1),
-                    "m" => Some(60),
-                    "h" => Some(3600),
-                    "d" => Some(86_400),
-                    _ => None,
-                };
-                mult.zip(n.parse::<i64>().ok())
-                    .and_then(|(m, n)| n.checked_mul(m))
-            }
+            Ttl::Secs(s) => *s,
+            Ttl::Text(t) => parse_duration(t.trim(), MAX_TTL_SECS)
+                .map_err(|e| RouteError::invalid(format!("ttl: {e}")))?,
         };
-        secs.filter(|s| (1..=MAX_TTL_SECS).contains(s))
-            .ok_or_else(|| {
-                RouteError::invalid("ttl must be seconds or like 30d, at most ten years")
-            })
+        if (1..=MAX_TTL_SECS).contains(&secs) {
+            Ok(secs)
+        } else {
+            Err(RouteError::invalid(
+                "ttl must be positive seconds or like 30d, at most ten years",
+            ))
+        }
     }
 }
 
@@ -308,30 +263,8 @@ async fn create<K: KeyStore>(
 ) -> Result<Response, RouteError> {
     let a = &admin.inner;
     let Json(body) = body?;
-    let name = body.name.trim();
-    if name.is_empty() || name.len() > 128 {
-        return Err(RouteError::invalid("name must be 1 to 128 bytes"));
-    }
-    let scopes = body.scopes.parse()?;
-    if scopes.is_empty() {
-        return Err(RouteError::invalid("a key needs at least one scope"));
-    }
-    if !caller.covers(&scopes) {
-        return Err(widening("a key cannot hold a scope its creator does not"));
-    }
-    let tenant = match (body.tenant.as_deref(), caller.principal.tenant()) {
-        (Some(t), own) if own != Some(t) && !caller.crosses_tenants() => {
-            return Err(RouteError::problem(
-                StatusCode::FORBIDDEN,
-                "tenant_mismatch",
-                "you can create keys for your own tenant only",
-            ));
-        }
-        (Some(t), _) => Some(t),
-        (None, own) => own,
-    };
-    let mut spec = NewKey::new(name, scopes);
-    if let Some(t) = tenant {
+    let mut spec = NewKey::new(&body.name, body.scopes.parse()?);
+    if let Some(t) = &body.tenant {
         spec = spec.tenant(t);
     }
     if let Some(ttl) = &body.ttl {
@@ -345,8 +278,7 @@ async fn create<K: KeyStore>(
             .map_err(|_| RouteError::invalid("networks must be CIDRs such as 10.0.0.0/8"))?;
         spec = spec.networks(parsed);
     }
-    // The creator's limits (lifetime, networks, metering, rate limit) bound the key.
-    let (secret, record) = a.keys.mint_for(&caller.principal, spec).await?;
+    let (secret, record) = a.keys.create_as(caller.op(), spec).await?;
     a.record(|| AuditEvent::key_created(&record).with_principal(&caller.principal));
     Ok(with_secret(
         StatusCode::CREATED,
@@ -359,15 +291,7 @@ async fn list<K: KeyStore>(
     State(admin): State<KeyAdmin<K>>,
     caller: Admin,
 ) -> Result<Response, RouteError> {
-    let a = &admin.inner;
-    let tenant = caller.principal.tenant();
-    let records = if caller.crosses_tenants() {
-        a.keys.list(None).await?
-    } else {
-        let mut all = a.keys.list(tenant).await?;
-        all.retain(|r| r.tenant.as_deref() == tenant);
-        all
-    };
+    let records = admin.inner.keys.list_as(caller.op()).await?;
     let keys: Vec<_> = records.iter().map(view).collect();
     Ok(Json(serde_json::json!({ "keys": keys })).into_response())
 }
@@ -377,7 +301,7 @@ async fn show<K: KeyStore>(
     caller: Admin,
     Path(id): Path<String>,
 ) -> Result<Response, RouteError> {
-    let record = admin.inner.visible(&caller, &id).await?;
+    let record = admin.inner.keys.get_as(caller.op(), &id).await?;
     Ok(Json(view(&record)).into_response())
 }
 
@@ -409,43 +333,21 @@ async fn update<K: KeyStore>(
     body: Result<Json<UpdateBody>, JsonRejection>,
 ) -> Result<Response, RouteError> {
     let a = &admin.inner;
-    // Authenticate before reading the body: a stranger learns nothing from the parser.
-    let current = a.managed(&caller, &id).await?;
+    // Authenticate and find the key before reading the body: a stranger learns
+    // nothing from the parser.
+    a.keys.managed_by(caller.op(), &id).await?;
     let Json(body) = body?;
-    let now = a.clock.now();
-    if current.expires_at.is_some_and(|at| at <= now) {
-        return Err(RouteError::problem(
-            StatusCode::CONFLICT,
-            "key_expired",
-            "an expired key cannot be changed; mint a new one",
-        ));
-    }
     let mut change = KeyUpdate::new();
-    if let Some(name) = body.name.as_deref().map(str::trim) {
-        if name.is_empty() || name.len() > 128 {
-            return Err(RouteError::invalid("name must be 1 to 128 bytes"));
-        }
+    if let Some(name) = &body.name {
         change = change.name(name);
     }
     if let Some(scopes) = &body.scopes {
-        let scopes = scopes.parse()?;
-        if !caller.covers(&scopes) {
-            return Err(widening("a key cannot hold a scope you do not"));
-        }
-        change = change.scopes(scopes);
+        change = change.scopes(scopes.parse()?);
     }
-    // Only earlier: `ApiKeys::update` refuses a later expiry or its removal, which
-    // could make the key outlive its creator.
-    match body.expires_at {
-        ExpiryChange::Unchanged => {}
-        ExpiryChange::Set(Some(at)) if at <= now || at > now.saturating_add(MAX_TTL_SECS) => {
-            return Err(RouteError::invalid(
-                "expires_at must be in the future, at most ten years away",
-            ));
-        }
-        ExpiryChange::Set(at) => change = change.expires_at(at),
+    if let ExpiryChange::Set(at) = body.expires_at {
+        change = change.expires_at(at);
     }
-    let record = a.keys.update(&id, change).await?;
+    let record = a.keys.update_as(caller.op(), &id, change).await?;
     a.record(|| AuditEvent::key_updated(&record).with_principal(&caller.principal));
     Ok(Json(view(&record)).into_response())
 }
@@ -463,12 +365,12 @@ async fn rotate<K: KeyStore>(
     body: Result<Option<Json<RotateBody>>, JsonRejection>,
 ) -> Result<Response, RouteError> {
     let a = &admin.inner;
-    let old = a.managed(&caller, &id).await?;
+    a.keys.managed_by(caller.op(), &id).await?;
     let grace = body?
         .and_then(|Json(b)| b.grace)
         .unwrap_or(a.default_grace_secs)
         .clamp(0, MAX_TTL_SECS);
-    let (secret, new) = a.keys.rotate(&id, grace).await?;
+    let (old, secret, new) = a.keys.rotate_as(caller.op(), &id, grace).await?;
     a.record(|| AuditEvent::key_rotated(&old, &new).with_principal(&caller.principal));
     let mut body = view(&new);
     if let Some(map) = body.as_object_mut() {
@@ -491,11 +393,10 @@ async fn revoke<K: KeyStore>(
     Path(id): Path<String>,
 ) -> Result<Response, RouteError> {
     let a = &admin.inner;
-    a.managed(&caller, &id).await?;
     let who = &caller.principal;
     let reason = format!("revoked by {} via the admin API", who.id());
     // The keys this key created (at any depth) die with it.
-    let (record, offspring) = a.keys.revoke_cascading(&id, &reason).await?;
+    let (record, offspring) = a.keys.revoke_as(caller.op(), &id, &reason).await?;
     // `key_id` is the key revoked and `principal_id` the caller; `target` names the
     // revoked key too, for readers that look there.
     a.record(|| {
@@ -525,7 +426,7 @@ async fn usage<K: KeyStore>(
     Path(id): Path<String>,
 ) -> Result<Response, RouteError> {
     let a = &admin.inner;
-    let record = a.visible(&caller, &id).await?;
+    let record = a.keys.get_as(caller.op(), &id).await?;
     let Some(auditor) = &a.auditor else {
         return Err(RouteError::problem(
             StatusCode::NOT_FOUND,

@@ -10,6 +10,7 @@ use http::request::Parts;
 use token_core::Principal;
 use token_core::apikey::{ApiKeyError, ApiKeyErrorKind};
 
+use super::oauth_error::OAuthError;
 use crate::auth::refusal::Refusal;
 use crate::auth::respond::Shared;
 
@@ -24,6 +25,14 @@ pub(crate) enum RouteError {
         code: &'static str,
         detail: String,
     },
+    /// An OAuth endpoint's error, in RFC 6749's own format.
+    OAuth(OAuthError),
+}
+
+impl From<OAuthError> for RouteError {
+    fn from(e: OAuthError) -> Self {
+        RouteError::OAuth(e)
+    }
 }
 
 impl RouteError {
@@ -56,6 +65,7 @@ impl RouteError {
                 .0
                 .problem(*status, code, detail)
                 .map(axum::body::Body::new),
+            RouteError::OAuth(e) => e.clone().into_response(),
         }
     }
 }
@@ -72,9 +82,11 @@ impl From<ApiKeyError> for RouteError {
             ApiKeyErrorKind::NotFound => StatusCode::NOT_FOUND,
             ApiKeyErrorKind::WouldWiden
             | ApiKeyErrorKind::ExceedsCreator(_)
+            | ApiKeyErrorKind::TenantMismatch
             | ApiKeyErrorKind::WouldExtend => StatusCode::FORBIDDEN,
             ApiKeyErrorKind::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ApiKeyErrorKind::Invalid(_) => StatusCode::CONFLICT,
+            // A change to a key that can no longer change.
+            ApiKeyErrorKind::Invalid(_) | ApiKeyErrorKind::Expired => StatusCode::CONFLICT,
             _ => StatusCode::BAD_REQUEST,
         };
         RouteError::problem(status, e.code(), e.to_string())

@@ -7,20 +7,20 @@ use std::sync::Arc;
 use axum::Extension;
 use axum::Router;
 use axum::extract::{Form, State, rejection::FormRejection};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::post;
 use http::HeaderMap;
 use serde::Deserialize;
 use token_audit::{AuditEvent, Auditor, EventKind, Outcome};
 use token_core::apikey::{KeyStore, MemoryKeyStore};
 use token_core::client::{ClientCredentials, ClientError, ClientRecord, ClientStore};
-use token_core::jwt::{AccessTokenRequest, Minter};
-use token_core::refresh::{RefreshError, RefreshStore, RefreshTokens};
+use token_core::jwt::Minter;
+use token_core::refresh::{AccessIssue, RefreshError, RefreshStore, RefreshTokens};
 use token_core::{Authenticator, CredentialKind};
 use token_scopes::{Scope, ScopeSet};
 
 use super::client_auth::{ClientAuth, client_auth};
-use super::error::Caller;
+use super::error::{Caller, RouteError};
 use super::oauth_error::{OAuthError, no_store_json};
 use crate::auth::client::ClientInfo;
 use crate::auth::refusal::Refusal;
@@ -130,6 +130,7 @@ impl<C: ClientStore, R: RefreshStore, K: KeyStore> OAuthRoutes<C, R, K> {
             .route("/oauth/token", post(token::<C, R, K>))
             .route("/oauth/introspect", post(introspect::<C, R, K>))
             .route("/oauth/revoke", post(revoke::<C, R, K>))
+            .layer(axum::middleware::from_fn(super::error::render_errors))
             .with_state(self.clone())
     }
 }
@@ -261,27 +262,24 @@ async fn token<C: ClientStore, R: RefreshStore, K: KeyStore>(
     transport: Option<Extension<ClientInfo>>,
     headers: HeaderMap,
     body: Result<Form<TokenForm>, FormRejection>,
-) -> Response {
-    if let Err(e) = secure(transport) {
-        return e.into_response();
-    }
-    let result = match form(body) {
-        Ok(f) => match f.grant_type.as_deref() {
-            Some("client_credentials") => {
-                client_credentials(&routes.inner, &shared.0.cross_tenant, &headers, &f).await
-            }
-            Some("refresh_token") => {
-                refresh(&routes.inner, &shared.0.cross_tenant, &headers, &f).await
-            }
-            Some(_) => Err(OAuthError::new(
+) -> Result<Response, RouteError> {
+    secure(transport)?;
+    let f = form(body)?;
+    let cross_tenant = &shared.0.cross_tenant;
+    Ok(match f.grant_type.as_deref() {
+        Some("client_credentials") => {
+            client_credentials(&routes.inner, cross_tenant, &headers, &f).await?
+        }
+        Some("refresh_token") => refresh(&routes.inner, cross_tenant, &headers, &f).await?,
+        Some(_) => {
+            return Err(OAuthError::new(
                 "unsupported_grant_type",
                 "grant_type must be client_credentials or refresh_token",
-            )),
-            None => Err(OAuthError::new("invalid_request", "grant_type is required")),
-        },
-        Err(e) => Err(e),
-    };
-    result.unwrap_or_else(IntoResponse::into_response)
+            )
+            .into());
+        }
+        None => return Err(OAuthError::new("invalid_request", "grant_type is required").into()),
+    })
 }
 
 async fn client_credentials<C: ClientStore, R, K>(
@@ -346,44 +344,17 @@ async fn refresh<C: ClientStore, R: RefreshStore, K>(
         "refresh_token is required",
     ))?;
     let client = inner.client("refresh_token", &auth).await?;
-    let redeemed = refresh
-        .redeem_checked(presented, &auth.client_id, |record| {
-            // Never more than the family was granted, nor more than the client may
-            // have today (an operator may have narrowed it since).
-            let exact = cross_tenant;
-            let granted = record
-                .scope
-                .intersect_keeping_exact(&client.allowed_scopes, exact);
-            let scope = match &requested {
-                Some(r) => r.intersect_keeping_exact(&granted, exact),
-                None => granted,
-            };
-            if scope.is_empty() {
-                return Err(OAuthError::new(
-                    "invalid_scope",
-                    "no requested scope was granted to this refresh token",
-                ));
-            }
-            let mut request = AccessTokenRequest::new(&record.subject, &inner.audience)
-                .client_id(&record.client_id)
-                .scope(scope.clone())
-                .ttl_secs(inner.access_ttl_secs);
-            if let Some(t) = &record.tenant {
-                request = request.tenant(t);
-            }
-            let token = inner
-                .minter
-                .mint(&request)
-                .map_err(|_| OAuthError::new("server_error", "the token could not be issued"))?;
-            Ok((scope, token))
-        })
-        .await;
-    let (next, record, (scope, access_token)) = match redeemed {
-        Ok(Ok(redeemed)) => redeemed,
-        Ok(Err(refusal)) => {
-            inner.refused("refresh_token", refusal.code, Some(&auth.client_id));
-            return Err(refusal);
-        }
+    let issue = AccessIssue {
+        minter: &inner.minter,
+        audience: &inner.audience,
+        ttl_secs: inner.access_ttl_secs,
+        cross_tenant,
+    };
+    let refreshed = match refresh
+        .exchange(presented, &client, requested.as_ref(), issue)
+        .await
+    {
+        Ok(refreshed) => refreshed,
         Err(e) => {
             if let RefreshError::Reused(report) = &e {
                 inner.record(|| AuditEvent::refresh_reuse_detected(report));
@@ -394,10 +365,18 @@ async fn refresh<C: ClientStore, R: RefreshStore, K>(
                 RefreshError::Store(_) => {
                     OAuthError::new("temporarily_unavailable", "try again shortly")
                 }
+                RefreshError::ScopeNotGranted => OAuthError::new(
+                    "invalid_scope",
+                    "no requested scope was granted to this refresh token",
+                ),
+                RefreshError::Mint => {
+                    OAuthError::new("server_error", "the token could not be issued")
+                }
                 _ => OAuthError::new("invalid_grant", "the refresh token is not valid"),
             });
         }
     };
+    let record = &refreshed.record;
     inner.record(|| {
         AuditEvent::new(EventKind::TokenIssued, Outcome::Allowed)
             .principal_id(&record.subject)
@@ -405,11 +384,11 @@ async fn refresh<C: ClientStore, R: RefreshStore, K>(
             .reason("refresh_token")
     });
     Ok(no_store_json(serde_json::json!({
-        "access_token": access_token,
+        "access_token": refreshed.access_token,
         "token_type": "Bearer",
         "expires_in": inner.access_ttl_secs,
-        "scope": scope.to_string(),
-        "refresh_token": next.expose_secret(),
+        "scope": refreshed.scope.to_string(),
+        "refresh_token": refreshed.refresh_token.expose_secret(),
     })))
 }
 
@@ -419,25 +398,29 @@ async fn introspect<C, R, K: KeyStore>(
     State(routes): State<OAuthRoutes<C, R, K>>,
     Caller { principal, shared }: Caller,
     body: Result<Form<TokenForm>, FormRejection>,
-) -> Response {
+) -> Result<Response, RouteError> {
     let inner = &routes.inner;
-    let caller = match Refusal::demand(principal.as_ref(), &shared.0.introspection) {
-        Ok(caller) => caller,
-        Err(r) => return shared.0.refusal(&r).map(axum::body::Body::new),
-    };
-    let f = match form(body) {
-        Ok(f) => f,
-        Err(e) => return e.into_response(),
-    };
-    let Some(token) = f.token.as_deref() else {
-        return OAuthError::new("invalid_request", "token is required").into_response();
-    };
-    let inactive = || no_store_json(serde_json::json!({ "active": false }));
+    let caller = Refusal::demand(principal.as_ref(), &shared.0.introspection)?;
+    let f = form(body)?;
+    let token = f
+        .token
+        .as_deref()
+        .ok_or(OAuthError::new("invalid_request", "token is required"))?;
     // A tenant-bound caller learns about its own tenant's credentials only.
     let visible = |tenant: Option<&str>| {
         caller.scopes().holds_exactly(&shared.0.cross_tenant) || caller.tenant() == tenant
     };
-    let auth = &inner.authenticator;
+    Ok(introspection(&inner.authenticator, token, visible).await)
+}
+
+/// The introspection answer for `token`, `{"active": false}` unless it verifies and
+/// the caller may see its tenant.
+async fn introspection<K: KeyStore>(
+    auth: &Authenticator<K>,
+    token: &str,
+    visible: impl Fn(Option<&str>) -> bool,
+) -> Response {
+    let inactive = || no_store_json(serde_json::json!({ "active": false }));
     match auth.recognize(token) {
         Ok(CredentialKind::Jwt) => {
             let Some(Ok(v)) = auth.verifier().map(|v| v.verify(token)) else {
@@ -495,7 +478,7 @@ async fn revoke<C: ClientStore, R: RefreshStore, K: KeyStore>(
     transport: Option<Extension<ClientInfo>>,
     headers: HeaderMap,
     body: Result<Form<TokenForm>, FormRejection>,
-) -> Response {
+) -> Result<Response, RouteError> {
     let inner = &routes.inner;
     let result: Result<(), OAuthError> = async {
         secure(transport)?;
@@ -507,7 +490,7 @@ async fn revoke<C: ClientStore, R: RefreshStore, K: KeyStore>(
             .as_deref()
             .ok_or(OAuthError::new("invalid_request", "token is required"))?;
         if let Some(refresh) = &inner.refresh
-            && token.starts_with("tk_rt_")
+            && refresh.recognizes(token)
         {
             // Only the client the token was issued to can revoke it (RFC 7009 §2.1);
             // the answer is the same either way.
@@ -542,8 +525,6 @@ async fn revoke<C: ClientStore, R: RefreshStore, K: KeyStore>(
         Ok(())
     }
     .await;
-    match result {
-        Ok(()) => no_store_json(serde_json::json!({})),
-        Err(e) => e.into_response(),
-    }
+    result?;
+    Ok(no_store_json(serde_json::json!({})))
 }

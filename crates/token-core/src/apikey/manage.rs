@@ -1,0 +1,198 @@
+//! Managing keys on behalf of someone: the rules every front end (the admin API, the
+//! CLI, the portal) shares, so that none of them has its own copy.
+//!
+//! - An operator sees and manages its own tenant's keys only (others are "not
+//!   found"), unless it holds the cross-tenant scope exactly (never through a
+//!   wildcard such as `admin:*`).
+//! - A new key never holds a scope the operator lacks (the cross-tenant scope only
+//!   from an exact holder), and never exceeds its creator otherwise
+//!   ([`ApiKeys::mint_for`]: lifetime, networks, metering, rate limit).
+//! - A key can be rotated, changed or revoked only by an operator holding every scope
+//!   the key holds: rotation hands out a new secret with the key's scopes, and a
+//!   lesser operator must not lock out a greater one.
+//! - An expired key cannot be changed; changes only narrow scopes and shorten life,
+//!   and a new expiry lies in the future, at most [`MAX_KEY_TTL_SECS`] away.
+
+use token_scopes::{Scope, ScopeSet};
+
+use super::service::Expiry;
+use super::{
+    ApiKeyError, ApiKeyErrorKind, ApiKeySecret, ApiKeys, KeyRecord, KeyStore, KeyUpdate, NewKey,
+};
+use crate::principal::Principal;
+
+/// The longest lifetime a key may be given: 3650 days (about ten years).
+pub const MAX_KEY_TTL_SECS: i64 = 3650 * 86_400;
+
+/// The longest key name, in bytes (after trimming).
+pub const MAX_NAME_LEN: usize = 128;
+
+/// Who manages keys: the authenticated principal, and the scope that lets it reach
+/// every tenant.
+#[derive(Debug, Clone, Copy)]
+pub struct Operator<'a> {
+    principal: &'a Principal,
+    cross_tenant: &'a Scope,
+}
+
+impl<'a> Operator<'a> {
+    /// `principal` managing keys, crossing tenants only if it holds `cross_tenant`
+    /// exactly.
+    pub fn new(principal: &'a Principal, cross_tenant: &'a Scope) -> Self {
+        Operator {
+            principal,
+            cross_tenant,
+        }
+    }
+
+    /// The principal.
+    pub fn principal(&self) -> &'a Principal {
+        self.principal
+    }
+
+    /// Whether the operator reaches every tenant.
+    pub fn crosses_tenants(&self) -> bool {
+        self.principal.scopes().holds_exactly(self.cross_tenant)
+    }
+
+    /// Whether a key with `scopes` is no wider than the operator, the cross-tenant
+    /// scope counting only when the operator holds it exactly.
+    pub fn covers(&self, scopes: &ScopeSet) -> bool {
+        scopes.is_subset_keeping_exact(self.principal.scopes(), self.cross_tenant)
+    }
+
+    /// Whether the operator may see the key.
+    pub fn sees(&self, record: &KeyRecord) -> bool {
+        self.crosses_tenants() || record.tenant.as_deref() == self.principal.tenant()
+    }
+}
+
+/// A key's name as stored: trimmed, 1 to [`MAX_NAME_LEN`] bytes.
+pub(super) fn checked_name(name: &str) -> Result<&str, ApiKeyError> {
+    let name = name.trim();
+    if name.is_empty() || name.len() > MAX_NAME_LEN {
+        let rule = "must be 1 to 128 bytes";
+        return Err(ApiKeyErrorKind::InvalidInput {
+            field: "name",
+            rule,
+        }
+        .into());
+    }
+    Ok(name)
+}
+
+impl<S: KeyStore> ApiKeys<S> {
+    /// Mints `spec` for `op`: in the operator's tenant unless the spec names another
+    /// (which needs the cross-tenant scope: `tenant_mismatch` otherwise), with no
+    /// scope the operator lacks (`scope_widening`), then bounded by the operator as
+    /// its creator ([`ApiKeys::mint_for`]).
+    pub async fn create_as(
+        &self,
+        op: Operator<'_>,
+        mut spec: NewKey,
+    ) -> Result<(ApiKeySecret, KeyRecord), ApiKeyError> {
+        if !op.covers(&spec.scopes) {
+            return Err(ApiKeyErrorKind::WouldWiden.into());
+        }
+        let own = op.principal.tenant();
+        match spec.tenant.as_deref() {
+            Some(t) if own != Some(t) && !op.crosses_tenants() => {
+                return Err(ApiKeyErrorKind::TenantMismatch.into());
+            }
+            Some(_) => {}
+            None => spec.tenant = own.map(str::to_owned),
+        }
+        self.mint_for(op.principal, spec).await
+    }
+
+    /// The key `id`, if the operator may see it (another tenant's key is
+    /// `key_not_found`, so its existence is not revealed).
+    pub async fn get_as(&self, op: Operator<'_>, id: &str) -> Result<KeyRecord, ApiKeyError> {
+        let record = self.get(id).await?;
+        if op.sees(&record) {
+            Ok(record)
+        } else {
+            Err(ApiKeyErrorKind::NotFound.into())
+        }
+    }
+
+    /// The keys the operator may see.
+    pub async fn list_as(&self, op: Operator<'_>) -> Result<Vec<KeyRecord>, ApiKeyError> {
+        if op.crosses_tenants() {
+            return self.list(None).await;
+        }
+        let tenant = op.principal.tenant();
+        let mut all = self.list(tenant).await?;
+        all.retain(|r| r.tenant.as_deref() == tenant);
+        Ok(all)
+    }
+
+    /// The key `id`, if the operator may manage it: it sees it and holds every scope
+    /// the key holds (`scope_widening` otherwise).
+    pub async fn managed_by(&self, op: Operator<'_>, id: &str) -> Result<KeyRecord, ApiKeyError> {
+        let record = self.get_as(op, id).await?;
+        if !op.covers(&record.scopes) {
+            return Err(ApiKeyErrorKind::WouldWiden.into());
+        }
+        Ok(record)
+    }
+
+    /// Applies `change` for `op` to a key it manages: not to an expired key
+    /// (`key_expired`), no scope the operator lacks, and an expiry in the future at
+    /// most [`MAX_KEY_TTL_SECS`] away; then [`ApiKeys::update`] (narrow, shorten).
+    pub async fn update_as(
+        &self,
+        op: Operator<'_>,
+        id: &str,
+        change: KeyUpdate,
+    ) -> Result<KeyRecord, ApiKeyError> {
+        let current = self.managed_by(op, id).await?;
+        let now = self.now();
+        if current.expires_at.is_some_and(|at| at <= now) {
+            return Err(ApiKeyErrorKind::Expired.into());
+        }
+        if let Some(scopes) = &change.scopes
+            && !op.covers(scopes)
+        {
+            return Err(ApiKeyErrorKind::WouldWiden.into());
+        }
+        if let Some(Expiry::At(at)) = change.expires_at
+            && (at <= now || at > now.saturating_add(MAX_KEY_TTL_SECS))
+        {
+            let rule = "must be in the future, at most ten years away";
+            return Err(ApiKeyErrorKind::InvalidInput {
+                field: "expires_at",
+                rule,
+            }
+            .into());
+        }
+        self.update(id, change).await
+    }
+
+    /// Rotates a key `op` manages ([`ApiKeys::rotate`]); the grace is clamped to 0 ..=
+    /// [`MAX_KEY_TTL_SECS`]. Returns the old record, the new secret and the new record.
+    pub async fn rotate_as(
+        &self,
+        op: Operator<'_>,
+        id: &str,
+        grace_secs: i64,
+    ) -> Result<(KeyRecord, ApiKeySecret, KeyRecord), ApiKeyError> {
+        let old = self.managed_by(op, id).await?;
+        let (secret, new) = self
+            .rotate(id, grace_secs.clamp(0, MAX_KEY_TTL_SECS))
+            .await?;
+        Ok((old, secret, new))
+    }
+
+    /// Revokes a key `op` manages, and every key it created
+    /// ([`ApiKeys::revoke_cascading`]).
+    pub async fn revoke_as(
+        &self,
+        op: Operator<'_>,
+        id: &str,
+        reason: &str,
+    ) -> Result<(KeyRecord, Vec<KeyRecord>), ApiKeyError> {
+        self.managed_by(op, id).await?;
+        self.revoke_cascading(id, reason).await
+    }
+}
