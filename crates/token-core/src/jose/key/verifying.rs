@@ -11,7 +11,7 @@ use super::{
     alg_for_curve, curve_for, curve_name, ed25519_public_ok, hmac_alg, rsa_params, secret,
 };
 use crate::jose::der::{self, Curve, PublicKeyDer};
-use crate::jose::provider::es512;
+use crate::jose::es512;
 use crate::jose::{Algorithm, Jwk, KeyError, KeyFamily, KeyUse, SecretMember, b64, pem};
 
 /// A public key (or, for HMAC, a shared secret) that verifies tokens.
