@@ -5,7 +5,7 @@
 //! where `examples/loadtest` turns the feature on).
 //!
 //! This is its own test binary: the first install in a process wins, so nothing else
-//! may run before it.
+//! may run before it (`provider_preinstalled.rs` has the other order).
 
 use jsonwebtoken::crypto::{CryptoProvider, JwkUtils};
 use jsonwebtoken::errors::ErrorKind;

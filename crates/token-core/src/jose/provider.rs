@@ -33,12 +33,15 @@ pub static RING_PROVIDER: CryptoProvider = CryptoProvider {
 };
 
 /// Installs [`RING_PROVIDER`] as `jsonwebtoken`'s process-wide provider, unless one is
-/// installed already. Returns whether ring is now the provider.
+/// installed already. Returns whether ring is the provider through this function: true
+/// once this function installed it, false for good when another provider came first
+/// (also [`RING_PROVIDER`] installed directly with `install_default`, which this
+/// function cannot tell apart: `jsonwebtoken` does not say which provider it holds).
 pub fn install_ring_provider() -> bool {
-    match RING_PROVIDER.install_default() {
-        Ok(()) => true,
-        Err(current) => std::ptr::eq(current, &raw const RING_PROVIDER),
-    }
+    // `install_default` refuses with the provider it was given, not the installed one,
+    // so the outcome of the first attempt is remembered: the provider never changes.
+    static OURS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *OURS.get_or_init(|| RING_PROVIDER.install_default().is_ok())
 }
 
 fn our_alg(alg: JwtAlg) -> super::Algorithm {
