@@ -305,6 +305,11 @@ fn algorithm_identifiers_must_be_known_and_carry_their_parameters() {
     assert_eq!(v1_with_public[2..5], [2, 1, 1], "the version");
     v1_with_public[4] = 0;
     assert!(parse_pkcs8(&v1_with_public).is_err());
+    // Fields after the public key are RFC 5958's extensions: skipped, as `pkcs8` does.
+    let mut extended = pkcs8(ed, &seed, None);
+    extended.extend_from_slice(&[0xA2, 2, 5, 0]); // [2] { NULL }
+    extended[1] += 4;
+    assert_eq!(parse_pkcs8(&extended), parse_pkcs8(&pkcs8(ed, &seed, None)));
     let mut v2_without = pkcs8(ed, &seed, None);
     assert_eq!(v2_without[2..5], [2, 1, 0], "the version");
     v2_without[4] = 1;
