@@ -34,14 +34,20 @@
 //!
 //! # Crypto
 //!
-//! ring does all signing, verification and key generation. `jsonwebtoken` (at 10.4)
-//! is present without its own backends; building a [`jwt::Keyring`] installs
-//! [`jose::RING_PROVIDER`] as its process-wide provider, so `jsonwebtoken` calls
-//! elsewhere in the process use ring too and never panic for want of a provider.
+//! ring does all signing, verification and key generation, except ES512 (P-521), which
+//! ring lacks: that comes from the pure-Rust `p521` (`RustCrypto`). Key files (PKCS#8,
+//! SEC 1, PKCS#1, SPKI) are read and written with `RustCrypto`'s `pkcs8`, `sec1`, `pkcs1`
+//! and `spki`. Tokens are verified by this crate's own verifier, not `jsonwebtoken`'s (see
+//! `docs/jwt.md` for why, with the numbers).
 //!
 //! # Features
 //!
-//! None yet.
+//! - `jsonwebtoken` (off by default): for processes that also call `jsonwebtoken` 10
+//!   built without its own backends (`rust_crypto`, `aws_lc_rs`). Adds `jose::RING_PROVIDER` and
+//!   `jose::install_ring_provider`, and building a [`jwt::Keyring`] then installs ring
+//!   as `jsonwebtoken`'s process-wide provider (unless one was installed first), so those
+//!   calls use ring too and never panic for want of a provider. Without the feature,
+//!   `jsonwebtoken` is no dependency and building a keyring installs nothing.
 
 pub mod apikey;
 mod authenticator;

@@ -72,6 +72,39 @@ fn an_rsa_key_that_cannot_sign_is_refused_at_import() {
 }
 
 #[test]
+fn an_ec_key_whose_public_point_is_another_keys_is_refused() {
+    use base64::Engine as _;
+    let der = |key: &SigningKey| {
+        let pem = key.to_pkcs8_pem().unwrap();
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap()
+    };
+    for (alg, point_len) in [
+        (Algorithm::ES256, 65),
+        (Algorithm::ES384, 97),
+        (Algorithm::ES512, 133),
+    ] {
+        let (mine, other) = (
+            der(&SigningKey::generate(alg).unwrap()),
+            der(&SigningKey::generate(alg).unwrap()),
+        );
+        assert!(SigningKey::from_pkcs8(&mine, None).is_ok(), "{alg}");
+        // The public point is the last field of the PKCS#8 (inside the SEC 1 key).
+        let mut mixed = mine.clone();
+        let at = mixed.len() - point_len;
+        assert_eq!(mixed[at], 4, "{alg}: an uncompressed point");
+        mixed[at..].copy_from_slice(&other[other.len() - point_len..]);
+        assert_eq!(
+            SigningKey::from_pkcs8(&mixed, None).unwrap_err(),
+            KeyError::Rejected,
+            "{alg}"
+        );
+    }
+}
+
+#[test]
 fn rsa_imports_from_pkcs8_pkcs1_and_spki() {
     let a = SigningKey::from_pem(RSA_PKCS8, None).unwrap();
     let b = SigningKey::from_pem(RSA_PKCS1, Some(Algorithm::PS256)).unwrap();

@@ -1,18 +1,22 @@
 //! JOSE building blocks: algorithms, keys parsed once into ring's types, JWK and JWKS,
-//! PEM import and export, and the ring crypto provider for `jsonwebtoken`.
+//! PEM import and export, and (feature `jsonwebtoken`) the ring crypto provider for
+//! `jsonwebtoken`.
 
 mod alg;
 pub(crate) mod b64;
 mod der;
+mod es512;
 mod jwk;
 mod key;
 mod pem;
+#[cfg(feature = "jsonwebtoken")]
 mod provider;
 
 pub use alg::{Algorithm, KeyFamily, UnknownAlgorithm};
 pub use jwk::{Jwk, JwkSet, SecretMember};
 pub(crate) use key::KeyIdentity;
 pub use key::{SigningKey, VerifyingKey};
+#[cfg(feature = "jsonwebtoken")]
 pub use provider::{RING_PROVIDER, install_ring_provider};
 
 use der::{Curve, PublicKeyDer};

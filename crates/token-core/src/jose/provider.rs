@@ -1,18 +1,16 @@
-//! A `jsonwebtoken` [`CryptoProvider`] backed by ring.
+//! A `jsonwebtoken` [`CryptoProvider`] backed by ring (feature `jsonwebtoken`).
 //!
-//! tokenkit signs and verifies with ring directly (keys parsed once), but services often
-//! call `jsonwebtoken` too. Built without its `rust_crypto` or `aws_lc_rs` features,
-//! `jsonwebtoken` panics at the first call unless a provider was installed. tokenkit
-//! installs this one whenever a [`crate::jwt::Keyring`] is built (and
-//! [`install_ring_provider`] does it on request), so a process using tokenkit never
-//! hits that panic and uses one crypto library throughout.
+//! tokenkit signs and verifies with ring directly (keys parsed once) and does not need
+//! `jsonwebtoken`, but some services call it too. Built without its `rust_crypto` or
+//! `aws_lc_rs` features, `jsonwebtoken` panics at the first call unless a provider was
+//! installed. With this crate's `jsonwebtoken` feature, tokenkit installs this one
+//! whenever a [`crate::jwt::Keyring`] is built (and [`install_ring_provider`] does it on
+//! request), so such a process never hits that panic and uses one crypto library
+//! throughout. Without the feature, nothing is installed and `jsonwebtoken` is not a
+//! dependency.
 //!
-//! This is the single seam for the crypto backend: an `aws-lc` feature would add a
-//! second provider here without touching callers. ES512 (P-521), which ring lacks,
-//! comes from the pure-Rust `p521` crate through [`es512`]; `jsonwebtoken` has no ES512,
-//! so this provider never sees it.
-
-pub(crate) mod es512;
+//! ES512 (P-521), which ring lacks, comes from the pure-Rust `p521` crate through
+//! [`super::es512`]; `jsonwebtoken` has no ES512, so this provider never sees it.
 
 use jsonwebtoken::crypto::{CryptoProvider, JwkUtils, JwtSigner, JwtVerifier};
 use jsonwebtoken::errors::{Error, ErrorKind};
@@ -21,7 +19,7 @@ use jsonwebtoken::{Algorithm as JwtAlg, DecodingKey, DecodingKeyKind, EncodingKe
 use ring::signature::{self as sig, KeyPair as _};
 use ring::{digest, hmac, rsa};
 
-use super::key;
+use super::{es512, key};
 
 /// The ring-backed provider for `jsonwebtoken`.
 pub static RING_PROVIDER: CryptoProvider = CryptoProvider {
@@ -35,12 +33,15 @@ pub static RING_PROVIDER: CryptoProvider = CryptoProvider {
 };
 
 /// Installs [`RING_PROVIDER`] as `jsonwebtoken`'s process-wide provider, unless one is
-/// installed already. Returns whether ring is now the provider.
+/// installed already. Returns whether ring is the provider through this function: true
+/// once this function installed it, false for good when another provider came first
+/// (also [`RING_PROVIDER`] installed directly with `install_default`, which this
+/// function cannot tell apart: `jsonwebtoken` does not say which provider it holds).
 pub fn install_ring_provider() -> bool {
-    match RING_PROVIDER.install_default() {
-        Ok(()) => true,
-        Err(current) => std::ptr::eq(current, &raw const RING_PROVIDER),
-    }
+    // `install_default` refuses with the provider it was given, not the installed one,
+    // so the outcome of the first attempt is remembered: the provider never changes.
+    static OURS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *OURS.get_or_init(|| RING_PROVIDER.install_default().is_ok())
 }
 
 fn our_alg(alg: JwtAlg) -> super::Algorithm {
@@ -88,7 +89,7 @@ fn new_signer(alg: &JwtAlg, key: &EncodingKey) -> Result<Box<dyn JwtSigner>, Err
             key.try_get_hmac_secret()?,
         )),
         // jsonwebtoken keeps RSA keys as PKCS#1 DER, EC and Ed25519 keys as PKCS#8.
-        super::KeyFamily::Rsa => super::SigningKey::from_pkcs1_rsa(key.inner(), ours),
+        super::KeyFamily::Rsa => super::SigningKey::from_pkcs1_der(key.inner(), Some(ours)),
         _ => super::SigningKey::from_pkcs8(key.inner(), Some(ours)),
     }
     .map_err(|_| Error::from(ErrorKind::InvalidKeyFormat))?;

@@ -12,8 +12,9 @@ use super::JwtErrorKind;
 /// new keyring, so readers never lock (hold it in an `ArcSwap` or `RwLock` to rotate
 /// at run time).
 ///
-/// Building a keyring installs ring as `jsonwebtoken`'s crypto provider (see
-/// [`jose::install_ring_provider`]).
+/// With the `jsonwebtoken` feature, building a keyring installs ring as `jsonwebtoken`'s
+/// process-wide crypto provider (`jose::install_ring_provider`), unless the process
+/// installed one first. Without it, building a keyring changes nothing process-wide.
 ///
 /// ```
 /// use token_core::jose::{Algorithm, SigningKey};
@@ -103,10 +104,17 @@ pub struct JwksReport {
     pub skipped: Vec<(String, String)>,
 }
 
+/// With the `jsonwebtoken` feature: ring becomes `jsonwebtoken`'s provider, unless the
+/// process chose another first. Without it: nothing.
+fn install_provider() {
+    #[cfg(feature = "jsonwebtoken")]
+    jose::install_ring_provider();
+}
+
 impl Keyring {
     /// A keyring whose active signing key is `key`.
     pub fn new(key: SigningKey) -> Keyring {
-        jose::install_ring_provider();
+        install_provider();
         let entry = Entry::own(&key);
         Keyring {
             inner: Arc::new(Inner {
@@ -119,7 +127,7 @@ impl Keyring {
     /// A keyring that only verifies (add keys with [`Keyring::with_verifying_key`] or
     /// [`Keyring::with_jwks`]).
     pub fn verify_only() -> Keyring {
-        jose::install_ring_provider();
+        install_provider();
         Keyring {
             inner: Arc::new(Inner::default()),
         }

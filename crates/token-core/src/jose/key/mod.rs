@@ -28,7 +28,7 @@ pub(super) fn hmac_alg(alg: Algorithm) -> hmac::Algorithm {
 }
 
 /// ring's ECDSA signing for a curve; `None` for P-521, which ring lacks (see
-/// [`crate::jose::provider::es512`]).
+/// [`crate::jose::es512`]).
 pub(super) fn ec_signing(curve: Curve) -> Option<&'static sig::EcdsaSigningAlgorithm> {
     match curve {
         Curve::P256 => Some(&sig::ECDSA_P256_SHA256_FIXED_SIGNING),

@@ -12,7 +12,7 @@ use super::{
     VerifyingKey, alg_for_curve, curve_for, ec_signing, hmac_alg, rng, rsa_padding, secret,
 };
 use crate::jose::der::{self, Curve, PrivateKeyDer, PublicKeyDer, RsaPrivate};
-use crate::jose::provider::es512::{self, P521Signer};
+use crate::jose::es512::{self, P521Signer};
 use crate::jose::{Algorithm, Jwk, KeyError, KeyFamily, KeyUse, SecretMember, b64, pem};
 
 /// A private key that signs tokens, parsed once when it is built.
@@ -106,14 +106,6 @@ impl SigningKey {
             Private::Hmac(secret),
             public,
         )
-    }
-
-    /// Parses a PKCS#1 DER RSA private key.
-    pub(in crate::jose) fn from_pkcs1_rsa(
-        der_bytes: &[u8],
-        alg: Algorithm,
-    ) -> Result<SigningKey, KeyError> {
-        SigningKey::from_pkcs1_der(der_bytes, Some(alg))
     }
 
     /// Parses a DER PKCS#1 `RSAPrivateKey` ("RSA PRIVATE KEY"); `alg` defaults to RS256.

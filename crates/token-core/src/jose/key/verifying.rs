@@ -11,7 +11,7 @@ use super::{
     alg_for_curve, curve_for, curve_name, ed25519_public_ok, hmac_alg, rsa_params, secret,
 };
 use crate::jose::der::{self, Curve, PublicKeyDer};
-use crate::jose::provider::es512;
+use crate::jose::es512;
 use crate::jose::{Algorithm, Jwk, KeyError, KeyFamily, KeyUse, SecretMember, b64, pem};
 
 /// A public key (or, for HMAC, a shared secret) that verifies tokens.
@@ -371,18 +371,20 @@ impl VerifyingKey {
 
     /// The public key as SPKI PEM; `None` for a shared secret.
     pub fn to_public_pem(&self) -> Option<String> {
-        let der = match &self.inner.public {
+        let public = match &self.inner.public {
             Public::Hmac(..) => return None,
-            Public::Rsa { n, e } => der::encode_spki(&PublicKeyDer::Rsa {
+            Public::Rsa { n, e } => PublicKeyDer::Rsa {
                 n: n.clone(),
                 e: e.clone(),
-            }),
-            Public::Ec { curve, point } => der::encode_spki(&PublicKeyDer::Ec {
+            },
+            Public::Ec { curve, point } => PublicKeyDer::Ec {
                 curve: *curve,
                 point: point.clone(),
-            }),
-            Public::Ed25519(key) => der::encode_spki(&PublicKeyDer::Ed25519 { key: *key }),
+            },
+            Public::Ed25519(key) => PublicKeyDer::Ed25519 { key: *key },
         };
+        // Encoding fails only past `der`'s 256 MiB length limit, which no key comes near.
+        let der = der::encode_spki(&public).ok()?;
         Some(pem::encode("PUBLIC KEY", &der))
     }
 }
