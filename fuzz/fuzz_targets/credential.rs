@@ -5,7 +5,8 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use token_core::apikey::{self, ApiKeys, KeyFormat, MemoryKeyStore};
+use token_core::apikey::{self, ApiKeys, KeyFormat};
+use token_core::backend::MemoryKeyStore;
 use token_core::jose::{Algorithm, SigningKey};
 use token_core::jwt::{Keyring, Validation, Verifier};
 use token_core::{Authenticator, CredentialKind};
@@ -22,9 +23,9 @@ fn authenticator() -> &'static Authenticator {
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
-    if let Ok(parsed) = apikey::check(text) {
+    if let Ok(parsed) = apikey::format::check(text) {
         let body = &text[parsed.prefix().len() + 1..];
-        assert_eq!(body.len(), apikey::RANDOM_CHARS + apikey::CHECKSUM_CHARS);
+        assert_eq!(body.len(), apikey::format::RANDOM_CHARS + apikey::format::CHECKSUM_CHARS);
         assert!(body.bytes().all(|b| b.is_ascii_alphanumeric()));
         assert!(parsed.display_hint().starts_with(parsed.prefix()));
     }

@@ -10,16 +10,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use token_audit::{
-    AuditEvent, Auditor, FsyncPolicy, JsonlConfig, JsonlSink, MemorySink, Overflow, Sink,
-};
+use token_audit::sink::{FsyncPolicy, JsonlConfig, JsonlSink, MemorySink, Sink};
+use token_audit::{AuditEvent, Auditor, Overflow};
 
 /// A sink that discards: `record` is measured, not the sink.
 #[derive(Debug)]
 struct Discard;
 
 impl Sink for Discard {
-    fn write(&mut self, batch: &[AuditEvent]) -> Result<(), token_audit::SinkError> {
+    fn write(&mut self, batch: &[AuditEvent]) -> Result<(), token_audit::sink::SinkError> {
         black_box(batch);
         Ok(())
     }

@@ -7,7 +7,9 @@
 
 use std::path::PathBuf;
 
-use token_audit::{AuditEvent, Auditor, CheckpointKey, JsonlConfig, JsonlSink};
+use token_audit::chain::CheckpointKey;
+use token_audit::sink::{JsonlConfig, JsonlSink};
+use token_audit::{AuditEvent, Auditor};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = PathBuf::from(std::env::args().nth(1).ok_or("usage: sample_log DIR")?);

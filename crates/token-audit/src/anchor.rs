@@ -74,7 +74,7 @@ impl AnchorEntry {
     }
 }
 
-/// Where a [`crate::JsonlSink`] sends every checkpoint it writes, after the checkpoint
+/// Where a [`JsonlSink`](crate::sink::JsonlSink) sends every checkpoint it writes, after the checkpoint
 /// is in the log. Implementations must be append-only and kept where whoever can edit
 /// the log cannot (another host, another user, a write-once store).
 pub trait Anchor: Send + Sync + fmt::Debug {

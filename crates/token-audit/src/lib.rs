@@ -5,21 +5,21 @@
 //!   token-core's secret-free types, so it cannot carry a secret; every string field
 //!   is bounded.
 //! - [`Auditor`]: a cheap `Clone` handle whose [`Auditor::record`] enqueues without
-//!   I/O; a background thread batches events into one or more [`Sink`]s, retries a
+//!   I/O; a background thread batches events into one or more [`Sink`](sink::Sink)s, retries a
 //!   failing sink with backoff, runs the [`anomaly`] detectors and keeps usage
 //!   roll-ups ([`Auditor::usage`]). Overflow policy: [`Overflow::Block`] or
 //!   [`Overflow::DropNewest`] (counted and reported). Shutdown flushes everything.
-//! - Sinks: [`JsonlSink`] (append-only JSON Lines, mode 0600, rotation, fsync policy,
-//!   SHA-256 hash chain across files, HMAC-SHA-256 checkpoints), [`TracingSink`],
-//!   [`MemorySink`].
+//! - Sinks: [`JsonlSink`](sink::JsonlSink) (append-only JSON Lines, mode 0600, rotation, fsync policy,
+//!   SHA-256 hash chain across files, HMAC-SHA-256 checkpoints), [`TracingSink`](sink::TracingSink),
+//!   [`MemorySink`](sink::MemorySink).
 //! - [`verify_chain`]: streams the files and reports the first edited, inserted,
 //!   deleted, reordered or truncated line.
 //!
 //! ```
 //! use std::sync::Arc;
-//! use token_audit::{
-//!     AuditEvent, Auditor, CheckpointKey, JsonlConfig, JsonlSink, MemorySink, verify_chain,
-//! };
+//! use token_audit::chain::CheckpointKey;
+//! use token_audit::sink::{JsonlConfig, JsonlSink, MemorySink};
+//! use token_audit::{AuditEvent, Auditor, verify_chain};
 //!
 //! let dir = std::env::temp_dir().join(format!("token-audit-doc-{}", std::process::id()));
 //! std::fs::create_dir_all(&dir)?;
@@ -67,19 +67,14 @@ mod event;
 mod pipeline;
 mod rollup;
 pub mod sink;
-mod summary;
+pub mod summary;
 mod time;
 mod verify;
 
-pub use anchor::{Anchor, AnchorEntry, CallbackAnchor, FileAnchor, read_anchor_file};
-pub use anomaly::{Anomaly, AnomalyConfig, Detector};
-pub use chain::CheckpointKey;
 pub use error::{AuditError, AuditErrorKind};
 pub use event::{AuditEvent, EventKind, Outcome, SCHEMA_VERSION, UnknownKind, limits};
 pub use pipeline::{AuditStats, Auditor, AuditorBuilder, Overflow, SinkStats};
 pub use rollup::{RollupConfig, UsageBucket, UsageReport};
-pub use sink::{FsyncPolicy, JsonlConfig, JsonlSink, MemorySink, Sink, SinkError, TracingSink};
-pub use summary::{LogSummary, MAX_DISTINCT};
 pub use time::{Timestamp, TimestampError, TimestampErrorKind};
 pub use verify::{
     ChainError, ChainErrorKind, ChainReport, ChainVerifier, ChainWarning, ChainWarningKind,

@@ -1,4 +1,4 @@
-//! [`LogSummary`]: counts of an audit file by kind, outcome, reason, key and tenant,
+//! For tools that report on a log (`tokenctl audit stats`): [`LogSummary`], counts of an audit file by kind, outcome, reason, key and tenant,
 //! read as a stream. Lines that are not events are counted, never fatal.
 
 use std::borrow::Cow;

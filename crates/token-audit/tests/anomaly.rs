@@ -5,10 +5,9 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use token_audit::{
-    Anomaly, AnomalyConfig, AuditEvent, Auditor, Detector, EventKind, MemorySink, Outcome,
-    Timestamp, anomaly::AnomalyDetector,
-};
+use token_audit::anomaly::{Anomaly, AnomalyConfig, AnomalyDetector, Detector};
+use token_audit::sink::MemorySink;
+use token_audit::{AuditEvent, Auditor, EventKind, Outcome, Timestamp};
 use token_core::ManualClock;
 
 const T0: i64 = 1_795_862_700_000_000; // micros
@@ -146,7 +145,7 @@ fn credential_stuffing_is_detected_per_address_with_a_cooldown() {
 }
 
 /// The refusal token-core gives for `secret`, as an `auth.failed` event.
-async fn refusal<S: token_core::apikey::KeyStore>(
+async fn refusal<S: token_core::backend::KeyStore>(
     keys: &token_core::apikey::ApiKeys<S>,
     secret: &str,
 ) -> AuditEvent {
@@ -156,7 +155,8 @@ async fn refusal<S: token_core::apikey::KeyStore>(
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_revoked_or_rotated_key_in_use_is_detected_and_named() {
-    use token_core::apikey::{ApiKeys, KeyFormat, MemoryKeyStore, NewKey};
+    use token_core::apikey::{ApiKeys, KeyFormat, NewKey};
+    use token_core::backend::MemoryKeyStore;
     let keys = ApiKeys::new(MemoryKeyStore::new(), KeyFormat::new("tk_live").unwrap());
     let new = || NewKey::new("dash", "read:reports".parse().unwrap());
     let (revoked_secret, revoked) = keys.mint(new()).await.unwrap();

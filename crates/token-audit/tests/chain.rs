@@ -7,9 +7,10 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::time::Duration;
 
 use common::{TempDir, config, event, key, lines, time, write_lines, write_log};
+use token_audit::chain::CheckpointKey;
+use token_audit::sink::{JsonlSink, Sink};
 use token_audit::{
-    ChainErrorKind, ChainWarningKind, CheckpointKey, JsonlSink, Sink, VerifyOptions, verify_chain,
-    verify_chain_with,
+    ChainErrorKind, ChainWarningKind, VerifyOptions, verify_chain, verify_chain_with,
 };
 
 /// A 20-line log without checkpoints.
@@ -160,7 +161,7 @@ fn arbitrary_bytes_never_panic() {
             .collect();
         std::fs::write(&path, &bytes).unwrap();
         let _ = verify_chain(&[&path], Some(&key()));
-        let mut s = token_audit::LogSummary::new();
+        let mut s = token_audit::summary::LogSummary::new();
         s.read(&bytes[..]).unwrap();
     }
     // A huge line is refused, not loaded.

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{TempDir, key};
-use token_audit::{AuditEvent, EventKind, JsonlConfig, JsonlSink, Outcome, Sink, Timestamp};
+use token_audit::sink::{JsonlConfig, JsonlSink, Sink};
+use token_audit::{AuditEvent, EventKind, Outcome, Timestamp};
 use token_core::ManualClock;
 
 /// Times that exercise the formatting: fractions, a leap day, the end of a year, a

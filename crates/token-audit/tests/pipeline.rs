@@ -8,10 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{TempDir, config, event, key, time};
-use token_audit::{
-    AuditEvent, Auditor, EventKind, JsonlSink, MemorySink, Overflow, RollupConfig, Sink, SinkError,
-    verify_chain,
-};
+use token_audit::sink::{JsonlSink, MemorySink, Sink, SinkError};
+use token_audit::{AuditEvent, Auditor, EventKind, Overflow, RollupConfig, verify_chain};
 
 #[test]
 fn every_recorded_event_is_written_across_shutdown() {
@@ -335,8 +333,8 @@ fn handles_and_reports_are_shareable() {
     shareable::<Auditor>();
     shareable::<AuditEvent>();
     shareable::<token_audit::UsageReport>();
-    shareable::<token_audit::Anomaly>();
-    shareable::<token_audit::CheckpointKey>();
+    shareable::<token_audit::anomaly::Anomaly>();
+    shareable::<token_audit::chain::CheckpointKey>();
     let a = Auditor::builder().build().unwrap();
     let shown = format!("{a:?}");
     assert!(
@@ -369,7 +367,7 @@ fn a_hook_that_records_under_block_with_a_full_queue_does_not_deadlock() {
         .sink(memory.clone())
         .capacity(4)
         .overflow(Overflow::Block)
-        .detector(token_audit::AnomalyConfig::new())
+        .detector(token_audit::anomaly::AnomalyConfig::new())
         .on_anomaly(move |a| {
             let _ = in_hook_tx.send(());
             // Hold the worker here while the test fills the queue.

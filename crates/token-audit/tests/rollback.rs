@@ -7,10 +7,9 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use common::{TempDir, config, event, key, lines, time, write_lines, write_log};
-use token_audit::{
-    AnchorEntry, CallbackAnchor, ChainErrorKind, FileAnchor, JsonlConfig, VerifyOptions,
-    read_anchor_file, verify_chain_with,
-};
+use token_audit::anchor::{AnchorEntry, CallbackAnchor, FileAnchor, read_anchor_file};
+use token_audit::sink::JsonlConfig;
+use token_audit::{ChainErrorKind, VerifyOptions, verify_chain_with};
 
 fn sha256_hex(line: &str) -> String {
     use std::fmt::Write as _;
@@ -216,7 +215,7 @@ fn an_anchor_needs_a_key() {
     let dir = TempDir::new("anchor-no-key");
     let t = time();
     let anchor = Arc::new(FileAnchor::open(dir.path("a")).unwrap());
-    let e = token_audit::JsonlSink::open(dir.path("audit.jsonl"), config(&t).anchor(anchor))
+    let e = token_audit::sink::JsonlSink::open(dir.path("audit.jsonl"), config(&t).anchor(anchor))
         .unwrap_err();
     assert_eq!(e.kind(), token_audit::AuditErrorKind::InvalidConfig);
     let _ = event(0);

@@ -9,10 +9,11 @@ use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 
 use common::{TempDir, config, time};
-use token_audit::{
-    Anomaly, AnomalyConfig, AuditEvent, Auditor, EventKind, JsonlSink, MemorySink, TracingSink,
-};
-use token_core::apikey::{ApiKeys, KeyFormat, MemoryKeyStore, NewKey};
+use token_audit::anomaly::{Anomaly, AnomalyConfig};
+use token_audit::sink::{JsonlSink, MemorySink, TracingSink};
+use token_audit::{AuditEvent, Auditor, EventKind};
+use token_core::apikey::{ApiKeys, KeyFormat, NewKey};
+use token_core::backend::MemoryKeyStore;
 use token_core::client::{ClientCredentials, MemoryClientStore};
 use token_core::jose::{Algorithm, SigningKey};
 use token_core::jwt::{AccessTokenRequest, Keyring, Minter, Validation, Verifier};

@@ -7,9 +7,10 @@ mod common;
 use std::time::Duration;
 
 use common::{TempDir, config, event, key, lines, time, write_lines, write_log};
+use token_audit::sink::{JsonlSink, Sink};
 use token_audit::{
-    AuditErrorKind, ChainErrorKind, ChainWarningKind, JsonlSink, Sink, Timestamp, VerifyOptions,
-    verify_chain, verify_chain_with,
+    AuditErrorKind, ChainErrorKind, ChainWarningKind, Timestamp, VerifyOptions, verify_chain,
+    verify_chain_with,
 };
 
 fn sha256_hex(line: &str) -> String {

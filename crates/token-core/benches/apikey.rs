@@ -13,7 +13,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use token_core::apikey::{ApiKeys, CacheConfig, KeyFormat, MemoryKeyStore, NewKey};
+use token_core::apikey::{ApiKeys, CacheConfig, KeyFormat, NewKey};
+use token_core::backend::MemoryKeyStore;
 
 /// Runs a future that never waits (every store call here completes at once).
 fn now<F: Future>(f: F) -> F::Output {

@@ -43,28 +43,27 @@
 //! # Features
 //!
 //! - `jsonwebtoken` (off by default): for processes that also call `jsonwebtoken` 10
-//!   built without its own backends (`rust_crypto`, `aws_lc_rs`). Adds `jose::RING_PROVIDER` and
-//!   `jose::install_ring_provider`, and building a [`jwt::Keyring`] then installs ring
+//!   built without its own backends (`rust_crypto`, `aws_lc_rs`). Adds
+//!   `jose::install_ring_provider` (ring as `jsonwebtoken`'s provider), and building a [`jwt::Keyring`] then installs ring
 //!   as `jsonwebtoken`'s process-wide provider (unless one was installed first), so those
 //!   calls use ring too and never panic for want of a provider. Without the feature,
 //!   `jsonwebtoken` is no dependency and building a keyring installs nothing.
 
 pub mod apikey;
 mod authenticator;
+pub mod backend;
 pub mod client;
 mod clock;
 pub mod duration;
 pub mod jose;
 pub mod jwt;
+pub mod limits;
 mod net;
 mod principal;
 pub mod refresh;
 mod store;
 
-pub use authenticator::{
-    AuthError, AuthErrorKind, Authenticator, CredentialKind, MAX_CREDENTIAL_LEN,
-};
+pub use authenticator::{AuthError, AuthErrorKind, Authenticator, CredentialKind};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use net::{Cidr, CidrError};
 pub use principal::{Principal, PrincipalBuilder, PrincipalKind};
-pub use store::{StoreError, StoreErrorKind};

@@ -3,9 +3,8 @@
 
 use std::sync::Arc;
 
-use token_core::apikey::{
-    ApiKeyErrorKind, ApiKeys, CreditOutcome, Credits, KeyFormat, MemoryKeyStore, NewKey,
-};
+use token_core::apikey::{ApiKeyErrorKind, ApiKeys, Credits, KeyFormat, NewKey};
+use token_core::backend::{CreditOutcome, MemoryKeyStore};
 use token_core::{Authenticator, ManualClock};
 
 const NOW: i64 = 1_800_000_000;

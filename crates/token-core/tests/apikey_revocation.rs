@@ -5,11 +5,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use token_core::ManualClock;
 use token_core::apikey::{
-    ApiKeyErrorKind, ApiKeys, CreditOutcome, Credits, KeyFormat, KeyHash, KeyRecord, KeyStatus,
-    KeyStore, KeyUpdate, MemoryKeyStore, NewKey,
+    ApiKeyErrorKind, ApiKeys, Credits, KeyFormat, KeyHash, KeyRecord, KeyStatus, KeyUpdate, NewKey,
 };
-use token_core::{ManualClock, StoreError, StoreErrorKind};
+use token_core::backend::{CreditOutcome, KeyStore, MemoryKeyStore};
+use token_core::backend::{StoreError, StoreErrorKind};
 
 const NOW: i64 = 1_800_000_000;
 

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use token_core::ManualClock;
-use token_core::apikey::{ApiKeys, KeyFormat, KeyStore, KeyUpdate, MemoryKeyStore, NewKey};
+use token_core::apikey::{ApiKeys, KeyFormat, KeyUpdate, NewKey};
+use token_core::backend::{KeyStore, MemoryKeyStore};
 
 const NOW: i64 = 1_800_000_000;
 
@@ -46,7 +47,7 @@ async fn an_update_returns_the_version_the_store_holds() {
 #[tokio::test]
 async fn keys_with_the_longest_prefix_verify_on_the_cached_path_too() {
     let clock = ManualClock::new(NOW);
-    let prefix = "a".repeat(token_core::apikey::MAX_PREFIX_LEN);
+    let prefix = "a".repeat(token_core::limits::MAX_PREFIX_LEN);
     let keys = keys_on(MemoryKeyStore::new(), &prefix, &clock);
     assert_eq!(keys.cached_entries(), 0);
     let (secret, record) = keys

@@ -4,11 +4,14 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use token_core::apikey::format::FormatError;
 use token_core::apikey::{
-    ApiKeyErrorKind, ApiKeys, CacheConfig, CreditOutcome, Credits, FormatError, KeyFormat, KeyHash,
-    KeyHasher, KeyRecord, KeyStatus, KeyStore, KeyUpdate, MemoryKeyStore, NewKey, RefillPeriod,
+    ApiKeyErrorKind, ApiKeys, CacheConfig, Credits, KeyFormat, KeyHash, KeyHasher, KeyRecord,
+    KeyStatus, KeyUpdate, NewKey, RefillPeriod,
 };
-use token_core::{ManualClock, PrincipalKind, StoreError};
+use token_core::backend::StoreError;
+use token_core::backend::{CreditOutcome, KeyStore, MemoryKeyStore};
+use token_core::{ManualClock, PrincipalKind};
 use tokio::sync::Semaphore;
 
 const NOW: i64 = 1_800_000_000;
@@ -29,10 +32,9 @@ struct Instrumented {
 /// Waits for a permit of `gate`, if there is one.
 async fn pass(gate: Option<&Semaphore>) -> Result<(), StoreError> {
     if let Some(gate) = gate {
-        let _permit = gate
-            .acquire()
-            .await
-            .map_err(|_| StoreError::new(token_core::StoreErrorKind::Unavailable, "closed"))?;
+        let _permit = gate.acquire().await.map_err(|_| {
+            StoreError::new(token_core::backend::StoreErrorKind::Unavailable, "closed")
+        })?;
     }
     Ok(())
 }
@@ -488,7 +490,7 @@ async fn a_stale_write_is_refused_by_the_store() {
     let stale = keys.get(&record.id).await.unwrap();
     keys.revoke(&record.id, "leak").await.unwrap();
     let err = keys.store().update(stale).await.unwrap_err();
-    assert_eq!(err.kind(), token_core::StoreErrorKind::Conflict);
+    assert_eq!(err.kind(), token_core::backend::StoreErrorKind::Conflict);
     assert!(matches!(
         keys.get(&record.id).await.unwrap().status,
         KeyStatus::Revoked { .. }

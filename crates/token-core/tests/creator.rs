@@ -6,8 +6,9 @@ use std::sync::Arc;
 
 use token_core::apikey::{
     ApiKeyError, ApiKeyErrorKind, ApiKeys, CreatorLimit, Credits, KeyFormat, KeyStatus, KeyUpdate,
-    MemoryKeyStore, NewKey,
+    NewKey,
 };
+use token_core::backend::MemoryKeyStore;
 use token_core::{ManualClock, Principal, PrincipalKind};
 
 const NOW: i64 = 1_800_000_000;

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use token_core::apikey::{ApiKeys, KeyFormat, MemoryKeyStore, NewKey};
+use token_core::apikey::{ApiKeys, KeyFormat, NewKey};
+use token_core::backend::MemoryKeyStore;
 use token_core::client::{ClientCredentials, ClientError, MemoryClientStore};
 use token_core::jose::{Algorithm, SigningKey};
 use token_core::jwt::{Keyring, Minter, Validation, Verifier};

@@ -6,11 +6,9 @@ use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use token_core::ManualClock;
+use token_core::backend::{MemoryRevocationStore, RevocationStore};
 use token_core::jose::{Algorithm, SigningKey};
-use token_core::jwt::{
-    JwtErrorKind, Keyring, MemoryRevocationStore, RevocationStore, Validation, ValidationError,
-    Verifier,
-};
+use token_core::jwt::{JwtErrorKind, Keyring, Validation, ValidationError, Verifier};
 
 const NOW: i64 = 1_800_000_000;
 

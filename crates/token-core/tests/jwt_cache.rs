@@ -3,11 +3,9 @@
 
 use std::sync::Arc;
 
+use token_core::backend::{MemoryRevocationStore, RevocationStore};
 use token_core::jose::{Algorithm, SigningKey};
-use token_core::jwt::{
-    AccessTokenRequest, Keyring, MemoryRevocationStore, Minter, RevocationStore, SharedKeyring,
-    Validation, Verifier,
-};
+use token_core::jwt::{AccessTokenRequest, Keyring, Minter, SharedKeyring, Validation, Verifier};
 use token_core::{Authenticator, ManualClock};
 
 const NOW: i64 = 1_800_000_000;

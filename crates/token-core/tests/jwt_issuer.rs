@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use token_core::backend::{MemoryRevocationStore, RevocationStore};
 use token_core::jose::{Algorithm, JwkSet, SigningKey};
 use token_core::jwt::{
-    AccessTokenRequest, JwtErrorKind, Keyring, MemoryRevocationStore, MintError, Minter,
-    RevocationStore, Validation, Verifier,
+    AccessTokenRequest, JwtErrorKind, Keyring, MintError, Minter, Validation, Verifier,
 };
 use token_core::{Authenticator, ManualClock};
 

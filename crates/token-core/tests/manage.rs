@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use token_core::apikey::{
-    ApiKeyError, ApiKeyErrorKind, ApiKeys, KeyFormat, KeyUpdate, MAX_KEY_TTL_SECS, MemoryKeyStore,
-    NewKey, Operator,
+    ApiKeyError, ApiKeyErrorKind, ApiKeys, KeyFormat, KeyUpdate, NewKey, Operator,
 };
+use token_core::backend::MemoryKeyStore;
+use token_core::limits::MAX_KEY_TTL_SECS;
 use token_core::{ManualClock, Principal, PrincipalKind};
 use token_scopes::Scope;
 

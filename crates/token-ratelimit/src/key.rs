@@ -5,10 +5,11 @@ use std::fmt;
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
-/// The layers of limits a request passes through, in evaluation order.
+/// The tiers of limits a request passes through, in evaluation order (named so as
+/// not to clash with tower's `Layer`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
-pub enum Layer {
+pub enum Tier {
     /// Per principal (API key or token subject), with per-key overrides.
     Principal,
     /// Per tenant, shared by all of a tenant's principals.
@@ -19,8 +20,8 @@ pub enum Layer {
     Global,
 }
 
-impl Layer {
-    /// The layer's name as used in headers (`principal`, `tenant`, `route`, `global`).
+impl Tier {
+    /// The tier's name as used in headers (`principal`, `tenant`, `route`, `global`).
     pub const fn name(self) -> &'static str {
         match self {
             Self::Principal => "principal",
@@ -31,7 +32,7 @@ impl Layer {
     }
 }
 
-impl fmt::Display for Layer {
+impl fmt::Display for Tier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
@@ -45,15 +46,15 @@ pub(crate) const MAX_CLASS_LEN: usize = 32;
 /// digits, `_`, `-` and `.` occur, so it needs no escaping in headers.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LimitName {
-    layer: Layer,
+    tier: Tier,
     name: &'static str,
 }
 
 impl LimitName {
-    pub(crate) const fn layer_only(layer: Layer) -> Self {
+    pub(crate) const fn tier_only(tier: Tier) -> Self {
         Self {
-            layer,
-            name: layer.name(),
+            tier,
+            name: tier.name(),
         }
     }
 
@@ -61,17 +62,17 @@ impl LimitName {
     /// life of the process: each distinct name ever configured costs its few bytes once.
     pub(crate) fn route(class: &str) -> Self {
         Self {
-            layer: Layer::Route,
+            tier: Tier::Route,
             name: intern(class),
         }
     }
 
-    /// The layer this limit belongs to.
-    pub fn layer(&self) -> Layer {
-        self.layer
+    /// The tier this limit belongs to.
+    pub fn tier(&self) -> Tier {
+        self.tier
     }
 
-    /// The name: the route class for [`Layer::Route`], else the layer's name.
+    /// The name: the route class for [`Tier::Route`], else the tier's name.
     pub fn as_str(&self) -> &'static str {
         self.name
     }
@@ -104,9 +105,9 @@ impl fmt::Debug for LimitName {
 }
 
 /// The names of the layers that have a single limit.
-pub(crate) static PRINCIPAL: LimitName = LimitName::layer_only(Layer::Principal);
-pub(crate) static TENANT: LimitName = LimitName::layer_only(Layer::Tenant);
-pub(crate) static GLOBAL: LimitName = LimitName::layer_only(Layer::Global);
+pub(crate) static PRINCIPAL: LimitName = LimitName::tier_only(Tier::Principal);
+pub(crate) static TENANT: LimitName = LimitName::tier_only(Tier::Tenant);
+pub(crate) static GLOBAL: LimitName = LimitName::tier_only(Tier::Global);
 
 /// Whether `name` may name a route class: 1 to 32 ASCII letters, digits, `_`, `-`, `.`.
 pub(crate) fn valid_class_name(name: &str) -> bool {
@@ -151,7 +152,7 @@ impl<'a> LimitKey<'a> {
 
     /// Whether the counter belongs to anonymous traffic (a
     /// [`CheckRequest::anonymous`](crate::CheckRequest::anonymous) request). Stores keep
-    /// such counters apart from principals' (the [`LocalStore`](crate::LocalStore) in a
+    /// such counters apart from principals' (the [`LocalStore`](crate::backend::LocalStore) in a
     /// table of its own), so anonymous traffic can never exhaust what principals need;
     /// a shared store should put them in their own namespace.
     pub fn is_anonymous(&self) -> bool {
@@ -230,10 +231,10 @@ mod tests {
 
     #[test]
     fn names_print_the_layer_or_the_class() {
-        assert_eq!(LimitName::layer_only(Layer::Tenant).to_string(), "tenant");
+        assert_eq!(LimitName::tier_only(Tier::Tenant).to_string(), "tenant");
         let search = LimitName::route("search.v2");
         assert_eq!(search.as_str(), "search.v2");
-        assert_eq!(search.layer(), Layer::Route);
+        assert_eq!(search.tier(), Tier::Route);
         assert_eq!(format!("{search:?}"), "LimitName(\"search.v2\")");
         // Interned once: the same class name is the same memory.
         assert!(std::ptr::eq(

@@ -11,10 +11,10 @@
 //!   parsed from `100/minute`, `10/second burst 20`, `5000/day`.
 //! - **GCRA on governor**: local counters live in governor's keyed state store, keyed
 //!   by a 64-bit keyed hash (no allocation per request), with idle keys swept out on
-//!   a schedule and a hard cap on tracked keys ([`LocalStore`]).
-//! - **Shared state seam**: limits marked [`Mode::Strict`] use a [`LimitStore`] (a
+//!   a schedule and a hard cap on tracked keys ([`LocalStore`](backend::LocalStore)).
+//! - **Shared state seam**: limits marked [`Mode::Strict`] use a [`LimitStore`](backend::LimitStore) (a
 //!   Redis backend, later) in one all-or-nothing round trip.
-//! - **Injectable time**: [`Clock`]; tests use [`ManualClock`] and never sleep.
+//! - **Injectable time**: [`Clock`](token_core::Clock); tests use [`ManualClock`](token_core::ManualClock) and never sleep.
 //!
 //! Usage credits (a total allowance, not a rate) live on token-core's key record,
 //! not here. The crate has no feature flags. The guide is `docs/rate-limits.md`.
@@ -64,6 +64,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod backend;
 mod builder;
 mod decision;
 mod error;
@@ -80,15 +81,9 @@ mod store;
 
 pub use builder::{Limit, LimiterBuilder, Mode};
 pub use decision::{LimitStatus, RateLimitDecision, Refusal, RefusalReason};
-pub use error::{
-    BuildError, BuildErrorKind, LimitStoreError, LimitStoreErrorKind, QuotaError, QuotaErrorKind,
-};
+pub use error::{BuildError, BuildErrorKind, QuotaError, QuotaErrorKind};
 pub use headers::HeaderStyle;
-pub use key::{Layer, LimitKey, LimitName};
+pub use key::{LimitName, Tier};
 pub use limiter::Limiter;
-pub use local::{DEFAULT_MAX_ANONYMOUS_KEYS, DEFAULT_MAX_KEYS, DEFAULT_SWEEP_INTERVAL, LocalStore};
 pub use quota::{Period, Quota};
 pub use request::CheckRequest;
-pub use store::{
-    Admission, Admissions, BatchOutcome, LimitCheck, LimitStore, MAX_LIMITS, StoreRefusal,
-};

@@ -105,7 +105,7 @@ fn decode(stored: Option<Nanos>) -> Option<u64> {
 /// of threads inserting at that instant.
 ///
 /// **Anonymous clients have a table of their own** (counters whose key
-/// [`is_anonymous`](crate::LimitKey::is_anonymous), with its own cap,
+/// [`is_anonymous`](crate::backend::LimitKey::is_anonymous), with its own cap,
 /// [`max_anonymous_keys`](Self::with_max_anonymous_keys), default 100,000), so a flood
 /// of anonymous addresses fills only that table: it can never make an authenticated
 /// principal's new counter hit the cap.

@@ -156,7 +156,7 @@ pub enum BatchOutcome {
 /// `emission · (burst − 1)`, see [`Quota`]). `now` is the limiter's clock; a shared
 /// store may use its own time source instead, so replicas agree.
 ///
-/// [`LocalStore`](crate::LocalStore) implements it with a ready future; remote stores
+/// [`LocalStore`](crate::backend::LocalStore) implements it with a ready future; remote stores
 /// return their I/O future. An `Err` makes the limiter fail closed (the request is
 /// refused as unavailable) unless it was built with
 /// [`dangerous_fail_open`](crate::LimiterBuilder::dangerous_fail_open).

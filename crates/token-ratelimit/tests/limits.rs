@@ -7,7 +7,7 @@ use std::time::Duration;
 use common::{admit_count, peek, q};
 use token_core::ManualClock;
 use token_core::{Principal, PrincipalKind};
-use token_ratelimit::{CheckRequest, Layer, Limiter, RefusalReason};
+use token_ratelimit::{CheckRequest, Limiter, RefusalReason, Tier};
 use token_scopes::ScopeSet;
 
 fn ms(n: u64) -> Duration {
@@ -27,7 +27,7 @@ fn exactly_the_burst_is_admitted_then_refused_with_the_right_wait() {
     let refused = limiter.try_check(&alice).unwrap();
     let refusal = refused.refusal().unwrap();
     assert_eq!(refusal.reason(), RefusalReason::Exhausted);
-    assert_eq!(refusal.name().layer(), Layer::Principal);
+    assert_eq!(refusal.name().tier(), Tier::Principal);
     assert_eq!(refusal.retry_after(), Some(ms(100)));
     assert_eq!(refusal.quota(), q("10/second burst 20"));
     // Refusals charge nothing: the wait does not grow.
@@ -127,7 +127,7 @@ fn layered_limits_report_the_most_restrictive_one() {
     // Without the route class, the principal limit is the tightest.
     let plain = CheckRequest::new("alice").tenant(Some("acme"));
     let d = limiter.try_check(&plain).unwrap();
-    assert_eq!(d.status().unwrap().name().layer(), Layer::Principal);
+    assert_eq!(d.status().unwrap().name().tier(), Tier::Principal);
     assert_eq!(d.status().unwrap().remaining(), 98);
 
     // An unknown class has no route limit: only the other layers apply.
@@ -150,7 +150,7 @@ fn when_several_limits_refuse_the_longest_wait_is_reported() {
     let alice = CheckRequest::new("alice");
     assert!(limiter.try_check(&alice).unwrap().is_allowed());
     let refusal = *limiter.try_check(&alice).unwrap().refusal().unwrap();
-    assert_eq!(refusal.name().layer(), Layer::Global);
+    assert_eq!(refusal.name().tier(), Tier::Global);
     assert_eq!(refusal.retry_after(), Some(Duration::from_secs(60)));
 }
 

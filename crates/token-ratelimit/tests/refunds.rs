@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use common::{peek, q};
 use token_core::ManualClock;
-use token_ratelimit::{
-    Admissions, BatchOutcome, CheckRequest, Limit, LimitCheck, LimitStore, LimitStoreError,
-    Limiter, RefusalReason, StoreRefusal,
+use token_ratelimit::backend::{
+    Admissions, BatchOutcome, LimitCheck, LimitStore, LimitStoreError, StoreRefusal,
 };
+use token_ratelimit::{CheckRequest, Limit, Limiter, RefusalReason};
 
 /// A strict store whose first call waits until `open` and then refuses; later calls
 /// admit at once.

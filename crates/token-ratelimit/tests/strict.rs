@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use common::{admit_count, block_on, peek, q};
 use token_core::ManualClock;
-use token_ratelimit::{
-    BatchOutcome, CheckRequest, HeaderStyle, Limit, LimitCheck, LimitStore, LimitStoreError,
-    LimitStoreErrorKind, Limiter, LocalStore, RefusalReason,
+use token_ratelimit::backend::{
+    BatchOutcome, LimitCheck, LimitStore, LimitStoreError, LimitStoreErrorKind, LocalStore,
 };
+use token_ratelimit::{CheckRequest, HeaderStyle, Limit, Limiter, RefusalReason};
 
 /// A store whose backend is down, or up again after `recover`.
 #[derive(Debug, Default)]

@@ -43,10 +43,10 @@
 //!
 //! # Bounds
 //!
-//! Every parser is bounded and never panics: [`MAX_SCOPE_LEN`], [`MAX_SCOPE_DEPTH`],
-//! [`MAX_SCOPES`], [`MAX_SCOPE_SET_LEN`], [`MAX_REQUIREMENT_LEN`],
-//! [`MAX_REQUIREMENT_DEPTH`], [`MAX_REQUIREMENT_SCOPES`], [`MAX_TEMPLATE_LEN`],
-//! [`MAX_TEMPLATE_SEGMENTS`] and [`MAX_PARAMS`].
+//! Every parser is bounded and never panics: [`MAX_SCOPE_LEN`](limits::MAX_SCOPE_LEN), [`MAX_SCOPE_DEPTH`](limits::MAX_SCOPE_DEPTH),
+//! [`MAX_SCOPES`](limits::MAX_SCOPES), [`MAX_SCOPE_SET_LEN`](limits::MAX_SCOPE_SET_LEN), [`MAX_REQUIREMENT_LEN`](limits::MAX_REQUIREMENT_LEN),
+//! [`MAX_REQUIREMENT_DEPTH`](limits::MAX_REQUIREMENT_DEPTH), [`MAX_REQUIREMENT_SCOPES`](limits::MAX_REQUIREMENT_SCOPES), [`MAX_TEMPLATE_LEN`](limits::MAX_TEMPLATE_LEN),
+//! [`MAX_TEMPLATE_SEGMENTS`](limits::MAX_TEMPLATE_SEGMENTS) and [`MAX_PARAMS`](limits::MAX_PARAMS).
 //!
 //! # Features
 //!
@@ -60,13 +60,21 @@ mod set;
 
 pub use analysis::{Analysis, AnalysisError};
 pub use policy::{
-    Access, Decision, Denial, DenyReason, Grant, MAX_PARAMS, MAX_TEMPLATE_LEN,
-    MAX_TEMPLATE_SEGMENTS, MethodSet, PathTemplate, Policy, PolicyBuilder, PolicyError,
-    PolicyErrorKind, PolicySpec, RouteMatch, Rule, RuleSpec, Segment, TemplateError,
+    Access, Decision, DenyReason, Grant, MethodSet, PathTemplate, Policy, PolicyBuilder,
+    PolicyError, PolicyErrorKind, PolicySpec, Refusal, RouteMatch, Rule, RuleSpec, Segment,
+    TemplateError,
 };
-pub use requirement::{
-    Expr, MAX_REQUIREMENT_DEPTH, MAX_REQUIREMENT_LEN, MAX_REQUIREMENT_SCOPES, Requirement,
-    RequirementError, RequirementErrorKind, Unsatisfied,
-};
-pub use scope::{MAX_SCOPE_DEPTH, MAX_SCOPE_LEN, Scope, ScopeError, ScopeErrorKind};
-pub use set::{MAX_SCOPE_SET_LEN, MAX_SCOPES, ScopeSet, ScopeSetError};
+pub use requirement::{Expr, Requirement, RequirementError, RequirementErrorKind, Unsatisfied};
+pub use scope::{Scope, ScopeError, ScopeErrorKind};
+pub use set::{ScopeSet, ScopeSetError};
+
+/// The bounds every parser here enforces (input sizes, nesting, counts): untrusted
+/// input beyond them is refused with a typed error, never processed.
+pub mod limits {
+    pub use crate::policy::{MAX_PARAMS, MAX_TEMPLATE_LEN, MAX_TEMPLATE_SEGMENTS};
+    pub use crate::requirement::{
+        MAX_REQUIREMENT_DEPTH, MAX_REQUIREMENT_LEN, MAX_REQUIREMENT_SCOPES,
+    };
+    pub use crate::scope::{MAX_SCOPE_DEPTH, MAX_SCOPE_LEN};
+    pub use crate::set::{MAX_SCOPE_SET_LEN, MAX_SCOPES};
+}

@@ -7,12 +7,12 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use axum::{Router, routing::get};
-//! use token_core::{Authenticator, apikey::{ApiKeys, KeyFormat, MemoryKeyStore, NewKey}};
+//! use token_core::{Authenticator, apikey::{ApiKeys, NewKey}};
 //! use token_scopes::{Policy, RuleSpec};
 //! use token_tower::{AuthLayer, Authenticated};
 //! # use tower::ServiceExt;
 //!
-//! let keys = ApiKeys::new(MemoryKeyStore::new(), KeyFormat::new("tk_live")?);
+//! let keys = ApiKeys::in_memory("tk_live")?;
 //! let policy = Policy::builder()
 //!     .rule(RuleSpec::new("GET", "/health").public())
 //!     .rule(RuleSpec::new("GET", "/api/reports").require("read:reports"))

@@ -5,7 +5,8 @@ mod common;
 
 use common::{Answer, World, answer, echo, policy, req};
 use http::StatusCode;
-use token_audit::{Auditor, EventKind, MemorySink};
+use token_audit::sink::MemorySink;
+use token_audit::{Auditor, EventKind};
 use token_core::ManualClock;
 use token_core::apikey::{ApiKeySecret, Credits, KeyRecord, NewKey};
 use token_ratelimit::{Limiter, Quota};

@@ -4,8 +4,9 @@ mod common;
 
 use common::{Answer, World, answer, echo, policy, req};
 use http::StatusCode;
-use token_core::apikey::{KeyFormat, KeyHash, KeyRecord, KeyStore, NewKey};
-use token_core::{StoreError, StoreErrorKind};
+use token_core::apikey::{KeyFormat, KeyHash, KeyRecord, NewKey};
+use token_core::backend::KeyStore;
+use token_core::backend::{StoreError, StoreErrorKind};
 use token_tower::{AuthLayer, RenderedBody};
 use tower::{Layer, ServiceExt, service_fn};
 
@@ -387,7 +388,7 @@ impl KeyStore for Down {
         &self,
         _: &str,
         _: i64,
-    ) -> Result<token_core::apikey::CreditOutcome, StoreError> {
+    ) -> Result<token_core::backend::CreditOutcome, StoreError> {
         Err(down())
     }
 }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use common::{Answer, World, answer, echo, policy, req};
 use http::StatusCode;
-use token_audit::{Auditor, EventKind, MemorySink};
+use token_audit::sink::MemorySink;
+use token_audit::{Auditor, EventKind};
 use token_core::ManualClock;
 use token_core::apikey::NewKey;
 use token_ratelimit::{Limiter, Quota};
@@ -256,14 +257,15 @@ async fn rate_limited_requests_are_audited_as_such() {
 #[derive(Debug)]
 struct DownStore;
 
-impl token_ratelimit::LimitStore for DownStore {
+impl token_ratelimit::backend::LimitStore for DownStore {
     async fn acquire(
         &self,
-        _: &[token_ratelimit::LimitCheck<'_>],
+        _: &[token_ratelimit::backend::LimitCheck<'_>],
         _: Duration,
-    ) -> Result<token_ratelimit::BatchOutcome, token_ratelimit::LimitStoreError> {
-        Err(token_ratelimit::LimitStoreError::new(
-            token_ratelimit::LimitStoreErrorKind::Unavailable,
+    ) -> Result<token_ratelimit::backend::BatchOutcome, token_ratelimit::backend::LimitStoreError>
+    {
+        Err(token_ratelimit::backend::LimitStoreError::new(
+            token_ratelimit::backend::LimitStoreErrorKind::Unavailable,
             "connection refused",
         ))
     }
@@ -576,16 +578,19 @@ async fn a_flood_of_anonymous_clients_never_denies_a_principal() {
 #[derive(Debug)]
 struct NeverStore;
 
-impl token_ratelimit::LimitStore for NeverStore {
+impl token_ratelimit::backend::LimitStore for NeverStore {
     fn acquire(
         &self,
-        _checks: &[token_ratelimit::LimitCheck<'_>],
+        _checks: &[token_ratelimit::backend::LimitCheck<'_>],
         _now: Duration,
     ) -> impl std::future::Future<
-        Output = Result<token_ratelimit::BatchOutcome, token_ratelimit::LimitStoreError>,
+        Output = Result<
+            token_ratelimit::backend::BatchOutcome,
+            token_ratelimit::backend::LimitStoreError,
+        >,
     > + Send {
-        std::future::ready(Ok(token_ratelimit::BatchOutcome::Refused(
-            token_ratelimit::StoreRefusal::new(
+        std::future::ready(Ok(token_ratelimit::backend::BatchOutcome::Refused(
+            token_ratelimit::backend::StoreRefusal::new(
                 0,
                 token_ratelimit::RefusalReason::CostExceedsBurst,
                 None,

@@ -5,7 +5,8 @@
 //! checksum with no store, as a secret scanner or pre-commit hook would. Neither ever
 //! puts a key in a message.
 
-use token_core::apikey::{ApiKeyErrorKind, ApiKeys, KeyFormat, MemoryKeyStore, NewKey};
+use token_core::apikey::{ApiKeyErrorKind, ApiKeys, KeyFormat, NewKey};
+use token_core::backend::MemoryKeyStore;
 use token_scopes::ScopeSet;
 
 use crate::block_on::block_on;
@@ -57,7 +58,7 @@ pub(crate) fn mint(args: &KeyMintArgs) -> Result<(), Failure> {
 pub(crate) fn check(args: &KeyCheckArgs) -> Result<(), Failure> {
     let given = args.key.as_deref().filter(|key| *key != "-");
     let key = io::secret_input(given, "API key")?;
-    let parsed = token_core::apikey::check(&key)
+    let parsed = token_core::apikey::format::check(&key)
         .map_err(|e| Failure::invalid(format_args!("not an API key: {e} ({})", e.code())))?;
     io::print(&format!("ok: {}", parsed.display_hint()))
 }

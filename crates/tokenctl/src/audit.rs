@@ -7,10 +7,11 @@ use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use token_audit::{
-    ChainErrorKind, ChainVerifier, CheckpointKey, LogSummary, Timestamp, VerifyOptions,
-    chain::MAX_LINE_LEN, read_anchor_file,
-};
+use token_audit::anchor::read_anchor_file;
+use token_audit::chain::CheckpointKey;
+use token_audit::chain::MAX_LINE_LEN;
+use token_audit::summary::LogSummary;
+use token_audit::{ChainErrorKind, ChainVerifier, Timestamp, VerifyOptions};
 
 use crate::failure::Failure;
 use crate::io::{print, read_file};

@@ -5,7 +5,7 @@
 pub(crate) const MAX_TTL_SECS: i64 = 24 * 60 * 60;
 
 /// The longest lifetime `key mint` accepts: 3650 days, the library's cap.
-pub(crate) const MAX_KEY_TTL_SECS: i64 = token_core::apikey::MAX_KEY_TTL_SECS;
+pub(crate) const MAX_KEY_TTL_SECS: i64 = token_core::limits::MAX_KEY_TTL_SECS;
 
 /// Parses a token lifetime for `jwt mint`: [`parse_duration`] capped at
 /// [`MAX_TTL_SECS`]. Returns seconds.

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::process::ExitCode;
 
-use token_core::apikey::{FormatError, check};
+use token_core::apikey::format::{FormatError, check};
 
 /// A failed command: the one-line message for standard error and its exit status.
 ///

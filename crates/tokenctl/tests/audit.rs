@@ -8,7 +8,9 @@ use common::{TempDir, tokenctl};
 use std::path::Path;
 use std::sync::Arc;
 
-use token_audit::{AuditEvent, CheckpointKey, EventKind, JsonlConfig, JsonlSink, Outcome, Sink};
+use token_audit::chain::CheckpointKey;
+use token_audit::sink::{JsonlConfig, JsonlSink, Sink};
+use token_audit::{AuditEvent, EventKind, Outcome};
 use token_core::ManualClock;
 
 const KEY: &[u8] = b"9f2c4e6a8b0d1f3e5a7c9b1d3f5e7a9c";
@@ -301,7 +303,7 @@ fn verify_warns_about_a_resumption_and_closed_refuses_it() {
 }
 
 /// Writes `n` events into `path` with every checkpoint sent to `anchor` too.
-fn write_anchored_log(path: &Path, n: u64, anchor: Arc<dyn token_audit::Anchor>) {
+fn write_anchored_log(path: &Path, n: u64, anchor: Arc<dyn token_audit::anchor::Anchor>) {
     let time = ManualClock::new(1_795_862_700);
     let config = JsonlConfig::new()
         .clock(Arc::new(time.clone()))
@@ -342,7 +344,7 @@ fn verify_with_an_anchor_catches_a_rollback_that_passes_every_other_check() {
     write_anchored_log(
         &path,
         30,
-        Arc::new(token_audit::FileAnchor::open(&anchor).unwrap()),
+        Arc::new(token_audit::anchor::FileAnchor::open(&anchor).unwrap()),
     );
     let last_seq = std::fs::read_to_string(&path).unwrap().lines().count();
     let file = vec![path.to_str().unwrap().to_owned()];
@@ -369,8 +371,8 @@ fn verify_with_an_anchor_catches_a_rollback_that_passes_every_other_check() {
     write_anchored_log(
         &path,
         40,
-        Arc::new(token_audit::CallbackAnchor::new(
-            move |e: &token_audit::AnchorEntry| {
+        Arc::new(token_audit::anchor::CallbackAnchor::new(
+            move |e: &token_audit::anchor::AnchorEntry| {
                 use std::io::Write as _;
                 let mut f = std::fs::OpenOptions::new()
                     .append(true)
@@ -433,7 +435,7 @@ fn verify_with_an_anchor_catches_a_log_cut_back_to_a_checkpoint() {
     write_anchored_log(
         &path,
         30,
-        Arc::new(token_audit::FileAnchor::open(&anchor).unwrap()),
+        Arc::new(token_audit::anchor::FileAnchor::open(&anchor).unwrap()),
     );
     cut_back(&path);
     let file = vec![path.to_str().unwrap().to_owned()];
@@ -449,7 +451,7 @@ fn verify_with_an_anchor_catches_a_log_cut_back_to_a_checkpoint() {
     write_anchored_log(
         &path,
         5,
-        Arc::new(token_audit::FileAnchor::open(&anchor).unwrap()),
+        Arc::new(token_audit::anchor::FileAnchor::open(&anchor).unwrap()),
     );
     let (code, _, err) = run(&args(&["audit", "verify"], &file, &[]));
     assert_eq!(code, 1);

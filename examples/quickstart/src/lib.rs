@@ -21,13 +21,15 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use token_audit::{
-    Auditor, FileAnchor, FsyncPolicy, JsonlConfig, JsonlSink, RollupConfig, TracingSink,
-};
+use token_audit::anchor::FileAnchor;
+use token_audit::sink::{FsyncPolicy, JsonlConfig, JsonlSink, TracingSink};
+use token_audit::{Auditor, RollupConfig};
 use token_core::Authenticator;
-use token_core::apikey::{ApiKeys, KeyFormat, MemoryKeyStore, NewKey};
+use token_core::apikey::{ApiKeys, KeyFormat, NewKey};
+use token_core::backend::MemoryKeyStore;
+use token_core::backend::MemoryRevocationStore;
 use token_core::client::{ClientCredentials, MemoryClientStore};
-use token_core::jwt::{Keyring, MemoryRevocationStore, Minter, Validation, Verifier};
+use token_core::jwt::{Keyring, Minter, Validation, Verifier};
 use token_core::refresh::{MemoryRefreshStore, RefreshTokens};
 use token_ratelimit::{Limiter, Quota};
 use token_tower::AuthLayer;

@@ -286,9 +286,9 @@ fn run_banner_verify(banner: &str) -> token_audit::ChainReport {
     }
     let key_bytes = std::fs::read(&key).unwrap();
     let options = token_audit::VerifyOptions::new()
-        .key(token_audit::CheckpointKey::new(key_bytes.trim_ascii_end()).unwrap())
+        .key(token_audit::chain::CheckpointKey::new(key_bytes.trim_ascii_end()).unwrap())
         .allow_unsealed_tail(true)
-        .anchor(token_audit::read_anchor_file(&anchor).unwrap());
+        .anchor(token_audit::anchor::read_anchor_file(&anchor).unwrap());
     // In chain order (tokenctl sorts by first seq; one file here).
     token_audit::verify_chain_with(&files, options).unwrap()
 }

@@ -12,7 +12,8 @@
 
 use std::error::Error;
 
-use token_core::apikey::{ApiKeys, KeyFormat, MemoryKeyStore, NewKey};
+use token_core::apikey::{ApiKeys, KeyFormat, NewKey};
+use token_core::backend::MemoryKeyStore;
 use token_core::jose::{Algorithm, SigningKey};
 use token_core::jwt::{AccessTokenRequest, Keyring, Minter, Validation, Verifier};
 use token_core::{Authenticator, Principal};

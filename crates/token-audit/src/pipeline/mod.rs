@@ -159,7 +159,8 @@ struct Inner {
 /// usage roll-ups. Dropping the last handle shuts down like [`Auditor::shutdown`].
 ///
 /// ```
-/// use token_audit::{AuditEvent, Auditor, MemorySink};
+/// use token_audit::sink::MemorySink;
+/// use token_audit::{AuditEvent, Auditor};
 ///
 /// let memory = MemorySink::new();
 /// let auditor = Auditor::builder().sink(memory.clone()).build()?;

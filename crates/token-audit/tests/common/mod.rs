@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use token_audit::{AuditEvent, CheckpointKey, EventKind, JsonlConfig, JsonlSink, Outcome, Sink};
+use token_audit::chain::CheckpointKey;
+use token_audit::sink::{JsonlConfig, JsonlSink, Sink};
+use token_audit::{AuditEvent, EventKind, Outcome};
 use token_core::ManualClock;
 
 /// A fresh directory under the system temp dir, removed on drop.

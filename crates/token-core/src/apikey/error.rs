@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::FormatError;
+use super::key_format::FormatError;
 use crate::store::StoreError;
 
 /// An API-key refusal or failure. Opaque: match on [`ApiKeyError::kind`]; the stable

@@ -4,7 +4,8 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use token_core::apikey::{ApiKeys, KeyFormat, MemoryKeyStore, NewKey};
+//! use token_core::apikey::{ApiKeys, KeyFormat, NewKey};
+//! use token_core::backend::MemoryKeyStore;
 //!
 //! let keys = ApiKeys::new(MemoryKeyStore::new(), KeyFormat::new("tk_live")?);
 //! let (secret, record) = keys.mint(NewKey::new("dashboard", "read:reports".parse()?)).await?;
@@ -23,24 +24,30 @@ mod charge;
 mod creator;
 mod error;
 mod flight;
-mod format;
 mod hash;
-mod manage;
-mod record;
+pub(crate) mod key_format;
+pub(crate) mod manage;
+pub(crate) mod record;
 mod service;
-mod store;
+pub(crate) mod store;
+
+/// Key format internals, for secret scanners, pre-commit hooks and tools that parse
+/// keys without a store: the regular expression that finds keys in text, the
+/// checksum, and `check` (a key checked without a store).
+pub mod format {
+    pub use super::key_format::{
+        CHECKSUM_CHARS, FormatError, KEY_REGEX, ParsedKey, RANDOM_CHARS, check,
+    };
+}
 
 pub use cache::CacheConfig;
 pub use charge::{Charge, Checked};
 pub use error::{ApiKeyError, ApiKeyErrorKind, CreatorLimit, KeyRef};
-pub use format::{
-    ApiKeySecret, CHECKSUM_CHARS, FormatError, KEY_REGEX, KeyFormat, MAX_PREFIX_LEN, ParsedKey,
-    RANDOM_CHARS, check,
-};
 pub use hash::{KeyHash, KeyHasher, PepperTooShort};
-pub use manage::{MAX_KEY_TTL_SECS, MAX_NAME_LEN, Operator};
-pub use record::{
-    Credits, KeyRecord, KeyStatus, MAX_METADATA_BYTES, MAX_METADATA_ENTRIES, Refill, RefillPeriod,
-};
+pub use key_format::{ApiKeySecret, KeyFormat};
+pub use manage::Operator;
+pub use record::{Credits, KeyRecord, KeyStatus, Refill, RefillPeriod};
 pub use service::{ApiKeys, ApiKeysBuilder, KeyUpdate, NewKey};
-pub use store::{CreditOutcome, KeyStore, MemoryKeyStore};
+// Inside the crate, the seams and format internals keep their short paths.
+pub(crate) use key_format::{FormatError, check};
+pub(crate) use store::{CreditOutcome, KeyStore, MemoryKeyStore};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use token_scopes::ScopeSet;
 
 use super::cache::{Cache, CacheConfig, Fresh};
-use super::format::{FormatError, MAX_KEY_LEN};
+use super::key_format::{FormatError, MAX_KEY_LEN};
 use super::record::metadata_fits;
 use super::{
     ApiKeyError, ApiKeyErrorKind, ApiKeySecret, Charge, Checked, CreditOutcome, Credits, KeyFormat,
@@ -311,7 +311,7 @@ impl<S: KeyStore> ApiKeys<S> {
     /// Mints a key. The secret is returned once and never stored; the record holds its
     /// hash and a non-secret hint.
     ///
-    /// The name is trimmed and must be 1 to [`super::MAX_NAME_LEN`] bytes, and the key
+    /// The name is trimmed and must be 1 to [`MAX_NAME_LEN`](crate::limits::MAX_NAME_LEN) bytes, and the key
     /// needs at least one scope (`invalid_request` otherwise: a key for nothing is
     /// most likely an unset variable in a script).
     pub async fn mint(&self, mut spec: NewKey) -> Result<(ApiKeySecret, KeyRecord), ApiKeyError> {
@@ -683,7 +683,7 @@ fn principal_of(record: &KeyRecord) -> Principal {
 fn new_id() -> Result<String, ApiKeyError> {
     let mut id = String::with_capacity(24);
     id.push_str("key_");
-    super::format::push_base62(&mut id, 20, super::format::system_random)?;
+    super::key_format::push_base62(&mut id, 20, super::key_format::system_random)?;
     Ok(id)
 }
 

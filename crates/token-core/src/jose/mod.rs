@@ -17,7 +17,7 @@ pub use jwk::{Jwk, JwkSet, SecretMember};
 pub(crate) use key::KeyIdentity;
 pub use key::{SigningKey, VerifyingKey};
 #[cfg(feature = "jsonwebtoken")]
-pub use provider::{RING_PROVIDER, install_ring_provider};
+pub use provider::install_ring_provider;
 
 use der::{Curve, PublicKeyDer};
 

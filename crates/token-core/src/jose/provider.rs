@@ -22,7 +22,7 @@ use ring::{digest, hmac, rsa};
 use super::{es512, key};
 
 /// The ring-backed provider for `jsonwebtoken`.
-pub static RING_PROVIDER: CryptoProvider = CryptoProvider {
+pub(crate) static RING_PROVIDER: CryptoProvider = CryptoProvider {
     signer_factory: new_signer,
     verifier_factory: new_verifier,
     jwk_utils: JwkUtils {
@@ -32,10 +32,10 @@ pub static RING_PROVIDER: CryptoProvider = CryptoProvider {
     },
 };
 
-/// Installs [`RING_PROVIDER`] as `jsonwebtoken`'s process-wide provider, unless one is
-/// installed already. Returns whether ring is the provider through this function: true
+/// Installs ring (a `jsonwebtoken::crypto::CryptoProvider` of this crate) as
+/// `jsonwebtoken`'s process-wide provider, unless one is installed already. Returns whether ring is the provider through this function: true
 /// once this function installed it, false for good when another provider came first
-/// (also [`RING_PROVIDER`] installed directly with `install_default`, which this
+/// (also that provider installed directly with `install_default`, which this
 /// function cannot tell apart: `jsonwebtoken` does not say which provider it holds).
 pub fn install_ring_provider() -> bool {
     // `install_default` refuses with the provider it was given, not the installed one,

@@ -6,15 +6,13 @@ mod claims;
 mod error;
 mod header;
 mod keyring;
-mod mint;
-mod revocation;
-mod verify;
+pub(crate) mod mint;
+pub(crate) mod revocation;
+pub(crate) mod verify;
 
 pub use claims::{AccessClaims, NoExtra};
 pub use error::{JwtError, JwtErrorKind, MintError};
 pub use keyring::{JwksReport, Keyring, KeyringError, SharedKeyring};
-pub use mint::{AccessTokenRequest, DEFAULT_MAX_TTL_SECS, Minter};
-pub use revocation::{MemoryRevocationStore, RevocationStore};
-pub use verify::{
-    MAX_LEEWAY_SECS, Validation, ValidationBuilder, ValidationError, Verified, Verifier,
-};
+pub use mint::{AccessTokenRequest, Minter};
+pub(crate) use revocation::RevocationStore;
+pub use verify::{Validation, ValidationBuilder, ValidationError, Verified, Verifier};

@@ -15,10 +15,8 @@ pub use exchange::{AccessIssue, Refreshed};
 
 use crate::apikey::{ApiKeySecret, KeyFormat, KeyHash, KeyHasher};
 use crate::clock::{Clock, SystemClock};
+use crate::limits::{DEFAULT_REFRESH_TTL_SECS, PRUNE_INTERVAL_SECS};
 use crate::store::{StoreError, StoreErrorKind};
-
-/// The default family lifetime: 30 days.
-pub const DEFAULT_REFRESH_TTL_SECS: i64 = 30 * 86_400;
 
 /// What a refresh token stands for, and its state. Holds its hash, never the token.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,10 +63,6 @@ pub trait RefreshStore: Send + Sync + 'static {
         family: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
-
-/// How often, in seconds of the issuer's clock, [`MemoryRefreshStore`] sweeps expired
-/// families as it stores new tokens.
-pub const PRUNE_INTERVAL_SECS: i64 = 60;
 
 /// An in-memory [`RefreshStore`]. It forgets expired families (their tokens, used or
 /// not, and their revocation) by itself: storing a token sweeps at most once per

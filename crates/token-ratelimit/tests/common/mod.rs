@@ -5,7 +5,8 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use token_ratelimit::{CheckRequest, LimitStore, Limiter, Quota, RateLimitDecision};
+use token_ratelimit::backend::LimitStore;
+use token_ratelimit::{CheckRequest, Limiter, Quota, RateLimitDecision};
 
 /// Parses a quota the test knows is valid.
 pub fn q(s: &str) -> Quota {

@@ -102,12 +102,12 @@ pub enum Decision<'p, 'r> {
     /// The request may proceed; the matched rule carries the rate class.
     Allow(RouteMatch<'p, 'r>),
     /// The request is refused.
-    Deny(Denial<'p, 'r>),
+    Deny(Refusal<'p, 'r>),
 }
 
 impl<'p, 'r> Decision<'p, 'r> {
     pub(super) fn deny(route: Option<RouteMatch<'p, 'r>>, reason: DenyReason) -> Self {
-        Decision::Deny(Denial { route, reason })
+        Decision::Deny(Refusal { route, reason })
     }
 
     /// Whether the request may proceed.
@@ -134,12 +134,12 @@ impl<'p, 'r> Decision<'p, 'r> {
 
 /// A refused request: the rule that matched (if any) and why.
 #[derive(Debug, Clone)]
-pub struct Denial<'p, 'r> {
+pub struct Refusal<'p, 'r> {
     route: Option<RouteMatch<'p, 'r>>,
     reason: DenyReason,
 }
 
-impl<'p, 'r> Denial<'p, 'r> {
+impl<'p, 'r> Refusal<'p, 'r> {
     /// The matched route; `None` for [`DenyReason::NoRule`].
     pub fn route(&self) -> Option<&RouteMatch<'p, 'r>> {
         self.route.as_ref()

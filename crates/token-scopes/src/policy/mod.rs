@@ -9,7 +9,7 @@ mod template;
 
 use std::fmt;
 
-pub use decision::{Decision, Denial, DenyReason, Grant, RouteMatch};
+pub use decision::{Decision, DenyReason, Grant, Refusal, RouteMatch};
 pub use method::MethodSet;
 pub use rule::{Access, Rule};
 pub use spec::{PolicySpec, RuleSpec};

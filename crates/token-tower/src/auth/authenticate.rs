@@ -2,9 +2,10 @@
 //! metered key's use once everything else admitted the request.
 
 use http::request::Parts;
-use token_core::apikey::{Checked, KeyStore};
+use token_core::apikey::Checked;
+use token_core::backend::KeyStore;
 use token_core::{AuthError, AuthErrorKind};
-use token_ratelimit::LimitStore;
+use token_ratelimit::backend::LimitStore;
 
 use super::client::ClientInfo;
 use super::layer::Config;

@@ -2,8 +2,9 @@
 
 use http::request::Parts;
 use token_core::Principal;
-use token_core::apikey::{Charge, KeyStore};
-use token_ratelimit::LimitStore;
+use token_core::apikey::Charge;
+use token_core::backend::KeyStore;
+use token_ratelimit::backend::LimitStore;
 use token_scopes::{Access, Decision, DenyReason, Grant, RouteMatch};
 
 use super::client::ClientInfo;

@@ -5,9 +5,9 @@ use std::borrow::Cow;
 
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, Uri};
-use token_core::MAX_CREDENTIAL_LEN;
-use token_core::apikey::KeyStore;
-use token_ratelimit::LimitStore;
+use token_core::backend::KeyStore;
+use token_core::limits::MAX_CREDENTIAL_LEN;
+use token_ratelimit::backend::LimitStore;
 
 use super::layer::Config;
 

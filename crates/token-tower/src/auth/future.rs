@@ -16,8 +16,8 @@ use http::request::Parts;
 use http::{Request, Response, StatusCode};
 use http_body_util::{Either, Full};
 use pin_project_lite::pin_project;
-use token_core::apikey::KeyStore;
-use token_ratelimit::LimitStore;
+use token_core::backend::KeyStore;
+use token_ratelimit::backend::LimitStore;
 use tower_service::Service;
 
 use super::layer::Config;

@@ -6,9 +6,10 @@ use std::sync::Arc;
 
 use http::HeaderName;
 use token_audit::Auditor;
-use token_core::apikey::{KeyStore, MemoryKeyStore};
+use token_core::backend::{KeyStore, MemoryKeyStore};
 use token_core::{Authenticator, Cidr};
-use token_ratelimit::{HeaderStyle, LimitStore, Limiter, LocalStore};
+use token_ratelimit::backend::{LimitStore, LocalStore};
+use token_ratelimit::{HeaderStyle, Limiter};
 use token_scopes::{Policy, Requirement, Scope};
 use tower_layer::Layer;
 

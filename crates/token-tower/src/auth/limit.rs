@@ -3,8 +3,9 @@
 
 use std::net::IpAddr;
 
-use token_core::apikey::KeyStore;
-use token_ratelimit::{CheckRequest, LimitStore, RateLimitDecision};
+use token_core::backend::KeyStore;
+use token_ratelimit::backend::LimitStore;
+use token_ratelimit::{CheckRequest, RateLimitDecision};
 use token_scopes::Rule;
 
 use super::client;

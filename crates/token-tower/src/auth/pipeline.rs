@@ -8,8 +8,10 @@
 use http::request::Parts;
 use http::{HeaderName, HeaderValue};
 use token_core::Principal;
-use token_core::apikey::{Charge, KeyStore};
-use token_ratelimit::{LimitStore, RateLimitDecision};
+use token_core::apikey::Charge;
+use token_core::backend::KeyStore;
+use token_ratelimit::RateLimitDecision;
+use token_ratelimit::backend::LimitStore;
 use zeroize::Zeroizing;
 
 use super::client::ClientInfo;

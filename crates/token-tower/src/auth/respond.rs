@@ -12,7 +12,9 @@ use token_scopes::{Requirement, Scope};
 
 use super::layer::Config;
 use super::pipeline::Outcome;
-use super::refusal::{Refusal, problem_document};
+use super::refusal::Refusal;
+#[cfg(feature = "axum")]
+use super::refusal::problem_document;
 
 const PROBLEM_JSON: HeaderValue = HeaderValue::from_static("application/problem+json");
 
@@ -20,12 +22,15 @@ const PROBLEM_JSON: HeaderValue = HeaderValue::from_static("application/problem+
 pub const DEFAULT_PROBLEM_TYPE_BASE: &str = "urn:tokenkit:problem:";
 
 /// The default scope every key-administration call needs.
+#[cfg_attr(not(feature = "axum"), allow(unreachable_pub))]
 pub const DEFAULT_ADMIN_SCOPE: &str = "admin:keys";
 
 /// The scope that crosses tenants when the policy names none.
+#[cfg_attr(not(feature = "axum"), allow(unreachable_pub))]
 pub const DEFAULT_CROSS_TENANT_SCOPE: &str = "admin:tenants";
 
 /// The default scope a caller needs to use `/oauth/introspect`.
+#[cfg_attr(not(feature = "axum"), allow(unreachable_pub))]
 pub const DEFAULT_INTROSPECTION_SCOPE: &str = "tokens:introspect";
 
 /// A body a user renders for a refusal: its content type and bytes. The status and the
@@ -135,6 +140,7 @@ impl Settings {
 
     /// A problem document for an error of the routes themselves (bad input, not
     /// found, conflict), with the layer's problem-type base.
+    #[cfg(feature = "axum")]
     pub(crate) fn problem(
         &self,
         status: StatusCode,

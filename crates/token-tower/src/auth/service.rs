@@ -6,8 +6,8 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use http::{Request, Response};
-use token_core::apikey::KeyStore;
-use token_ratelimit::LimitStore;
+use token_core::backend::KeyStore;
+use token_ratelimit::backend::LimitStore;
 use tower_service::Service;
 
 use tracing::Instrument;

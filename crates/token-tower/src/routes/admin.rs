@@ -10,7 +10,8 @@ use axum::{Json, Router};
 use http::StatusCode;
 use serde::Deserialize;
 use token_audit::{AuditEvent, Auditor};
-use token_core::apikey::{ApiKeys, KeyRecord, KeyStore, KeyUpdate, NewKey, Operator};
+use token_core::apikey::{ApiKeys, KeyRecord, KeyUpdate, NewKey, Operator};
+use token_core::backend::KeyStore;
 use token_core::duration::parse_duration;
 use token_core::{Cidr, Clock, Principal, SystemClock};
 use token_scopes::ScopeSet;
@@ -21,8 +22,8 @@ use crate::auth::refusal::Refusal;
 use crate::auth::respond::Settings;
 
 /// The longest `ttl` a new key may ask for: ten years
-/// ([`token_core::apikey::MAX_KEY_TTL_SECS`]).
-pub const MAX_TTL_SECS: i64 = token_core::apikey::MAX_KEY_TTL_SECS;
+/// ([`token_core::limits::MAX_KEY_TTL_SECS`]).
+pub const MAX_TTL_SECS: i64 = token_core::limits::MAX_KEY_TTL_SECS;
 
 /// The key-administration routes as an axum [`Router`]:
 ///

@@ -12,7 +12,7 @@ use axum::routing::post;
 use http::HeaderMap;
 use serde::Deserialize;
 use token_audit::{AuditEvent, Auditor, EventKind, Outcome};
-use token_core::apikey::{KeyStore, MemoryKeyStore};
+use token_core::backend::{KeyStore, MemoryKeyStore};
 use token_core::client::{ClientCredentials, ClientError, ClientRecord, ClientStore};
 use token_core::jwt::Minter;
 use token_core::refresh::{AccessIssue, RefreshError, RefreshStore, RefreshTokens};
