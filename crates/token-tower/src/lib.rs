@@ -78,8 +78,7 @@ pub mod routes;
 
 pub use auth::{
     AuthLayer, AuthLayerBuilder, AuthService, CLIENT_CLOSED, ClientInfo, CredentialSource,
-    DEFAULT_ANONYMOUS_IPV6_PREFIX, DEFAULT_API_KEY_HEADER, DEFAULT_PROBLEM_TYPE_BASE, ExtractError,
-    InsecureTransport, MAX_FORWARDED_HOPS, PeerAddr, ProxyHeaders, Refusal, RenderedBody,
+    ExtractError, InsecureTransport, PeerAddr, ProxyHeaders, Refusal, RenderedBody,
     ResponseFuture, TlsConnection, UnavailableStore, extract, query_carries_credential, resolve,
 };
 #[cfg(feature = "axum")]

@@ -9,10 +9,6 @@ pub(crate) const MIN_SECRET_RUN: usize = 38;
 
 const REDACTED: &str = "[redacted]";
 
-fn is_word(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_' || c == '-'
-}
-
 /// Whether a run of word characters and dots is, or contains, a credential: a compact
 /// JWT (`eyJ…` with three dot-separated parts), or a run of at least
 /// [`MIN_SECRET_RUN`] word characters.
@@ -23,36 +19,46 @@ fn is_credential(run: &str) -> bool {
     jwt || run.split('.').any(|p| p.len() >= MIN_SECRET_RUN)
 }
 
+/// The runs of `[A-Za-z0-9_.-]` in `text`, as byte ranges. Every run character is
+/// ASCII, so scanning bytes finds the same runs as scanning characters, and a range
+/// always starts and ends on a character boundary.
+fn runs(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let bytes = text.as_bytes();
+    let is_run = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.');
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let start = at + bytes.get(at..)?.iter().position(|&b| is_run(b))?;
+        let len = bytes[start..]
+            .iter()
+            .position(|&b| !is_run(b))
+            .unwrap_or(bytes.len() - start);
+        at = start + len;
+        Some((start, at))
+    })
+}
+
 /// `text` with each credential-shaped run of `[A-Za-z0-9_.-]` replaced by
-/// `[redacted]`; borrowed when nothing was replaced.
+/// `[redacted]`; borrowed (and nothing allocated) when nothing was replaced.
 pub(crate) fn redact_credentials(text: &str) -> Cow<'_, str> {
-    let is_run = |c: char| is_word(c) || c == '.';
     // Fast path: nothing long enough to be a key, and no JWT.
     if text.len() < MIN_SECRET_RUN && !text.contains("eyJ") {
         return Cow::Borrowed(text);
     }
-    let mut out = String::new();
-    let mut changed = false;
-    let mut rest = text;
-    while let Some(start) = rest.find(is_run) {
-        out.push_str(&rest[..start]);
-        rest = &rest[start..];
-        let end = rest.find(|c: char| !is_run(c)).unwrap_or(rest.len());
-        let run = &rest[..end];
-        if is_credential(run) {
-            out.push_str(REDACTED);
-            changed = true;
-        } else {
-            out.push_str(run);
-        }
-        rest = &rest[end..];
+    let mut found = runs(text)
+        .filter(|&(start, end)| is_credential(&text[start..end]))
+        .peekable();
+    if found.peek().is_none() {
+        return Cow::Borrowed(text);
     }
-    out.push_str(rest);
-    if changed {
-        Cow::Owned(out)
-    } else {
-        Cow::Borrowed(text)
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (start, end) in found {
+        out.push_str(&text[copied..start]);
+        out.push_str(REDACTED);
+        copied = end;
     }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -70,6 +76,17 @@ mod tests {
         let got = redact_credentials(&text);
         assert_eq!(got, "curl/8.0 (Bearer [redacted]) [redacted] tail");
         assert!(!got.contains(key));
+    }
+
+    #[test]
+    fn redaction_keeps_the_text_around_a_credential_whatever_its_characters() {
+        let key = "tk_live_".to_owned() + &"A".repeat(36);
+        let text = format!("é{key}→ ok.{key}");
+        // A run joined by dots is judged, and redacted, whole.
+        assert_eq!(redact_credentials(&text), "é[redacted]→ [redacted]");
+        // A long run of ordinary words is not a credential.
+        let words = "a-b.c_d ".repeat(20);
+        assert!(matches!(redact_credentials(&words), std::borrow::Cow::Borrowed(_)));
     }
 
     #[test]

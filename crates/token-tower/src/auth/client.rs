@@ -23,7 +23,7 @@ pub struct TlsConnection;
 
 /// The most hops read from `Forwarded` or `X-Forwarded-For`; longer chains are cut to
 /// their right-most hops (the ones our proxies wrote).
-pub const MAX_FORWARDED_HOPS: usize = 32;
+pub(crate) const MAX_FORWARDED_HOPS: usize = 32;
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");

@@ -95,6 +95,7 @@ pub const CLIENT_CLOSED: StatusCode = match StatusCode::from_u16(499) {
 impl<F, B, S> State<F, B, S> {
     /// The state once the decision is made: the inner service runs (started by
     /// `call`, with the parts that now carry the principal), or the refusal waits.
+    #[inline]
     pub(crate) fn after<K, L>(
         config: &Config<K, L>,
         outcome: Box<Outcome>,
@@ -103,7 +104,7 @@ impl<F, B, S> State<F, B, S> {
     ) -> Self {
         match &outcome.result {
             Ok(()) => {
-                outcome.admit(&mut parts, &config.shared);
+                outcome.admit(&mut parts, config.hand_over.then_some(&config.shared));
                 State::Running {
                     future: call(parts),
                     outcome,
@@ -121,6 +122,7 @@ impl<S, B, K, L> ResponseFuture<S, B, K, L>
 where
     S: Service<Request<B>>,
 {
+    #[inline]
     pub(crate) fn new(
         state: State<S::Future, B, S>,
         config: Arc<Config<K, L>>,

@@ -19,11 +19,11 @@ use super::respond::{RenderedBody, Settings, Shared};
 use super::service::AuthService;
 
 /// The default API-key header.
-pub const DEFAULT_API_KEY_HEADER: HeaderName = HeaderName::from_static("x-api-key");
+pub(crate) const DEFAULT_API_KEY_HEADER: HeaderName = HeaderName::from_static("x-api-key");
 
 /// The default prefix length anonymous IPv6 clients are rate-limited by: one `/64`, the
 /// smallest network a provider assigns to one subscriber.
-pub const DEFAULT_ANONYMOUS_IPV6_PREFIX: u8 = 64;
+pub(crate) const DEFAULT_ANONYMOUS_IPV6_PREFIX: u8 = 64;
 
 /// Over which connections credentials are accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,8 +58,10 @@ pub struct AuthLayer<K = MemoryKeyStore, L = LocalStore> {
 pub(crate) struct Config<K, L> {
     pub(crate) authenticator: Authenticator<K>,
     pub(crate) policy: Arc<Policy>,
-    /// Built once by [`AuthLayerBuilder::build`] and handed to admitted requests.
+    /// Built once by [`AuthLayerBuilder::build`]; handed to admitted requests unless
+    /// it is the defaults, which everything behind the layer assumes without it.
     pub(crate) shared: Shared,
+    pub(crate) hand_over: bool,
     pub(crate) api_key_header: HeaderName,
     pub(crate) trusted_proxies: Vec<Cidr>,
     pub(crate) default_peer: Option<IpAddr>,
@@ -98,6 +100,7 @@ impl<K: KeyStore> AuthLayer<K> {
                 authenticator,
                 policy: Arc::new(policy),
                 shared: Shared(Arc::new(Settings::default())),
+                hand_over: false,
                 api_key_header: DEFAULT_API_KEY_HEADER,
                 trusted_proxies: Vec::new(),
                 default_peer: None,
@@ -174,7 +177,7 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
     }
 
     /// The scope every key-administration call needs (default
-    /// [`DEFAULT_ADMIN_SCOPE`](crate::routes::DEFAULT_ADMIN_SCOPE)). The routes
+    /// `admin:keys`). The routes
     /// behind this layer read it from the request, so it is set here only.
     pub fn admin_scope(mut self, scope: Scope) -> Self {
         self.settings.admin = Requirement::scope(scope);
@@ -182,7 +185,7 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
     }
 
     /// The scope `/oauth/introspect` callers need (default
-    /// [`DEFAULT_INTROSPECTION_SCOPE`](crate::routes::DEFAULT_INTROSPECTION_SCOPE)).
+    /// `tokens:introspect`).
     pub fn introspection_scope(mut self, scope: Scope) -> Self {
         self.settings.introspection = Requirement::scope(scope);
         self
@@ -254,7 +257,7 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
     }
 
     /// The prefix of problem `type` URIs (default
-    /// [`DEFAULT_PROBLEM_TYPE_BASE`](crate::DEFAULT_PROBLEM_TYPE_BASE)); the reason
+    /// `urn:tokenkit:problem:`); the reason
     /// code is appended, e.g. `https://docs.example.com/errors#key_revoked`. Used by
     /// every refusal and every route error behind this layer.
     pub fn problem_type_base(mut self, base: &str) -> Self {
@@ -287,6 +290,7 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
                 authenticator: c.authenticator,
                 policy: c.policy,
                 shared: c.shared,
+                hand_over: c.hand_over,
                 api_key_header: c.api_key_header,
                 trusted_proxies: c.trusted_proxies,
                 default_peer: c.default_peer,
@@ -305,7 +309,7 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
     }
 
     /// How many leading bits of an anonymous IPv6 client's address name it for the
-    /// rate limits (default [`DEFAULT_ANONYMOUS_IPV6_PREFIX`], a `/64`: one subscriber
+    /// rate limits (default 64, a `/64`: one subscriber
     /// holds a whole `/64` and can use a fresh address per request). 128 limits every
     /// address apart; larger values count as 128. IPv4 clients are limited per
     /// address.
@@ -348,7 +352,7 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
 
     /// The layer. The cross-tenant scope the routes honour is the policy's
     /// ([`token_scopes::PolicyBuilder::cross_tenant_scope`]), or
-    /// [`DEFAULT_CROSS_TENANT_SCOPE`](crate::routes::DEFAULT_CROSS_TENANT_SCOPE) when
+    /// `admin:tenants` when
     /// the policy names none.
     pub fn build(self) -> AuthLayer<K, L> {
         let mut settings = self.settings;
@@ -356,6 +360,9 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
         if let Some(scope) = config.policy.cross_tenant_scope() {
             settings.cross_tenant = scope.clone();
         }
+        // The defaults need not travel: `Shared::of` assumes them. This keeps an
+        // allocation and a map insertion off every request of a default layer.
+        config.hand_over = !settings.is_default();
         config.shared = Shared(Arc::new(settings));
         AuthLayer {
             config: Arc::new(config),

@@ -27,12 +27,10 @@ pub(crate) mod refusal;
 pub(crate) mod respond;
 mod service;
 
-pub use client::{ClientInfo, MAX_FORWARDED_HOPS, PeerAddr, ProxyHeaders, TlsConnection, resolve};
+pub use client::{ClientInfo, PeerAddr, ProxyHeaders, TlsConnection, resolve};
 pub use extract::{CredentialSource, ExtractError, extract, query_carries_credential};
 pub use future::{CLIENT_CLOSED, ResponseFuture};
-pub use layer::{
-    AuthLayer, AuthLayerBuilder, DEFAULT_ANONYMOUS_IPV6_PREFIX, DEFAULT_API_KEY_HEADER,
-};
+pub use layer::{AuthLayer, AuthLayerBuilder};
 pub use refusal::{InsecureTransport, Refusal, UnavailableStore};
-pub use respond::{DEFAULT_PROBLEM_TYPE_BASE, RenderedBody};
+pub use respond::RenderedBody;
 pub use service::AuthService;

@@ -82,12 +82,14 @@ impl Outcome {
     /// Hands an admitted request what the service may read: the principal and the
     /// resolved client in its extensions, and the layer's settings for the refusals
     /// that scope checks, extractors and routes further in make.
-    pub(crate) fn admit(&self, parts: &mut Parts, shared: &super::respond::Shared) {
+    pub(crate) fn admit(&self, parts: &mut Parts, shared: Option<&super::respond::Shared>) {
         if let Some(p) = &self.principal {
             parts.extensions.insert(p.clone());
         }
         parts.extensions.insert(self.client);
-        parts.extensions.insert(shared.clone());
+        if let Some(shared) = shared {
+            parts.extensions.insert(shared.clone());
+        }
     }
 }
 

@@ -19,19 +19,16 @@ use super::refusal::problem_document;
 const PROBLEM_JSON: HeaderValue = HeaderValue::from_static("application/problem+json");
 
 /// The default prefix of problem `type` URIs: `urn:tokenkit:problem:<code>`.
-pub const DEFAULT_PROBLEM_TYPE_BASE: &str = "urn:tokenkit:problem:";
+pub(crate) const DEFAULT_PROBLEM_TYPE_BASE: &str = "urn:tokenkit:problem:";
 
 /// The default scope every key-administration call needs.
-#[cfg_attr(not(feature = "axum"), allow(unreachable_pub))]
-pub const DEFAULT_ADMIN_SCOPE: &str = "admin:keys";
+pub(crate) const DEFAULT_ADMIN_SCOPE: &str = "admin:keys";
 
 /// The scope that crosses tenants when the policy names none.
-#[cfg_attr(not(feature = "axum"), allow(unreachable_pub))]
-pub const DEFAULT_CROSS_TENANT_SCOPE: &str = "admin:tenants";
+pub(crate) const DEFAULT_CROSS_TENANT_SCOPE: &str = "admin:tenants";
 
 /// The default scope a caller needs to use `/oauth/introspect`.
-#[cfg_attr(not(feature = "axum"), allow(unreachable_pub))]
-pub const DEFAULT_INTROSPECTION_SCOPE: &str = "tokens:introspect";
+pub(crate) const DEFAULT_INTROSPECTION_SCOPE: &str = "tokens:introspect";
 
 /// A body a user renders for a refusal: its content type and bytes. The status and the
 /// protocol headers (`WWW-Authenticate`, `Retry-After`, `RateLimit`) are the layer's.
@@ -60,7 +57,7 @@ pub(crate) struct Settings {
     /// What an introspecting caller needs.
     pub(crate) introspection: Requirement,
     /// The scope that crosses tenants, held exactly: the policy's, or
-    /// [`DEFAULT_CROSS_TENANT_SCOPE`].
+    /// `admin:tenants`.
     pub(crate) cross_tenant: Scope,
 }
 
@@ -82,6 +79,19 @@ impl Default for Settings {
             introspection: Requirement::scope(constant_scope(DEFAULT_INTROSPECTION_SCOPE)),
             cross_tenant: constant_scope(DEFAULT_CROSS_TENANT_SCOPE),
         }
+    }
+}
+
+impl Settings {
+    /// Whether these are the defaults (nothing to hand over).
+    pub(crate) fn is_default(&self) -> bool {
+        let d = Settings::default();
+        self.realm == d.realm
+            && self.problem_type_base == d.problem_type_base
+            && self.render.is_none()
+            && self.admin == d.admin
+            && self.introspection == d.introspection
+            && self.cross_tenant == d.cross_tenant
     }
 }
 

@@ -90,7 +90,7 @@ impl<F> RemoteJwksBuilder<F> {
     }
 
     /// The least time between refreshes caused by unknown `kid`s (default
-    /// [`DEFAULT_MIN_REFRESH_SECS`]; at least 1).
+    /// 30 s; at least 1).
     pub fn min_refresh_secs(mut self, secs: i64) -> Self {
         self.min_refresh_secs = secs.max(1);
         self

@@ -20,7 +20,7 @@ type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 type Connector = HttpConnector;
 
 /// The largest discovery or JWKS document read: 256 KiB.
-pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 
 /// How long one fetch may take.
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -29,7 +29,7 @@ const TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Fetched {
-    /// The body (at most [`MAX_DOCUMENT_BYTES`]).
+    /// The body (at most 256 KiB).
     pub body: Bytes,
     /// `Cache-Control: max-age`, if the response had one.
     pub max_age_secs: Option<i64>,
@@ -52,7 +52,7 @@ pub enum FetchError {
     /// A status other than 200.
     #[error("the provider answered {0}")]
     Status(u16),
-    /// Larger than [`MAX_DOCUMENT_BYTES`].
+    /// Larger than 256 KiB.
     #[error("the document is too large")]
     TooLarge,
     /// A URL this fetcher cannot use (`https://` without the `https` feature, or not

@@ -40,20 +40,20 @@ use token_core::Clock;
 use token_core::jwt::{JwksReport, Keyring, SharedKeyring};
 
 pub use builder::RemoteJwksBuilder;
-pub use fetch::{FetchError, Fetched, HttpFetcher, JwksFetcher, MAX_DOCUMENT_BYTES};
+pub use fetch::{FetchError, Fetched, HttpFetcher, JwksFetcher};
 #[cfg(feature = "https")]
 pub use roots::{RootsError, TrustRoots};
 
 /// How long fetched keys are used before a refresh when the response names no
 /// `Cache-Control: max-age`: 15 minutes.
-pub const DEFAULT_MAX_AGE_SECS: i64 = 900;
+pub(crate) const DEFAULT_MAX_AGE_SECS: i64 = 900;
 
 /// Bounds on a provider's `max-age`: at least a minute, at most a day.
-pub const MAX_AGE_RANGE_SECS: (i64, i64) = (60, 86_400);
+pub(crate) const MAX_AGE_RANGE_SECS: (i64, i64) = (60, 86_400);
 
 /// The least time between two refreshes caused by unknown `kid`s: 30 seconds, so a
 /// flood of tokens with random `kid`s costs the provider one request per interval.
-pub const DEFAULT_MIN_REFRESH_SECS: i64 = 30;
+pub(crate) const DEFAULT_MIN_REFRESH_SECS: i64 = 30;
 
 /// Why a refresh failed. The keys in use stay as they were.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -23,7 +23,7 @@ use crate::auth::respond::Settings;
 
 /// The longest `ttl` a new key may ask for: ten years
 /// ([`token_core::limits::MAX_KEY_TTL_SECS`]).
-pub const MAX_TTL_SECS: i64 = token_core::limits::MAX_KEY_TTL_SECS;
+pub(crate) const MAX_TTL_SECS: i64 = token_core::limits::MAX_KEY_TTL_SECS;
 
 /// The key-administration routes as an axum [`Router`]:
 ///
@@ -229,7 +229,7 @@ enum Ttl {
 
 impl Ttl {
     /// Seconds, or a lifetime such as `30s`, `15m`, `12h` or `90d`; positive and at
-    /// most [`MAX_TTL_SECS`].
+    /// most ten years (`MAX_TTL_SECS`).
     fn secs(&self) -> Result<i64, RouteError> {
         let secs = match self {
             Ttl::Secs(s) => *s,

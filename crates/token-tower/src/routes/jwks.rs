@@ -11,7 +11,7 @@ use token_core::jose::JwkSet;
 
 /// How long clients may cache the key set: five minutes, so a new key is seen soon
 /// after a rotation (verifiers also refetch on an unknown `kid`).
-pub const JWKS_MAX_AGE_SECS: u32 = 300;
+pub(crate) const JWKS_MAX_AGE_SECS: u32 = 300;
 
 /// A router serving `GET /.well-known/jwks.json` from `source`, called per request so
 /// that rotations show at once (for a fixed keyring:

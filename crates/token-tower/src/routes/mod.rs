@@ -7,9 +7,6 @@ mod jwks;
 mod oauth;
 mod oauth_error;
 
-pub use crate::auth::respond::{
-    DEFAULT_ADMIN_SCOPE, DEFAULT_CROSS_TENANT_SCOPE, DEFAULT_INTROSPECTION_SCOPE,
-};
-pub use admin::{KeyAdmin, MAX_TTL_SECS};
-pub use jwks::{JWKS_MAX_AGE_SECS, jwks_router};
+pub use admin::KeyAdmin;
+pub use jwks::jwks_router;
 pub use oauth::OAuthRoutes;
