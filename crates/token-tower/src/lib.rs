@@ -78,8 +78,8 @@ pub mod routes;
 
 pub use auth::{
     AuthLayer, AuthLayerBuilder, AuthService, CLIENT_CLOSED, ClientInfo, CredentialSource,
-    ExtractError, InsecureTransport, PeerAddr, ProxyHeaders, Refusal, RenderedBody,
-    ResponseFuture, TlsConnection, UnavailableStore, extract, query_carries_credential, resolve,
+    ExtractError, InsecureTransport, PeerAddr, ProxyHeaders, Refusal, RenderedBody, ResponseFuture,
+    TlsConnection, UnavailableStore, extract, query_carries_credential, resolve,
 };
 #[cfg(feature = "axum")]
 pub use authenticated::{Authenticated, MissingPrincipal};

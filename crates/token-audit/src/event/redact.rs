@@ -86,7 +86,10 @@ mod tests {
         assert_eq!(redact_credentials(&text), "é[redacted]→ [redacted]");
         // A long run of ordinary words is not a credential.
         let words = "a-b.c_d ".repeat(20);
-        assert!(matches!(redact_credentials(&words), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(
+            redact_credentials(&words),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]
