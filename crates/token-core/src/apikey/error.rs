@@ -141,6 +141,11 @@ impl ApiKeyErrorKind {
 }
 
 impl ApiKeyError {
+    /// A value of the request that breaks `rule`.
+    pub(crate) fn invalid_input(field: &'static str, rule: &'static str) -> Self {
+        ApiKeyErrorKind::InvalidInput { field, rule }.into()
+    }
+
     /// What went wrong.
     pub fn kind(&self) -> ApiKeyErrorKind {
         self.kind

@@ -160,11 +160,7 @@ impl<S: KeyStore> ApiKeys<S> {
             && (at <= now || at > now.saturating_add(MAX_KEY_TTL_SECS))
         {
             let rule = "must be in the future, at most ten years away";
-            return Err(ApiKeyErrorKind::InvalidInput {
-                field: "expires_at",
-                rule,
-            }
-            .into());
+            return Err(ApiKeyError::invalid_input("expires_at", rule));
         }
         self.update(id, change).await
     }

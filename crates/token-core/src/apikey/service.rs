@@ -318,11 +318,7 @@ impl<S: KeyStore> ApiKeys<S> {
         spec.name = super::manage::checked_name(&spec.name)?.to_owned();
         if spec.scopes.is_empty() {
             let rule = "a key needs at least one scope";
-            return Err(ApiKeyErrorKind::InvalidInput {
-                field: "scopes",
-                rule,
-            }
-            .into());
+            return Err(ApiKeyError::invalid_input("scopes", rule));
         }
         self.mint_record(spec, None).await
     }
