@@ -139,7 +139,13 @@ impl App {
                 .extensions_mut()
                 .insert(token_tower::PeerAddr("127.0.0.1:9".parse().unwrap()));
         }
-        answer(self.router.clone().oneshot(request).await.unwrap()).await
+        let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+        let answer = answer(self.router.clone().oneshot(request).await.unwrap()).await;
+        // Every answer of the crate's routes is one the OpenAPI document promises.
+        #[cfg(feature = "openapi")]
+        common::openapi::assert_conforms(&method, &path, &answer);
+        let _ = (method, path);
+        answer
     }
 
     /// A registered OAuth client with these allowed scopes, and its secret.

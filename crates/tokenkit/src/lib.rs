@@ -48,6 +48,9 @@
 //!   the layer is plain tower over `http` types and serves a bare hyper server
 //!   (`default-features = false`; see `examples/hyper-minimal`).
 //! - `remote-jwks`, `https`: tokens from an external OIDC provider.
+//! - `openapi`: an OpenAPI 3.1 document of the [`routes`]
+//!   (`routes::openapi_document`) and a router that serves it at a path you choose
+//!   (`routes::openapi_router`); it turns on `axum`.
 //!
 //! # The peer address
 //!

@@ -17,6 +17,7 @@ pub fn policy() -> Policy {
     let built = Policy::builder()
         .rule(RuleSpec::new("GET", "/health").public())
         .rule(RuleSpec::new("GET", "/.well-known/jwks.json").public())
+        .rule(RuleSpec::new("GET", "/openapi.json").public())
         .rule(
             RuleSpec::new("POST", "/oauth/token")
                 .public()

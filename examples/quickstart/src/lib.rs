@@ -8,8 +8,9 @@
 //! Routes: `GET /health` (public), `GET /api/reports` (`read:reports`),
 //! `POST /api/reports` (`write:reports`), `GET /api/tenants/{tenant}/usage`
 //! (`read:usage`, tenant-bound), `GET /.well-known/jwks.json`, `/oauth/token`,
-//! `/oauth/introspect`, `/oauth/revoke`, and key administration under `/admin/keys`
-//! (`admin:keys`). At start it writes a bootstrap admin API key and a demo client's
+//! `/oauth/introspect`, `/oauth/revoke`, key administration under `/admin/keys`
+//! (`admin:keys`), and `GET /openapi.json` (public): the OpenAPI 3.1 document of the
+//! tokenkit routes (JWKS, OAuth, key administration; not the demo's own routes). At start it writes a bootstrap admin API key and a demo client's
 //! secret to a 0600 file and prints that file's path with curl commands to try.
 
 mod app;
@@ -33,7 +34,7 @@ use token_core::jwt::{Keyring, Minter, Validation, Verifier};
 use token_core::refresh::{MemoryRefreshStore, RefreshTokens};
 use token_ratelimit::{Limiter, Quota};
 use token_tower::AuthLayer;
-use token_tower::routes::{KeyAdmin, OAuthRoutes, jwks_router};
+use token_tower::routes::{KeyAdmin, OAuthRoutes, jwks_router, openapi};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use zeroize::Zeroizing;
@@ -86,6 +87,10 @@ fn fail(context: &str) -> impl FnOnce(&dyn std::fmt::Display) -> StartError + '_
 /// Builds everything, writes the bootstrap file, and starts serving.
 pub async fn start(options: &Options) -> Result<Running, StartError> {
     let limit: Quota = options.limit.parse().map_err(|e| fail("--limit")(&e))?;
+    let oauth_limit: Quota = options
+        .oauth_limit
+        .parse()
+        .map_err(|e| fail("--oauth-limit")(&e))?;
     let (signing_key, generated) = files::signing_key(&options.signing_key).map_err(StartError)?;
     let kid = signing_key.kid().to_owned();
     let keyring = Keyring::new(signing_key);
@@ -125,10 +130,7 @@ pub async fn start(options: &Options) -> Result<Running, StartError> {
         .map_err(|e| fail("audit")(&e))?;
     let limiter = Limiter::builder()
         .principal(limit)
-        .route_class(
-            "oauth",
-            Quota::per_minute(30).map_err(|e| fail("quota")(&e))?,
-        )
+        .route_class("oauth", oauth_limit)
         .build()
         .map_err(|e| fail("limiter")(&e))?;
 
@@ -152,6 +154,7 @@ pub async fn start(options: &Options) -> Result<Running, StartError> {
         .merge(jwks_router(move || published.public_jwks()))
         .merge(oauth.router())
         .merge(admin.router())
+        .merge(openapi::router("/openapi.json", openapi::document()))
         .layer(layer);
 
     let client_id = bootstrap(options, &keys, &clients, &auditor).await?;
@@ -268,6 +271,7 @@ impl Running {
             options.audit_anchor_path().display()
         );
         let _ = writeln!(out, "  check it with: {}", verify_command(options));
+        let _ = writeln!(out, "  OpenAPI document: {base}/openapi.json");
         let _ = writeln!(out, "\nTry it:");
         let _ = writeln!(out, "  . {env}");
         let _ = writeln!(

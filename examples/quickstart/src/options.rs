@@ -24,6 +24,10 @@ pub struct Options {
     /// The default per-principal rate limit (per-key overrides replace it).
     #[arg(long, default_value = "60/minute")]
     pub limit: String,
+    /// The limit of `POST /oauth/token` and `POST /oauth/revoke` (their `oauth` rate
+    /// class), per client: it slows the guessing of client secrets.
+    #[arg(long, default_value = "30/minute")]
+    pub oauth_limit: String,
     /// The audit trail: JSON Lines with a SHA-256 hash chain (append-only, mode 0600).
     #[arg(long, default_value = "quickstart-audit.jsonl")]
     pub audit_log: PathBuf,

@@ -60,6 +60,7 @@ fn options(dir: &std::path::Path) -> Options {
         issuer: "tokenkit-quickstart".into(),
         audience: "quickstart-api".into(),
         limit: "60/minute".into(),
+        oauth_limit: "30/minute".into(),
         audit_log: dir.join("audit.jsonl"),
         audit_key: None,
         audit_anchor: None,
@@ -197,6 +198,23 @@ async fn the_printed_flow_works_end_to_end() {
     let jwks = call("GET", &format!("{base}/.well-known/jwks.json"), &[], "").await;
     assert_eq!(jwks.json()["keys"][0]["kid"], running.kid.as_str());
 
+    // The OpenAPI document of the tokenkit routes, public (schemathesis reads it in CI:
+    // `.ci/schemathesis`).
+    assert!(banner.contains(&format!("{base}/openapi.json")));
+    let document = call("GET", &format!("{base}/openapi.json"), &[], "").await;
+    assert_eq!(document.status, StatusCode::OK);
+    assert_eq!(document.headers["content-type"], "application/json");
+    let document = document.json();
+    assert!(document["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in [
+        "/admin/keys",
+        "/oauth/token",
+        "/.well-known/jwks.json",
+        "/openapi.json",
+    ] {
+        assert!(document["paths"].get(path).is_some(), "{path}");
+    }
+
     running.stop().await;
     assert_eq!(mode(&opts.audit_log), 0o600);
     let report = token_audit::verify_chain(std::slice::from_ref(&opts.audit_log), None).unwrap();
@@ -304,6 +322,10 @@ async fn bad_options_are_clear_errors() {
     opts.limit = "lots".into();
     let e = quickstart::start(&opts).await.unwrap_err();
     assert!(e.to_string().starts_with("--limit"), "{e}");
+    let mut opts = options(&dir);
+    opts.oauth_limit = "0/minute".into();
+    let e = quickstart::start(&opts).await.unwrap_err();
+    assert!(e.to_string().starts_with("--oauth-limit"), "{e}");
     let mut opts = options(&dir);
     std::fs::write(&opts.signing_key, "not json").unwrap();
     let e = quickstart::start(&opts).await.unwrap_err();

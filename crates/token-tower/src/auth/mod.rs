@@ -20,7 +20,7 @@ mod authorize;
 pub(crate) mod client;
 pub(crate) mod extract;
 mod future;
-mod layer;
+pub(crate) mod layer;
 mod limit;
 mod pipeline;
 pub(crate) mod refusal;

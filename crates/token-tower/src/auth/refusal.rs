@@ -222,17 +222,10 @@ impl Refusal {
             Class::TooManyRequests => "Too many requests",
             Class::Unavailable => "Service unavailable",
         };
-        let mut doc = problem_document(
-            type_base,
-            self.status(),
-            title,
-            self.code(),
-            &self.to_string(),
-        );
-        if let (Some(scope), Some(map)) = (self.missing_scopes(), doc.as_object_mut()) {
-            map.insert("scope".into(), scope.to_string().into());
-        }
-        Bytes::from(doc.to_string())
+        let detail = self.to_string();
+        let mut doc = Problem::new(type_base, self.status(), title, self.code(), &detail);
+        doc.scope = self.missing_scopes().map(ToString::to_string);
+        doc.to_bytes()
     }
 }
 
@@ -275,21 +268,50 @@ impl fmt::Display for Refusal {
 
 impl std::error::Error for Refusal {}
 
-/// An RFC 9457 problem document with our members (`code` beside `type`).
-pub(crate) fn problem_document(
-    type_base: &str,
-    status: StatusCode,
-    title: &str,
-    code: &str,
-    detail: &str,
-) -> serde_json::Value {
-    serde_json::json!({
-        "type": format!("{type_base}{code}"),
-        "title": title,
-        "status": status.as_u16(),
-        "detail": detail,
-        "code": code,
-    })
+/// An RFC 9457 problem document (`application/problem+json`) with our members:
+/// `code` beside `type`, and `scope` on a scope refusal.
+#[derive(Debug, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(crate) struct Problem<'a> {
+    /// `urn:tokenkit:problem:<code>` (the prefix is the layer's `problem_type_base`).
+    #[serde(rename = "type")]
+    pub(crate) type_: String,
+    /// A short summary of the kind of problem.
+    pub(crate) title: &'a str,
+    /// The HTTP status code.
+    #[cfg_attr(feature = "openapi", schema(minimum = 400, maximum = 599))]
+    pub(crate) status: u16,
+    /// What happened, in words a user can act on. Never the credential.
+    pub(crate) detail: &'a str,
+    /// The stable reason code (`docs/tower.md` lists them).
+    pub(crate) code: &'a str,
+    /// The scopes that would satisfy the rule, on a scope refusal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) scope: Option<String>,
+}
+
+impl<'a> Problem<'a> {
+    pub(crate) fn new(
+        type_base: &str,
+        status: StatusCode,
+        title: &'a str,
+        code: &'a str,
+        detail: &'a str,
+    ) -> Self {
+        Problem {
+            type_: format!("{type_base}{code}"),
+            title,
+            status: status.as_u16(),
+            detail,
+            code,
+            scope: None,
+        }
+    }
+
+    /// The JSON text.
+    pub(crate) fn to_bytes(&self) -> Bytes {
+        Bytes::from(serde_json::to_vec(self).unwrap_or_default())
+    }
 }
 
 /// Only printable ASCII, with `"` and `\` escaped: a challenge is a quoted-string.

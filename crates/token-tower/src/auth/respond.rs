@@ -12,9 +12,9 @@ use token_scopes::{Requirement, Scope};
 
 use super::layer::Config;
 use super::pipeline::Outcome;
-use super::refusal::Refusal;
 #[cfg(feature = "axum")]
-use super::refusal::problem_document;
+use super::refusal::Problem;
+use super::refusal::Refusal;
 
 const PROBLEM_JSON: HeaderValue = HeaderValue::from_static("application/problem+json");
 
@@ -158,8 +158,8 @@ impl Settings {
         detail: &str,
     ) -> Response<Full<Bytes>> {
         let title = status.canonical_reason().unwrap_or("Error");
-        let doc = problem_document(&self.problem_type_base, status, title, code, detail);
-        let mut response = Response::new(Full::new(Bytes::from(doc.to_string())));
+        let doc = Problem::new(&self.problem_type_base, status, title, code, detail);
+        let mut response = Response::new(Full::new(doc.to_bytes()));
         *response.status_mut() = status;
         response.headers_mut().insert(CONTENT_TYPE, PROBLEM_JSON);
         response

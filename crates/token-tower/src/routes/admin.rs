@@ -8,16 +8,22 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use http::StatusCode;
-use serde::Deserialize;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 use token_audit::{AuditEvent, Auditor};
-use token_core::apikey::{ApiKeys, KeyRecord, KeyUpdate, NewKey, Operator};
+use token_core::apikey::{ApiKeys, KeyUpdate, NewKey, Operator};
 use token_core::backend::KeyStore;
-use token_core::duration::parse_duration;
 use token_core::{Cidr, Clock, Principal, SystemClock};
-use token_scopes::ScopeSet;
 
+use super::admin_wire::{
+    CreateBody, CreatedKey, ExpiryChange, KeyList, KeyUsage, KeyView, RevokedKey, RotateBody,
+    RotatedKey, UpdateBody,
+};
 use super::error::{Caller, RouteError};
 use super::oauth_error::no_store;
+#[cfg(feature = "openapi")]
+use crate::auth::refusal::Problem;
 use crate::auth::refusal::Refusal;
 use crate::auth::respond::Settings;
 
@@ -159,6 +165,24 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Admin {
     }
 }
 
+/// The `{id}` of the path. One that does not decode (`%FF`) is a 400 problem
+/// document, as every other error of these routes, never axum's plain-text rejection.
+struct KeyId(String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for KeyId {
+    type Rejection = RouteError;
+
+    async fn from_request_parts(
+        parts: &mut http::request::Parts,
+        s: &S,
+    ) -> Result<Self, RouteError> {
+        match Path::<String>::from_request_parts(parts, s).await {
+            Ok(Path(id)) => Ok(KeyId(id)),
+            Err(e) => Err(RouteError::invalid(e.body_text())),
+        }
+    }
+}
+
 impl Admin {
     /// The caller as token-core's key rules see it.
     fn op(&self) -> Operator<'_> {
@@ -174,96 +198,48 @@ impl<K> Inner<K> {
     }
 }
 
-/// What the admin API shows of a key: never its hash.
-fn view(r: &KeyRecord) -> serde_json::Value {
-    serde_json::json!({
-        "id": r.id,
-        "hint": r.hint,
-        "name": r.name,
-        "owner": r.owner,
-        "tenant": r.tenant,
-        "scopes": r.scopes.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "status": r.status,
-        "created_at": r.created_at,
-        "expires_at": r.expires_at,
-        "last_used_at": r.last_used_at,
-        "networks": r.networks.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "rate_limit": r.rate_limit,
-    })
+/// The JSON body as `T`, which the document describes as an object. serde's derive
+/// would also read a struct from an array (`[null, null]`); the routes do not.
+fn object<T: DeserializeOwned>(body: Json<Value>) -> Result<T, RouteError> {
+    match body.0 {
+        body @ Value::Object(_) => serde_json::from_value(body).map_err(|e| {
+            RouteError::invalid(format!(
+                "Failed to deserialize the JSON body into the target type: {e}"
+            ))
+        }),
+        _ => Err(RouteError::invalid("the body must be a JSON object")),
+    }
 }
 
 /// A new key's secret, shown once: never cached anywhere on the way.
-fn with_secret(status: StatusCode, mut body: serde_json::Value, secret: &str) -> Response {
-    if let Some(map) = body.as_object_mut() {
-        map.insert("secret".into(), secret.into());
-    }
-    let mut r = (status, Json(body)).into_response();
+fn with_secret(body: impl Serialize) -> Response {
+    let mut r = (StatusCode::CREATED, Json(body)).into_response();
     no_store(&mut r);
     r
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Scopes {
-    List(Vec<String>),
-    Text(String),
-}
-
-impl Scopes {
-    fn parse(&self) -> Result<ScopeSet, RouteError> {
-        let text = match self {
-            Scopes::List(list) => list.join(" "),
-            Scopes::Text(t) => t.clone(),
-        };
-        text.parse()
-            .map_err(|e| RouteError::invalid(format!("scopes: {e}")))
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Ttl {
-    Secs(i64),
-    Text(String),
-}
-
-impl Ttl {
-    /// Seconds, or a lifetime such as `30s`, `15m`, `12h` or `90d`; positive and at
-    /// most ten years (`MAX_TTL_SECS`).
-    fn secs(&self) -> Result<i64, RouteError> {
-        let secs = match self {
-            Ttl::Secs(s) => *s,
-            Ttl::Text(t) => parse_duration(t.trim(), MAX_TTL_SECS)
-                .map_err(|e| RouteError::invalid(format!("ttl: {e}")))?,
-        };
-        if (1..=MAX_TTL_SECS).contains(&secs) {
-            Ok(secs)
-        } else {
-            Err(RouteError::invalid(
-                "ttl must be positive seconds or like 30d, at most ten years",
-            ))
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateBody {
-    name: String,
-    scopes: Scopes,
-    tenant: Option<String>,
-    ttl: Option<Ttl>,
-    /// CIDRs within the creator's; the creator's when absent.
-    networks: Option<Vec<String>>,
-}
-
+/// Mints a key for the caller (or, with the cross-tenant scope, for any tenant).
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/admin/keys",
+    tag = "keys",
+    operation_id = "create_key",
+    summary = "Mint an API key",
+    request_body = CreateBody,
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 201, description = "The key and its secret, shown once (`Cache-Control: no-store`).", body = CreatedKey<'_>),
+        (status = 400, description = "A body that does not parse, or a value that breaks a rule.", body = Problem<'_>, content_type = "application/problem+json"),
+        (status = 403, description = "The key would exceed its creator (`scope_widening`, `outlives_creator`, `network_widening`, `creator_metered`, `tenant_mismatch`), or the admin scope is missing.", body = Problem<'_>, content_type = "application/problem+json"),
+    )
+))]
 async fn create<K: KeyStore>(
     State(admin): State<KeyAdmin<K>>,
     caller: Admin,
-    body: Result<Json<CreateBody>, JsonRejection>,
+    body: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, RouteError> {
     let a = &admin.inner;
-    let Json(body) = body?;
+    let body: CreateBody = object(body?)?;
     let mut spec = NewKey::new(&body.name, body.scopes.parse()?);
     if let Some(t) = &body.tenant {
         spec = spec.tenant(t);
@@ -281,63 +257,85 @@ async fn create<K: KeyStore>(
     }
     let (secret, record) = a.keys.create_as(caller.op(), spec).await?;
     a.record(|| AuditEvent::key_created(&record).with_principal(&caller.principal));
-    Ok(with_secret(
-        StatusCode::CREATED,
-        view(&record),
-        secret.expose_secret(),
-    ))
+    Ok(with_secret(CreatedKey {
+        key: KeyView::of(&record),
+        secret: secret.expose_secret(),
+    }))
 }
 
+/// The keys the caller manages: its tenant's (all, with the cross-tenant scope).
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/admin/keys",
+    tag = "keys",
+    operation_id = "list_keys",
+    summary = "List API keys",
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "Display views: never hashes or secrets.", body = KeyList<'_>),
+    )
+))]
 async fn list<K: KeyStore>(
     State(admin): State<KeyAdmin<K>>,
     caller: Admin,
 ) -> Result<Response, RouteError> {
     let records = admin.inner.keys.list_as(caller.op()).await?;
-    let keys: Vec<_> = records.iter().map(view).collect();
-    Ok(Json(serde_json::json!({ "keys": keys })).into_response())
+    let keys = records.iter().map(KeyView::of).collect();
+    Ok(Json(KeyList { keys }).into_response())
 }
 
+/// One key the caller manages.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/admin/keys/{id}",
+    tag = "keys",
+    operation_id = "get_key",
+    summary = "Show an API key",
+    params(("id" = String, Path, description = "The key's id (`key_…`).")),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The key.", body = KeyView<'_>),
+        (status = 404, description = "No such key, or one of another tenant.", body = Problem<'_>, content_type = "application/problem+json"),
+    )
+))]
 async fn show<K: KeyStore>(
     State(admin): State<KeyAdmin<K>>,
     caller: Admin,
-    Path(id): Path<String>,
+    KeyId(id): KeyId,
 ) -> Result<Response, RouteError> {
     let record = admin.inner.keys.get_as(caller.op(), &id).await?;
-    Ok(Json(view(&record)).into_response())
+    Ok(Json(KeyView::of(&record)).into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UpdateBody {
-    name: Option<String>,
-    scopes: Option<Scopes>,
-    #[serde(default, deserialize_with = "present")]
-    expires_at: ExpiryChange,
-}
-
-/// `expires_at` missing (unchanged), `null` (never expires) or a time.
-#[derive(Default)]
-enum ExpiryChange {
-    #[default]
-    Unchanged,
-    Set(Option<i64>),
-}
-
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ExpiryChange, D::Error> {
-    Option::<i64>::deserialize(d).map(ExpiryChange::Set)
-}
-
+/// Renames a key, narrows its scopes or brings its expiry forward.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    patch,
+    path = "/admin/keys/{id}",
+    tag = "keys",
+    operation_id = "update_key",
+    summary = "Change an API key",
+    params(("id" = String, Path, description = "The key's id (`key_…`).")),
+    request_body = UpdateBody,
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The changed key.", body = KeyView<'_>),
+        (status = 400, description = "A body that does not parse, or a value that breaks a rule.", body = Problem<'_>, content_type = "application/problem+json"),
+        (status = 403, description = "The change would widen (`scope_widening`) or extend (`expiry_extension`) the key.", body = Problem<'_>, content_type = "application/problem+json"),
+        (status = 404, description = "No such key, or one of another tenant.", body = Problem<'_>, content_type = "application/problem+json"),
+        (status = 409, description = "The key can no longer change (expired).", body = Problem<'_>, content_type = "application/problem+json"),
+    )
+))]
 async fn update<K: KeyStore>(
     State(admin): State<KeyAdmin<K>>,
     caller: Admin,
-    Path(id): Path<String>,
-    body: Result<Json<UpdateBody>, JsonRejection>,
+    KeyId(id): KeyId,
+    body: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, RouteError> {
     let a = &admin.inner;
     // Authenticate and find the key before reading the body: a stranger learns
     // nothing from the parser.
     a.keys.managed_by(caller.op(), &id).await?;
-    let Json(body) = body?;
+    let body: UpdateBody = object(body?)?;
     let mut change = KeyUpdate::new();
     if let Some(name) = &body.name {
         change = change.name(name);
@@ -350,48 +348,74 @@ async fn update<K: KeyStore>(
     }
     let record = a.keys.update_as(caller.op(), &id, change).await?;
     a.record(|| AuditEvent::key_updated(&record).with_principal(&caller.principal));
-    Ok(Json(view(&record)).into_response())
+    Ok(Json(KeyView::of(&record)).into_response())
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct RotateBody {
-    grace: Option<i64>,
-}
-
+/// Mints a successor with the key's scopes; the old key works for `grace` seconds.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/admin/keys/{id}/rotate",
+    tag = "keys",
+    operation_id = "rotate_key",
+    summary = "Rotate an API key",
+    params(("id" = String, Path, description = "The key's id (`key_…`).")),
+    request_body(content = Option<RotateBody>, description = "Optional (absent or `null`: the default grace)."),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 201, description = "The successor and its secret, shown once (`Cache-Control: no-store`).", body = RotatedKey<'_>),
+        (status = 400, description = "A body that does not parse.", body = Problem<'_>, content_type = "application/problem+json"),
+        (status = 403, description = "The caller lacks a scope the key holds (`scope_widening`).", body = Problem<'_>, content_type = "application/problem+json"),
+        (status = 404, description = "No such key, or one of another tenant.", body = Problem<'_>, content_type = "application/problem+json"),
+        (status = 409, description = "Only an active key can be rotated.", body = Problem<'_>, content_type = "application/problem+json"),
+    )
+))]
 async fn rotate<K: KeyStore>(
     State(admin): State<KeyAdmin<K>>,
     caller: Admin,
-    Path(id): Path<String>,
-    body: Result<Option<Json<RotateBody>>, JsonRejection>,
+    KeyId(id): KeyId,
+    body: Result<Option<Json<Value>>, JsonRejection>,
 ) -> Result<Response, RouteError> {
     let a = &admin.inner;
     a.keys.managed_by(caller.op(), &id).await?;
-    let grace = body?
-        .and_then(|Json(b)| b.grace)
+    // No body, or `null`: the default grace.
+    let body: Option<RotateBody> = match body? {
+        None | Some(Json(Value::Null)) => None,
+        Some(body) => Some(object(body)?),
+    };
+    let grace = body
+        .and_then(|b| b.grace)
         .unwrap_or(a.default_grace_secs)
         .clamp(0, MAX_TTL_SECS);
     let (old, secret, new) = a.keys.rotate_as(caller.op(), &id, grace).await?;
     a.record(|| AuditEvent::key_rotated(&old, &new).with_principal(&caller.principal));
-    let mut body = view(&new);
-    if let Some(map) = body.as_object_mut() {
-        map.insert("rotated".into(), old.id.clone().into());
-        map.insert(
-            "grace_end".into(),
-            a.clock.now().saturating_add(grace).into(),
-        );
-    }
-    Ok(with_secret(
-        StatusCode::CREATED,
-        body,
-        secret.expose_secret(),
-    ))
+    Ok(with_secret(RotatedKey {
+        key: KeyView::of(&new),
+        secret: secret.expose_secret(),
+        rotated: &old.id,
+        grace_end: a.clock.now().saturating_add(grace),
+    }))
 }
 
+/// Revokes a key at once, with every key it created.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    delete,
+    path = "/admin/keys/{id}",
+    tag = "keys",
+    operation_id = "revoke_key",
+    summary = "Revoke an API key",
+    params(("id" = String, Path, description = "The key's id (`key_…`).")),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The revoked key, and the keys revoked with it.", body = RevokedKey<'_>),
+        (status = 403, description = "The caller lacks a scope the key holds (`scope_widening`).", body = Problem<'_>, content_type = "application/problem+json"),
+        (status = 404, description = "No such key, or one of another tenant.", body = Problem<'_>, content_type = "application/problem+json"),
+        (status = 409, description = "The key can no longer change.", body = Problem<'_>, content_type = "application/problem+json"),
+    )
+))]
 async fn revoke<K: KeyStore>(
     State(admin): State<KeyAdmin<K>>,
     caller: Admin,
-    Path(id): Path<String>,
+    KeyId(id): KeyId,
 ) -> Result<Response, RouteError> {
     let a = &admin.inner;
     let who = &caller.principal;
@@ -413,18 +437,31 @@ async fn revoke<K: KeyStore>(
                 .target(&child.id)
         });
     }
-    let mut body = view(&record);
-    if let Some(map) = body.as_object_mut() {
-        let ids: Vec<_> = offspring.iter().map(|r| r.id.clone()).collect();
-        map.insert("revoked_with".into(), ids.into());
-    }
-    Ok(Json(body).into_response())
+    Ok(Json(RevokedKey {
+        key: KeyView::of(&record),
+        revoked_with: offspring.iter().map(|r| r.id.as_str()).collect(),
+    })
+    .into_response())
 }
 
+/// Per-minute and per-hour counts of the key's requests, from the auditor's roll-ups.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/admin/keys/{id}/usage",
+    tag = "keys",
+    operation_id = "key_usage",
+    summary = "Usage of an API key",
+    params(("id" = String, Path, description = "The key's id (`key_…`).")),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "The key's usage.", body = KeyUsage<'_>),
+        (status = 404, description = "No such key, or one of another tenant, or no usage recorded (`usage_not_recorded`).", body = Problem<'_>, content_type = "application/problem+json"),
+    )
+))]
 async fn usage<K: KeyStore>(
     State(admin): State<KeyAdmin<K>>,
     caller: Admin,
-    Path(id): Path<String>,
+    KeyId(id): KeyId,
 ) -> Result<Response, RouteError> {
     let a = &admin.inner;
     let record = a.keys.get_as(caller.op(), &id).await?;
@@ -436,10 +473,10 @@ async fn usage<K: KeyStore>(
         ));
     };
     let report = auditor.usage(&record.id);
-    Ok(Json(serde_json::json!({
-        "id": record.id,
-        "minutes": report.as_ref().map_or(&[][..], |r| r.minutes.as_slice()),
-        "hours": report.as_ref().map_or(&[][..], |r| r.hours.as_slice()),
-    }))
+    Ok(Json(KeyUsage {
+        id: &record.id,
+        minutes: report.as_ref().map_or(&[][..], |r| r.minutes.as_slice()),
+        hours: report.as_ref().map_or(&[][..], |r| r.hours.as_slice()),
+    })
     .into_response())
 }

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::STANDARD;
 use http::HeaderMap;
 use zeroize::Zeroizing;
 
-use super::oauth_error::OAuthError;
+use super::oauth_error::{ErrorCode, OAuthError};
 use crate::auth::extract::form_decode;
 
 /// A client id and the secret it presented.
@@ -36,13 +36,13 @@ pub(crate) fn client_auth(
     let basic = basic(headers)?;
     match (basic, form_id, form_secret) {
         (Some(_), _, Some(_)) => Err(OAuthError::new(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "use one client authentication method, not two",
         )),
         (Some((id, secret)), form_id, None) => {
             if form_id.is_some_and(|f| f != id) {
                 return Err(OAuthError::new(
-                    "invalid_request",
+                    ErrorCode::InvalidRequest,
                     "client_id does not match the authenticated client",
                 ));
             }
@@ -58,7 +58,7 @@ pub(crate) fn client_auth(
             via_basic: false,
         }),
         (None, _, _) => Err(OAuthError::new(
-            "invalid_client",
+            ErrorCode::InvalidClient,
             "client authentication is required",
         )),
     }
@@ -68,7 +68,7 @@ pub(crate) fn client_auth(
 fn basic(headers: &HeaderMap) -> Result<Option<(String, Zeroizing<String>)>, OAuthError> {
     let malformed = || OAuthError {
         basic_challenge: true,
-        ..OAuthError::new("invalid_client", "malformed HTTP Basic credentials")
+        ..OAuthError::new(ErrorCode::InvalidClient, "malformed HTTP Basic credentials")
     };
     let mut values = headers.get_all(http::header::AUTHORIZATION).iter();
     let Some(value) = values.next() else {
@@ -76,7 +76,7 @@ fn basic(headers: &HeaderMap) -> Result<Option<(String, Zeroizing<String>)>, OAu
     };
     if values.next().is_some() {
         return Err(OAuthError::new(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "more than one Authorization header",
         ));
     }
@@ -86,7 +86,7 @@ fn basic(headers: &HeaderMap) -> Result<Option<(String, Zeroizing<String>)>, OAu
     };
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(OAuthError::new(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "the token endpoint authenticates clients with HTTP Basic or form parameters",
         ));
     }
@@ -121,14 +121,14 @@ mod tests {
     fn one_method_only_and_garbage_is_refused() {
         let encoded = STANDARD.encode("a:b");
         let both = client_auth(&h(&format!("Basic {encoded}")), Some("a"), Some("b"));
-        assert_eq!(both.unwrap_err().code, "invalid_request");
+        assert_eq!(both.unwrap_err().code, ErrorCode::InvalidRequest);
         for bad in [
             "Basic",
             "Basic !!!",
             &format!("Basic {}", STANDARD.encode("nocolon")),
         ] {
             let e = client_auth(&h(bad), None, None).unwrap_err();
-            assert_eq!(e.code, "invalid_client", "{bad}");
+            assert_eq!(e.code, ErrorCode::InvalidClient, "{bad}");
             assert!(e.basic_challenge);
         }
         assert_eq!(
@@ -139,13 +139,13 @@ mod tests {
             )
             .unwrap_err()
             .code,
-            "invalid_client"
+            ErrorCode::InvalidClient
         );
         assert_eq!(
             client_auth(&HeaderMap::new(), Some("a"), None)
                 .unwrap_err()
                 .code,
-            "invalid_client"
+            ErrorCode::InvalidClient
         );
         let form = client_auth(&HeaderMap::new(), Some("a"), Some("b")).unwrap();
         assert!(!form.via_basic);

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http::HeaderValue;
@@ -22,14 +23,26 @@ where
     S: Clone + Send + Sync + 'static,
     F: Fn() -> JwkSet + Send + Sync + 'static,
 {
-    let source = Arc::new(source);
-    Router::new().route(
-        "/.well-known/jwks.json",
-        get(move || {
-            let source = Arc::clone(&source);
-            async move { respond(&source()) }
-        }),
+    Router::new()
+        .route("/.well-known/jwks.json", get(jwks::<F>))
+        .with_state(Arc::new(source))
+}
+
+/// The public keys that verify this service's tokens.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    tag = "jwks",
+    operation_id = "jwks",
+    summary = "The JSON Web Key Set (RFC 7517)",
+    responses(
+        (status = 200, description = "Public keys only, `Cache-Control: public, max-age=300`.",
+            body = super::openapi::JwkSet, content_type = "application/jwk-set+json",
+            headers(("cache-control" = String, description = "`public, max-age=300`"))),
     )
+))]
+async fn jwks<F: Fn() -> JwkSet>(State(source): State<Arc<F>>) -> Response {
+    respond(&source())
 }
 
 fn respond(set: &JwkSet) -> Response {

@@ -1,11 +1,16 @@
-//! Routes users mount (feature `axum`): JWKS, the OAuth endpoints, key administration.
+//! Routes users mount (feature `axum`): JWKS, the OAuth endpoints, key administration,
+//! and (feature `openapi`) their OpenAPI 3.1 document.
 
 mod admin;
+mod admin_wire;
 mod client_auth;
 mod error;
 mod jwks;
 mod oauth;
 mod oauth_error;
+mod oauth_wire;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 
 pub use admin::KeyAdmin;
 pub use jwks::jwks_router;

@@ -10,7 +10,6 @@ use axum::extract::{Form, State, rejection::FormRejection};
 use axum::response::Response;
 use axum::routing::post;
 use http::HeaderMap;
-use serde::Deserialize;
 use token_audit::{AuditEvent, Auditor, EventKind, Outcome};
 use token_core::backend::{KeyStore, MemoryKeyStore};
 use token_core::client::{ClientCredentials, ClientError, ClientRecord, ClientStore};
@@ -21,7 +20,13 @@ use token_scopes::{Scope, ScopeSet};
 
 use super::client_auth::{ClientAuth, client_auth};
 use super::error::{Caller, RouteError};
-use super::oauth_error::{OAuthError, no_store_json};
+#[cfg(feature = "openapi")]
+use super::oauth_error::OAuthErrorBody;
+use super::oauth_error::{ErrorCode, OAuthError, no_store_json};
+use super::oauth_wire::{
+    ApiKeyIntrospection, IntrospectForm, Introspection, JwtIntrospection, RevokeForm, Revoked,
+    TokenForm, TokenResponse, TokenType,
+};
 use crate::auth::client::ClientInfo;
 use crate::auth::refusal::Refusal;
 
@@ -157,15 +162,17 @@ impl<C, R, K> Inner<C, R, K> {
         });
     }
 
-    /// The client's credentials from the request, auditing a refusal.
+    /// The client's credentials from the request (HTTP Basic, or the form's
+    /// `client_id` and `client_secret`), auditing a refusal.
     fn client_auth(
         &self,
         endpoint: &'static str,
         headers: &HeaderMap,
-        f: &TokenForm,
+        client_id: Option<&str>,
+        client_secret: Option<&str>,
     ) -> Result<ClientAuth, OAuthError> {
-        authenticate_client(headers, f).inspect_err(|e| {
-            self.refused(endpoint, e.code, f.client_id.as_deref());
+        client_auth(headers, client_id, client_secret).inspect_err(|e| {
+            self.refused(endpoint, e.code.as_str(), client_id);
         })
     }
 }
@@ -187,32 +194,10 @@ impl<C: ClientStore, R, K> Inner<C, R, K> {
     }
 }
 
-/// The form of the token, introspection and revocation endpoints. Secrets in it are
-/// never logged: this type has no `Debug`.
-#[derive(Deserialize)]
-#[allow(clippy::struct_field_names, missing_debug_implementations)]
-struct TokenForm {
-    grant_type: Option<String>,
-    scope: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    refresh_token: Option<String>,
-    token: Option<String>,
-}
-
-impl Drop for TokenForm {
-    fn drop(&mut self) {
-        use zeroize::Zeroize as _;
-        self.client_secret.zeroize();
-        self.refresh_token.zeroize();
-        self.token.zeroize();
-    }
-}
-
-fn form(form: Result<Form<TokenForm>, FormRejection>) -> Result<TokenForm, OAuthError> {
+fn form<T>(form: Result<Form<T>, FormRejection>) -> Result<T, OAuthError> {
     form.map(|Form(f)| f).map_err(|_| {
         OAuthError::new(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "send an application/x-www-form-urlencoded body with each parameter at most once",
         )
     })
@@ -225,30 +210,27 @@ fn secure(transport: Option<Extension<ClientInfo>>) -> Result<(), OAuthError> {
     match transport {
         Some(Extension(info)) if info.credentials_ok => Ok(()),
         _ => Err(OAuthError::new(
-            "invalid_request",
+            ErrorCode::InvalidRequest,
             "client credentials are accepted only over HTTPS; treat this secret as exposed",
         )),
     }
 }
 
-fn authenticate_client(headers: &HeaderMap, f: &TokenForm) -> Result<ClientAuth, OAuthError> {
-    client_auth(headers, f.client_id.as_deref(), f.client_secret.as_deref())
-}
-
 fn requested_scope(f: &TokenForm) -> Result<Option<ScopeSet>, OAuthError> {
-    f.scope
-        .as_deref()
-        .map(str::parse)
-        .transpose()
-        .map_err(|_| OAuthError::new("invalid_scope", "the scope parameter does not parse"))
+    f.scope.as_deref().map(str::parse).transpose().map_err(|_| {
+        OAuthError::new(
+            ErrorCode::InvalidScope,
+            "the scope parameter does not parse",
+        )
+    })
 }
 
 fn client_error(e: &ClientError, via_basic: bool) -> OAuthError {
     let (code, description) = match e {
-        ClientError::InvalidClient => ("invalid_client", "client authentication failed"),
-        ClientError::InvalidScope => ("invalid_scope", "no requested scope is allowed"),
-        ClientError::Store(_) => ("temporarily_unavailable", "try again shortly"),
-        _ => ("server_error", "the token could not be issued"),
+        ClientError::InvalidClient => (ErrorCode::InvalidClient, "client authentication failed"),
+        ClientError::InvalidScope => (ErrorCode::InvalidScope, "no requested scope is allowed"),
+        ClientError::Store(_) => (ErrorCode::TemporarilyUnavailable, "try again shortly"),
+        _ => (ErrorCode::ServerError, "the token could not be issued"),
     };
     OAuthError {
         basic_challenge: via_basic,
@@ -256,6 +238,26 @@ fn client_error(e: &ClientError, via_basic: bool) -> OAuthError {
     }
 }
 
+/// Issues an access token to a client: `grant_type=client_credentials` (scopes:
+/// requested ∩ allowed) or `grant_type=refresh_token` (rotates the refresh token; a
+/// reused one revokes its family). The client authenticates with HTTP Basic or with
+/// `client_id` and `client_secret` in the form, never both.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/oauth/token",
+    tag = "oauth",
+    operation_id = "oauth_token",
+    summary = "Issue an access token (RFC 6749)",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    security(("client_basic" = []), ()),
+    responses(
+        (status = 200, description = "The token, `Cache-Control: no-store`.", body = TokenResponse<'_>),
+        (status = 400, description = "An RFC 6749 error: `invalid_request`, `invalid_grant`, `invalid_scope`, `unsupported_grant_type`.", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`, with a `Basic` challenge when Basic was tried.", body = OAuthErrorBody),
+        (status = 500, description = "`server_error`: the token could not be signed.", body = OAuthErrorBody),
+        (status = 503, description = "`temporarily_unavailable`: a store is down.", body = OAuthErrorBody),
+    )
+))]
 async fn token<C: ClientStore, R: RefreshStore, K: KeyStore>(
     State(routes): State<OAuthRoutes<C, R, K>>,
     Caller { shared, .. }: Caller,
@@ -273,12 +275,16 @@ async fn token<C: ClientStore, R: RefreshStore, K: KeyStore>(
         Some("refresh_token") => refresh(&routes.inner, cross_tenant, &headers, &f).await?,
         Some(_) => {
             return Err(OAuthError::new(
-                "unsupported_grant_type",
+                ErrorCode::UnsupportedGrantType,
                 "grant_type must be client_credentials or refresh_token",
             )
             .into());
         }
-        None => return Err(OAuthError::new("invalid_request", "grant_type is required").into()),
+        None => {
+            return Err(
+                OAuthError::new(ErrorCode::InvalidRequest, "grant_type is required").into(),
+            );
+        }
     })
 }
 
@@ -288,7 +294,12 @@ async fn client_credentials<C: ClientStore, R, K>(
     headers: &HeaderMap,
     f: &TokenForm,
 ) -> Result<Response, OAuthError> {
-    let auth = inner.client_auth("client_credentials", headers, f)?;
+    let auth = inner.client_auth(
+        "client_credentials",
+        headers,
+        f.client_id.as_deref(),
+        f.client_secret.as_deref(),
+    )?;
     let requested = requested_scope(f)?;
     let client = inner.client("client_credentials", &auth).await?;
     // The cross-tenant scope is granted only to a client allowed it exactly, never
@@ -312,12 +323,13 @@ async fn client_credentials<C: ClientStore, R, K>(
             .client_id(&auth.client_id)
             .reason("client_credentials")
     });
-    Ok(no_store_json(serde_json::json!({
-        "access_token": issued.access_token,
-        "token_type": "Bearer",
-        "expires_in": issued.expires_in,
-        "scope": issued.scope.to_string(),
-    })))
+    Ok(no_store_json(TokenResponse {
+        access_token: &issued.access_token,
+        token_type: TokenType::Bearer,
+        expires_in: issued.expires_in,
+        scope: issued.scope.to_string(),
+        refresh_token: None,
+    }))
 }
 
 /// The refresh grant. A `scope` parameter narrows the new access token; scopes the
@@ -333,14 +345,19 @@ async fn refresh<C: ClientStore, R: RefreshStore, K>(
 ) -> Result<Response, OAuthError> {
     let Some(refresh) = &inner.refresh else {
         return Err(OAuthError::new(
-            "unsupported_grant_type",
+            ErrorCode::UnsupportedGrantType,
             "this server does not issue refresh tokens",
         ));
     };
-    let auth = inner.client_auth("refresh_token", headers, f)?;
+    let auth = inner.client_auth(
+        "refresh_token",
+        headers,
+        f.client_id.as_deref(),
+        f.client_secret.as_deref(),
+    )?;
     let requested = requested_scope(f)?;
     let presented = f.refresh_token.as_deref().ok_or(OAuthError::new(
-        "invalid_request",
+        ErrorCode::InvalidRequest,
         "refresh_token is required",
     ))?;
     let client = inner.client("refresh_token", &auth).await?;
@@ -363,16 +380,16 @@ async fn refresh<C: ClientStore, R: RefreshStore, K>(
             }
             return Err(match e {
                 RefreshError::Store(_) => {
-                    OAuthError::new("temporarily_unavailable", "try again shortly")
+                    OAuthError::new(ErrorCode::TemporarilyUnavailable, "try again shortly")
                 }
                 RefreshError::ScopeNotGranted => OAuthError::new(
-                    "invalid_scope",
+                    ErrorCode::InvalidScope,
                     "no requested scope was granted to this refresh token",
                 ),
                 RefreshError::Mint => {
-                    OAuthError::new("server_error", "the token could not be issued")
+                    OAuthError::new(ErrorCode::ServerError, "the token could not be issued")
                 }
-                _ => OAuthError::new("invalid_grant", "the refresh token is not valid"),
+                _ => OAuthError::new(ErrorCode::InvalidGrant, "the refresh token is not valid"),
             });
         }
     };
@@ -383,29 +400,42 @@ async fn refresh<C: ClientStore, R: RefreshStore, K>(
             .client_id(&record.client_id)
             .reason("refresh_token")
     });
-    Ok(no_store_json(serde_json::json!({
-        "access_token": refreshed.access_token,
-        "token_type": "Bearer",
-        "expires_in": inner.access_ttl_secs,
-        "scope": refreshed.scope.to_string(),
-        "refresh_token": refreshed.refresh_token.expose_secret(),
-    })))
+    Ok(no_store_json(TokenResponse {
+        access_token: &refreshed.access_token,
+        token_type: TokenType::Bearer,
+        expires_in: inner.access_ttl_secs,
+        scope: refreshed.scope.to_string(),
+        refresh_token: Some(refreshed.refresh_token.expose_secret()),
+    }))
 }
 
 /// RFC 7662. The caller is the authenticated principal and needs the introspection
 /// scope; any token that does not verify is `{"active": false}`.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/oauth/introspect",
+    tag = "oauth",
+    operation_id = "oauth_introspect",
+    summary = "Introspect a token or API key (RFC 7662)",
+    request_body(content = IntrospectForm, content_type = "application/x-www-form-urlencoded"),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "`{\"active\": false}` unless the token verifies and the caller may see its tenant.", body = Introspection<'_>),
+        (status = 400, description = "`invalid_request`: no `token`, or a form that does not parse.", body = OAuthErrorBody),
+    )
+))]
 async fn introspect<C, R, K: KeyStore>(
     State(routes): State<OAuthRoutes<C, R, K>>,
     Caller { principal, shared }: Caller,
-    body: Result<Form<TokenForm>, FormRejection>,
+    body: Result<Form<IntrospectForm>, FormRejection>,
 ) -> Result<Response, RouteError> {
     let inner = &routes.inner;
     let caller = Refusal::demand(principal.as_ref(), &shared.0.introspection)?;
     let f = form(body)?;
-    let token = f
-        .token
-        .as_deref()
-        .ok_or(OAuthError::new("invalid_request", "token is required"))?;
+    let token = f.token.as_deref().ok_or(OAuthError::new(
+        ErrorCode::InvalidRequest,
+        "token is required",
+    ))?;
     // A tenant-bound caller learns about its own tenant's credentials only.
     let visible = |tenant: Option<&str>| {
         caller.scopes().holds_exactly(&shared.0.cross_tenant) || caller.tenant() == tenant
@@ -420,7 +450,7 @@ async fn introspection<K: KeyStore>(
     token: &str,
     visible: impl Fn(Option<&str>) -> bool,
 ) -> Response {
-    let inactive = || no_store_json(serde_json::json!({ "active": false }));
+    let inactive = || no_store_json(Introspection::Inactive { active: false });
     match auth.recognize(token) {
         Ok(CredentialKind::Jwt) => {
             let Some(Ok(v)) = auth.verifier().map(|v| v.verify(token)) else {
@@ -430,19 +460,19 @@ async fn introspection<K: KeyStore>(
             if !visible(c.tenant.as_deref()) {
                 return inactive();
             }
-            no_store_json(serde_json::json!({
-                "active": true,
-                "token_type": "Bearer",
-                "scope": c.scope.to_string(),
-                "client_id": c.client_id,
-                "sub": c.sub,
-                "aud": c.aud,
-                "iss": c.iss,
-                "exp": c.exp,
-                "iat": c.iat,
-                "nbf": c.nbf,
-                "jti": c.jti,
-                "tenant": c.tenant,
+            no_store_json(Introspection::Jwt(JwtIntrospection {
+                active: true,
+                token_type: TokenType::Bearer,
+                scope: c.scope.to_string(),
+                client_id: c.client_id.as_deref(),
+                sub: c.sub.as_deref(),
+                aud: &c.aud,
+                iss: c.iss.as_deref(),
+                exp: c.exp,
+                iat: c.iat,
+                nbf: c.nbf,
+                jti: c.jti.as_deref(),
+                tenant: c.tenant.as_deref(),
             }))
         }
         Ok(CredentialKind::ApiKey) => {
@@ -455,15 +485,15 @@ async fn introspection<K: KeyStore>(
             if !visible(r.tenant.as_deref()) {
                 return inactive();
             }
-            no_store_json(serde_json::json!({
-                "active": true,
-                "token_type": "api_key",
-                "scope": r.scopes.to_string(),
-                "sub": r.id,
-                "exp": r.expires_at,
-                "iat": r.created_at,
-                "tenant": r.tenant,
-                "username": r.name,
+            no_store_json(Introspection::ApiKey(ApiKeyIntrospection {
+                active: true,
+                token_type: TokenType::ApiKey,
+                scope: r.scopes.to_string(),
+                sub: &r.id,
+                exp: r.expires_at,
+                iat: r.created_at,
+                tenant: r.tenant.as_deref(),
+                username: &r.name,
             }))
         }
         _ => inactive(),
@@ -473,22 +503,42 @@ async fn introspection<K: KeyStore>(
 /// RFC 7009. The client authenticates; the answer is 200 whether or not the token
 /// was known, so revocation reveals nothing about other clients' tokens. Access
 /// tokens are revoked only for the client they were issued to.
+#[cfg_attr(feature = "openapi", utoipa::path(
+    post,
+    path = "/oauth/revoke",
+    tag = "oauth",
+    operation_id = "oauth_revoke",
+    summary = "Revoke a refresh or access token (RFC 7009)",
+    request_body(content = RevokeForm, content_type = "application/x-www-form-urlencoded"),
+    security(("client_basic" = []), ()),
+    responses(
+        (status = 200, description = "Revoked, or unknown: the same answer.", body = Revoked),
+        (status = 400, description = "`invalid_request`.", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`.", body = OAuthErrorBody),
+        (status = 503, description = "`temporarily_unavailable`.", body = OAuthErrorBody),
+    )
+))]
 async fn revoke<C: ClientStore, R: RefreshStore, K: KeyStore>(
     State(routes): State<OAuthRoutes<C, R, K>>,
     transport: Option<Extension<ClientInfo>>,
     headers: HeaderMap,
-    body: Result<Form<TokenForm>, FormRejection>,
+    body: Result<Form<RevokeForm>, FormRejection>,
 ) -> Result<Response, RouteError> {
     let inner = &routes.inner;
     let result: Result<(), OAuthError> = async {
         secure(transport)?;
         let f = form(body)?;
-        let auth = inner.client_auth("revoke", &headers, &f)?;
+        let auth = inner.client_auth(
+            "revoke",
+            &headers,
+            f.client_id.as_deref(),
+            f.client_secret.as_deref(),
+        )?;
         inner.client("revoke", &auth).await?;
-        let token = f
-            .token
-            .as_deref()
-            .ok_or(OAuthError::new("invalid_request", "token is required"))?;
+        let token = f.token.as_deref().ok_or(OAuthError::new(
+            ErrorCode::InvalidRequest,
+            "token is required",
+        ))?;
         if let Some(refresh) = &inner.refresh
             && refresh.recognizes(token)
         {
@@ -497,7 +547,9 @@ async fn revoke<C: ClientStore, R: RefreshStore, K: KeyStore>(
             let revoked = refresh
                 .revoke_for(token, &auth.client_id)
                 .await
-                .map_err(|_| OAuthError::new("temporarily_unavailable", "try again shortly"))?;
+                .map_err(|_| {
+                    OAuthError::new(ErrorCode::TemporarilyUnavailable, "try again shortly")
+                })?;
             if revoked {
                 inner.record(|| {
                     AuditEvent::new(EventKind::TokenRevoked, Outcome::Allowed)
@@ -526,5 +578,5 @@ async fn revoke<C: ClientStore, R: RefreshStore, K: KeyStore>(
     }
     .await;
     result?;
-    Ok(no_store_json(serde_json::json!({})))
+    Ok(no_store_json(Revoked {}))
 }

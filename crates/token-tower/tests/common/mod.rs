@@ -15,6 +15,9 @@ use token_core::jwt::{AccessTokenRequest, Keyring, Minter, Validation, Verifier}
 use token_core::{Authenticator, ManualClock, Principal};
 use token_scopes::{Policy, RuleSpec};
 
+#[cfg(feature = "openapi")]
+pub mod openapi;
+
 pub const NOW: i64 = 1_800_000_000;
 pub const ISS: &str = "https://auth.test";
 pub const AUD: &str = "reports-api";
@@ -139,7 +142,13 @@ impl Req {
         self
     }
     pub fn build(self) -> Request<Full<Bytes>> {
-        let mut r = self.builder.body(Full::new(Bytes::new())).unwrap();
+        self.body("")
+    }
+    pub fn body(self, body: &str) -> Request<Full<Bytes>> {
+        let mut r = self
+            .builder
+            .body(Full::new(Bytes::from(body.to_owned())))
+            .unwrap();
         if let Some(p) = self.peer {
             r.extensions_mut().insert(token_tower::PeerAddr(p));
         }
