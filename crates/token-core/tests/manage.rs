@@ -180,6 +180,17 @@ async fn names_scopes_and_expiries_follow_one_set_of_rules() {
             }
         ));
     }
+    // Narrowing to nothing is refused as minting nothing is.
+    assert!(matches!(
+        kind(
+            keys.update_as(o, &k.id, KeyUpdate::new().scopes("".parse().unwrap()))
+                .await
+        ),
+        ApiKeyErrorKind::InvalidInput {
+            field: "scopes",
+            ..
+        }
+    ));
     let shorter = keys
         .update_as(o, &k.id, KeyUpdate::new().expires_at(Some(NOW + 60)))
         .await

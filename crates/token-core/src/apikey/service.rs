@@ -562,7 +562,8 @@ impl<S: KeyStore> ApiKeys<S> {
     }
 
     /// Renames, narrows scopes, or shortens the expiry. Widening scopes and extending
-    /// the expiry are refused here; a new name follows the rules of [`ApiKeys::mint`].
+    /// the expiry are refused here; a new name, and the scopes (at least one), follow
+    /// the rules of [`ApiKeys::mint`].
     pub async fn update(&self, id: &str, change: KeyUpdate) -> Result<KeyRecord, ApiKeyError> {
         let name = change
             .name
@@ -570,6 +571,10 @@ impl<S: KeyStore> ApiKeys<S> {
             .map(super::manage::checked_name)
             .transpose()?
             .map(str::to_owned);
+        if change.scopes.as_ref().is_some_and(ScopeSet::is_empty) {
+            let rule = "a key needs at least one scope";
+            return Err(ApiKeyError::invalid_input("scopes", rule));
+        }
         self.modify(id, |record| {
             if let Some(scopes) = &change.scopes {
                 if !scopes.is_subset(&record.scopes) {
