@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use token_audit::chain::CheckpointKey;
+use token_audit::CheckpointKey;
 use token_audit::sink::{JsonlConfig, JsonlSink};
 use token_audit::{AuditEvent, Auditor};
 

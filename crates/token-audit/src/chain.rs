@@ -1,19 +1,5 @@
-//! The hash-chain line format shared by the JSON Lines sink and the verifier.
-//!
-//! Every line is one JSON object that starts with `"seq"` (1 for the first line ever
-//! written, then +1 per line, across rotated files) and `"prev"`: the lowercase hex
-//! SHA-256 of the previous line's exact bytes, without its newline ([`GENESIS`] for
-//! the first line). An event line continues with the event's own fields; a checkpoint
-//! line has one more member, `"checkpoint": {"time", "final", "interval", "mac"}`
-//! (and `"resumed": {"file", "last_seq"}` before `mac` on the first line a writer
-//! wrote after finding an unsealed or invalid tail, then `"opening": {"seq", "hash"}`
-//! on the first line a writer wrote after it started on an existing chain: the seq and
-//! hash of the line the previous run ended with), where `mac` is the hex
-//! HMAC-SHA-256, under the configured key, of
-//! `token-audit-checkpoint-v2|{seq}|{prev}|{time}|{final}|{interval}`, followed by
-//! `|resumed|{last_seq}|{file}` for a resumption and `|opening|{seq}|{hash}` for an
-//! opening. A checkpoint line must be exactly
-//! the bytes the writer produces (one canonical form). See `docs/audit.md`.
+//! The hash-chain line format shared by the JSON Lines sink and the verifier (its
+//! description is the [`verify`](crate::verify) module's).
 
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};

@@ -12,14 +12,14 @@
 //! - Sinks: [`JsonlSink`](sink::JsonlSink) (append-only JSON Lines, mode 0600, rotation, fsync policy,
 //!   SHA-256 hash chain across files, HMAC-SHA-256 checkpoints), [`TracingSink`](sink::TracingSink),
 //!   [`MemorySink`](sink::MemorySink).
-//! - [`verify_chain`]: streams the files and reports the first edited, inserted,
+//! - [`verify::verify_chain`]: streams the files and reports the first edited, inserted,
 //!   deleted, reordered or truncated line.
 //!
 //! ```
 //! use std::sync::Arc;
-//! use token_audit::chain::CheckpointKey;
 //! use token_audit::sink::{JsonlConfig, JsonlSink, MemorySink};
-//! use token_audit::{AuditEvent, Auditor, verify_chain};
+//! use token_audit::verify::verify_chain;
+//! use token_audit::{AuditEvent, Auditor, CheckpointKey};
 //!
 //! let dir = std::env::temp_dir().join(format!("token-audit-doc-{}", std::process::id()));
 //! std::fs::create_dir_all(&dir)?;
@@ -61,7 +61,7 @@
 pub mod anchor;
 pub mod anomaly;
 mod bounded;
-pub mod chain;
+mod chain;
 mod error;
 mod event;
 mod pipeline;
@@ -69,14 +69,11 @@ mod rollup;
 pub mod sink;
 pub mod summary;
 mod time;
-mod verify;
+pub mod verify;
 
+pub use chain::CheckpointKey;
 pub use error::{AuditError, AuditErrorKind};
-pub use event::{AuditEvent, EventKind, Outcome, SCHEMA_VERSION, UnknownKind, limits};
+pub use event::{AuditEvent, EventKind, Outcome, UnknownKind, limits};
 pub use pipeline::{AuditStats, Auditor, AuditorBuilder, Overflow, SinkStats};
 pub use rollup::{RollupConfig, UsageBucket, UsageReport};
 pub use time::{Timestamp, TimestampError, TimestampErrorKind};
-pub use verify::{
-    ChainError, ChainErrorKind, ChainReport, ChainVerifier, ChainWarning, ChainWarningKind,
-    VerifyOptions, verify_chain, verify_chain_with,
-};

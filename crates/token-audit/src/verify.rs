@@ -1,4 +1,23 @@
-//! Streaming verification of hash-chained audit files.
+//! Checking an audit log: streaming verification of hash-chained audit files, for
+//! the people and tools that audit a log rather than the service that writes it
+//! (`tokenctl audit verify` is built on it).
+//!
+//! # The line format
+//!
+//! Every line is one JSON object that starts with `"seq"` (1 for the first line ever
+//! written, then +1 per line, across rotated files) and `"prev"`: the lowercase hex
+//! SHA-256 of the previous line's exact bytes, without its newline ([`GENESIS`] for
+//! the first line). An event line continues with the event's own fields; a checkpoint
+//! line has one more member, `"checkpoint": {"time", "final", "interval", "mac"}`
+//! (and `"resumed": {"file", "last_seq"}` before `mac` on the first line a writer
+//! wrote after finding an unsealed or invalid tail, then `"opening": {"seq", "hash"}`
+//! on the first line a writer wrote after it started on an existing chain: the seq and
+//! hash of the line the previous run ended with), where `mac` is the hex
+//! HMAC-SHA-256, under the configured key, of
+//! `token-audit-checkpoint-v2|{seq}|{prev}|{time}|{final}|{interval}`, followed by
+//! `|resumed|{last_seq}|{file}` for a resumption and `|opening|{seq}|{hash}` for an
+//! opening. A checkpoint line must be exactly
+//! the bytes the writer produces (one canonical form). See `docs/audit.md`.
 
 use std::fmt;
 use std::fs::File;
@@ -7,7 +26,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::anchor::AnchorEntry;
-use crate::chain::{CheckpointKey, GENESIS, LineHead, MAX_LINE_LEN, line_hash};
+pub use crate::chain::GENESIS;
+use crate::chain::{CheckpointKey, LineHead, MAX_LINE_LEN, line_hash};
 use crate::time::Timestamp;
 
 /// What to require of a chain. By default: it starts at the genesis line, and (only

@@ -7,9 +7,9 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::time::Duration;
 
 use common::{TempDir, config, event, key, lines, time, write_lines, write_log};
-use token_audit::chain::CheckpointKey;
+use token_audit::CheckpointKey;
 use token_audit::sink::{JsonlSink, Sink};
-use token_audit::{
+use token_audit::verify::{
     ChainErrorKind, ChainWarningKind, VerifyOptions, verify_chain, verify_chain_with,
 };
 
@@ -20,7 +20,7 @@ fn plain_log(dir: &TempDir) -> std::path::PathBuf {
     path
 }
 
-fn first_error(path: &std::path::Path) -> token_audit::ChainError {
+fn first_error(path: &std::path::Path) -> token_audit::verify::ChainError {
     verify_chain(&[path], None).unwrap_err()
 }
 

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use common::{TempDir, config, event, key, time};
 use token_audit::sink::{JsonlSink, MemorySink, Sink, SinkError};
-use token_audit::{AuditEvent, Auditor, EventKind, Overflow, RollupConfig, verify_chain};
+use token_audit::verify::verify_chain;
+use token_audit::{AuditEvent, Auditor, EventKind, Overflow, RollupConfig};
 
 #[test]
 fn every_recorded_event_is_written_across_shutdown() {
@@ -334,7 +335,7 @@ fn handles_and_reports_are_shareable() {
     shareable::<AuditEvent>();
     shareable::<token_audit::UsageReport>();
     shareable::<token_audit::anomaly::Anomaly>();
-    shareable::<token_audit::chain::CheckpointKey>();
+    shareable::<token_audit::CheckpointKey>();
     let a = Auditor::builder().build().unwrap();
     let shown = format!("{a:?}");
     assert!(

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use common::{TempDir, config, event, key, lines, time, write_lines, write_log};
 use token_audit::anchor::{AnchorEntry, CallbackAnchor, FileAnchor, read_anchor_file};
 use token_audit::sink::JsonlConfig;
-use token_audit::{ChainErrorKind, VerifyOptions, verify_chain_with};
+use token_audit::verify::{ChainErrorKind, VerifyOptions, verify_chain_with};
 
 fn sha256_hex(line: &str) -> String {
     use std::fmt::Write as _;

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use common::{TempDir, config, event, key, lines, time, write_lines, write_log};
 use token_audit::sink::{JsonlSink, Sink};
-use token_audit::{
-    AuditErrorKind, ChainErrorKind, ChainWarningKind, Timestamp, VerifyOptions, verify_chain,
-    verify_chain_with,
+use token_audit::verify::{
+    ChainErrorKind, ChainWarningKind, VerifyOptions, verify_chain, verify_chain_with,
 };
+use token_audit::{AuditErrorKind, Timestamp};
 
 fn sha256_hex(line: &str) -> String {
     use std::fmt::Write as _;
@@ -88,7 +88,7 @@ fn an_edit_that_strips_every_later_checkpoint_is_caught_even_on_a_live_file() {
     l = forged[1..].to_vec();
     l[0] = l[0].replacen(
         &l[0][l[0].find("\"prev\":\"").unwrap() + 8..][..64],
-        token_audit::chain::GENESIS,
+        token_audit::verify::GENESIS,
         1,
     );
     l[0] = l[0].replacen("{\"seq\":2,", "{\"seq\":1,", 1);
@@ -248,7 +248,7 @@ fn the_largest_seq_is_malformed_not_a_panic() {
         &path,
         format!(
             "{{\"seq\":18446744073709551615,\"prev\":\"{g}\"}}\n{{\"seq\":1,\"prev\":\"{g}\"}}\n",
-            g = token_audit::chain::GENESIS
+            g = token_audit::verify::GENESIS
         ),
     )
     .unwrap();
@@ -261,7 +261,7 @@ fn the_largest_seq_is_malformed_not_a_panic() {
         &lone,
         format!(
             "{{\"seq\":18446744073709551615,\"prev\":\"{}\"}}\n",
-            token_audit::chain::GENESIS
+            token_audit::verify::GENESIS
         ),
     )
     .unwrap();

@@ -10,27 +10,30 @@ use crate::key::LimitName;
 use crate::quota::Quota;
 
 /// `RateLimit-Policy: "<name>";q=<count>;w=<period seconds>`.
-pub const RATELIMIT_POLICY: &str = "ratelimit-policy";
+const RATELIMIT_POLICY: &str = "ratelimit-policy";
 /// `RateLimit: "<name>";r=<remaining>;t=<seconds until reset>`.
-pub const RATELIMIT: &str = "ratelimit";
+const RATELIMIT: &str = "ratelimit";
 /// `Retry-After: <seconds>`, on refusals that can be retried.
-pub const RETRY_AFTER: &str = "retry-after";
+const RETRY_AFTER: &str = "retry-after";
 /// Legacy: the limit's count per period.
-pub const X_RATELIMIT_LIMIT: &str = "x-ratelimit-limit";
+const X_RATELIMIT_LIMIT: &str = "x-ratelimit-limit";
 /// Legacy: requests remaining now.
-pub const X_RATELIMIT_REMAINING: &str = "x-ratelimit-remaining";
+const X_RATELIMIT_REMAINING: &str = "x-ratelimit-remaining";
 /// Legacy: seconds until the limit is full again (a delta, not a timestamp).
-pub const X_RATELIMIT_RESET: &str = "x-ratelimit-reset";
+const X_RATELIMIT_RESET: &str = "x-ratelimit-reset";
 
 /// Which header fields to produce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum HeaderStyle {
-    /// `RateLimit-Policy`, `RateLimit` and `Retry-After`.
+    /// `RateLimit-Policy: "<name>";q=<count>;w=<period seconds>`,
+    /// `RateLimit: "<name>";r=<remaining>;t=<seconds until reset>` and, on refusals
+    /// that can be retried, `Retry-After: <seconds>`.
     #[default]
     Ietf,
-    /// The IETF fields plus `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
-    /// `X-RateLimit-Reset` for older clients.
+    /// The IETF fields plus, for older clients, `X-RateLimit-Limit` (the count per
+    /// period), `X-RateLimit-Remaining` (requests remaining now) and `X-RateLimit-Reset`
+    /// (seconds until the limit is full again: a delta, not a timestamp).
     IetfAndLegacy,
 }
 

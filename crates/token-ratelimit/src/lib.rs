@@ -69,7 +69,7 @@ mod builder;
 mod decision;
 mod error;
 mod gcra;
-pub mod headers;
+mod headers;
 mod key;
 mod limiter;
 mod local;

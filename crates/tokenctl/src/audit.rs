@@ -7,11 +7,12 @@ use std::io::{BufRead, BufReader, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use token_audit::CheckpointKey;
+use token_audit::Timestamp;
 use token_audit::anchor::read_anchor_file;
-use token_audit::chain::CheckpointKey;
-use token_audit::chain::MAX_LINE_LEN;
+use token_audit::limits::MAX_LINE_LEN;
 use token_audit::summary::LogSummary;
-use token_audit::{ChainErrorKind, ChainVerifier, Timestamp, VerifyOptions};
+use token_audit::verify::{ChainErrorKind, ChainVerifier, VerifyOptions};
 
 use crate::failure::Failure;
 use crate::io::{print, read_file};

@@ -8,7 +8,7 @@ use common::{TempDir, tokenctl};
 use std::path::Path;
 use std::sync::Arc;
 
-use token_audit::chain::CheckpointKey;
+use token_audit::CheckpointKey;
 use token_audit::sink::{JsonlConfig, JsonlSink, Sink};
 use token_audit::{AuditEvent, EventKind, Outcome};
 use token_core::ManualClock;

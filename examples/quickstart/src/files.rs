@@ -6,7 +6,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use ring::rand::SecureRandom as _;
-use token_audit::chain::CheckpointKey;
+use token_audit::CheckpointKey;
 use token_core::jose::{Algorithm, Jwk, SigningKey};
 use zeroize::Zeroizing;
 

@@ -217,7 +217,8 @@ async fn the_printed_flow_works_end_to_end() {
 
     running.stop().await;
     assert_eq!(mode(&opts.audit_log), 0o600);
-    let report = token_audit::verify_chain(std::slice::from_ref(&opts.audit_log), None).unwrap();
+    let report =
+        token_audit::verify::verify_chain(std::slice::from_ref(&opts.audit_log), None).unwrap();
     assert!(report.lines >= 8, "{report:?}");
     let log = std::fs::read_to_string(&opts.audit_log).unwrap();
     for secret in [&admin, &client_secret, &key, &token, &jwt] {
@@ -240,7 +241,8 @@ async fn the_printed_flow_works_end_to_end() {
     .await;
     assert_eq!(still.status, StatusCode::OK);
     again.stop().await;
-    let report = token_audit::verify_chain(std::slice::from_ref(&opts.audit_log), None).unwrap();
+    let report =
+        token_audit::verify::verify_chain(std::slice::from_ref(&opts.audit_log), None).unwrap();
     assert!(report.lines > 8, "the chain continues across restarts");
     // The banner's verify command passes, over both runs, with the anchor.
     assert_eq!(mode(&opts.audit_key_path()), 0o600);
@@ -256,7 +258,7 @@ async fn the_printed_flow_works_end_to_end() {
 /// Runs the `check it with:` command of the banner: with the `tokenctl` binary when
 /// the workspace build has it, and always through the library with the same files,
 /// key and anchor, as `tokenctl` reads them.
-fn run_banner_verify(banner: &str) -> token_audit::ChainReport {
+fn run_banner_verify(banner: &str) -> token_audit::verify::ChainReport {
     let command = banner
         .lines()
         .find_map(|l| l.trim().strip_prefix("check it with: "))
@@ -303,12 +305,12 @@ fn run_banner_verify(banner: &str) -> token_audit::ChainReport {
         assert!(stdout.contains("anchored checkpoint(s) found"), "{stdout}");
     }
     let key_bytes = std::fs::read(&key).unwrap();
-    let options = token_audit::VerifyOptions::new()
-        .key(token_audit::chain::CheckpointKey::new(key_bytes.trim_ascii_end()).unwrap())
+    let options = token_audit::verify::VerifyOptions::new()
+        .key(token_audit::CheckpointKey::new(key_bytes.trim_ascii_end()).unwrap())
         .allow_unsealed_tail(true)
         .anchor(token_audit::anchor::read_anchor_file(&anchor).unwrap());
     // In chain order (tokenctl sorts by first seq; one file here).
-    token_audit::verify_chain_with(&files, options).unwrap()
+    token_audit::verify::verify_chain_with(&files, options).unwrap()
 }
 
 fn running_kid(jwk: &Jwk) -> String {

@@ -20,11 +20,14 @@ pub use kind::{EventKind, Outcome, UnknownKind};
 use crate::time::Timestamp;
 
 /// The schema version written in every event's `v` field.
-pub const SCHEMA_VERSION: u8 = 1;
+pub(crate) const SCHEMA_VERSION: u8 = 1;
 
-/// The longest value, in bytes, kept in each string field; longer values are cut on a
-/// character boundary.
+/// The bounds of the audit trail: the longest value, in bytes, kept in each string
+/// field of an event (longer values are cut on a character boundary), the longest
+/// line a log may hold and the shortest checkpoint key.
 pub mod limits {
+    pub use crate::chain::{MAX_LINE_LEN, MIN_KEY_LEN};
+
     /// `reason`, `credential`.
     pub const CODE: usize = 64;
     /// `method`.
@@ -289,7 +292,7 @@ impl AuditEvent {
 
     // ----- getters -------------------------------------------------------------
 
-    /// The schema version ([`SCHEMA_VERSION`] for events built here).
+    /// The schema version (1 for events built here).
     pub fn version(&self) -> u8 {
         self.d.v
     }

@@ -130,7 +130,7 @@ impl JsonlConfig {
     }
 }
 
-/// Writes events as hash-chained JSON Lines (format: [`crate::chain`] and
+/// Writes events as hash-chained JSON Lines (format: [`crate::verify`] and
 /// `docs/audit.md`). Files are created with mode 0600 and only appended to. On open,
 /// an existing file's last line is read so that the chain resumes where it stopped.
 ///

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use token_audit::chain::CheckpointKey;
+use token_audit::CheckpointKey;
 use token_audit::sink::{JsonlConfig, JsonlSink, Sink};
 use token_audit::{AuditEvent, EventKind, Outcome};
 use token_core::ManualClock;

@@ -167,25 +167,22 @@ impl Settings {
 }
 
 /// The rate-limit field names as header names, without parsing them per response.
+/// The names are those [`HeaderStyle`](token_ratelimit::HeaderStyle) documents.
 fn rate_header(name: &str) -> Option<HeaderName> {
-    use token_ratelimit::headers::{
-        RATELIMIT, RATELIMIT_POLICY, RETRY_AFTER, X_RATELIMIT_LIMIT, X_RATELIMIT_REMAINING,
-        X_RATELIMIT_RESET,
-    };
     // `from_static` in a const is checked at compile time; a match builds only the one
     // name it returns.
-    const POLICY: HeaderName = HeaderName::from_static(RATELIMIT_POLICY);
-    const LIMIT: HeaderName = HeaderName::from_static(RATELIMIT);
-    const X_LIMIT: HeaderName = HeaderName::from_static(X_RATELIMIT_LIMIT);
-    const X_REMAINING: HeaderName = HeaderName::from_static(X_RATELIMIT_REMAINING);
-    const X_RESET: HeaderName = HeaderName::from_static(X_RATELIMIT_RESET);
+    const POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
+    const LIMIT: HeaderName = HeaderName::from_static("ratelimit");
+    const X_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+    const X_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+    const X_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
     Some(match name {
-        RATELIMIT_POLICY => POLICY,
-        RATELIMIT => LIMIT,
-        RETRY_AFTER => http::header::RETRY_AFTER,
-        X_RATELIMIT_LIMIT => X_LIMIT,
-        X_RATELIMIT_REMAINING => X_REMAINING,
-        X_RATELIMIT_RESET => X_RESET,
+        "ratelimit-policy" => POLICY,
+        "ratelimit" => LIMIT,
+        "retry-after" => http::header::RETRY_AFTER,
+        "x-ratelimit-limit" => X_LIMIT,
+        "x-ratelimit-remaining" => X_REMAINING,
+        "x-ratelimit-reset" => X_RESET,
         other => return HeaderName::try_from(other).ok(),
     })
 }
