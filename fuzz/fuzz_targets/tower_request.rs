@@ -77,17 +77,17 @@ fuzz_target!(|data: &[u8]| {
     }
 
     // Extraction: a credential found is non-empty, has no whitespace, and was sent.
-    if let Ok(Some((credential, _))) = token_tower::extract(&headers, &API_KEY_HEADER) {
+    if let Ok(Some((credential, _))) = token_tower::fuzzing::extract(&headers, &API_KEY_HEADER) {
         assert!(!credential.is_empty());
         assert!(!credential.bytes().any(|b| b.is_ascii_whitespace()));
         assert!(headers.values().any(|v| v.as_bytes().windows(credential.len()).any(|w| w == credential.as_bytes())));
     }
-    let _ = token_tower::query_carries_credential(&uri, |v| v.starts_with("tk_live_"));
+    let _ = token_tower::fuzzing::query_carries_credential(&uri, |v| v.starts_with("tk_live_"));
 
     // Forwarded headers count only from trusted peers.
     for peer in ["203.0.113.9", "10.0.0.1", "::1"] {
         let peer: IpAddr = peer.parse().unwrap();
-        let info = token_tower::resolve(Some(peer), tls, &headers, &trusted(), token_tower::ProxyHeaders::XForwarded);
+        let info = token_tower::fuzzing::resolve(Some(peer), tls, &headers, &trusted(), token_tower::ProxyHeaders::XForwarded);
         let is_trusted = trusted().iter().any(|c| c.contains(peer));
         if !is_trusted {
             assert_eq!((info.ip, info.tls), (Some(peer), tls));

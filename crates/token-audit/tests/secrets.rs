@@ -13,11 +13,13 @@ use token_audit::anomaly::{Anomaly, AnomalyConfig};
 use token_audit::sink::{JsonlSink, MemorySink, TracingSink};
 use token_audit::{AuditEvent, Auditor, EventKind};
 use token_core::apikey::{ApiKeys, KeyFormat, NewKey};
+use token_core::backend::MemoryClientStore;
 use token_core::backend::MemoryKeyStore;
-use token_core::client::{ClientCredentials, MemoryClientStore};
+use token_core::backend::MemoryRefreshStore;
+use token_core::client::ClientCredentials;
 use token_core::jose::{Algorithm, SigningKey};
 use token_core::jwt::{AccessTokenRequest, Keyring, Minter, Validation, Verifier};
-use token_core::refresh::{MemoryRefreshStore, RefreshError, RefreshGrant, RefreshTokens};
+use token_core::refresh::{RefreshError, RefreshGrant, RefreshTokens};
 use token_core::{AuthError, AuthErrorKind};
 
 /// A tracing subscriber that writes every event's fields into one string.

@@ -3,9 +3,10 @@
 //! revocation, their in-memory implementations, and the error every store returns.
 //! A service that uses the in-memory stores names only the `Memory*` types.
 
+pub use crate::apikey::KeyRecord;
+pub use crate::apikey::hash::KeyHash;
 pub use crate::apikey::store::{CreditOutcome, KeyStore, MemoryKeyStore};
-pub use crate::apikey::{KeyHash, KeyRecord};
-pub use crate::client::{ClientRecord, ClientStore, MemoryClientStore};
+pub use crate::client::store::{ClientRecord, ClientStore, MemoryClientStore};
 pub use crate::jwt::revocation::{MemoryRevocationStore, RevocationStore};
-pub use crate::refresh::{MemoryRefreshStore, RefreshRecord, RefreshStore};
+pub use crate::refresh::store::{MemoryRefreshStore, RefreshRecord, RefreshStore};
 pub use crate::store::{StoreError, StoreErrorKind};

@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use token_core::ManualClock;
 use token_core::apikey::{
-    ApiKeyErrorKind, ApiKeys, Credits, KeyFormat, KeyHash, KeyRecord, KeyStatus, KeyUpdate, NewKey,
+    ApiKeyErrorKind, ApiKeys, Credits, KeyFormat, KeyRecord, KeyStatus, KeyUpdate, NewKey,
 };
+use token_core::backend::KeyHash;
 use token_core::backend::{CreditOutcome, KeyStore, MemoryKeyStore};
 use token_core::backend::{StoreError, StoreErrorKind};
 

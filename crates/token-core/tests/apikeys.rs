@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use token_core::apikey::format::FormatError;
 use token_core::apikey::{
-    ApiKeyErrorKind, ApiKeys, CacheConfig, Credits, KeyFormat, KeyHash, KeyHasher, KeyRecord,
-    KeyStatus, KeyUpdate, NewKey, RefillPeriod,
+    ApiKeyErrorKind, ApiKeys, CacheConfig, Credits, KeyFormat, KeyHasher, KeyRecord, KeyStatus,
+    KeyUpdate, NewKey, RefillPeriod,
 };
+use token_core::backend::KeyHash;
 use token_core::backend::StoreError;
 use token_core::backend::{CreditOutcome, KeyStore, MemoryKeyStore};
 use token_core::{ManualClock, PrincipalKind};

@@ -3,11 +3,13 @@
 use std::sync::Arc;
 
 use token_core::apikey::{ApiKeys, KeyFormat, NewKey};
+use token_core::backend::MemoryClientStore;
 use token_core::backend::MemoryKeyStore;
-use token_core::client::{ClientCredentials, ClientError, MemoryClientStore};
+use token_core::backend::MemoryRefreshStore;
+use token_core::client::{ClientCredentials, ClientError};
 use token_core::jose::{Algorithm, SigningKey};
 use token_core::jwt::{Keyring, Minter, Validation, Verifier};
-use token_core::refresh::{MemoryRefreshStore, RefreshError, RefreshGrant, RefreshTokens};
+use token_core::refresh::{RefreshError, RefreshGrant, RefreshTokens};
 use token_core::{AuthErrorKind, Authenticator, CredentialKind, ManualClock, PrincipalKind};
 use token_scopes::ScopeSet;
 

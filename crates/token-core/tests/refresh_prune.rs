@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use token_core::ManualClock;
 use token_core::apikey::KeyHasher;
+use token_core::backend::MemoryRefreshStore;
 use token_core::limits::PRUNE_INTERVAL_SECS;
-use token_core::refresh::{MemoryRefreshStore, RefreshError, RefreshGrant, RefreshTokens};
+use token_core::refresh::{RefreshError, RefreshGrant, RefreshTokens};
 
 const NOW: i64 = 1_800_000_000;
 const TTL: i64 = 100;

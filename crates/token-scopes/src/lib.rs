@@ -58,13 +58,22 @@ mod requirement;
 mod scope;
 mod set;
 
-pub use analysis::{Analysis, AnalysisError};
 pub use policy::{
-    Access, Decision, DenyReason, Grant, MethodSet, PathTemplate, Policy, PolicyBuilder,
-    PolicyError, PolicyErrorKind, PolicySpec, Refusal, RouteMatch, Rule, RuleSpec, Segment,
-    TemplateError,
+    Decision, DenyReason, Grant, Policy, PolicyBuilder, PolicyError, PolicyErrorKind, PolicySpec,
+    Refusal, RouteMatch, RuleSpec, TemplateError,
 };
-pub use requirement::{Expr, Requirement, RequirementError, RequirementErrorKind, Unsatisfied};
+pub use requirement::{Requirement, RequirementError, RequirementErrorKind, Unsatisfied};
+
+/// Reading a policy rather than enforcing it, for tools (route listings, scope
+/// catalogues, linters, `tokenctl`): the compiled rules and their parts, a
+/// requirement's expression tree, and the least-privilege [`Analysis`](inspect::Analysis)
+/// that [`Policy::analyze`] returns. A service that only enforces a policy never
+/// names these.
+pub mod inspect {
+    pub use crate::analysis::{Analysis, AnalysisError};
+    pub use crate::policy::{Access, MethodSet, PathTemplate, Rule, Segment};
+    pub use crate::requirement::Expr;
+}
 pub use scope::{Scope, ScopeError, ScopeErrorKind};
 pub use set::{ScopeSet, ScopeSetError};
 

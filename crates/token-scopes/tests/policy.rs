@@ -1,7 +1,8 @@
 //! Policy building, matching and decisions.
 
+use token_scopes::inspect::Access;
 use token_scopes::{
-    Access, Decision, DenyReason, Grant, Policy, PolicyErrorKind, RuleSpec, ScopeSet, TemplateError,
+    Decision, DenyReason, Grant, Policy, PolicyErrorKind, RuleSpec, ScopeSet, TemplateError,
 };
 
 fn set(s: &str) -> ScopeSet {

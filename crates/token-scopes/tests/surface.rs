@@ -5,10 +5,11 @@
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 
+use token_scopes::inspect::{MethodSet, PathTemplate};
 use token_scopes::limits::{
     MAX_PARAMS, MAX_SCOPE_SET_LEN, MAX_SCOPES, MAX_TEMPLATE_LEN, MAX_TEMPLATE_SEGMENTS,
 };
-use token_scopes::{MethodSet, PathTemplate, Policy, RuleSpec, Scope, ScopeSet};
+use token_scopes::{Policy, RuleSpec, Scope, ScopeSet};
 
 fn set(s: &str) -> ScopeSet {
     s.parse().unwrap()

@@ -77,10 +77,16 @@ mod require_scope;
 pub mod routes;
 
 pub use auth::{
-    AuthLayer, AuthLayerBuilder, AuthService, CLIENT_CLOSED, ClientInfo, CredentialSource,
-    ExtractError, InsecureTransport, PeerAddr, ProxyHeaders, Refusal, RenderedBody, ResponseFuture,
-    TlsConnection, UnavailableStore, extract, query_carries_credential, resolve,
+    AuthLayer, AuthLayerBuilder, AuthService, ClientInfo, ExtractError, InsecureTransport,
+    PeerAddr, ProxyHeaders, Refusal, RenderedBody, ResponseFuture, TlsConnection, UnavailableStore,
 };
+
+/// Not an API: the request-parsing steps the fuzz targets (`fuzz/`) drive directly,
+/// behind the `fuzzing` feature. They may change in any release.
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing {
+    pub use crate::auth::{CredentialSource, extract, query_carries_credential, resolve};
+}
 #[cfg(feature = "axum")]
 pub use authenticated::{Authenticated, MissingPrincipal};
 pub use body::AuthBody;

@@ -4,7 +4,8 @@ mod common;
 
 use common::{Answer, World, answer, echo, policy, req};
 use http::StatusCode;
-use token_core::apikey::{KeyFormat, KeyHash, KeyRecord, NewKey};
+use token_core::apikey::{KeyFormat, KeyRecord, NewKey};
+use token_core::backend::KeyHash;
 use token_core::backend::KeyStore;
 use token_core::backend::{StoreError, StoreErrorKind};
 use token_tower::{AuthLayer, RenderedBody};

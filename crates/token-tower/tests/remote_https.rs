@@ -24,9 +24,8 @@ use token_core::jwt::{AccessTokenRequest, Keyring, Minter, Validation, Verifier}
 use token_core::{Authenticator, ManualClock};
 use token_scopes::{Policy, RuleSpec};
 use token_tower::AuthLayer;
-use token_tower::remote::{
-    FetchError, HttpFetcher, RemoteError, RemoteJwks, RemoteJwksBuilder, TrustRoots,
-};
+use token_tower::remote::backend::FetchError;
+use token_tower::remote::{HttpFetcher, RemoteError, RemoteJwks, RemoteJwksBuilder, TrustRoots};
 use tower::{Layer, ServiceExt, service_fn};
 
 const AUD: &str = "api";

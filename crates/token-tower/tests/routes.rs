@@ -16,12 +16,14 @@ use http::{Request, StatusCode};
 use token_audit::sink::MemorySink;
 use token_audit::{Auditor, EventKind};
 use token_core::apikey::{ApiKeys, KeyFormat, NewKey};
+use token_core::backend::MemoryClientStore;
 use token_core::backend::MemoryKeyStore;
+use token_core::backend::MemoryRefreshStore;
 use token_core::backend::MemoryRevocationStore;
-use token_core::client::{ClientCredentials, MemoryClientStore};
+use token_core::client::ClientCredentials;
 use token_core::jose::{Algorithm, SigningKey};
 use token_core::jwt::{Keyring, Minter, Validation, Verifier};
-use token_core::refresh::{MemoryRefreshStore, RefreshGrant, RefreshTokens};
+use token_core::refresh::{RefreshGrant, RefreshTokens};
 use token_core::{Authenticator, ManualClock};
 use token_scopes::{Policy, RuleSpec};
 use token_tower::routes::{KeyAdmin, OAuthRoutes, jwks_router};
@@ -154,7 +156,7 @@ impl App {
         name: &str,
         scopes: &str,
     ) -> (
-        token_core::client::ClientRecord,
+        token_core::backend::ClientRecord,
         token_core::apikey::ApiKeySecret,
     ) {
         self.clients

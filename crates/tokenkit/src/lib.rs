@@ -36,6 +36,7 @@
 //! |---|---|---|
 //! | the root, [`prelude`] | token-tower, token-core, token-scopes | the layer, the extractor, the key service, the policy |
 //! | [`apikey`], [`jwt`], [`jose`], [`client`], [`refresh`] | token-core | credentials: API keys, JWT keyrings, minting and verification, keys and JWKS, OAuth clients, refresh tokens |
+//! | [`backend`] | token-core | the store traits and their in-memory implementations, for store implementers |
 //! | [`scopes`] | token-scopes | scopes, requirements, policies, least-privilege analysis |
 //! | [`ratelimit`] | token-ratelimit | quotas and the layered limiter |
 //! | [`audit`] | token-audit | the audit pipeline, sinks, chain verification, anomalies, roll-ups |
@@ -73,8 +74,8 @@ pub use token_tower::remote;
 
 pub use token_core::apikey::{ApiKeys, NewKey};
 pub use token_core::{
-    AuthError, Authenticator, Cidr, Clock, ManualClock, Principal, SystemClock, apikey, client,
-    jose, jwt, refresh,
+    AuthError, Authenticator, Cidr, Clock, ManualClock, Principal, SystemClock, apikey, backend,
+    client, jose, jwt, refresh,
 };
 pub use token_scopes::{Policy, RuleSpec, Scope, ScopeSet};
 

@@ -3,7 +3,7 @@
 use std::fmt::Display;
 
 use token_core::apikey::KeyRecord;
-use token_core::client::ClientRecord;
+use token_core::backend::ClientRecord;
 use token_core::jwt::AccessClaims;
 use token_core::refresh::ReuseReport;
 use token_core::{AuthError, Principal, PrincipalKind};

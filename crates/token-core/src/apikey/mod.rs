@@ -24,7 +24,7 @@ mod charge;
 mod creator;
 mod error;
 mod flight;
-mod hash;
+pub(crate) mod hash;
 pub(crate) mod key_format;
 pub(crate) mod manage;
 pub(crate) mod record;
@@ -43,7 +43,8 @@ pub mod format {
 pub use cache::CacheConfig;
 pub use charge::{Charge, Checked};
 pub use error::{ApiKeyError, ApiKeyErrorKind, CreatorLimit, KeyRef};
-pub use hash::{KeyHash, KeyHasher, PepperTooShort};
+pub(crate) use hash::KeyHash;
+pub use hash::{KeyHasher, PepperTooShort};
 pub use key_format::{ApiKeySecret, KeyFormat};
 pub use manage::Operator;
 pub use record::{Credits, KeyRecord, KeyStatus, Refill, RefillPeriod};

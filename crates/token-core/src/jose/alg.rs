@@ -41,7 +41,7 @@ pub enum Algorithm {
 /// The kind of key an algorithm needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum KeyFamily {
+pub(crate) enum KeyFamily {
     /// A shared secret (`kty: oct`).
     Hmac,
     /// An RSA key (`kty: RSA`).
@@ -95,7 +95,7 @@ impl Algorithm {
     }
 
     /// The key family this algorithm needs.
-    pub fn family(self) -> KeyFamily {
+    pub(crate) fn family(self) -> KeyFamily {
         match self {
             Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512 => KeyFamily::Hmac,
             Algorithm::RS256

@@ -12,7 +12,8 @@ mod pem;
 #[cfg(feature = "jsonwebtoken")]
 mod provider;
 
-pub use alg::{Algorithm, KeyFamily, UnknownAlgorithm};
+pub(crate) use alg::KeyFamily;
+pub use alg::{Algorithm, UnknownAlgorithm};
 pub use jwk::{Jwk, JwkSet, SecretMember};
 pub(crate) use key::KeyIdentity;
 pub use key::{SigningKey, VerifyingKey};

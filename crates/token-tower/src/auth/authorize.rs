@@ -5,7 +5,8 @@ use token_core::Principal;
 use token_core::apikey::Charge;
 use token_core::backend::KeyStore;
 use token_ratelimit::backend::LimitStore;
-use token_scopes::{Access, Decision, DenyReason, Grant, RouteMatch};
+use token_scopes::inspect::Access;
+use token_scopes::{Decision, DenyReason, Grant, RouteMatch};
 
 use super::client::ClientInfo;
 use super::layer::Config;

@@ -78,6 +78,7 @@ impl ClientInfo {
 /// element that does not parse), the client is unknown (`ip: None`), which every
 /// per-key network allowlist refuses. A bad hop further left is never read. A trusted
 /// peer that sends no forwarded header at all is the client itself.
+#[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))] // public for the fuzz targets
 pub fn resolve(
     peer: Option<IpAddr>,
     tls: bool,

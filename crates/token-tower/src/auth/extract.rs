@@ -14,6 +14,7 @@ use super::layer::Config;
 /// Where the credential was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))] // public for the fuzz targets
 pub enum CredentialSource {
     /// `Authorization: Bearer …`.
     Bearer,
@@ -61,6 +62,7 @@ const QUERY_NAMES: &[&str] = &["access_token", "api_key", "apikey", "api-key"];
 ///
 /// `Authorization` headers with another scheme (`Basic` for the OAuth token
 /// endpoint, say) are not credentials for this layer and are ignored.
+#[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))] // public for the fuzz targets
 pub fn extract<'h>(
     headers: &'h HeaderMap,
     api_key_header: &HeaderName,
@@ -122,6 +124,7 @@ fn bearer_token(value: &str) -> Option<&str> {
 /// Whether the query string carries something that is, or is named as, a credential.
 /// `looks_like` recognises our credential formats (API-key prefix and checksum, JWT
 /// shape) so a key pasted under any parameter name is refused too.
+#[cfg_attr(not(feature = "fuzzing"), allow(unreachable_pub))] // public for the fuzz targets
 pub fn query_carries_credential(uri: &Uri, looks_like: impl Fn(&str) -> bool) -> bool {
     let Some(query) = uri.query() else {
         return false;

@@ -87,7 +87,7 @@ pin_project! {
 
 /// The status audit events record when the response future was dropped before it
 /// completed (nginx's 499 "client closed request"): no response was sent.
-pub const CLIENT_CLOSED: StatusCode = match StatusCode::from_u16(499) {
+pub(crate) const CLIENT_CLOSED: StatusCode = match StatusCode::from_u16(499) {
     Ok(status) => status,
     Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
 };

@@ -342,7 +342,7 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
     /// refreshed in the background. Give the verifier `remote.keyring()` with
     /// [`token_core::jwt::Verifier::with_shared_keyring`].
     #[cfg(feature = "remote-jwks")]
-    pub fn remote_jwks<F: crate::remote::JwksFetcher>(
+    pub fn remote_jwks<F: crate::remote::backend::JwksFetcher>(
         mut self,
         remote: crate::remote::RemoteJwks<F>,
     ) -> Self {

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use token_core::backend::KeyStore;
 use token_ratelimit::backend::LimitStore;
 use token_ratelimit::{CheckRequest, RateLimitDecision};
-use token_scopes::Rule;
+use token_scopes::inspect::Rule;
 
 use super::client;
 use super::layer::Config;

@@ -27,9 +27,13 @@ pub(crate) mod refusal;
 pub(crate) mod respond;
 mod service;
 
-pub use client::{ClientInfo, PeerAddr, ProxyHeaders, TlsConnection, resolve};
-pub use extract::{CredentialSource, ExtractError, extract, query_carries_credential};
-pub use future::{CLIENT_CLOSED, ResponseFuture};
+#[cfg(feature = "fuzzing")]
+pub use client::resolve;
+pub use client::{ClientInfo, PeerAddr, ProxyHeaders, TlsConnection};
+pub use extract::ExtractError;
+#[cfg(feature = "fuzzing")]
+pub use extract::{CredentialSource, extract, query_carries_credential};
+pub use future::ResponseFuture;
 pub use layer::{AuthLayer, AuthLayerBuilder};
 pub use refusal::{InsecureTransport, Refusal, UnavailableStore};
 pub use respond::RenderedBody;

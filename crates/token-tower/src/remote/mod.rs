@@ -40,7 +40,15 @@ use token_core::Clock;
 use token_core::jwt::{JwksReport, Keyring, SharedKeyring};
 
 pub use builder::RemoteJwksBuilder;
-pub use fetch::{FetchError, Fetched, HttpFetcher, JwksFetcher};
+pub use fetch::HttpFetcher;
+use fetch::{FetchError, JwksFetcher};
+
+/// The fetching seam, for those who bring their own HTTP client (or a test double)
+/// instead of [`HttpFetcher`]: [`RemoteJwksBuilder::fetcher`] takes any
+/// [`JwksFetcher`].
+pub mod backend {
+    pub use super::fetch::{FetchError, Fetched, JwksFetcher};
+}
 #[cfg(feature = "https")]
 pub use roots::{RootsError, TrustRoots};
 

@@ -11,10 +11,12 @@ use axum::response::Response;
 use axum::routing::post;
 use http::HeaderMap;
 use token_audit::{AuditEvent, Auditor, EventKind, Outcome};
+use token_core::backend::RefreshStore;
+use token_core::backend::{ClientRecord, ClientStore};
 use token_core::backend::{KeyStore, MemoryKeyStore};
-use token_core::client::{ClientCredentials, ClientError, ClientRecord, ClientStore};
+use token_core::client::{ClientCredentials, ClientError};
 use token_core::jwt::Minter;
-use token_core::refresh::{AccessIssue, RefreshError, RefreshStore, RefreshTokens};
+use token_core::refresh::{AccessIssue, RefreshError, RefreshTokens};
 use token_core::{Authenticator, CredentialKind};
 use token_scopes::{Scope, ScopeSet};
 
