@@ -72,7 +72,7 @@ mod time;
 mod verify;
 
 pub use error::{AuditError, AuditErrorKind};
-pub use event::{AuditEvent, EventKind, Outcome, SCHEMA_VERSION, UnknownKind, limits};
+pub use event::{AuditEvent, Change, EventKind, Outcome, SCHEMA_VERSION, UnknownKind, limits};
 pub use pipeline::{AuditStats, Auditor, AuditorBuilder, Overflow, SinkStats};
 pub use rollup::{RollupConfig, UsageBucket, UsageReport};
 pub use time::{Timestamp, TimestampError, TimestampErrorKind};
