@@ -314,7 +314,7 @@ async fn updates_narrow_networks_set_limits_and_say_what_changed() {
     );
     assert_eq!(changes[1].old, r#"["10.0.0.0/8"]"#);
     assert_eq!(changes[1].new, r#"["10.1.0.0/16"]"#);
-    let hash = serde_json::to_value(&after.hash).unwrap();
+    let hash = serde_json::to_value(after.hash).unwrap();
     let hash = hash.as_str().unwrap();
     assert!(
         changes

@@ -379,7 +379,7 @@ struct KeyMintArgs {
     /// A rate-limit override: a quota such as `100/minute` or `10/second burst 20`.
     #[arg(long, value_name = "QUOTA")]
     rate_limit: Option<String>,
-    /// Usage credits: the key takes one per request and is refused (usage_exceeded)
+    /// Usage credits: the key takes one per request and is refused (`usage_exceeded`)
     /// when none is left.
     #[arg(long, value_name = "N")]
     credits: Option<u64>,

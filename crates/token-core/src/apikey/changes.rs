@@ -19,6 +19,9 @@ pub struct FieldChange {
     pub new: String,
 }
 
+/// How one attribute of a record is shown.
+type Render = fn(&KeyRecord) -> String;
+
 fn json<T: Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }
@@ -39,7 +42,7 @@ impl KeyRecord {
                     .collect::<Vec<_>>(),
             )
         };
-        let fields: [(&'static str, fn(&KeyRecord) -> String); 10] = [
+        let fields: [(&'static str, Render); 10] = [
             ("name", |r| json(&r.name)),
             ("owner", |r| json(&r.owner)),
             ("tenant", |r| json(&r.tenant)),
@@ -55,7 +58,7 @@ impl KeyRecord {
             .iter()
             .filter_map(|(field, value)| {
                 let new = value(self);
-                let old = before.map_or_else(|| "null".to_owned(), |b| value(b));
+                let old = before.map_or_else(|| "null".to_owned(), value);
                 (old != new && !(before.is_none() && is_empty(&new))).then_some(FieldChange {
                     field,
                     old,

@@ -183,7 +183,7 @@ impl<S: KeyStore> ApiKeys<S> {
             return Err(ApiKeyErrorKind::ExceedsCreator(CreatorLimit::Networks).into());
         }
         if let (Some(theirs), Some(mine)) = (op.principal.rate_limit(), &change.rate_limit)
-            && mine.as_deref().map(str::trim) != Some(theirs)
+            && mine.0.as_deref().map(str::trim) != Some(theirs)
         {
             return Err(ApiKeyErrorKind::ExceedsCreator(CreatorLimit::RateLimit).into());
         }

@@ -76,6 +76,10 @@ impl FromStr for StatusFilter {
     }
 }
 
+/// A tenant condition: records of this tenant, or (`None`) of none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct TenantIs(Option<String>);
+
 /// Which records a listing (or a bulk revocation) covers: all of the conditions set.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[must_use]
@@ -83,7 +87,7 @@ pub struct KeyFilter {
     owner: Option<String>,
     status: Option<StatusFilter>,
     name_prefix: Option<String>,
-    tenant: Option<Option<String>>,
+    tenant: Option<TenantIs>,
 }
 
 impl KeyFilter {
@@ -112,7 +116,7 @@ impl KeyFilter {
 
     /// Records of this tenant, or (`None`) records bound to no tenant.
     pub fn tenant(mut self, tenant: Option<&str>) -> Self {
-        self.tenant = Some(tenant.map(str::to_owned));
+        self.tenant = Some(TenantIs(tenant.map(str::to_owned)));
         self
     }
 
@@ -133,7 +137,7 @@ impl KeyFilter {
 
     /// The tenant asked for: `None` for any, `Some(None)` for records of no tenant.
     pub fn tenant_is(&self) -> Option<Option<&str>> {
-        self.tenant.as_ref().map(Option::as_deref)
+        self.tenant.as_ref().map(|t| t.0.as_deref())
     }
 
     /// Whether `record` meets every condition: the one definition memory stores use
@@ -147,7 +151,7 @@ impl KeyFilter {
                 .name_prefix
                 .as_deref()
                 .is_none_or(|p| record.name.starts_with(p))
-            && self.tenant.as_ref().is_none_or(|t| record.tenant == *t)
+            && self.tenant.as_ref().is_none_or(|t| record.tenant == t.0)
     }
 }
 

@@ -137,6 +137,10 @@ impl NewKey {
     }
 }
 
+/// A new rate-limit override for [`KeyUpdate::rate_limit`]: one, or (`None`) none.
+#[derive(Debug, Clone)]
+pub(super) struct Override(pub(super) Option<String>);
+
 /// A new expiry for [`KeyUpdate::expires_at`].
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Expiry {
@@ -155,7 +159,7 @@ pub struct KeyUpdate {
     pub(super) expires_at: Option<Expiry>,
     pub(super) ttl_secs: Option<i64>,
     pub(super) networks: Option<Vec<Cidr>>,
-    pub(super) rate_limit: Option<Option<String>>,
+    pub(super) rate_limit: Option<Override>,
     pub(super) credits: Option<CreditPlan>,
     pub(super) metadata: Option<BTreeMap<String, String>>,
 }
@@ -204,7 +208,7 @@ impl KeyUpdate {
 
     /// Sets (`Some`) or removes (`None`) the rate-limit override.
     pub fn rate_limit(mut self, quota: Option<&str>) -> Self {
-        self.rate_limit = Some(quota.map(str::to_owned));
+        self.rate_limit = Some(Override(quota.map(str::to_owned)));
         self
     }
 

@@ -5,7 +5,7 @@
 use token_scopes::ScopeSet;
 
 use super::attrs;
-use super::spec::Expiry;
+use super::spec::{Expiry, Override};
 use super::{ApiKeyError, ApiKeyErrorKind, ApiKeys, CreatorLimit, KeyRecord, KeyStore, KeyUpdate};
 
 impl KeyUpdate {
@@ -31,8 +31,8 @@ impl KeyUpdate {
         if let Some(networks) = &self.networks {
             attrs::check_networks(networks)?;
         }
-        if let Some(Some(quota)) = &self.rate_limit {
-            self.rate_limit = Some(Some(attrs::checked_rate_limit(quota)?));
+        if let Some(Override(Some(quota))) = &self.rate_limit {
+            self.rate_limit = Some(Override(Some(attrs::checked_rate_limit(quota)?)));
         }
         if let Some(metadata) = &self.metadata {
             attrs::check_metadata(metadata)?;
@@ -79,7 +79,7 @@ impl KeyUpdate {
             }
             record.networks.clone_from(networks);
         }
-        if let Some(quota) = &self.rate_limit {
+        if let Some(Override(quota)) = &self.rate_limit {
             record.rate_limit.clone_from(quota);
         }
         if let Some(plan) = self.credits {

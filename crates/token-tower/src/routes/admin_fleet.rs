@@ -38,14 +38,14 @@ struct Listing {
 
 impl Listing {
     /// The query's parameters, each checked by name.
-    fn read(pairs: Vec<(String, String)>) -> Result<Listing, RouteError> {
+    fn read(pairs: &[(String, String)]) -> Result<Listing, RouteError> {
         let mut listing = Listing {
             filter: KeyFilter::new(),
             after: None,
             limit: DEFAULT_PAGE_LIMIT,
         };
         let mut seen: Vec<&'static str> = Vec::new();
-        for (name, value) in &pairs {
+        for (name, value) in pairs {
             let Some(param) = PARAMS.iter().copied().find(|p| p == name) else {
                 let name: String = name.chars().take(64).collect();
                 return Err(RouteError::invalid_field(
@@ -105,7 +105,7 @@ pub(super) async fn list<K: KeyStore>(
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, RouteError> {
     let Query(pairs) = query.map_err(|e| RouteError::invalid(e.body_text()))?;
-    let listing = Listing::read(pairs)?;
+    let listing = Listing::read(&pairs)?;
     let page = admin
         .inner
         .keys
