@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use token_core::ManualClock;
-use token_core::apikey::{ApiKeys, KeyFilter, KeyFormat, NewKey, PageCursor, StatusFilter};
-use token_core::backend::{KeyStore, MemoryKeyStore};
+use token_core::apikey::{
+    ApiKeys, KeyFilter, KeyFormat, KeyHash, KeyRecord, NewKey, PageCursor, StatusFilter,
+};
+use token_core::backend::{CreditOutcome, KeyStore, MemoryKeyStore, StoreError};
 
 const NOW: i64 = 1_800_000_000;
 
@@ -153,4 +155,102 @@ async fn pages_follow_creation_order_and_the_last_page_has_no_cursor() {
     let only = keys.store().list_page(&named, None, 50).await.unwrap();
     assert_eq!(only.records.len(), 1);
     assert_eq!(only.records[0].id, ids[3]);
+}
+
+/// A store that implements only what the trait requires, so `revoke_matching` is the
+/// trait's default (page by page), as a new backend's would be at first.
+#[derive(Debug, Default)]
+struct Minimal(MemoryKeyStore);
+
+impl KeyStore for Minimal {
+    async fn insert(&self, r: KeyRecord) -> Result<(), StoreError> {
+        self.0.insert(r).await
+    }
+    async fn find_by_hash(&self, h: &KeyHash) -> Result<Option<KeyRecord>, StoreError> {
+        self.0.find_by_hash(h).await
+    }
+    async fn get(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
+        self.0.get(id).await
+    }
+    async fn update(&self, r: KeyRecord) -> Result<(), StoreError> {
+        self.0.update(r).await
+    }
+    async fn revoke(&self, id: &str, at: i64, why: &str) -> Result<KeyRecord, StoreError> {
+        self.0.revoke(id, at, why).await
+    }
+    async fn list(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, StoreError> {
+        self.0.list(tenant).await
+    }
+    async fn list_page(
+        &self,
+        filter: &KeyFilter,
+        after: Option<&PageCursor>,
+        limit: usize,
+    ) -> Result<token_core::apikey::KeyPage, StoreError> {
+        self.0.list_page(filter, after, limit).await
+    }
+    async fn touch(&self, id: &str, at: i64) -> Result<(), StoreError> {
+        self.0.touch(id, at).await
+    }
+    async fn consume_credit(&self, id: &str, now: i64) -> Result<CreditOutcome, StoreError> {
+        self.0.consume_credit(id, now).await
+    }
+}
+
+#[tokio::test]
+async fn the_default_bulk_revocation_and_the_memory_stores_agree() {
+    let clock = ManualClock::new(NOW);
+    let minimal = ApiKeys::builder(Minimal::default(), KeyFormat::new("tk_live").unwrap())
+        .clock(Arc::new(clock.clone()))
+        .build();
+    let memory = ApiKeys::builder(MemoryKeyStore::new(), KeyFormat::new("tk_live").unwrap())
+        .clock(Arc::new(clock.clone()))
+        .build();
+    let mut revoked_counts = Vec::new();
+    for i in 0..1_200 {
+        let spec = NewKey::new(&format!("k{i}"), "read:x".parse().unwrap()).owner(if i % 3 == 0 {
+            "o"
+        } else {
+            "p"
+        });
+        minimal.mint(spec.clone()).await.unwrap();
+        memory.mint(spec).await.unwrap();
+    }
+    let filter = KeyFilter::new().owner("o");
+    let all = minimal.list(None).await.unwrap();
+    let first = all
+        .iter()
+        .find(|r| r.owner.as_deref() == Some("o"))
+        .unwrap()
+        .id
+        .clone();
+    minimal.revoke(&first, "earlier").await.unwrap();
+    for store in [
+        minimal
+            .store()
+            .revoke_matching(&filter, NOW, "bulk")
+            .await
+            .unwrap(),
+        memory
+            .store()
+            .revoke_matching(&filter, NOW, "bulk")
+            .await
+            .unwrap(),
+    ] {
+        assert!(store.iter().all(|r| r.owner.as_deref() == Some("o")));
+        revoked_counts.push(store.len());
+    }
+    // 400 keys of owner `o` (more than one page of the default); the one already
+    // revoked keeps its first revocation and is not counted again.
+    assert_eq!(revoked_counts, [399, 400]);
+    let left = minimal
+        .store()
+        .list_page(&filter.clone().status(StatusFilter::Active), None, 500)
+        .await
+        .unwrap();
+    assert!(left.records.is_empty());
+    let kept = minimal.get(&first).await.unwrap();
+    assert!(
+        matches!(kept.status, token_core::apikey::KeyStatus::Revoked { ref reason, .. } if reason == "earlier")
+    );
 }
