@@ -73,7 +73,7 @@ pub mod verify;
 
 pub use chain::CheckpointKey;
 pub use error::{AuditError, AuditErrorKind};
-pub use event::{AuditEvent, EventKind, Outcome, UnknownKind, limits};
+pub use event::{AuditEvent, Change, EventKind, Outcome, UnknownKind, limits};
 pub use pipeline::{AuditStats, Auditor, AuditorBuilder, Overflow, SinkStats};
 pub use rollup::{RollupConfig, UsageBucket, UsageReport};
 pub use time::{Timestamp, TimestampError, TimestampErrorKind};

@@ -1,8 +1,10 @@
 //! The bounds tokenkit enforces on sizes and lifetimes, for code that checks input
 //! before it calls in (a form, a CLI) or sizes its storage.
 
+pub use crate::apikey::attrs::{MAX_METADATA_KEY_LEN, MAX_NETWORKS, MAX_RATE_LIMIT_LEN};
 pub use crate::apikey::key_format::MAX_PREFIX_LEN;
 pub use crate::apikey::manage::{MAX_KEY_TTL_SECS, MAX_NAME_LEN};
+pub use crate::apikey::page::{DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT};
 pub use crate::apikey::record::{MAX_METADATA_BYTES, MAX_METADATA_ENTRIES};
 pub use crate::authenticator::MAX_CREDENTIAL_LEN;
 pub use crate::jwt::mint::DEFAULT_MAX_TTL_SECS;

@@ -58,6 +58,14 @@ impl KeyStore for AlwaysConflicting {
     async fn list(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, StoreError> {
         self.inner.list(tenant).await
     }
+    async fn list_page(
+        &self,
+        filter: &token_core::apikey::KeyFilter,
+        after: Option<&token_core::apikey::PageCursor>,
+        limit: usize,
+    ) -> Result<token_core::apikey::KeyPage, StoreError> {
+        self.inner.list_page(filter, after, limit).await
+    }
     async fn touch(&self, id: &str, at: i64) -> Result<(), StoreError> {
         self.inner.touch(id, at).await
     }

@@ -206,3 +206,194 @@ async fn names_scopes_and_expiries_follow_one_set_of_rules() {
         ApiKeyErrorKind::Expired
     );
 }
+
+fn field<T: std::fmt::Debug>(r: Result<T, ApiKeyError>) -> &'static str {
+    match kind(r) {
+        ApiKeyErrorKind::InvalidInput { field, .. } => field,
+        other => panic!("not an input refusal: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn every_attribute_is_accepted_within_its_rules_and_refused_by_name() {
+    use token_core::apikey::{CreditPlan, RefillPeriod};
+    let (keys, _) = keys();
+    let x = cross();
+    let a = who("admin:keys read:r", Some("a"));
+    let op = Operator::new(&a, &x);
+    let (_, record) = keys
+        .create_as(
+            op,
+            spec("read:r")
+                .networks(vec!["10.0.0.0/8".parse().unwrap()])
+                .rate_limit(" 100/minute ")
+                .credit_plan(CreditPlan::refilling(5, 100, RefillPeriod::Daily))
+                .metadata("team", "growth")
+                .expires_at(NOW + 3600),
+        )
+        .await
+        .unwrap();
+    assert_eq!(record.networks[0].to_string(), "10.0.0.0/8");
+    assert_eq!(record.rate_limit.as_deref(), Some("100/minute"));
+    let credits = record.credits.clone().unwrap();
+    assert_eq!(credits.remaining, 5);
+    assert_eq!(credits.refill.unwrap().amount, 100);
+    assert_eq!(record.expires_at, Some(NOW + 3600));
+    assert_eq!(record.metadata["team"], "growth");
+
+    let refused = [
+        (spec("read:r").ttl_secs(0), "ttl"),
+        (spec("read:r").expires_at(NOW), "expires_at"),
+        (
+            spec("read:r").ttl_secs(60).expires_at(NOW + 60),
+            "expires_at",
+        ),
+        (spec("read:r").rate_limit(""), "rate_limit"),
+        (
+            spec("read:r").credit_plan(CreditPlan::refilling(1, 0, RefillPeriod::Monthly)),
+            "credits.refill.amount",
+        ),
+        (
+            (0..65).fold(spec("read:r"), |s, i| s.metadata(&format!("k{i}"), "")),
+            "metadata",
+        ),
+        (spec("read:r").metadata("k", &"v".repeat(4096)), "metadata"),
+        (
+            spec("read:r").networks(vec!["10.0.0.0/8".parse().unwrap(); 65]),
+            "networks",
+        ),
+    ];
+    for (s, name) in refused {
+        assert_eq!(field(keys.create_as(op, s).await), name);
+    }
+}
+
+#[tokio::test]
+async fn updates_narrow_networks_set_limits_and_say_what_changed() {
+    use token_core::apikey::CreditPlan;
+    let (keys, _) = keys();
+    let x = cross();
+    let a = who("admin:keys read:r", Some("a"));
+    let op = Operator::new(&a, &x);
+    let (_, record) = keys
+        .create_as(
+            op,
+            spec("read:r").networks(vec!["10.0.0.0/8".parse().unwrap()]),
+        )
+        .await
+        .unwrap();
+    let wider = KeyUpdate::new().networks(vec!["0.0.0.0/0".parse().unwrap()]);
+    assert_eq!(
+        kind(keys.update_as(op, &record.id, wider).await),
+        ApiKeyErrorKind::ExceedsCreator(token_core::apikey::CreatorLimit::Networks)
+    );
+    let anywhere = KeyUpdate::new().networks(Vec::new());
+    assert!(keys.update_as(op, &record.id, anywhere).await.is_err());
+    let change = KeyUpdate::new()
+        .networks(vec!["10.1.0.0/16".parse().unwrap()])
+        .rate_limit(Some("5/second"))
+        .credits(CreditPlan::fixed(9))
+        .metadata([("plan".to_owned(), "pro".to_owned())].into())
+        .ttl_secs(600);
+    let (before, after) = keys
+        .update_as_tracked(op, &record.id, change)
+        .await
+        .unwrap();
+    assert_eq!(after.expires_at, Some(NOW + 600));
+    let changes = after.changes_from(Some(&before));
+    let fields: Vec<_> = changes.iter().map(|c| c.field).collect();
+    assert_eq!(
+        fields,
+        [
+            "expires_at",
+            "networks",
+            "rate_limit",
+            "credits",
+            "metadata"
+        ]
+    );
+    assert_eq!(changes[1].old, r#"["10.0.0.0/8"]"#);
+    assert_eq!(changes[1].new, r#"["10.1.0.0/16"]"#);
+    let hash = serde_json::to_value(after.hash).unwrap();
+    let hash = hash.as_str().unwrap();
+    assert!(
+        changes
+            .iter()
+            .all(|c| !c.new.contains(hash) && !c.old.contains(hash))
+    );
+    let both = KeyUpdate::new().ttl_secs(60).expires_at(Some(NOW + 60));
+    assert_eq!(
+        field(keys.update_as(op, &record.id, both).await),
+        "expires_at"
+    );
+}
+
+#[tokio::test]
+async fn bulk_revocation_takes_an_owner_or_a_tenant_and_the_next_check_refuses() {
+    use token_core::apikey::BulkSelector;
+    let (keys, _) = keys();
+    let x = cross();
+    let a = who("admin:keys read:r", Some("a"));
+    let b = who("admin:keys read:r", Some("b"));
+    let op = Operator::new(&a, &x);
+    let (s1, _) = keys
+        .mint(spec("read:r").owner("app").tenant("a"))
+        .await
+        .unwrap();
+    let (s2, _) = keys
+        .mint(spec("read:r").owner("app").tenant("a"))
+        .await
+        .unwrap();
+    let (other_tenant, _) = keys
+        .mint(spec("read:r").owner("app").tenant("b"))
+        .await
+        .unwrap();
+    let (kept, _) = keys
+        .mint(spec("read:r").owner("web").tenant("a"))
+        .await
+        .unwrap();
+    // Warm the cache: the revocation must not be served from it.
+    keys.verify(s1.expose_secret()).await.unwrap();
+    let done = keys
+        .revoke_matching_as(op, &BulkSelector::Owner("app".into()), "offboarded")
+        .await
+        .unwrap();
+    assert_eq!(done.count(), 2, "only the operator's tenant");
+    for s in [&s1, &s2] {
+        assert_eq!(
+            keys.verify(s.expose_secret()).await.unwrap_err().code(),
+            "key_revoked"
+        );
+    }
+    keys.verify(other_tenant.expose_secret()).await.unwrap();
+    keys.verify(kept.expose_secret()).await.unwrap();
+    // Another tenant: its own admin, or the cross-tenant scope.
+    let t = BulkSelector::Tenant("b".into());
+    assert_eq!(
+        kind(keys.revoke_matching_as(op, &t, "x").await),
+        ApiKeyErrorKind::TenantMismatch
+    );
+    let done = keys
+        .revoke_matching_as(Operator::new(&b, &x), &t, "x")
+        .await
+        .unwrap();
+    assert_eq!(done.count(), 1);
+    // A lesser admin revokes nothing it could not revoke one by one.
+    let (greater, _) = keys
+        .mint(spec("read:r admin:keys write:w").tenant("a"))
+        .await
+        .unwrap();
+    let lesser = who("admin:keys read:r", Some("a"));
+    assert_eq!(
+        kind(
+            keys.revoke_matching_as(
+                Operator::new(&lesser, &x),
+                &BulkSelector::Tenant("a".into()),
+                "x"
+            )
+            .await
+        ),
+        ApiKeyErrorKind::WouldWiden
+    );
+    keys.verify(greater.expose_secret()).await.unwrap();
+}

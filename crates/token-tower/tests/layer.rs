@@ -382,6 +382,14 @@ impl KeyStore for Down {
     async fn list(&self, _: Option<&str>) -> Result<Vec<KeyRecord>, StoreError> {
         Err(down())
     }
+    async fn list_page(
+        &self,
+        _: &token_core::apikey::KeyFilter,
+        _: Option<&token_core::apikey::PageCursor>,
+        _: usize,
+    ) -> Result<token_core::apikey::KeyPage, StoreError> {
+        Err(down())
+    }
     async fn touch(&self, _: &str, _: i64) -> Result<(), StoreError> {
         Err(down())
     }

@@ -155,11 +155,17 @@ fn the_document_is_openapi_3_1_and_holds_together() {
             assert_eq!(media, [expected], "{what}");
         }
         for p in op["parameters"].as_array().into_iter().flatten() {
-            assert_eq!(p["in"], "path", "{what}");
-            assert!(
-                path.contains(&format!("{{{}}}", p["name"].as_str().unwrap())),
-                "{what}"
-            );
+            let name = p["name"].as_str().unwrap();
+            match p["in"].as_str() {
+                Some("path") => assert!(path.contains(&format!("{{{name}}}")), "{what}"),
+                // The listing's filters, and `Idempotency-Key` on creation.
+                Some("query") => assert_eq!(what, "get /admin/keys", "{name}"),
+                Some("header") => assert_eq!(
+                    (what.as_str(), name),
+                    ("post /admin/keys", "Idempotency-Key")
+                ),
+                other => panic!("{what}: a parameter in {other:?}"),
+            }
         }
     }
     // The parts make up the whole.
@@ -385,7 +391,8 @@ fn the_checker_refuses_what_the_document_does_not_promise() {
     let key = json!({
         "id": "key_1", "hint": "tk_live_ab…", "name": "k", "owner": null, "tenant": null,
         "scopes": ["read:reports"], "status": {"state": "active"}, "created_at": 1,
-        "expires_at": null, "last_used_at": null, "networks": [], "rate_limit": null
+        "expires_at": null, "last_used_at": null, "networks": [], "rate_limit": null,
+        "credits": null, "credits_from": null, "metadata": {}
     });
     assert_eq!(
         check(

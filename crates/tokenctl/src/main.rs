@@ -10,7 +10,12 @@
 //!                     [--now UNIX_SECONDS] [--leeway SECONDS] [--max-lifetime SECONDS|none]
 //!                     [--tenant-claim NAME]
 //! tokenctl jwt inspect [TOKEN]
-//! tokenctl key mint --prefix P --scopes "a b" [--name N] [--tenant T] [--ttl 90d]
+//! tokenctl key mint --prefix P --scopes "a b" [--name N] [--tenant T] [--owner O]
+//!                   [--ttl 90d | --expires-at UNIX_TIME] [--network CIDR]...
+//!                   [--rate-limit 100/minute] [--credits N [--refill daily|monthly
+//!                   [--refill-amount N]]] [--metadata KEY=VALUE]...
+//! tokenctl key list --from RECORDS.jsonl [--owner O] [--status S] [--name-prefix P]
+//!                   [--tenant T] [--limit 50] [--cursor C]
 //! tokenctl key check [KEY|-]
 //! tokenctl audit verify FILE... [--key FILE] [--closed] [--partial] [--allow-unsealed]
 //!                       [--expect-last-seq N] [--max-age SECONDS]
@@ -34,7 +39,13 @@
 //! - `key mint` mints an API key `{prefix}_{36 base62 characters}`: the secret alone on
 //!   standard output, its record (hash and hint, never the secret) as one line of JSON
 //!   on standard error. `--ttl` takes `Ns`, `Nm`, `Nh` or `Nd`, at most 3650 days
-//!   (default: no expiry); `--name` defaults to `tokenctl`. Nothing is stored.
+//!   (default: no expiry); `--name` defaults to `tokenctl`. `--network`,
+//!   `--rate-limit`, `--credits` (with `--refill` and `--refill-amount`), `--metadata`,
+//!   `--owner` and `--expires-at` set every other attribute, checked by token-core's
+//!   rules (the admin API's too). Nothing is stored.
+//! - `key list` reads the records `key mint` wrote (JSON Lines) and prints one page of
+//!   them, filtered, oldest first, one JSON object per line without the hash; when more
+//!   follow, `next: --cursor C` on standard error.
 //! - `key check` checks an API key's format and checksum, with no store (for secret
 //!   scanners and pre-commit hooks), from the argument or standard input (`-` or none),
 //!   and prints `ok: <hint>`, such as `ok: tk_live_3Fq9…`.
@@ -65,6 +76,7 @@
 //! key. Messages never contain secrets, whole tokens or API keys.
 
 mod apikey;
+mod apikey_list;
 mod audit;
 mod block_on;
 mod duration;
@@ -109,8 +121,8 @@ enum Command {
     /// Mint, verify or inspect JWT access tokens.
     #[command(subcommand)]
     Jwt(JwtCommand),
-    /// Mint or check API keys.
-    #[command(subcommand)]
+    /// Mint, list or check API keys.
+    #[command(subcommand, after_help = KEY_HELP)]
     Key(KeyCommand),
     /// Verify or summarise token-audit JSON Lines files.
     #[command(subcommand)]
@@ -194,6 +206,8 @@ enum JwtCommand {
 enum KeyCommand {
     /// Mint an API key: the secret on stdout, its record (no secret) as JSON on stderr.
     Mint(KeyMintArgs),
+    /// List key records from a file of `key mint` records, a page at a time, filtered.
+    List(KeyListArgs),
     /// Check an API key's format and checksum (no store); exit 1 if it is not a key.
     Check(KeyCheckArgs),
 }
@@ -287,6 +301,23 @@ struct VerifyArgs {
 }
 
 /// The end of `tokenctl jwt verify --help`: how keys bind and the exit statuses.
+/// The end of `tokenctl key --help`: every attribute `key mint` sets and the filters
+/// of `key list` (each subcommand's `--help` says more).
+const KEY_HELP: &str = "\
+key mint options:
+  --prefix P --scopes \"a b\"     required
+  --name N --tenant T --owner O  who and where
+  --ttl 90d | --expires-at T     lifetime (at most ten years)
+  --network CIDR                 allowed networks (repeat; at most 64)
+  --rate-limit 100/minute        rate-limit override (quota grammar)
+  --credits N [--refill daily|monthly [--refill-amount N]]   usage credits
+  --metadata KEY=VALUE           metadata (repeat; at most 64 entries, 4 KiB)
+
+key list options:
+  --from RECORDS.jsonl           the records key mint printed on stderr
+  --owner O --status active|revoked|rotated --name-prefix P --tenant T
+  --limit N (1 to 500, default 50) --cursor C (printed after a page as next: --cursor C)";
+
 const VERIFY_HELP: &str = "\
 Keys and algorithms:
   A key that names its algorithm (JWK \"alg\", or the curve of an EC or OKP key)
@@ -332,8 +363,63 @@ struct KeyMintArgs {
     #[arg(long, value_name = "TENANT", value_parser = NonEmptyStringValueParser::new())]
     tenant: Option<String>,
     /// The lifetime: `Ns`, `Nm`, `Nh` or `Nd`, at most 3650d (default: no expiry).
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", conflicts_with = "expires_at")]
     ttl: Option<String>,
+    /// The expiry instead of --ttl: seconds since the epoch, in the future, at most ten
+    /// years away.
+    #[arg(long, value_name = "UNIX_TIME", allow_negative_numbers = true)]
+    expires_at: Option<i64>,
+    /// The owner or application (what `key list --owner` finds).
+    #[arg(long, value_name = "OWNER", value_parser = NonEmptyStringValueParser::new())]
+    owner: Option<String>,
+    /// A network the key may be used from, as a CIDR (`10.0.0.0/8`); repeat for
+    /// several, at most 64 (default: anywhere).
+    #[arg(long = "network", value_name = "CIDR")]
+    networks: Vec<String>,
+    /// A rate-limit override: a quota such as `100/minute` or `10/second burst 20`.
+    #[arg(long, value_name = "QUOTA")]
+    rate_limit: Option<String>,
+    /// Usage credits: the key takes one per request and is refused (`usage_exceeded`)
+    /// when none is left.
+    #[arg(long, value_name = "N")]
+    credits: Option<u64>,
+    /// Refill the credits every `daily` or `monthly` (UTC), to --refill-amount.
+    #[arg(long, value_name = "INTERVAL", requires = "credits", value_parser = ["daily", "monthly"])]
+    refill: Option<String>,
+    /// The count after each refill (default: --credits); at least 1.
+    #[arg(long, value_name = "N", requires = "refill")]
+    refill_amount: Option<u64>,
+    /// A metadata entry `KEY=VALUE`; repeat for several (at most 64 entries, 4 KiB).
+    #[arg(long = "metadata", value_name = "KEY=VALUE")]
+    metadata: Vec<String>,
+}
+
+/// Arguments of `tokenctl key list`: one page of the key records in a file (the
+/// JSON Lines `key mint` writes on standard error), filtered, oldest first; the
+/// records shown without their hashes.
+#[derive(Debug, clap::Args)]
+struct KeyListArgs {
+    /// The records: JSON Lines, one `key mint` record per line.
+    #[arg(long, value_name = "FILE")]
+    from: PathBuf,
+    /// Only keys of this owner.
+    #[arg(long, value_name = "OWNER")]
+    owner: Option<String>,
+    /// Only keys of this status: `active`, `revoked` or `rotated`.
+    #[arg(long, value_name = "STATUS")]
+    status: Option<String>,
+    /// Only keys whose name starts with this.
+    #[arg(long, value_name = "PREFIX")]
+    name_prefix: Option<String>,
+    /// Only keys of this tenant.
+    #[arg(long, value_name = "TENANT")]
+    tenant: Option<String>,
+    /// Keys per page: 1 to 500.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    limit: usize,
+    /// Where to start: the cursor the previous page printed.
+    #[arg(long, value_name = "CURSOR")]
+    cursor: Option<String>,
 }
 
 /// Arguments of `tokenctl key check`.
@@ -361,6 +447,7 @@ fn main() -> ExitCode {
         Command::Jwt(JwtCommand::Verify(args)) => jwt::verify(args),
         Command::Jwt(JwtCommand::Inspect(args)) => inspect::run(args),
         Command::Key(KeyCommand::Mint(args)) => apikey::mint(args),
+        Command::Key(KeyCommand::List(args)) => apikey_list::list(args),
         Command::Key(KeyCommand::Check(args)) => apikey::check(args),
         Command::Audit(AuditCommand::Verify(args)) => audit::verify(args),
         Command::Audit(AuditCommand::Stats(args)) => audit::stats(args),

@@ -44,6 +44,25 @@ pub mod limits {
     pub const TEXT: usize = 512;
     /// How many missing scopes are listed.
     pub const MISSING_SCOPES: usize = 16;
+    /// How many changed fields are listed.
+    pub const CHANGES: usize = 16;
+    /// Each changed field's old and new value.
+    pub const CHANGE_VALUE: usize = 1024;
+}
+
+/// One field an administrative change changed: its name, and its old and new values
+/// as JSON text (bounded to [`limits::CHANGE_VALUE`], credential-shaped words
+/// redacted). Never a secret or a hash: built from token-core's
+/// [`FieldChange`](token_core::apikey::FieldChange)s.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Change {
+    /// The field (`name`, `scopes`, `networks`, `status`, ...).
+    pub field: String,
+    /// Its value before (`null` for a new key).
+    pub old: String,
+    /// Its value after.
+    pub new: String,
 }
 
 /// One audit record. Build it with a constructor named after its kind
@@ -107,6 +126,8 @@ struct Fields {
     detail: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    changes: Vec<Change>,
 }
 
 /// Cuts `s` to at most `max` bytes on a character boundary.
@@ -166,6 +187,7 @@ impl AuditEvent {
                 target: None,
                 detail: None,
                 count: None,
+                changes: Vec::new(),
             }),
         }
     }
@@ -278,6 +300,21 @@ impl AuditEvent {
         self
     }
 
+    /// The fields an administrative change changed, with old and new values (at most
+    /// [`limits::CHANGES`]; each value bounded and redacted as free text).
+    pub fn changes(mut self, changes: &[token_core::apikey::FieldChange]) -> Self {
+        self.d.changes = changes
+            .iter()
+            .take(limits::CHANGES)
+            .map(|c| Change {
+                field: bounded(c.field, limits::CODE),
+                old: free_text(&c.old, limits::CHANGE_VALUE),
+                new: free_text(&c.new, limits::CHANGE_VALUE),
+            })
+            .collect();
+        self
+    }
+
     /// When it happened; by default the auditor's time at `record`.
     pub fn at(mut self, time: Timestamp) -> Self {
         self.d.time = Some(time);
@@ -387,6 +424,10 @@ impl AuditEvent {
     /// The count.
     pub fn counted(&self) -> Option<u64> {
         self.d.count
+    }
+    /// The fields changed, with old and new values.
+    pub fn changed(&self) -> &[Change] {
+        &self.d.changes
     }
 
     pub(crate) fn stamp(&mut self, time: Timestamp) {

@@ -15,7 +15,8 @@ impl NewKey {
     /// - its networks are within the creator's; without networks it gets the
     ///   creator's;
     /// - the creator is not metered (a new key could not be held to its balance);
-    /// - it carries the creator's rate-limit override, exactly.
+    /// - it carries the creator's rate-limit override, exactly (but see
+    ///   [`ApiKeys::create_as`] for an operator without one).
     pub(super) fn bounded_by(mut self, creator: &Principal, now: i64) -> Result<Self, ApiKeyError> {
         let beyond = |limit| Err(ApiKeyErrorKind::ExceedsCreator(limit).into());
         if !self.scopes.is_subset(creator.scopes()) {
@@ -64,7 +65,22 @@ impl<S: KeyStore> ApiKeys<S> {
         creator: &Principal,
         spec: NewKey,
     ) -> Result<(ApiKeySecret, KeyRecord), ApiKeyError> {
-        let spec = spec.bounded_by(creator, self.now())?.owner(creator.id());
+        self.mint_bounded(creator, spec, None).await
+    }
+
+    /// [`ApiKeys::mint_for`]; `plan`, when given, is the key's rate-limit override
+    /// instead of the creator's (an operator's choice, see [`ApiKeys::create_as`]).
+    pub(super) async fn mint_bounded(
+        &self,
+        creator: &Principal,
+        spec: NewKey,
+        plan: Option<String>,
+    ) -> Result<(ApiKeySecret, KeyRecord), ApiKeyError> {
+        let spec = self.checked(spec)?;
+        let mut spec = spec.bounded_by(creator, self.now())?.owner(creator.id());
+        if plan.is_some() {
+            spec.rate_limit = plan;
+        }
         self.mint(spec).await
     }
 
@@ -79,9 +95,21 @@ impl<S: KeyStore> ApiKeys<S> {
         reason: &str,
     ) -> Result<(KeyRecord, Vec<KeyRecord>), ApiKeyError> {
         let revoked = self.revoke(id, reason).await?;
-        let all = self.list(None).await?;
         let because = format!("its creator {id} was revoked");
-        let mut lineage = vec![id.to_owned()];
+        let offspring = self.revoke_offspring(vec![id.to_owned()], &because).await?;
+        Ok((revoked, offspring))
+    }
+
+    /// Revokes (with `because`) every key created by one of `roots`, at any depth
+    /// (see [`ApiKeys::revoke_cascading`]); returns the keys it revoked. One scan of
+    /// the store.
+    pub(super) async fn revoke_offspring(
+        &self,
+        roots: Vec<String>,
+        because: &str,
+    ) -> Result<Vec<KeyRecord>, ApiKeyError> {
+        let all = self.list(None).await?;
+        let mut lineage = roots;
         let mut offspring = Vec::new();
         let mut next = 0;
         while let Some(current) = lineage.get(next).cloned() {
@@ -97,10 +125,10 @@ impl<S: KeyStore> ApiKeys<S> {
                 }
                 lineage.push(record.id.clone());
                 if child && !matches!(record.status, KeyStatus::Revoked { .. }) {
-                    offspring.push(self.revoke(&record.id, &because).await?);
+                    offspring.push(self.revoke(&record.id, because).await?);
                 }
             }
         }
-        Ok((revoked, offspring))
+        Ok(offspring)
     }
 }

@@ -15,9 +15,10 @@
 
 use token_scopes::{Scope, ScopeSet};
 
-use super::service::Expiry;
+use super::spec::Expiry;
 use super::{
-    ApiKeyError, ApiKeyErrorKind, ApiKeySecret, ApiKeys, KeyRecord, KeyStore, KeyUpdate, NewKey,
+    ApiKeyError, ApiKeyErrorKind, ApiKeySecret, ApiKeys, CreatorLimit, KeyRecord, KeyStore,
+    KeyUpdate, NewKey,
 };
 use crate::principal::Principal;
 
@@ -85,7 +86,9 @@ impl<S: KeyStore> ApiKeys<S> {
     /// Mints `spec` for `op`: in the operator's tenant unless the spec names another
     /// (which needs the cross-tenant scope: `tenant_mismatch` otherwise), with no
     /// scope the operator lacks (`scope_widening`), then bounded by the operator as
-    /// its creator ([`ApiKeys::mint_for`]).
+    /// its creator ([`ApiKeys::mint_for`]), except that an operator without a
+    /// rate-limit override of its own may give the key one (a plan: an
+    /// administrator's decision; an operator with an override hands out only that).
     pub async fn create_as(
         &self,
         op: Operator<'_>,
@@ -102,7 +105,16 @@ impl<S: KeyStore> ApiKeys<S> {
             Some(_) => {}
             None => spec.tenant = own.map(str::to_owned),
         }
-        self.mint_for(op.principal, spec).await
+        // An administrator held to the service's default limits (no override of its
+        // own) chooses the new key's plan: its override is the operator's decision,
+        // as `tokenctl key mint --rate-limit` is. An operator with an override can
+        // hand out only that one ([`ApiKeys::mint_for`]).
+        let plan = if op.principal.rate_limit().is_none() {
+            spec.rate_limit.take()
+        } else {
+            None
+        };
+        self.mint_bounded(op.principal, spec, plan).await
     }
 
     /// The key `id`, if the operator may see it (another tenant's key is
@@ -146,7 +158,35 @@ impl<S: KeyStore> ApiKeys<S> {
         id: &str,
         change: KeyUpdate,
     ) -> Result<KeyRecord, ApiKeyError> {
+        Ok(self.update_as_tracked(op, id, change).await?.1)
+    }
+
+    /// [`ApiKeys::update_as`], returning the record as it was just before the change
+    /// and as it is now ([`ApiKeys::update_tracked`]). Beyond `update_as`'s rules, new
+    /// networks lie within the operator's (when it has any) and a rate-limit override
+    /// is the operator's own when it has one.
+    pub async fn update_as_tracked(
+        &self,
+        op: Operator<'_>,
+        id: &str,
+        change: KeyUpdate,
+    ) -> Result<(KeyRecord, KeyRecord), ApiKeyError> {
         let current = self.managed_by(op, id).await?;
+        let outer = op.principal.networks();
+        if let Some(networks) = &change.networks
+            && !outer.is_empty()
+            && (networks.is_empty()
+                || !networks
+                    .iter()
+                    .all(|n| outer.iter().any(|o| n.is_within(o))))
+        {
+            return Err(ApiKeyErrorKind::ExceedsCreator(CreatorLimit::Networks).into());
+        }
+        if let (Some(theirs), Some(mine)) = (op.principal.rate_limit(), &change.rate_limit)
+            && mine.0.as_deref().map(str::trim) != Some(theirs)
+        {
+            return Err(ApiKeyErrorKind::ExceedsCreator(CreatorLimit::RateLimit).into());
+        }
         let now = self.now();
         if current.expires_at.is_some_and(|at| at <= now) {
             return Err(ApiKeyErrorKind::Expired.into());
@@ -162,7 +202,7 @@ impl<S: KeyStore> ApiKeys<S> {
             let rule = "must be in the future, at most ten years away";
             return Err(ApiKeyError::invalid_input("expires_at", rule));
         }
-        self.update(id, change).await
+        self.update_tracked(id, change).await
     }
 
     /// Rotates a key `op` manages ([`ApiKeys::rotate`]); the grace is clamped to 0 ..=

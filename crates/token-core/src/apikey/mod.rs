@@ -19,17 +19,23 @@
 //! # }
 //! ```
 
+pub(crate) mod attrs;
 mod cache;
+mod changes;
 mod charge;
 mod creator;
 mod error;
+mod fleet;
 mod flight;
 pub(crate) mod hash;
 pub(crate) mod key_format;
 pub(crate) mod manage;
+pub(crate) mod page;
 pub(crate) mod record;
 mod service;
+mod spec;
 pub(crate) mod store;
+mod update;
 
 /// Key format internals, for secret scanners, pre-commit hooks and tools that parse
 /// keys without a store: the regular expression that finds keys in text, the
@@ -41,14 +47,18 @@ pub mod format {
 }
 
 pub use cache::CacheConfig;
+pub use changes::FieldChange;
 pub use charge::{Charge, Checked};
 pub use error::{ApiKeyError, ApiKeyErrorKind, CreatorLimit, KeyRef};
+pub use fleet::{BulkRevocation, BulkSelector};
 pub(crate) use hash::KeyHash;
 pub use hash::{KeyHasher, PepperTooShort};
 pub use key_format::{ApiKeySecret, KeyFormat};
 pub use manage::Operator;
+pub use page::{KeyFilter, KeyPage, PageCursor, StatusFilter, checked_limit};
 pub use record::{Credits, KeyRecord, KeyStatus, Refill, RefillPeriod};
-pub use service::{ApiKeys, ApiKeysBuilder, KeyUpdate, NewKey};
+pub use service::{ApiKeys, ApiKeysBuilder};
+pub use spec::{CreditPlan, KeyUpdate, NewKey};
 // Inside the crate, the seams and format internals keep their short paths.
 pub(crate) use key_format::{FormatError, check};
 pub(crate) use store::{CreditOutcome, KeyStore, MemoryKeyStore};

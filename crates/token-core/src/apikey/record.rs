@@ -10,10 +10,10 @@ use super::KeyHash;
 use crate::net::Cidr;
 
 /// The most metadata entries a key may carry.
-pub const MAX_METADATA_ENTRIES: usize = 16;
+pub const MAX_METADATA_ENTRIES: usize = 64;
 
 /// The most bytes of metadata (keys plus values) a key may carry.
-pub const MAX_METADATA_BYTES: usize = 1024;
+pub const MAX_METADATA_BYTES: usize = 4096;
 
 /// The stored record of an API key. It holds the key's hash, never the key; it is safe
 /// to serialize, log and show in an admin API.
@@ -188,16 +188,6 @@ impl RefillPeriod {
                 .map_or(i64::MAX, |next| next.and_utc().timestamp()),
         }
     }
-}
-
-/// Checks the metadata caps.
-pub(crate) fn metadata_fits(metadata: &BTreeMap<String, String>) -> bool {
-    metadata.len() <= MAX_METADATA_ENTRIES
-        && metadata
-            .iter()
-            .map(|(k, v)| k.len() + v.len())
-            .sum::<usize>()
-            <= MAX_METADATA_BYTES
 }
 
 #[cfg(test)]

@@ -1,133 +1,20 @@
 //! `ApiKeys`: mint, verify, revoke, rotate and update API keys over a `KeyStore`.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 use token_scopes::ScopeSet;
 
+use super::attrs;
 use super::cache::{Cache, CacheConfig, Fresh};
 use super::key_format::{FormatError, MAX_KEY_LEN};
-use super::record::metadata_fits;
 use super::{
-    ApiKeyError, ApiKeyErrorKind, ApiKeySecret, Charge, Checked, CreditOutcome, Credits, KeyFormat,
-    KeyHash, KeyHasher, KeyRecord, KeyRef, KeyStatus, KeyStore,
+    ApiKeyError, ApiKeyErrorKind, ApiKeySecret, Charge, Checked, CreditOutcome, KeyFormat, KeyHash,
+    KeyHasher, KeyRecord, KeyRef, KeyStatus, KeyStore, NewKey,
 };
 use crate::clock::{Clock, SystemClock};
-use crate::net::Cidr;
 use crate::principal::{Principal, PrincipalKind};
 use crate::store::StoreErrorKind;
-
-/// What a new key gets. Everything but the name and scopes is optional.
-#[derive(Debug, Clone, Default)]
-#[must_use]
-pub struct NewKey {
-    name: String,
-    pub(super) scopes: ScopeSet,
-    owner: Option<String>,
-    pub(super) tenant: Option<String>,
-    pub(super) ttl_secs: Option<i64>,
-    pub(super) networks: Vec<Cidr>,
-    pub(super) rate_limit: Option<String>,
-    pub(super) credits: Option<Credits>,
-    metadata: BTreeMap<String, String>,
-}
-
-impl NewKey {
-    /// A key named `name` with `scopes`.
-    pub fn new(name: &str, scopes: ScopeSet) -> Self {
-        NewKey {
-            name: name.to_owned(),
-            scopes,
-            ..NewKey::default()
-        }
-    }
-
-    /// The owner or application.
-    pub fn owner(mut self, owner: &str) -> Self {
-        self.owner = Some(owner.to_owned());
-        self
-    }
-
-    /// The tenant.
-    pub fn tenant(mut self, tenant: &str) -> Self {
-        self.tenant = Some(tenant.to_owned());
-        self
-    }
-
-    /// Expires this many seconds after minting.
-    pub fn ttl_secs(mut self, secs: i64) -> Self {
-        self.ttl_secs = Some(secs);
-        self
-    }
-
-    /// Usable only from these networks.
-    pub fn networks(mut self, networks: Vec<Cidr>) -> Self {
-        self.networks = networks;
-        self
-    }
-
-    /// A rate-limit override (a quota such as `1000/minute`).
-    pub fn rate_limit(mut self, quota: &str) -> Self {
-        self.rate_limit = Some(quota.to_owned());
-        self
-    }
-
-    /// Meters the key.
-    pub fn credits(mut self, credits: Credits) -> Self {
-        self.credits = Some(credits);
-        self
-    }
-
-    /// Adds a metadata entry (at most 16 entries, 1 KiB in all).
-    pub fn metadata(mut self, key: &str, value: &str) -> Self {
-        self.metadata.insert(key.to_owned(), value.to_owned());
-        self
-    }
-}
-
-/// A change to a key. Scopes may only narrow here; see [`ApiKeys::widen_scopes`].
-#[derive(Debug, Clone, Default)]
-#[must_use]
-pub struct KeyUpdate {
-    pub(super) name: Option<String>,
-    pub(super) scopes: Option<ScopeSet>,
-    pub(super) expires_at: Option<Expiry>,
-}
-
-/// A new expiry for [`KeyUpdate::expires_at`].
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Expiry {
-    At(i64),
-    Never,
-}
-
-impl KeyUpdate {
-    /// No change yet.
-    pub fn new() -> Self {
-        KeyUpdate::default()
-    }
-
-    /// Renames the key.
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = Some(name.to_owned());
-        self
-    }
-
-    /// Narrows the scopes (must be a subset of the current ones).
-    pub fn scopes(mut self, scopes: ScopeSet) -> Self {
-        self.scopes = Some(scopes);
-        self
-    }
-
-    /// Sets the expiry. It may only move earlier (or be set where there was none);
-    /// a later one, or `None` on a key that expires, is refused with
-    /// [`ApiKeyErrorKind::WouldExtend`] (see [`ApiKeys::extend_expiry`]).
-    pub fn expires_at(mut self, at: Option<i64>) -> Self {
-        self.expires_at = Some(at.map_or(Expiry::Never, Expiry::At));
-        self
-    }
-}
 
 /// Configures [`ApiKeys`].
 #[must_use]
@@ -314,13 +201,38 @@ impl<S: KeyStore> ApiKeys<S> {
     /// The name is trimmed and must be 1 to [`MAX_NAME_LEN`](crate::limits::MAX_NAME_LEN) bytes, and the key
     /// needs at least one scope (`invalid_request` otherwise: a key for nothing is
     /// most likely an unset variable in a script).
-    pub async fn mint(&self, mut spec: NewKey) -> Result<(ApiKeySecret, KeyRecord), ApiKeyError> {
+    ///
+    /// The other attributes follow the rules in `docs/api-keys.md`: a `ttl` of 1 s
+    /// to ten years or an `expires_at` in that window (not both), at most
+    /// [`MAX_NETWORKS`](crate::limits::MAX_NETWORKS) networks, a rate-limit override
+    /// of at most 64 bytes, a refill of at least one credit, and bounded metadata.
+    /// Each refusal is [`ApiKeyErrorKind::InvalidInput`] naming the field.
+    pub async fn mint(&self, spec: NewKey) -> Result<(ApiKeySecret, KeyRecord), ApiKeyError> {
+        let spec = self.checked(spec)?;
+        self.mint_record(spec, None).await
+    }
+
+    /// `spec` with every attribute checked, its expiry as a `ttl` and its credit plan
+    /// as credits (on the service's clock).
+    pub(super) fn checked(&self, mut spec: NewKey) -> Result<NewKey, ApiKeyError> {
+        let now = self.now();
         spec.name = super::manage::checked_name(&spec.name)?.to_owned();
         if spec.scopes.is_empty() {
             let rule = "a key needs at least one scope";
             return Err(ApiKeyError::invalid_input("scopes", rule));
         }
-        self.mint_record(spec, None).await
+        spec.ttl_secs = attrs::lifetime(spec.ttl_secs, spec.expires_at.take(), now)?;
+        attrs::check_networks(&spec.networks)?;
+        spec.rate_limit = spec
+            .rate_limit
+            .as_deref()
+            .map(attrs::checked_rate_limit)
+            .transpose()?;
+        if let Some(plan) = spec.credit_plan.take() {
+            spec.credits = Some(plan.at(now)?);
+        }
+        attrs::check_metadata(&spec.metadata)?;
+        Ok(spec)
     }
 
     /// Mints a key; `credits_from` names the balance a rotation's successor shares.
@@ -329,9 +241,7 @@ impl<S: KeyStore> ApiKeys<S> {
         spec: NewKey,
         credits_from: Option<String>,
     ) -> Result<(ApiKeySecret, KeyRecord), ApiKeyError> {
-        if !metadata_fits(&spec.metadata) {
-            return Err(ApiKeyErrorKind::Invalid("metadata over 16 entries or 1 KiB").into());
-        }
+        attrs::check_metadata(&spec.metadata)?;
         let now = self.inner.clock.now();
         let secret = self.inner.format.generate()?;
         let parsed = self.inner.format.parse(secret.expose_secret())?;
@@ -467,7 +377,7 @@ impl<S: KeyStore> ApiKeys<S> {
     /// reloading and reapplying when another writer got there first (a revocation, a
     /// credit taken, a concurrent update), so no change ever overwrites another. Gives
     /// up after [`MAX_WRITE_ATTEMPTS`] conflicts; revocation never comes here.
-    async fn modify(
+    pub(super) async fn modify(
         &self,
         id: &str,
         mut change: impl FnMut(&mut KeyRecord) -> Result<(), ApiKeyError>,
@@ -535,6 +445,7 @@ impl<S: KeyStore> ApiKeys<S> {
             rate_limit: old.rate_limit.clone(),
             credits: None,
             metadata: old.metadata.clone(),
+            ..NewKey::default()
         };
         let (secret, new) = self
             .mint_record(spec, old.balance_id().map(str::to_owned))
@@ -561,47 +472,6 @@ impl<S: KeyStore> ApiKeys<S> {
         Ok((secret, new))
     }
 
-    /// Renames, narrows scopes, or shortens the expiry. Widening scopes and extending
-    /// the expiry are refused here; a new name, and the scopes (at least one), follow
-    /// the rules of [`ApiKeys::mint`].
-    pub async fn update(&self, id: &str, change: KeyUpdate) -> Result<KeyRecord, ApiKeyError> {
-        let name = change
-            .name
-            .as_deref()
-            .map(super::manage::checked_name)
-            .transpose()?
-            .map(str::to_owned);
-        if change.scopes.as_ref().is_some_and(ScopeSet::is_empty) {
-            let rule = "a key needs at least one scope";
-            return Err(ApiKeyError::invalid_input("scopes", rule));
-        }
-        self.modify(id, |record| {
-            if let Some(scopes) = &change.scopes {
-                if !scopes.is_subset(&record.scopes) {
-                    return Err(ApiKeyErrorKind::WouldWiden.into());
-                }
-                record.scopes = scopes.clone();
-            }
-            if let Some(name) = &name {
-                record.name.clone_from(name);
-            }
-            // An update only shortens a key's life: a later expiry could make it
-            // outlive the credential that created it.
-            match (change.expires_at, record.expires_at) {
-                (Some(Expiry::At(at)), Some(current)) if at > current => {
-                    return Err(ApiKeyErrorKind::WouldExtend.into());
-                }
-                (Some(Expiry::Never), Some(_)) => {
-                    return Err(ApiKeyErrorKind::WouldExtend.into());
-                }
-                (Some(Expiry::At(at)), _) => record.expires_at = Some(at),
-                (Some(Expiry::Never) | None, _) => {}
-            }
-            Ok(())
-        })
-        .await
-    }
-
     /// Moves a key's expiry later, or removes it: the one explicit way to extend a
     /// key's life (an operator's decision; the admin API never calls it).
     pub async fn extend_expiry(
@@ -619,6 +489,12 @@ impl<S: KeyStore> ApiKeys<S> {
     /// The service's clock, now.
     pub(super) fn now(&self) -> i64 {
         self.inner.clock.now()
+    }
+
+    /// Drops a key from the verification cache (and from lookups in flight): after a
+    /// write that changed what verifying it must answer.
+    pub(super) fn forget(&self, hash: &KeyHash) {
+        self.inner.cache.invalidate(hash);
     }
 
     /// Grants additional scopes: the one explicit way to widen a key.

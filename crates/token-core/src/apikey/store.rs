@@ -1,10 +1,12 @@
 //! `KeyStore`: where key records live. SQL and Redis backends implement the same trait.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
+use std::ops::Bound;
 use std::sync::RwLock;
 
-use super::{KeyHash, KeyRecord, KeyStatus};
+use super::page::MAX_PAGE_LIMIT;
+use super::{KeyFilter, KeyHash, KeyPage, KeyRecord, KeyStatus, PageCursor};
 use crate::store::{StoreError, StoreErrorKind};
 
 /// The outcome of taking one usage credit.
@@ -64,6 +66,52 @@ pub trait KeyStore: Send + Sync + 'static {
         tenant: Option<&str>,
     ) -> impl Future<Output = Result<Vec<KeyRecord>, StoreError>> + Send;
 
+    /// One page of the records matching `filter`, in `(created_at, id)` order,
+    /// starting strictly after `after` (from the first record without one): at most
+    /// `limit` records (a `limit` of 0 counts as 1), and the cursor of the next page
+    /// when more may follow ([`KeyPage::from_overfetch`] builds it from `limit + 1`
+    /// records). Keyset pagination, so that a walk never repeats a record and never
+    /// skips one that matched throughout (see [`super::PageCursor`]); a SQL store
+    /// answers it from an index on `(created_at, id)`, a memory store without
+    /// copying records it does not return.
+    fn list_page(
+        &self,
+        filter: &KeyFilter,
+        after: Option<&PageCursor>,
+        limit: usize,
+    ) -> impl Future<Output = Result<KeyPage, StoreError>> + Send;
+
+    /// Revokes (`at`, `reason`) every record matching `filter` that is not revoked
+    /// yet, and returns those records as stored. A store that can should do it in one
+    /// write (one lock, one `UPDATE … WHERE`, or a "not before" cutoff), so that no
+    /// matching key is usable once it returns; the default walks the pages and
+    /// revokes each key ([`KeyStore::revoke`]).
+    fn revoke_matching(
+        &self,
+        filter: &KeyFilter,
+        at: i64,
+        reason: &str,
+    ) -> impl Future<Output = Result<Vec<KeyRecord>, StoreError>> + Send {
+        async move {
+            let mut revoked = Vec::new();
+            let mut after: Option<PageCursor> = None;
+            loop {
+                let page = self
+                    .list_page(filter, after.as_ref(), MAX_PAGE_LIMIT)
+                    .await?;
+                for record in &page.records {
+                    if !matches!(record.status, KeyStatus::Revoked { .. }) {
+                        revoked.push(self.revoke(&record.id, at, reason).await?);
+                    }
+                }
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => return Ok(revoked),
+                }
+            }
+        }
+    }
+
     /// Records that the key was used at `at` (monotonic: an older time is ignored).
     /// Called on cache misses only, so `last_used_at` is accurate to the cache TTL.
     fn touch(&self, id: &str, at: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -87,6 +135,8 @@ struct Tables {
     by_id: HashMap<String, KeyRecord>,
     /// Keyed by `KeyHash`, whose equality is constant-time.
     by_hash: HashMap<KeyHash, String>,
+    /// Every id in listing order, `(created_at, id)`: pages start anywhere at once.
+    order: BTreeSet<(i64, String)>,
 }
 
 impl MemoryKeyStore {
@@ -118,6 +168,7 @@ impl KeyStore for MemoryKeyStore {
             ));
         }
         t.by_hash.insert(record.hash, record.id.clone());
+        t.order.insert((record.created_at, record.id.clone()));
         t.by_id.insert(record.id.clone(), record);
         Ok(())
     }
@@ -183,6 +234,49 @@ impl KeyStore for MemoryKeyStore {
             .collect();
         out.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(out)
+    }
+
+    async fn list_page(
+        &self,
+        filter: &KeyFilter,
+        after: Option<&PageCursor>,
+        limit: usize,
+    ) -> Result<KeyPage, StoreError> {
+        let limit = limit.max(1);
+        let t = self.read();
+        let start = after.map_or(Bound::Unbounded, |c| {
+            Bound::Excluded((c.created_at(), c.id().to_owned()))
+        });
+        let records = t
+            .order
+            .range((start, Bound::Unbounded))
+            .filter_map(|(_, id)| t.by_id.get(id))
+            .filter(|r| filter.matches(r))
+            .take(limit.saturating_add(1))
+            .cloned()
+            .collect();
+        Ok(KeyPage::from_overfetch(records, limit))
+    }
+
+    async fn revoke_matching(
+        &self,
+        filter: &KeyFilter,
+        at: i64,
+        reason: &str,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
+        let mut t = self.write();
+        let mut revoked = Vec::new();
+        for record in t.by_id.values_mut() {
+            if filter.matches(record) && !matches!(record.status, KeyStatus::Revoked { .. }) {
+                record.status = KeyStatus::Revoked {
+                    at,
+                    reason: reason.to_owned(),
+                };
+                record.version += 1;
+                revoked.push(record.clone());
+            }
+        }
+        Ok(revoked)
     }
 
     async fn touch(&self, id: &str, at: i64) -> Result<(), StoreError> {

@@ -288,6 +288,13 @@ pub(crate) struct Problem<'a> {
     /// The scopes that would satisfy the rule, on a scope refusal.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) scope: Option<String>,
+    /// The request field or query parameter refused (`networks`, `limit`,
+    /// `Idempotency-Key`), on an `invalid_request` about one value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) field: Option<&'a str>,
+    /// The rule that value breaks, with `field`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) rule: Option<&'a str>,
 }
 
 impl<'a> Problem<'a> {
@@ -305,6 +312,8 @@ impl<'a> Problem<'a> {
             detail,
             code,
             scope: None,
+            field: None,
+            rule: None,
         }
     }
 

@@ -149,16 +149,22 @@ impl Settings {
     }
 
     /// A problem document for an error of the routes themselves (bad input, not
-    /// found, conflict), with the layer's problem-type base.
+    /// found, conflict), with the layer's problem-type base, naming the field and
+    /// the rule when one value was refused.
     #[cfg(feature = "axum")]
     pub(crate) fn problem(
         &self,
         status: StatusCode,
         code: &str,
         detail: &str,
+        field: Option<(&str, &str)>,
     ) -> Response<Full<Bytes>> {
         let title = status.canonical_reason().unwrap_or("Error");
-        let doc = Problem::new(&self.problem_type_base, status, title, code, detail);
+        let mut doc = Problem::new(&self.problem_type_base, status, title, code, detail);
+        if let Some((field, rule)) = field {
+            doc.field = Some(field);
+            doc.rule = Some(rule);
+        }
         let mut response = Response::new(Full::new(doc.to_bytes()));
         *response.status_mut() = status;
         response.headers_mut().insert(CONTENT_TYPE, PROBLEM_JSON);

@@ -12,15 +12,16 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use token_audit::{AuditEvent, Auditor};
-use token_core::apikey::{ApiKeys, KeyUpdate, NewKey, Operator};
+use token_core::apikey::{ApiKeys, KeyRecord, Operator};
 use token_core::backend::KeyStore;
-use token_core::{Cidr, Clock, Principal, SystemClock};
+use token_core::{Clock, Principal, SystemClock};
 
 use super::admin_wire::{
-    CreateBody, CreatedKey, ExpiryChange, KeyList, KeyUsage, KeyView, RevokedKey, RotateBody,
-    RotatedKey, UpdateBody,
+    CreateBody, CreatedKey, KeyUsage, KeyView, ReplayedKey, RevokedKey, RotateBody, RotatedKey,
+    UpdateBody,
 };
 use super::error::{Caller, RouteError};
+use super::idempotency::{self, Claim, Idempotency};
 use super::oauth_error::no_store;
 #[cfg(feature = "openapi")]
 use crate::auth::refusal::Problem;
@@ -36,7 +37,8 @@ pub(crate) const MAX_TTL_SECS: i64 = token_core::limits::MAX_KEY_TTL_SECS;
 /// | method and path | does |
 /// |---|---|
 /// | `POST /admin/keys` | mints a key; answers 201 with its `id` and `secret` (shown once) |
-/// | `GET /admin/keys` | lists keys (display hints only, never hashes or secrets) |
+/// | `GET /admin/keys` | one page of keys (`limit`, `cursor`, `owner`, `status`, `name_prefix`, `tenant`; display hints only, never hashes or secrets) |
+/// | `POST /admin/keys/revoke` | revokes every key of an `owner` or a `tenant`; answers the count |
 /// | `GET /admin/keys/{id}` | one key |
 /// | `PATCH /admin/keys/{id}` | renames, narrows scopes, changes the expiry |
 /// | `POST /admin/keys/{id}/rotate` | mints a successor; the old key works for `grace` seconds |
@@ -51,15 +53,25 @@ pub(crate) const MAX_TTL_SECS: i64 = token_core::limits::MAX_KEY_TTL_SECS;
 /// ([`ApiKeys::mint_for`]: scopes, lifetime, networks, limits), updates only narrow
 /// and shorten, and revoking a key revokes the keys it created
 /// ([`ApiKeys::revoke_cascading`]).
+///
+/// `POST /admin/keys` honours an `Idempotency-Key` header: a retry with the same key
+/// and body within 24 hours answers 200 with the key first minted (and no secret:
+/// it was shown once), the same key with another body is 422. Records are per caller
+/// and bounded ([`KeyAdmin::idempotency_capacity`]).
+///
+/// Every change is audited (`key.created`, `key.updated`, `key.rotated`,
+/// `key.revoked`) with the caller as principal, the fields changed with their old and
+/// new values, and the request's `x-request-id`.
 pub struct KeyAdmin<K> {
-    inner: Arc<Inner<K>>,
+    pub(super) inner: Arc<Inner<K>>,
 }
 
-struct Inner<K> {
-    keys: ApiKeys<K>,
+pub(super) struct Inner<K> {
+    pub(super) keys: ApiKeys<K>,
     default_grace_secs: i64,
     auditor: Option<Auditor>,
     clock: Arc<dyn Clock>,
+    idempotency: Arc<Idempotency>,
 }
 
 impl<K> Clone for Inner<K> {
@@ -69,6 +81,7 @@ impl<K> Clone for Inner<K> {
             default_grace_secs: self.default_grace_secs,
             auditor: self.auditor.clone(),
             clock: Arc::clone(&self.clock),
+            idempotency: Arc::clone(&self.idempotency),
         }
     }
 }
@@ -99,6 +112,7 @@ impl<K: KeyStore> KeyAdmin<K> {
                 default_grace_secs: 3600,
                 auditor: None,
                 clock: Arc::new(SystemClock),
+                idempotency: Arc::new(Idempotency::new(idempotency::DEFAULT_CAPACITY)),
             }),
         }
     }
@@ -122,16 +136,31 @@ impl<K: KeyStore> KeyAdmin<K> {
         self.edit(|i| i.auditor = Some(auditor))
     }
 
-    /// The clock for `ttl` arithmetic (use the key service's).
+    /// The clock for `ttl` arithmetic and idempotency windows (use the key
+    /// service's).
     #[must_use]
     pub fn clock(self, clock: Arc<dyn Clock>) -> Self {
         self.edit(|i| i.clock = clock)
     }
 
+    /// How many `Idempotency-Key` records are kept (default 10,000; at least one):
+    /// when full, the oldest is forgotten first. Routers built earlier keep theirs.
+    #[must_use]
+    pub fn idempotency_capacity(self, records: usize) -> Self {
+        self.edit(|i| i.idempotency = Arc::new(Idempotency::new(records)))
+    }
+
     /// The routes.
     pub fn router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         Router::new()
-            .route("/admin/keys", post(create::<K>).get(list::<K>))
+            .route(
+                "/admin/keys",
+                post(create::<K>).get(super::admin_fleet::list::<K>),
+            )
+            .route(
+                "/admin/keys/revoke",
+                post(super::admin_fleet::revoke_many::<K>),
+            )
             .route(
                 "/admin/keys/{id}",
                 get(show::<K>).patch(update::<K>).delete(revoke::<K>),
@@ -143,10 +172,12 @@ impl<K: KeyStore> KeyAdmin<K> {
     }
 }
 
-/// The caller holding the admin scope, and the settings the scopes come from.
-struct Admin {
-    principal: Principal,
+/// The caller holding the admin scope, the settings the scopes come from, and the
+/// request's id (`x-request-id`) for the audit trail.
+pub(super) struct Admin {
+    pub(super) principal: Principal,
     settings: std::sync::Arc<Settings>,
+    request_id: Option<String>,
 }
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Admin {
@@ -158,9 +189,15 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Admin {
     ) -> Result<Self, RouteError> {
         let Ok(Caller { principal, shared }) = Caller::from_request_parts(parts, s).await;
         let principal = Refusal::demand(principal.as_ref(), &shared.0.admin)?.clone();
+        let request_id = parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         Ok(Admin {
             principal,
             settings: shared.0,
+            request_id,
         })
     }
 }
@@ -185,17 +222,42 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for KeyId {
 
 impl Admin {
     /// The caller as token-core's key rules see it.
-    fn op(&self) -> Operator<'_> {
+    pub(super) fn op(&self) -> Operator<'_> {
         Operator::new(&self.principal, &self.settings.cross_tenant)
+    }
+
+    /// `event` done by this caller: its principal (id and kind) and the request id.
+    pub(super) fn by(&self, event: AuditEvent) -> AuditEvent {
+        let event = event.with_principal(&self.principal);
+        match &self.request_id {
+            Some(id) => event.request_id(id),
+            None => event,
+        }
+    }
+
+    /// Whose `Idempotency-Key`s these are: the principal's kind, id and tenant.
+    fn idempotency_scope(&self) -> String {
+        let p = &self.principal;
+        format!(
+            "{:?}\u{0}{}\u{0}{}",
+            p.kind(),
+            p.id(),
+            p.tenant().unwrap_or_default()
+        )
     }
 }
 
 impl<K> Inner<K> {
-    fn record(&self, event: impl FnOnce() -> AuditEvent) {
+    pub(super) fn record(&self, event: impl FnOnce() -> AuditEvent) {
         if let Some(a) = &self.auditor {
             a.record(event());
         }
     }
+}
+
+/// `event` with the fields that changed from `before` to `after`.
+fn changed(event: AuditEvent, before: Option<&KeyRecord>, after: &KeyRecord) -> AuditEvent {
+    event.changes(&after.changes_from(before))
 }
 
 /// The JSON body as `T`, which the document describes as an object. serde's derive
@@ -226,62 +288,99 @@ fn with_secret(body: impl Serialize) -> Response {
     operation_id = "create_key",
     summary = "Mint an API key",
     request_body = CreateBody,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: a retry with the same key and body within 24 hours answers the key first minted (200, no secret); another body with the same key is 422. 1 to 255 visible ASCII characters, scoped to the caller.")),
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 201, description = "The key and its secret, shown once (`Cache-Control: no-store`).", body = CreatedKey<'_>),
-        (status = 400, description = "A body that does not parse, or a value that breaks a rule.", body = Problem<'_>, content_type = "application/problem+json"),
-        (status = 403, description = "The key would exceed its creator (`scope_widening`, `outlives_creator`, `network_widening`, `creator_metered`, `tenant_mismatch`), or the admin scope is missing.", body = Problem<'_>, content_type = "application/problem+json"),
+        (status = 200, description = "A retry with the same `Idempotency-Key` and body: the key first minted, without its secret (`Idempotent-Replayed: true`).", body = ReplayedKey<'_>,
+            headers(("Idempotent-Replayed" = String, description = "`true`: this answers an earlier request."))),
+        (status = 400, description = "A body that does not parse, or a value that breaks a rule (`field` and `rule` name it).", body = Problem<'_>, content_type = "application/problem+json"),
+        (status = 403, description = "The key would exceed its creator (`scope_widening`, `outlives_creator`, `network_widening`, `creator_metered`, `rate_limit_override`, `tenant_mismatch`), or the admin scope is missing.", body = Problem<'_>, content_type = "application/problem+json"),
+        (status = 409, description = "The first request with this `Idempotency-Key` is still being answered (`idempotency_in_progress`).", body = Problem<'_>, content_type = "application/problem+json"),
+        (status = 422, description = "This `Idempotency-Key` was used with another body (`idempotency_key_reused`).", body = Problem<'_>, content_type = "application/problem+json"),
     )
 ))]
 async fn create<K: KeyStore>(
     State(admin): State<KeyAdmin<K>>,
     caller: Admin,
+    headers: http::HeaderMap,
     body: Result<Json<Value>, JsonRejection>,
 ) -> Result<Response, RouteError> {
     let a = &admin.inner;
-    let body: CreateBody = object(body?)?;
-    let mut spec = NewKey::new(&body.name, body.scopes.parse()?);
-    if let Some(t) = &body.tenant {
-        spec = spec.tenant(t);
-    }
-    if let Some(ttl) = &body.ttl {
-        spec = spec.ttl_secs(ttl.secs()?);
-    }
-    if let Some(networks) = &body.networks {
-        let parsed = networks
-            .iter()
-            .map(|n| n.parse::<Cidr>())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|_| RouteError::invalid("networks must be CIDRs such as 10.0.0.0/8"))?;
-        spec = spec.networks(parsed);
-    }
+    let body = body?.0;
+    let retry_key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) if idempotency::valid_key(v.as_bytes()) => {
+            Some(String::from_utf8_lossy(v.as_bytes()).into_owned())
+        }
+        Some(_) => {
+            return Err(RouteError::invalid_field(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters",
+            ));
+        }
+    };
+    let fingerprint = idempotency::fingerprint(&super::admin_body::canonical(&body));
+    let spec = CreateBody::read(body)?.spec()?;
+    let ticket = match retry_key {
+        None => None,
+        Some(key) => {
+            match a
+                .idempotency
+                .claim(caller.idempotency_scope(), &key, fingerprint, a.clock.now())
+            {
+                Claim::New(ticket) => Some(ticket),
+                Claim::Replay(id) => return replay(a, &caller, &id).await,
+                Claim::Mismatch => {
+                    return Err(RouteError::problem(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "idempotency_key_reused",
+                        "this Idempotency-Key was used with another body in the last 24 hours; \
+                     send a new key for a new request",
+                    ));
+                }
+                Claim::InFlight => {
+                    return Err(RouteError::problem(
+                        StatusCode::CONFLICT,
+                        "idempotency_in_progress",
+                        "the first request with this Idempotency-Key is still being answered; \
+                     retry in a moment",
+                    ));
+                }
+            }
+        }
+    };
     let (secret, record) = a.keys.create_as(caller.op(), spec).await?;
-    a.record(|| AuditEvent::key_created(&record).with_principal(&caller.principal));
+    if let Some(ticket) = ticket {
+        ticket.done(&record.id);
+    }
+    a.record(|| caller.by(changed(AuditEvent::key_created(&record), None, &record)));
     Ok(with_secret(CreatedKey {
         key: KeyView::of(&record),
         secret: secret.expose_secret(),
     }))
 }
 
-/// The keys the caller manages: its tenant's (all, with the cross-tenant scope).
-#[cfg_attr(feature = "openapi", utoipa::path(
-    get,
-    path = "/admin/keys",
-    tag = "keys",
-    operation_id = "list_keys",
-    summary = "List API keys",
-    security(("bearer" = []), ("api_key" = [])),
-    responses(
-        (status = 200, description = "Display views: never hashes or secrets.", body = KeyList<'_>),
-    )
-))]
-async fn list<K: KeyStore>(
-    State(admin): State<KeyAdmin<K>>,
-    caller: Admin,
+/// The answer to a retried creation: the key first minted, as it is now.
+async fn replay<K: KeyStore>(
+    a: &Inner<K>,
+    caller: &Admin,
+    id: &str,
 ) -> Result<Response, RouteError> {
-    let records = admin.inner.keys.list_as(caller.op()).await?;
-    let keys = records.iter().map(KeyView::of).collect();
-    Ok(Json(KeyList { keys }).into_response())
+    let record = a.keys.get_as(caller.op(), id).await?;
+    let mut r = Json(ReplayedKey {
+        key: KeyView::of(&record),
+        replayed: true,
+        detail: "a retry of an earlier request with this Idempotency-Key: the key it \
+                 minted, whose secret was shown only in the first answer",
+    })
+    .into_response();
+    r.headers_mut().insert(
+        "idempotent-replayed",
+        http::HeaderValue::from_static("true"),
+    );
+    no_store(&mut r);
+    Ok(r)
 }
 
 /// One key the caller manages.
@@ -314,13 +413,14 @@ async fn show<K: KeyStore>(
     tag = "keys",
     operation_id = "update_key",
     summary = "Change an API key",
+    description = "Renames, narrows scopes or networks, brings the expiry forward (`expires_at` or `ttl`), sets or removes the rate-limit override, replaces the credits or the metadata. Absent fields are unchanged.",
     params(("id" = String, Path, description = "The key's id (`key_…`).")),
     request_body = UpdateBody,
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "The changed key.", body = KeyView<'_>),
         (status = 400, description = "A body that does not parse, or a value that breaks a rule.", body = Problem<'_>, content_type = "application/problem+json"),
-        (status = 403, description = "The change would widen (`scope_widening`) or extend (`expiry_extension`) the key.", body = Problem<'_>, content_type = "application/problem+json"),
+        (status = 403, description = "The change would widen the key (`scope_widening`, `network_widening`), extend it (`expiry_extension`), or give it an override other than yours (`rate_limit_override`).", body = Problem<'_>, content_type = "application/problem+json"),
         (status = 404, description = "No such key, or one of another tenant.", body = Problem<'_>, content_type = "application/problem+json"),
         (status = 409, description = "The key can no longer change (expired).", body = Problem<'_>, content_type = "application/problem+json"),
     )
@@ -335,19 +435,15 @@ async fn update<K: KeyStore>(
     // Authenticate and find the key before reading the body: a stranger learns
     // nothing from the parser.
     a.keys.managed_by(caller.op(), &id).await?;
-    let body: UpdateBody = object(body?)?;
-    let mut change = KeyUpdate::new();
-    if let Some(name) = &body.name {
-        change = change.name(name);
-    }
-    if let Some(scopes) = &body.scopes {
-        change = change.scopes(scopes.parse()?);
-    }
-    if let ExpiryChange::Set(at) = body.expires_at {
-        change = change.expires_at(at);
-    }
-    let record = a.keys.update_as(caller.op(), &id, change).await?;
-    a.record(|| AuditEvent::key_updated(&record).with_principal(&caller.principal));
+    let change = UpdateBody::read(body?.0)?.change()?;
+    let (before, record) = a.keys.update_as_tracked(caller.op(), &id, change).await?;
+    a.record(|| {
+        caller.by(changed(
+            AuditEvent::key_updated(&record),
+            Some(&before),
+            &record,
+        ))
+    });
     Ok(Json(KeyView::of(&record)).into_response())
 }
 
@@ -387,7 +483,16 @@ async fn rotate<K: KeyStore>(
         .unwrap_or(a.default_grace_secs)
         .clamp(0, MAX_TTL_SECS);
     let (old, secret, new) = a.keys.rotate_as(caller.op(), &id, grace).await?;
-    a.record(|| AuditEvent::key_rotated(&old, &new).with_principal(&caller.principal));
+    // What changed is the old key's status (now `rotated`, naming its successor).
+    let marked = a.keys.get(&old.id).await.ok();
+    a.record(|| {
+        let event = AuditEvent::key_rotated(&old, &new);
+        let event = match &marked {
+            Some(after) => changed(event, Some(&old), after),
+            None => event,
+        };
+        caller.by(event)
+    });
     Ok(with_secret(RotatedKey {
         key: KeyView::of(&new),
         secret: secret.expose_secret(),
@@ -420,22 +525,18 @@ async fn revoke<K: KeyStore>(
     let a = &admin.inner;
     let who = &caller.principal;
     let reason = format!("revoked by {} via the admin API", who.id());
+    let before = a.keys.managed_by(caller.op(), &id).await?;
     // The keys this key created (at any depth) die with it.
     let (record, offspring) = a.keys.revoke_as(caller.op(), &id, &reason).await?;
     // `key_id` is the key revoked and `principal_id` the caller; `target` names the
     // revoked key too, for readers that look there.
     a.record(|| {
-        AuditEvent::key_revoked(&record, &reason)
-            .with_principal(who)
-            .target(&record.id)
+        let event = AuditEvent::key_revoked(&record, &reason).target(&record.id);
+        caller.by(changed(event, Some(&before), &record))
     });
     let because = format!("its creator {id} was revoked by {}", who.id());
     for child in &offspring {
-        a.record(|| {
-            AuditEvent::key_revoked(child, &because)
-                .with_principal(who)
-                .target(&child.id)
-        });
+        a.record(|| caller.by(AuditEvent::key_revoked(child, &because).target(&child.id)));
     }
     Ok(Json(RevokedKey {
         key: KeyView::of(&record),

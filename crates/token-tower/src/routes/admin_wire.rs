@@ -2,9 +2,11 @@
 //! the response bodies, typed, so the OpenAPI document (feature `openapi`) describes
 //! exactly what is sent.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use token_audit::UsageBucket;
-use token_core::apikey::{KeyRecord, KeyStatus};
+use token_core::apikey::{Credits, KeyRecord, KeyStatus, RefillPeriod};
 use token_core::duration::parse_duration;
 use token_scopes::ScopeSet;
 
@@ -41,6 +43,72 @@ pub(crate) struct KeyView<'a> {
     pub(super) networks: Vec<String>,
     /// Its rate-limit override, a quota such as `1000/minute`.
     pub(super) rate_limit: Option<&'a str>,
+    /// Its own usage credits, if it holds a balance.
+    pub(super) credits: Option<CreditsView>,
+    /// The key whose balance it draws from (a metered key's rotation successor).
+    pub(super) credits_from: Option<&'a str>,
+    /// Non-secret metadata.
+    pub(super) metadata: &'a BTreeMap<String, String>,
+}
+
+/// A key's usage credits.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(crate) struct CreditsView {
+    /// Uses left until the next refill.
+    pub(super) remaining: u64,
+    /// The refill, if any.
+    pub(super) refill: Option<RefillView>,
+}
+
+/// How credits refill.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(crate) struct RefillView {
+    /// The count after each refill (replaced, not added).
+    pub(super) amount: u64,
+    /// `daily` (00:00 UTC) or `monthly` (the first, 00:00 UTC).
+    pub(super) interval: Interval,
+    /// The next refill (seconds since the epoch).
+    pub(super) next_at: i64,
+}
+
+/// A refill interval.
+#[derive(Serialize, Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(crate) enum Interval {
+    /// At 00:00 UTC every day.
+    Daily,
+    /// At 00:00 UTC on the first of every month.
+    Monthly,
+}
+
+impl Interval {
+    pub(super) fn period(self) -> RefillPeriod {
+        match self {
+            Interval::Daily => RefillPeriod::Daily,
+            Interval::Monthly => RefillPeriod::Monthly,
+        }
+    }
+}
+
+impl CreditsView {
+    fn of(c: &Credits) -> Self {
+        CreditsView {
+            remaining: c.remaining,
+            refill: c.refill.as_ref().map(|r| RefillView {
+                amount: r.amount,
+                interval: match r.period {
+                    RefillPeriod::Monthly => Interval::Monthly,
+                    // Daily, and any period a later token-core adds, read as daily
+                    // here until this view names it.
+                    _ => Interval::Daily,
+                },
+                next_at: r.next_at,
+            }),
+        }
+    }
 }
 
 impl<'a> KeyView<'a> {
@@ -58,6 +126,9 @@ impl<'a> KeyView<'a> {
             last_used_at: r.last_used_at,
             networks: r.networks.iter().map(ToString::to_string).collect(),
             rate_limit: r.rate_limit.as_deref(),
+            credits: r.credits.as_ref().map(CreditsView::of),
+            credits_from: r.credits_from.as_deref(),
+            metadata: &r.metadata,
         }
     }
 }
@@ -96,12 +167,53 @@ pub(crate) struct RevokedKey<'a> {
     pub(super) revoked_with: Vec<&'a str>,
 }
 
-/// The keys the caller manages.
+/// One page of the keys the caller manages, in creation order.
 #[derive(Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub(crate) struct KeyList<'a> {
     /// Display views: never hashes or secrets.
     pub(super) keys: Vec<KeyView<'a>>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub(super) next_cursor: Option<String>,
+}
+
+/// A retried creation (same `Idempotency-Key`, same body): the key the first
+/// request minted. Its secret was shown only in the first answer.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(crate) struct ReplayedKey<'a> {
+    #[serde(flatten)]
+    pub(super) key: KeyView<'a>,
+    /// Always `true`: this answer replays an earlier creation.
+    #[cfg_attr(feature = "openapi", schema(value_type = bool, schema_with = super::openapi::always_true))]
+    pub(super) replayed: bool,
+    /// Why there is no secret.
+    pub(super) detail: &'a str,
+}
+
+/// Which keys to revoke: exactly one of `owner` and `tenant`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = BulkRevocation))]
+pub(crate) struct BulkBody {
+    /// Every key of this owner (in your tenant, unless you hold the cross-tenant
+    /// scope).
+    pub(super) owner: Option<String>,
+    /// Every key of this tenant: your own, or any with the cross-tenant scope.
+    pub(super) tenant: Option<String>,
+}
+
+/// What a bulk revocation did.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub(crate) struct BulkRevoked<'a> {
+    /// `owner` or `tenant`.
+    pub(super) selector: &'a str,
+    /// The owner or tenant named.
+    pub(super) value: &'a str,
+    /// How many keys were revoked (those created by them included).
+    pub(super) revoked: usize,
 }
 
 /// A key's traffic from the auditor's roll-ups.
@@ -151,8 +263,9 @@ impl Scopes {
             Scopes::List(list) => list.join(" "),
             Scopes::Text(t) => t.clone(),
         };
-        text.parse()
-            .map_err(|e| RouteError::invalid(format!("scopes: {e}")))
+        text.parse().map_err(|e: token_scopes::ScopeSetError| {
+            RouteError::invalid_field("scopes", e.to_string())
+        })
     }
 }
 
@@ -184,13 +297,14 @@ impl Ttl {
         let secs = match self {
             Ttl::Secs(s) => *s,
             Ttl::Text(t) => parse_duration(t.trim(), MAX_TTL_SECS)
-                .map_err(|e| RouteError::invalid(format!("ttl: {e}")))?,
+                .map_err(|e| RouteError::invalid_field("ttl", e.to_string()))?,
         };
         if (1..=MAX_TTL_SECS).contains(&secs) {
             Ok(secs)
         } else {
-            Err(RouteError::invalid(
-                "ttl must be positive seconds or like 30d, at most ten years",
+            Err(RouteError::invalid_field(
+                "ttl",
+                "must be positive seconds or like 30d, at most ten years",
             ))
         }
     }
@@ -211,9 +325,47 @@ pub(crate) struct CreateBody {
     pub(super) tenant: Option<String>,
     /// The lifetime; without one the key expires with its creator.
     pub(super) ttl: Option<Ttl>,
-    /// CIDRs within the creator's; the creator's when absent.
+    /// An expiry instead of a `ttl` (seconds since the epoch: in the future, at most
+    /// ten years away); not both.
+    pub(super) expires_at: Option<i64>,
+    /// CIDRs within the creator's (at most 64); the creator's when absent.
     #[cfg_attr(feature = "openapi", schema(example = json!(["10.0.0.0/8"])))]
     pub(super) networks: Option<Vec<String>>,
+    /// A rate-limit override: a quota such as `100/minute` or `10/second burst 20`.
+    /// Yours, exactly, if you have one; otherwise any quota (the key's plan).
+    #[cfg_attr(feature = "openapi", schema(example = "100/minute"))]
+    pub(super) rate_limit: Option<String>,
+    /// Usage credits: each request takes one; `usage_exceeded` (429) when none is left.
+    pub(super) credits: Option<CreditsBody>,
+    /// Non-secret string metadata: at most 64 entries, keys of 1 to 128 bytes, 4096
+    /// bytes of keys and values in all.
+    #[cfg_attr(feature = "openapi", schema(example = json!({"team": "growth"})))]
+    pub(super) metadata: Option<BTreeMap<String, String>>,
+}
+
+/// Usage credits asked for.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = NewCredits))]
+pub(crate) struct CreditsBody {
+    /// Uses left now.
+    pub(super) remaining: u64,
+    /// A refill that replaces the count at every interval (UTC); none: never.
+    pub(super) refill: Option<RefillBody>,
+}
+
+/// A refill asked for.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = NewRefill))]
+pub(crate) struct RefillBody {
+    /// The count after each refill: at least 1.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
+    pub(super) amount: u64,
+    /// `daily` or `monthly`.
+    pub(super) interval: Interval,
 }
 
 /// A change to a key: it only narrows and shortens.
@@ -230,19 +382,37 @@ pub(crate) struct UpdateBody {
     /// away); `null` only on a key that never expires. Absent: unchanged.
     #[serde(default, deserialize_with = "present")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
-    pub(super) expires_at: ExpiryChange,
+    pub(super) expires_at: Change<i64>,
+    /// An earlier expiry, this long from now, instead of `expires_at` (not both).
+    pub(super) ttl: Option<Ttl>,
+    /// Fewer networks: each within one of the key's (and yours, if you have any); a
+    /// key that has networks cannot be opened to anywhere.
+    pub(super) networks: Option<Vec<String>>,
+    /// A new rate-limit override (yours, exactly, if you have one); `null` removes it.
+    #[serde(default, deserialize_with = "present_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub(super) rate_limit: Change<String>,
+    /// New usage credits (replacing the balance; a key that was not metered becomes
+    /// metered). Not on a rotation successor, which draws from its line's first key.
+    pub(super) credits: Option<CreditsBody>,
+    /// New metadata, replacing all of it (bounded as at creation).
+    pub(super) metadata: Option<BTreeMap<String, String>>,
 }
 
-/// `expires_at` missing (unchanged), `null` (never expires) or a time.
+/// A nullable field of a change: missing (unchanged), `null` (removed) or a value.
 #[derive(Default)]
-pub(super) enum ExpiryChange {
+pub(super) enum Change<T> {
     #[default]
     Unchanged,
-    Set(Option<i64>),
+    Set(Option<T>),
 }
 
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<ExpiryChange, D::Error> {
-    Option::<i64>::deserialize(d).map(ExpiryChange::Set)
+fn present_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Change<String>, D::Error> {
+    Option::<String>::deserialize(d).map(Change::Set)
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Change<i64>, D::Error> {
+    Option::<i64>::deserialize(d).map(Change::Set)
 }
 
 /// How long the replaced key keeps working.

@@ -24,6 +24,8 @@ pub(crate) enum RouteError {
         status: StatusCode,
         code: &'static str,
         detail: String,
+        /// The field (or query parameter, or header) refused, and the rule.
+        field: Option<(String, String)>,
     },
     /// An OAuth endpoint's error, in RFC 6749's own format.
     OAuth(OAuthError),
@@ -51,6 +53,19 @@ impl RouteError {
             status,
             code,
             detail: detail.into(),
+            field: None,
+        }
+    }
+
+    /// A 400 `invalid_request` about one value: `field` breaks `rule`. The problem
+    /// document names both (`field`, `rule` members) and says it in `detail`.
+    pub(crate) fn invalid_field(field: impl Into<String>, rule: impl Into<String>) -> Self {
+        let (field, rule) = (field.into(), rule.into());
+        RouteError::Problem {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_request",
+            detail: format!("{field}: {rule}"),
+            field: Some((field, rule)),
         }
     }
 
@@ -61,9 +76,15 @@ impl RouteError {
                 status,
                 code,
                 detail,
+                field,
             } => shared
                 .0
-                .problem(*status, code, detail)
+                .problem(
+                    *status,
+                    code,
+                    detail,
+                    field.as_ref().map(|(f, r)| (f.as_str(), r.as_str())),
+                )
                 .map(axum::body::Body::new),
             RouteError::OAuth(e) => e.clone().into_response(),
         }
@@ -78,6 +99,9 @@ impl From<Refusal> for RouteError {
 
 impl From<ApiKeyError> for RouteError {
     fn from(e: ApiKeyError) -> Self {
+        if let ApiKeyErrorKind::InvalidInput { field, rule } = e.kind() {
+            return RouteError::invalid_field(field, rule);
+        }
         let status = match e.kind() {
             ApiKeyErrorKind::NotFound => StatusCode::NOT_FOUND,
             ApiKeyErrorKind::WouldWiden

@@ -2,9 +2,12 @@
 //! and (feature `openapi`) their OpenAPI 3.1 document.
 
 mod admin;
+mod admin_body;
+mod admin_fleet;
 mod admin_wire;
 mod client_auth;
 mod error;
+mod idempotency;
 mod jwks;
 mod oauth;
 mod oauth_error;

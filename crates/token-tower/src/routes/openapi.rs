@@ -277,7 +277,8 @@ struct Info;
 #[openapi(
     paths(
         super::admin::create,
-        super::admin::list,
+        super::admin_fleet::list,
+        super::admin_fleet::revoke_many,
         super::admin::show,
         super::admin::update,
         super::admin::revoke,

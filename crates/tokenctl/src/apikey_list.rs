@@ -1,0 +1,94 @@
+//! `tokenctl key list`: one page of the key records `key mint` wrote (JSON Lines),
+//! filtered and in the admin API's order, through token-core's own listing
+//! ([`KeyStore::list_page`] over a memory store), so the filters, the order and the
+//! cursors are the library's.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+use token_core::apikey::{ApiKeyError, ApiKeyErrorKind, KeyFilter, KeyRecord, PageCursor};
+use token_core::backend::{KeyStore, MemoryKeyStore};
+
+use crate::block_on::block_on;
+use crate::failure::Failure;
+use crate::{KeyListArgs, io};
+
+/// A refusal of token-core's rules, named by its flag.
+fn usage(e: &ApiKeyError) -> Failure {
+    match e.kind() {
+        ApiKeyErrorKind::InvalidInput { field, rule } => Failure::usage(format_args!(
+            "invalid --{}: {rule}",
+            field.replace('_', "-")
+        )),
+        _ => Failure::usage(format_args!("cannot list: {e} ({})", e.code())),
+    }
+}
+
+/// Prints one page: a JSON object per key (never its hash), and `next: --cursor C` on
+/// standard error when more follow.
+pub(crate) fn list(args: &KeyListArgs) -> Result<(), Failure> {
+    let limit = token_core::apikey::checked_limit(args.limit).map_err(|e| usage(&e))?;
+    let mut filter = KeyFilter::new();
+    if let Some(owner) = &args.owner {
+        filter = filter.owner(owner);
+    }
+    if let Some(status) = &args.status {
+        filter = filter.status(status.parse().map_err(|e| usage(&e))?);
+    }
+    if let Some(prefix) = &args.name_prefix {
+        filter = filter.name_prefix(prefix);
+    }
+    if let Some(tenant) = &args.tenant {
+        filter = filter.tenant(Some(tenant));
+    }
+    let after = args
+        .cursor
+        .as_deref()
+        .map(str::parse::<PageCursor>)
+        .transpose()
+        .map_err(|e| usage(&e))?;
+    let store = load(args)?;
+    let page = block_on(store.list_page(&filter, after.as_ref(), limit))
+        .map_err(|e| Failure::usage(format_args!("cannot list: {e}")))?;
+    for record in &page.records {
+        io::print(&view(record)?)?;
+    }
+    if let Some(next) = &page.next {
+        io::print_stderr(&format!("next: --cursor {}", next.encode()))?;
+    }
+    Ok(())
+}
+
+/// The records of the file, the last of each id winning, in a memory store.
+fn load(args: &KeyListArgs) -> Result<MemoryKeyStore, Failure> {
+    let shown = args.from.display();
+    let bytes = io::read_file(&args.from)?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| Failure::usage(format_args!("{shown} is not UTF-8")))?;
+    let mut records: HashMap<String, KeyRecord> = HashMap::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record: KeyRecord = serde_json::from_str(line).map_err(|e| {
+            Failure::usage(format_args!("{shown}:{}: not a key record: {e}", n + 1))
+        })?;
+        records.insert(record.id.clone(), record);
+    }
+    let store = MemoryKeyStore::new();
+    for record in records.into_values() {
+        block_on(store.insert(record)).map_err(|e| Failure::usage(format_args!("{shown}: {e}")))?;
+    }
+    Ok(store)
+}
+
+/// A record as one line of JSON, without its hash.
+fn view(record: &KeyRecord) -> Result<String, Failure> {
+    let mut value = serde_json::to_value(record)
+        .map_err(|e| Failure::usage(format_args!("cannot print a key record: {e}")))?;
+    if let Value::Object(map) = &mut value {
+        map.remove("hash");
+        map.remove("version");
+    }
+    Ok(value.to_string())
+}
