@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use arrayvec::ArrayString;
+
 use crate::decision::{Outcome, RateLimitDecision, RefusalReason};
 use crate::key::LimitName;
 use crate::quota::Quota;
@@ -44,10 +46,10 @@ fn ceil_secs(d: Duration) -> u64 {
 
 /// A header value being written: on the stack, never longer than [`Line::CAP`] (the
 /// longest field is `RateLimit`: a 32-byte class name, two quotes, two `u64`s and their
-/// separators, 80 bytes).
+/// separators, 80 bytes). An `ArrayString` is always valid UTF-8, so reading the line
+/// back costs no validation.
 struct Line {
-    buf: [u8; Line::CAP],
-    len: usize,
+    buf: ArrayString<{ Line::CAP }>,
 }
 
 impl Line {
@@ -55,16 +57,20 @@ impl Line {
 
     fn new() -> Self {
         Line {
-            buf: [0; Line::CAP],
-            len: 0,
+            buf: ArrayString::new(),
         }
     }
 
     fn push(&mut self, s: &str) -> &mut Self {
-        // Every caller's input is bounded (see `CAP`); a longer one is cut, not a panic.
-        let n = s.len().min(Line::CAP - self.len);
-        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
-        self.len += n;
+        // Every caller's input is bounded (see `CAP`); a longer one is cut on a
+        // character boundary, not a panic.
+        if self.buf.try_push_str(s).is_err() {
+            let mut n = self.buf.remaining_capacity();
+            while !s.is_char_boundary(n) {
+                n -= 1;
+            }
+            let _ = self.buf.try_push_str(&s[..n]);
+        }
         self
     }
 
@@ -73,13 +79,12 @@ impl Line {
     }
 
     fn as_str(&self) -> &str {
-        // Only whole `&str`s (ASCII here) are pushed, so this never fails.
-        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
+        self.buf.as_str()
     }
 
     /// Each writer below starts the line afresh: one buffer serves every field.
     fn policy(&mut self, name: LimitName, quota: &Quota) -> &str {
-        self.len = 0;
+        self.buf.clear();
         self.push("\"")
             .push(name.as_str())
             .push("\";q=")
@@ -90,7 +95,7 @@ impl Line {
     }
 
     fn state(&mut self, name: LimitName, remaining: u64, reset_secs: u64) -> &str {
-        self.len = 0;
+        self.buf.clear();
         self.push("\"")
             .push(name.as_str())
             .push("\";r=")
@@ -101,7 +106,7 @@ impl Line {
     }
 
     fn number(&mut self, n: u64) -> &str {
-        self.len = 0;
+        self.buf.clear();
         self.num(n).as_str()
     }
 }
@@ -210,7 +215,7 @@ mod tests {
         let quota = Quota::new(u32::MAX, crate::Period::Day).expect("quota");
         let mut line = Line::new();
         let text = line.policy(name, &quota).to_owned();
-        assert!(line.len < Line::CAP, "{text}");
+        assert!(line.as_str().len() < Line::CAP, "{text}");
         assert_eq!(
             text,
             format!("\"{}\";q={};w=86400", "c".repeat(32), u32::MAX)
@@ -218,7 +223,11 @@ mod tests {
         let mut full = Line::new();
         full.number(u64::MAX);
         full.push(&"x".repeat(200));
-        assert_eq!(full.len, Line::CAP);
+        assert_eq!(full.as_str().len(), Line::CAP);
+        // A cut never splits a character.
+        let mut wide = Line::new();
+        wide.push(&"x".repeat(Line::CAP - 1)).push("é");
+        assert_eq!(wide.as_str(), "x".repeat(Line::CAP - 1));
     }
 
     #[test]

@@ -10,6 +10,8 @@ use token_core::backend::{KeyStore, MemoryKeyStore};
 use token_core::{Authenticator, Cidr};
 use token_ratelimit::backend::{LimitStore, LocalStore};
 use token_ratelimit::{HeaderStyle, Limiter};
+
+use super::rate_headers::RateHeaders;
 use token_scopes::{Policy, Requirement, Scope};
 use tower_layer::Layer;
 
@@ -70,7 +72,7 @@ pub(crate) struct Config<K, L> {
     pub(crate) allow_query_credentials: bool,
     pub(crate) limiter: Option<Limiter<L>>,
     pub(crate) anonymous_ipv6_prefix: u8,
-    pub(crate) header_style: HeaderStyle,
+    pub(crate) rate_headers: RateHeaders,
     pub(crate) auditor: Option<Auditor>,
     pub(crate) audit_public: bool,
     #[cfg(feature = "remote-jwks")]
@@ -109,7 +111,7 @@ impl<K: KeyStore> AuthLayer<K> {
                 allow_query_credentials: false,
                 limiter: None,
                 anonymous_ipv6_prefix: DEFAULT_ANONYMOUS_IPV6_PREFIX,
-                header_style: HeaderStyle::Ietf,
+                rate_headers: RateHeaders::new(HeaderStyle::Ietf),
                 auditor: None,
                 audit_public: false,
                 #[cfg(feature = "remote-jwks")]
@@ -299,7 +301,7 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
                 allow_query_credentials: c.allow_query_credentials,
                 limiter: Some(limiter),
                 anonymous_ipv6_prefix: c.anonymous_ipv6_prefix,
-                header_style: c.header_style,
+                rate_headers: c.rate_headers,
                 auditor: c.auditor,
                 audit_public: c.audit_public,
                 #[cfg(feature = "remote-jwks")]
@@ -320,7 +322,7 @@ impl<K: KeyStore, L: LimitStore> AuthLayerBuilder<K, L> {
 
     /// Also sends the legacy `X-RateLimit-Limit/Remaining/Reset` fields.
     pub fn legacy_rate_limit_headers(mut self) -> Self {
-        self.config.header_style = HeaderStyle::IetfAndLegacy;
+        self.config.rate_headers = RateHeaders::new(HeaderStyle::IetfAndLegacy);
         self
     }
 

@@ -23,6 +23,7 @@ mod future;
 pub(crate) mod layer;
 mod limit;
 mod pipeline;
+mod rate_headers;
 pub(crate) mod refusal;
 pub(crate) mod respond;
 mod service;

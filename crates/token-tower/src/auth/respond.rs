@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
-use http::{HeaderName, HeaderValue, Response, StatusCode};
+use http::{HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use token_scopes::{Requirement, Scope};
 
@@ -172,27 +172,6 @@ impl Settings {
     }
 }
 
-/// The rate-limit field names as header names, without parsing them per response.
-/// The names are those [`HeaderStyle`](token_ratelimit::HeaderStyle) documents.
-fn rate_header(name: &str) -> Option<HeaderName> {
-    // `from_static` in a const is checked at compile time; a match builds only the one
-    // name it returns.
-    const POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
-    const LIMIT: HeaderName = HeaderName::from_static("ratelimit");
-    const X_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
-    const X_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
-    const X_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
-    Some(match name {
-        "ratelimit-policy" => POLICY,
-        "ratelimit" => LIMIT,
-        "retry-after" => http::header::RETRY_AFTER,
-        "x-ratelimit-limit" => X_LIMIT,
-        "x-ratelimit-remaining" => X_REMAINING,
-        "x-ratelimit-reset" => X_RESET,
-        other => return HeaderName::try_from(other).ok(),
-    })
-}
-
 /// An empty 500: what the audit trail records when the inner service failed, and the
 /// answer to a future polled after it completed.
 pub(crate) fn internal_error() -> Response<Full<Bytes>> {
@@ -211,12 +190,7 @@ impl<K, L> Config<K, L> {
         started: Instant,
     ) {
         if let Some(decision) = &outcome.rate {
-            let headers = response.headers_mut();
-            decision.each_header(self.header_style, |name, value| {
-                if let (Some(name), Ok(value)) = (rate_header(name), HeaderValue::from_str(value)) {
-                    headers.insert(name, value);
-                }
-            });
+            self.rate_headers.add(decision, response.headers_mut());
         }
         tracing::debug!(
             allowed = outcome.result.is_ok(),
