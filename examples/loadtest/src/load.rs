@@ -18,6 +18,8 @@ pub(crate) struct Measured {
     pub(crate) elapsed: Duration,
     /// Latencies in microseconds, unsorted.
     pub(crate) latencies: Vec<u32>,
+    /// Paced only: how late the driver sent each request after its scheduled time, µs.
+    pub(crate) late: Vec<u32>,
     /// The server process's CPU time (all threads, user + system) meanwhile.
     pub(crate) cpu_nanos: u64,
     /// The part of it spent in user mode (10 ms resolution).
@@ -83,10 +85,23 @@ pub(crate) async fn drive(
         all.requests += m.requests;
         all.errors += m.errors;
         all.latencies.extend(m.latencies);
+        all.late.extend(m.late);
     }
     all.elapsed = started.elapsed();
     Ok(all)
 }
+
+/// When a request's latency starts. Paced, at its scheduled send time, not the time
+/// it actually went out: a server that falls behind delays the sends that follow, and
+/// timing from the late send would leave that wait out (coordinated omission).
+/// Unpaced (closed loop), a request is due when the previous answer arrived, so it
+/// is timed from its send.
+#[derive(Clone, Copy)]
+struct Due(Option<Instant>);
+
+
+/// How close to a paced request's slot the driver stops sleeping and yields instead.
+const SPIN: Duration = Duration::from_millis(2);
 
 /// One connection's schedule and tally, whichever client sends.
 struct Schedule {
@@ -110,21 +125,48 @@ impl Schedule {
         }
     }
 
-    /// Waits for the next request's slot; `false` once the time is up.
-    async fn next(&mut self) -> bool {
+    /// Waits for the next request's slot; `None` once the time is up.
+    async fn next(&mut self) -> Option<Due> {
         if Instant::now() >= self.deadline {
-            return false;
+            return None;
         }
-        if let Some(interval) = self.pace {
-            self.next += interval;
-            tokio::time::sleep_until(self.next.into()).await;
+        match self.pace {
+            Some(interval) => {
+                self.next += interval;
+                // tokio's timer fires up to a millisecond late: sleep to within
+                // `SPIN` of the slot, then yield until it comes, so the driver's own
+                // lateness stays small against what it measures.
+                if let Some(coarse) = self.next.checked_sub(SPIN) {
+                    tokio::time::sleep_until(coarse.into()).await;
+                }
+                while Instant::now() < self.next {
+                    tokio::task::yield_now().await;
+                }
+                Some(Due(Some(self.next)))
+            }
+            None => Some(Due(None)),
         }
-        true
     }
 
-    /// Counts a request sent at `sent` whose response was (or was not) a 2xx.
-    fn record(&mut self, sent: Instant, ok: bool) {
-        let micros = u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX);
+    /// Called just before a request is written: the time its latency counts from.
+    /// Paced, also notes how late the driver sends it (its own timer and scheduling),
+    /// which the paced latencies include.
+    fn start(&mut self, due: Due) -> Instant {
+        let now = Instant::now();
+        match due.0 {
+            Some(scheduled) => {
+                let late = now.saturating_duration_since(scheduled).as_micros();
+                self.m.late.push(u32::try_from(late).unwrap_or(u32::MAX));
+                scheduled
+            }
+            None => now,
+        }
+    }
+
+    /// Counts a request timed from `start` ([`Schedule::start`]) whose response was
+    /// (or was not) a 2xx.
+    fn record(&mut self, start: Instant, ok: bool) {
+        let micros = u32::try_from(start.elapsed().as_micros()).unwrap_or(u32::MAX);
         self.m.latencies.push(micros);
         self.m.requests += 1;
         if !ok {
@@ -147,8 +189,8 @@ async fn raw(
     stream.set_nodelay(true)?;
     let request = format!("GET /hello HTTP/1.1\r\nhost: 127.0.0.1\r\n{header}: {value}\r\n\r\n");
     let mut buf = vec![0u8; 16 * 1024];
-    while schedule.next().await {
-        let t = Instant::now();
+    while let Some(due) = schedule.next().await {
+        let t = schedule.start(due);
         stream.write_all(request.as_bytes()).await?;
         let mut filled = 0;
         let (status, body_end) = loop {
@@ -212,13 +254,13 @@ async fn one(
         .await
         .map_err(std::io::Error::other)?;
     tokio::spawn(conn);
-    while schedule.next().await {
+    while let Some(due) = schedule.next().await {
         let request = Request::get("/hello")
             .header("host", "127.0.0.1")
             .header(header, value)
             .body(Empty::<Bytes>::new())
             .map_err(std::io::Error::other)?;
-        let t = Instant::now();
+        let t = schedule.start(due);
         sender.ready().await.map_err(std::io::Error::other)?;
         let response = sender
             .send_request(request)

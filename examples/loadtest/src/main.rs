@@ -40,6 +40,8 @@ struct Args {
     #[arg(long, value_enum, default_value = "hyper")]
     client: load::Client,
     /// Offer this many requests/s in all instead of as many as the server answers.
+    /// Latency then counts from each request's scheduled send time, not its actual
+    /// one, so a server that falls behind is not flattered (coordinated omission).
     #[arg(long)]
     rate: Option<u32>,
     /// Rounds: each drives every server once, in alternating order.
@@ -157,6 +159,12 @@ fn main() -> std::io::Result<()> {
         }
     }
     drop(servers);
+    if let Some(rate) = args.rate {
+        println!(
+            "paced at {rate} requests/s in all: latency counts from each request's scheduled \
+             send time, so waiting behind a slow answer is included (no coordinated omission)"
+        );
+    }
     report::print(&variants, &runs);
     Ok(())
 }

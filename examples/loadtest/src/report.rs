@@ -85,6 +85,26 @@ pub(crate) fn print(variants: &[Variant], runs: &[Vec<Measured>]) {
             }
         );
     }
+    print_lateness(variants, runs);
+}
+
+/// Paced runs: how late the driver itself sent requests (its timer and scheduling).
+/// The paced latencies include it, so a row's latency is only the server's when this
+/// is small against it.
+fn print_lateness(variants: &[Variant], runs: &[Vec<Measured>]) {
+    for (variant, rounds) in variants.iter().zip(runs) {
+        let mut late: Vec<u32> = rounds.iter().flat_map(|m| m.late.iter().copied()).collect();
+        if late.is_empty() {
+            continue;
+        }
+        late.sort_unstable();
+        println!(
+            "  driver lateness, {}: p50 {} µs, p99 {} µs (included in its latencies)",
+            variant.label(),
+            percentile(&late, 500),
+            percentile(&late, 990)
+        );
+    }
 }
 
 #[cfg(test)]
