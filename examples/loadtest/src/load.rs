@@ -99,7 +99,6 @@ pub(crate) async fn drive(
 #[derive(Clone, Copy)]
 struct Due(Option<Instant>);
 
-
 /// How close to a paced request's slot the driver stops sleeping and yields instead.
 const SPIN: Duration = Duration::from_millis(2);
 
