@@ -62,6 +62,13 @@ impl<'a> Operator<'a> {
         scopes.is_subset_keeping_exact(self.principal.scopes(), self.cross_tenant)
     }
 
+    /// The keys the operator may revoke in bulk, as a value a store can judge in its
+    /// own write ([`KeyStore::revoke_matching`](crate::backend::KeyStore::revoke_matching)):
+    /// the same rule as [`Operator::covers`].
+    pub fn cover(&self) -> super::ScopeCover {
+        super::ScopeCover::new(self.principal.scopes().clone(), self.cross_tenant.clone())
+    }
+
     /// Whether the operator may see the key.
     pub fn sees(&self, record: &KeyRecord) -> bool {
         self.crosses_tenants() || record.tenant.as_deref() == self.principal.tenant()

@@ -69,6 +69,14 @@ impl RouteError {
         }
     }
 
+    /// This problem with another `detail` (a refusal or an OAuth error unchanged).
+    pub(crate) fn with_detail(mut self, new: String) -> Self {
+        if let RouteError::Problem { detail, .. } = &mut self {
+            *detail = new;
+        }
+        self
+    }
+
     fn render(&self, shared: &Shared) -> Response {
         match self {
             RouteError::Refused(r) => shared.0.refusal(r).map(axum::body::Body::new),
