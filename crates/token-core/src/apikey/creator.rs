@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use super::attrs;
 use super::{
     ApiKeyError, ApiKeyErrorKind, ApiKeySecret, ApiKeys, CreatorLimit, KeyRecord, KeyStatus,
     KeyStore, NewKey,
@@ -18,7 +19,8 @@ impl NewKey {
     ///   creator's;
     /// - the creator is not metered (a new key could not be held to its balance);
     /// - it carries the creator's rate-limit override, exactly (but see
-    ///   [`ApiKeys::create_as`] for an operator without one).
+    ///   [`ApiKeys::create_as`]: an operator holding the cross-tenant scope chooses
+    ///   a plan).
     pub(super) fn bounded_by(mut self, creator: &Principal, now: i64) -> Result<Self, ApiKeyError> {
         let beyond = |limit| Err(ApiKeyErrorKind::ExceedsCreator(limit).into());
         if !self.scopes.is_subset(creator.scopes()) {
@@ -78,6 +80,7 @@ impl<S: KeyStore> ApiKeys<S> {
         spec: NewKey,
         plan: Option<String>,
     ) -> Result<(ApiKeySecret, KeyRecord), ApiKeyError> {
+        let plan = plan.as_deref().map(attrs::checked_rate_limit).transpose()?;
         let spec = self.checked(spec)?;
         let mut spec = spec.bounded_by(creator, self.now())?.owner(creator.id());
         if plan.is_some() {

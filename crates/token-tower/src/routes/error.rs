@@ -115,7 +115,8 @@ impl From<ApiKeyError> for RouteError {
             ApiKeyErrorKind::WouldWiden
             | ApiKeyErrorKind::ExceedsCreator(_)
             | ApiKeyErrorKind::TenantMismatch
-            | ApiKeyErrorKind::WouldExtend => StatusCode::FORBIDDEN,
+            | ApiKeyErrorKind::WouldExtend
+            | ApiKeyErrorKind::OwnLimits => StatusCode::FORBIDDEN,
             ApiKeyErrorKind::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             // A change to a key that can no longer change.
             ApiKeyErrorKind::Invalid(_) | ApiKeyErrorKind::Expired => StatusCode::CONFLICT,
