@@ -1008,3 +1008,91 @@ async fn a_bulk_revocation_the_store_breaks_off_answers_503_and_audits_what_it_r
     assert_eq!(events[1].outcome(), token_audit::Outcome::Allowed);
     assert_eq!(events[1].counted(), Some(2));
 }
+
+#[tokio::test]
+async fn no_admin_key_raises_its_own_limits_and_plans_need_the_cross_tenant_scope() {
+    let app = app().await;
+    let own = format!("/admin/keys/{}", app.admin_id);
+    // The platform admin (it holds admin:tenants) may not touch its own limits.
+    for body in [
+        json!({"rate_limit": "1000000/second"}),
+        json!({"credits": {"remaining": u64::MAX}}),
+    ] {
+        let a = app.call("PATCH", &own, &app.admin, &body).await;
+        assert_eq!(
+            (a.status, a.code()),
+            (StatusCode::FORBIDDEN, "own_limits".into()),
+            "{body}"
+        );
+    }
+    // Nor those of its successor, rotated in with a grace period.
+    let rotated = app
+        .call("POST", &format!("{own}/rotate"), &app.admin, &json!({"grace": 600}))
+        .await;
+    let successor = json(&rotated)["id"].as_str().unwrap().to_owned();
+    let a = app
+        .call(
+            "PATCH",
+            &format!("/admin/keys/{successor}"),
+            &app.admin,
+            &json!({"rate_limit": "1000000/second"}),
+        )
+        .await;
+    assert_eq!(a.code(), "own_limits");
+    // A metered admin key refills nothing, its own balance least of all.
+    let (metered, metered_id) = {
+        let spec = NewKey::new("metered", "admin:keys read:reports".parse().unwrap())
+            .tenant("acme")
+            .credits(token_core::apikey::Credits::fixed(5));
+        let (secret, record) = app.keys.mint(spec).await.unwrap();
+        (secret.expose_secret().to_owned(), record.id)
+    };
+    let (_, other) = app.owned("app-1", "other", "acme").await;
+    for id in [&metered_id, &other] {
+        let a = app
+            .call(
+                "PATCH",
+                &format!("/admin/keys/{id}"),
+                &metered,
+                &json!({"credits": {"remaining": u64::MAX}}),
+            )
+            .await;
+        assert_eq!(
+            (a.status, a.code()),
+            (StatusCode::FORBIDDEN, "creator_metered".into())
+        );
+    }
+    // A tenant admin hands out and sets only its own override (none): a plan is the
+    // platform operator's.
+    let (tenant_admin, _) = app
+        .keys
+        .mint(NewKey::new("acme admin", "admin:keys read:reports".parse().unwrap()).tenant("acme"))
+        .await
+        .unwrap();
+    let ta = tenant_admin.expose_secret();
+    let planned = app
+        .call("POST", "/admin/keys", ta, &with("rate_limit", json!("1000/second")))
+        .await;
+    assert_eq!(
+        (planned.status, planned.code()),
+        (StatusCode::FORBIDDEN, "rate_limit_override".into())
+    );
+    let patched = app
+        .call(
+            "PATCH",
+            &format!("/admin/keys/{other}"),
+            ta,
+            &json!({"rate_limit": "1000/second"}),
+        )
+        .await;
+    assert_eq!(patched.code(), "rate_limit_override");
+    let by_platform = app
+        .call(
+            "PATCH",
+            &format!("/admin/keys/{other}"),
+            &app.admin,
+            &json!({"rate_limit": "1000/second"}),
+        )
+        .await;
+    assert_eq!(by_platform.status, StatusCode::OK, "{}", by_platform.body);
+}

@@ -295,7 +295,7 @@ fn with_secret(body: impl Serialize) -> Response {
         (status = 200, description = "A retry with the same `Idempotency-Key` and body: the key first minted, without its secret (`Idempotent-Replayed: true`).", body = ReplayedKey<'_>,
             headers(("Idempotent-Replayed" = String, description = "`true`: this answers an earlier request."))),
         (status = 400, description = "A body that does not parse, or a value that breaks a rule (`field` and `rule` name it).", body = Problem<'_>, content_type = "application/problem+json"),
-        (status = 403, description = "The key would exceed its creator (`scope_widening`, `outlives_creator`, `network_widening`, `creator_metered`, `rate_limit_override`, `tenant_mismatch`), or the admin scope is missing.", body = Problem<'_>, content_type = "application/problem+json"),
+        (status = 403, description = "The key would exceed its creator (`scope_widening`, `outlives_creator`, `network_widening`, `creator_metered`, `tenant_mismatch`), or carry an override other than yours without the cross-tenant scope (`rate_limit_override`), or the admin scope is missing.", body = Problem<'_>, content_type = "application/problem+json"),
         (status = 409, description = "The first request with this `Idempotency-Key` is still being answered (`idempotency_in_progress`).", body = Problem<'_>, content_type = "application/problem+json"),
         (status = 422, description = "This `Idempotency-Key` was used with another body (`idempotency_key_reused`).", body = Problem<'_>, content_type = "application/problem+json"),
     )
@@ -420,7 +420,7 @@ async fn show<K: KeyStore>(
     responses(
         (status = 200, description = "The changed key.", body = KeyView<'_>),
         (status = 400, description = "A body that does not parse, or a value that breaks a rule.", body = Problem<'_>, content_type = "application/problem+json"),
-        (status = 403, description = "The change would widen the key (`scope_widening`, `network_widening`), extend it (`expiry_extension`), or give it an override other than yours (`rate_limit_override`).", body = Problem<'_>, content_type = "application/problem+json"),
+        (status = 403, description = "The change would widen the key (`scope_widening`, `network_widening`), extend it (`expiry_extension`), give it an override other than yours without the cross-tenant scope (`rate_limit_override`), change credits as a metered caller (`creator_metered`), or change the rate limit or credits of your own key or rotation line (`own_limits`).", body = Problem<'_>, content_type = "application/problem+json"),
         (status = 404, description = "No such key, or one of another tenant.", body = Problem<'_>, content_type = "application/problem+json"),
         (status = 409, description = "The key can no longer change (expired).", body = Problem<'_>, content_type = "application/problem+json"),
     )
