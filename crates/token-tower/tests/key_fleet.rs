@@ -1096,3 +1096,33 @@ async fn no_admin_key_raises_its_own_limits_and_plans_need_the_cross_tenant_scop
         .await;
     assert_eq!(by_platform.status, StatusCode::OK, "{}", by_platform.body);
 }
+
+#[tokio::test]
+async fn the_idempotency_window_runs_on_the_key_services_clock_by_default() {
+    let clock = ManualClock::new(NOW);
+    let keys = ApiKeys::builder(MemoryKeyStore::new(), KeyFormat::new("tk_live").unwrap())
+        .clock(Arc::new(clock.clone()))
+        .build();
+    // No `.clock(...)`: the router takes the key service's.
+    let router = KeyAdmin::new(keys.clone())
+        .router()
+        .layer(AuthLayer::builder(Authenticator::new().api_keys(keys.clone()), policy()).build());
+    let (admin, _) = keys
+        .mint(NewKey::new("admin", "admin:keys read:reports".parse().unwrap()))
+        .await
+        .unwrap();
+    let post = || {
+        let mut r = App::request("POST", "/admin/keys", admin.expose_secret())
+            .header("idempotency-key", "nightly")
+            .body(Body::from(base().to_string()))
+            .unwrap();
+        r.extensions_mut()
+            .insert(token_tower::PeerAddr("127.0.0.1:9".parse().unwrap()));
+        let router = router.clone();
+        async move { answer(router.oneshot(r).await.unwrap()).await }
+    };
+    assert_eq!(post().await.status, StatusCode::CREATED);
+    assert_eq!(post().await.status, StatusCode::OK, "a retry within the window");
+    clock.advance_secs(86_400);
+    assert_eq!(post().await.status, StatusCode::CREATED, "a day later: new");
+}

@@ -486,6 +486,13 @@ impl<S: KeyStore> ApiKeys<S> {
         .await
     }
 
+    /// The clock the service reads (the one given to [`ApiKeysBuilder::clock`]), for
+    /// front ends whose own timing must agree with the keys' (idempotency windows,
+    /// answers that say when a grace period ends).
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
     /// The service's clock, now.
     pub(super) fn now(&self) -> i64 {
         self.inner.clock.now()
