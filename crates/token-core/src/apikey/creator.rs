@@ -14,13 +14,15 @@ impl NewKey {
     /// This key as `creator` may make it at `now`, or the limit it would escape:
     ///
     /// - scopes within the creator's ([`ApiKeyErrorKind::WouldWiden`]);
-    /// - it expires no later than the creator; without a `ttl` it expires with it;
+    /// - it expires no later than the creator; without a `ttl` or an `expires_at` it
+    ///   expires with it (at the creator's expiry, however far away);
     /// - its networks are within the creator's; without networks it gets the
     ///   creator's;
     /// - the creator is not metered (a new key could not be held to its balance);
     /// - it carries the creator's rate-limit override, exactly (but see
     ///   [`ApiKeys::create_as`]: an operator holding the cross-tenant scope chooses
     ///   a plan).
+    /// `self` must be [checked](ApiKeys::checked) (its expiry absolute).
     pub(super) fn bounded_by(mut self, creator: &Principal, now: i64) -> Result<Self, ApiKeyError> {
         let beyond = |limit| Err(ApiKeyErrorKind::ExceedsCreator(limit).into());
         if !self.scopes.is_subset(creator.scopes()) {
@@ -29,13 +31,14 @@ impl NewKey {
         if creator.is_metered() {
             return beyond(CreatorLimit::Metering);
         }
+        // `self` is checked: its expiry is absolute, so it is compared as it will be
+        // stored, never re-derived from a ttl later.
         if let Some(end) = creator.expires_at() {
-            let left = end.saturating_sub(now);
-            match self.ttl_secs {
-                _ if left <= 0 => return beyond(CreatorLimit::Lifetime),
-                Some(ttl) if ttl > left => return beyond(CreatorLimit::Lifetime),
+            match self.expires_at {
+                _ if end <= now => return beyond(CreatorLimit::Lifetime),
+                Some(at) if at > end => return beyond(CreatorLimit::Lifetime),
                 Some(_) => {}
-                None => self.ttl_secs = Some(left),
+                None => self.expires_at = Some(end),
             }
         }
         let outer = creator.networks();
@@ -86,7 +89,8 @@ impl<S: KeyStore> ApiKeys<S> {
         if plan.is_some() {
             spec.rate_limit = plan;
         }
-        self.mint(spec).await
+        // Checked once: a second check would turn the expiry back into a ttl.
+        self.mint_record(spec, None).await
     }
 
     /// Revokes a key and every key it created, at any depth: keys whose `owner` is the
