@@ -81,9 +81,13 @@ fn keys(store: Flaky) -> (ApiKeys<Flaky>, ManualClock) {
 }
 
 fn admin() -> Principal {
-    Principal::builder("op", PrincipalKind::AccessToken, "admin:keys read:r".parse().unwrap())
-        .tenant(Some("a".to_owned()))
-        .build()
+    Principal::builder(
+        "op",
+        PrincipalKind::AccessToken,
+        "admin:keys read:r".parse().unwrap(),
+    )
+    .tenant(Some("a".to_owned()))
+    .build()
 }
 
 fn cross() -> Scope {
@@ -108,9 +112,13 @@ async fn a_store_failing_midway_leaves_what_it_revoked_refused_and_reported() {
         minted.push(owned(&keys, "app", "read:r").await);
     }
     // A child of the first key: the cascade must reach it on the retry.
-    let first = Principal::builder(&minted[0].1, PrincipalKind::ApiKey, "read:r".parse().unwrap())
-        .tenant(Some("a".to_owned()))
-        .build();
+    let first = Principal::builder(
+        &minted[0].1,
+        PrincipalKind::ApiKey,
+        "read:r".parse().unwrap(),
+    )
+    .tenant(Some("a".to_owned()))
+    .build();
     let (child, _) = keys
         .mint_for(&first, NewKey::new("child", "read:r".parse().unwrap()))
         .await
@@ -128,7 +136,11 @@ async fn a_store_failing_midway_leaves_what_it_revoked_refused_and_reported() {
         .unwrap_err();
     assert_eq!(e.kind(), ApiKeyErrorKind::StoreUnavailable);
     let done: Vec<&str> = e.done().revoked.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(done, [&minted[0].1, &minted[1].1], "two revoked before the third write failed");
+    assert_eq!(
+        done,
+        [&minted[0].1, &minted[1].1],
+        "two revoked before the third write failed"
+    );
     assert!(e.to_string().contains("after revoking 2 keys"), "{e}");
     for (secret, id) in &minted {
         let answer = keys.verify(secret).await;
@@ -218,7 +230,10 @@ async fn the_memory_store_judges_the_cover_in_its_one_write() {
             .unwrap();
     }
     let filter = KeyFilter::new().owner("app");
-    let refused = keys.store().revoke_matching(&filter, &cover, NOW, "x").await;
+    let refused = keys
+        .store()
+        .revoke_matching(&filter, &cover, NOW, "x")
+        .await;
     assert!(refused.revoked.is_empty());
     assert!(matches!(
         refused.stopped,
@@ -233,7 +248,10 @@ async fn the_memory_store_judges_the_cover_in_its_one_write() {
         .find(|r| r.scopes.to_string().contains("write:w"))
         .unwrap();
     keys.revoke(&wide.id, "by hand").await.unwrap();
-    let done = keys.store().revoke_matching(&filter, &cover, NOW, "x").await;
+    let done = keys
+        .store()
+        .revoke_matching(&filter, &cover, NOW, "x")
+        .await;
     assert!(done.stopped.is_none());
     assert_eq!(done.revoked.len(), 2);
 }

@@ -251,27 +251,42 @@ async fn a_created_key_ends_exactly_when_asked_or_with_its_creator_however_slow_
         .build();
     let creator = admin("read:x").expires_at(Some(NOW + 100)).build();
     let inherited = keys.mint_for(&creator, spec("read:x")).await.unwrap().1;
-    assert_eq!(inherited.expires_at, Some(NOW + 100), "never past the creator");
+    assert_eq!(
+        inherited.expires_at,
+        Some(NOW + 100),
+        "never past the creator"
+    );
     let asked = keys
         .mint_for(&creator, spec("read:x").expires_at(NOW + 90))
         .await
         .unwrap()
         .1;
-    assert_eq!(asked.expires_at, Some(NOW + 90), "never past the expiry asked for");
+    assert_eq!(
+        asked.expires_at,
+        Some(NOW + 90),
+        "never past the expiry asked for"
+    );
     let ttl = keys
         .mint_for(&creator, spec("read:x").ttl_secs(60))
         .await
         .unwrap()
         .1;
     let ends = ttl.expires_at.unwrap();
-    assert!(ends <= ttl.created_at + 60, "a ttl counts from no later than minting");
+    assert!(
+        ends <= ttl.created_at + 60,
+        "a ttl counts from no later than minting"
+    );
     // A creator whose life was extended past ten years hands its expiry on: no
     // `ttl` refusal for a ttl nobody sent.
     let (long_keys, _) = keys_at(NOW);
     let long_lived = admin("read:x")
         .expires_at(Some(NOW + 20 * 365 * 86_400))
         .build();
-    let child = long_keys.mint_for(&long_lived, spec("read:x")).await.unwrap().1;
+    let child = long_keys
+        .mint_for(&long_lived, spec("read:x"))
+        .await
+        .unwrap()
+        .1;
     assert_eq!(child.expires_at, Some(NOW + 20 * 365 * 86_400));
 }
 

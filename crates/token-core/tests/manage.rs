@@ -374,7 +374,10 @@ async fn bulk_revocation_takes_an_owner_or_a_tenant_and_the_next_check_refuses()
     // Another tenant: its own admin, or the cross-tenant scope.
     let t = BulkSelector::Tenant("b".into());
     assert_eq!(
-        keys.revoke_matching_as(op, &t, "x").await.unwrap_err().kind(),
+        keys.revoke_matching_as(op, &t, "x")
+            .await
+            .unwrap_err()
+            .kind(),
         ApiKeyErrorKind::TenantMismatch
     );
     let done = keys
@@ -405,7 +408,10 @@ async fn bulk_revocation_takes_an_owner_or_a_tenant_and_the_next_check_refuses()
 /// A key minted with `spec`, and the principal it verifies as.
 async fn key_principal(keys: &ApiKeys<MemoryKeyStore>, spec: NewKey) -> (Principal, String) {
     let (secret, record) = keys.mint(spec).await.unwrap();
-    (keys.verify(secret.expose_secret()).await.unwrap(), record.id)
+    (
+        keys.verify(secret.expose_secret()).await.unwrap(),
+        record.id,
+    )
 }
 
 #[tokio::test]
@@ -420,7 +426,10 @@ async fn a_metered_operator_changes_no_credits_not_even_on_its_own_line() {
     let refill = || KeyUpdate::new().credits(CreditPlan::fixed(u64::MAX));
     for id in [own.as_str(), other.id.as_str()] {
         assert_eq!(
-            kind(keys.update_as(Operator::new(&metered, &x), id, refill()).await),
+            kind(
+                keys.update_as(Operator::new(&metered, &x), id, refill())
+                    .await
+            ),
             ApiKeyErrorKind::ExceedsCreator(CreatorLimit::Metering),
             "{id}"
         );
@@ -437,9 +446,13 @@ async fn a_metered_operator_changes_no_credits_not_even_on_its_own_line() {
     // Two verifications took two credits; no refill got in.
     assert_eq!(keys.get(&own).await.unwrap().credits.unwrap().remaining, 8);
     // Other changes are still its to make.
-    keys.update_as(Operator::new(&metered, &x), &other.id, KeyUpdate::new().name("n"))
-        .await
-        .unwrap();
+    keys.update_as(
+        Operator::new(&metered, &x),
+        &other.id,
+        KeyUpdate::new().name("n"),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -484,23 +497,34 @@ async fn a_plan_other_than_the_operators_own_needs_the_cross_tenant_scope() {
     let tenant_admin = who("admin:keys read:r", Some("a"));
     let op = Operator::new(&tenant_admin, &x);
     assert_eq!(
-        kind(keys.create_as(op, spec("read:r").rate_limit("1000/second")).await),
+        kind(
+            keys.create_as(op, spec("read:r").rate_limit("1000/second"))
+                .await
+        ),
         ApiKeyErrorKind::ExceedsCreator(CreatorLimit::RateLimit)
     );
     let (_, plain) = keys.create_as(op, spec("read:r")).await.unwrap();
     assert_eq!(plain.rate_limit, None, "its own: none");
     assert_eq!(
         kind(
-            keys.update_as(op, &plain.id, KeyUpdate::new().rate_limit(Some("1000/second")))
-                .await
+            keys.update_as(
+                op,
+                &plain.id,
+                KeyUpdate::new().rate_limit(Some("1000/second"))
+            )
+            .await
         ),
         ApiKeyErrorKind::ExceedsCreator(CreatorLimit::RateLimit)
     );
     // An operator with an override hands out that one, and sets only that one.
-    let limited = Principal::builder("lim", PrincipalKind::AccessToken, "admin:keys read:r".parse().unwrap())
-        .tenant(Some("a".to_owned()))
-        .rate_limit(Some("10/minute".to_owned()))
-        .build();
+    let limited = Principal::builder(
+        "lim",
+        PrincipalKind::AccessToken,
+        "admin:keys read:r".parse().unwrap(),
+    )
+    .tenant(Some("a".to_owned()))
+    .rate_limit(Some("10/minute".to_owned()))
+    .build();
     let lop = Operator::new(&limited, &x);
     let (_, inherited) = keys.create_as(lop, spec("read:r")).await.unwrap();
     assert_eq!(inherited.rate_limit.as_deref(), Some("10/minute"));
@@ -513,9 +537,13 @@ async fn a_plan_other_than_the_operators_own_needs_the_cross_tenant_scope() {
             ApiKeyErrorKind::ExceedsCreator(CreatorLimit::RateLimit)
         );
     }
-    keys.update_as(lop, &plain.id, KeyUpdate::new().rate_limit(Some("10/minute")))
-        .await
-        .unwrap();
+    keys.update_as(
+        lop,
+        &plain.id,
+        KeyUpdate::new().rate_limit(Some("10/minute")),
+    )
+    .await
+    .unwrap();
     // The platform operator chooses any plan, and a plan is checked as any override.
     let platform = who("admin:keys admin:tenants read:r", Some("a"));
     let pop = Operator::new(&platform, &x);
@@ -525,7 +553,13 @@ async fn a_plan_other_than_the_operators_own_needs_the_cross_tenant_scope() {
         .unwrap();
     assert_eq!(planned.rate_limit.as_deref(), Some("1000/second"));
     assert!(matches!(
-        kind(keys.create_as(pop, spec("read:r").rate_limit(&"9".repeat(65))).await),
-        ApiKeyErrorKind::InvalidInput { field: "rate_limit", .. }
+        kind(
+            keys.create_as(pop, spec("read:r").rate_limit(&"9".repeat(65)))
+                .await
+        ),
+        ApiKeyErrorKind::InvalidInput {
+            field: "rate_limit",
+            ..
+        }
     ));
 }

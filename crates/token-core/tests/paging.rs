@@ -246,7 +246,12 @@ async fn the_default_bulk_revocation_and_the_memory_stores_agree() {
             .await,
     ] {
         assert!(outcome.stopped.is_none());
-        assert!(outcome.revoked.iter().all(|r| r.owner.as_deref() == Some("o")));
+        assert!(
+            outcome
+                .revoked
+                .iter()
+                .all(|r| r.owner.as_deref() == Some("o"))
+        );
         revoked_counts.push(outcome.revoked.len());
     }
     let pages = minimal.store().1.load(std::sync::atomic::Ordering::SeqCst) - pages_before;

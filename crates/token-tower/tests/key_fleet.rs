@@ -926,7 +926,11 @@ async fn a_bulk_revocation_the_store_breaks_off_answers_503_and_audits_what_it_r
             "/api/reports",
             get(|who: Authenticated| async move { who.id().to_owned() }),
         )
-        .merge(KeyAdmin::new(keys.clone()).auditor(auditor.clone()).router())
+        .merge(
+            KeyAdmin::new(keys.clone())
+                .auditor(auditor.clone())
+                .router(),
+        )
         .layer(
             AuthLayer::builder(Authenticator::new().api_keys(keys.clone()), policy())
                 .auditor(auditor.clone())
@@ -1027,7 +1031,12 @@ async fn no_admin_key_raises_its_own_limits_and_plans_need_the_cross_tenant_scop
     }
     // Nor those of its successor, rotated in with a grace period.
     let rotated = app
-        .call("POST", &format!("{own}/rotate"), &app.admin, &json!({"grace": 600}))
+        .call(
+            "POST",
+            &format!("{own}/rotate"),
+            &app.admin,
+            &json!({"grace": 600}),
+        )
         .await;
     let successor = json(&rotated)["id"].as_str().unwrap().to_owned();
     let a = app
@@ -1071,7 +1080,12 @@ async fn no_admin_key_raises_its_own_limits_and_plans_need_the_cross_tenant_scop
         .unwrap();
     let ta = tenant_admin.expose_secret();
     let planned = app
-        .call("POST", "/admin/keys", ta, &with("rate_limit", json!("1000/second")))
+        .call(
+            "POST",
+            "/admin/keys",
+            ta,
+            &with("rate_limit", json!("1000/second")),
+        )
         .await;
     assert_eq!(
         (planned.status, planned.code()),
@@ -1108,7 +1122,10 @@ async fn the_idempotency_window_runs_on_the_key_services_clock_by_default() {
         .router()
         .layer(AuthLayer::builder(Authenticator::new().api_keys(keys.clone()), policy()).build());
     let (admin, _) = keys
-        .mint(NewKey::new("admin", "admin:keys read:reports".parse().unwrap()))
+        .mint(NewKey::new(
+            "admin",
+            "admin:keys read:reports".parse().unwrap(),
+        ))
         .await
         .unwrap();
     let post = || {
@@ -1122,7 +1139,11 @@ async fn the_idempotency_window_runs_on_the_key_services_clock_by_default() {
         async move { answer(router.oneshot(r).await.unwrap()).await }
     };
     assert_eq!(post().await.status, StatusCode::CREATED);
-    assert_eq!(post().await.status, StatusCode::OK, "a retry within the window");
+    assert_eq!(
+        post().await.status,
+        StatusCode::OK,
+        "a retry within the window"
+    );
     clock.advance_secs(86_400);
     assert_eq!(post().await.status, StatusCode::CREATED, "a day later: new");
 }

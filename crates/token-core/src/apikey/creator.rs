@@ -22,6 +22,7 @@ impl NewKey {
     /// - it carries the creator's rate-limit override, exactly (but see
     ///   [`ApiKeys::create_as`]: an operator holding the cross-tenant scope chooses
     ///   a plan).
+    ///
     /// `self` must be [checked](ApiKeys::checked) (its expiry absolute).
     pub(super) fn bounded_by(mut self, creator: &Principal, now: i64) -> Result<Self, ApiKeyError> {
         let beyond = |limit| Err(ApiKeyErrorKind::ExceedsCreator(limit).into());

@@ -311,8 +311,12 @@ impl KeyStore for MemoryKeyStore {
     ) -> BulkRevoke {
         // One lock: the check and the write see the same records.
         let mut t = self.write();
-        let live = |r: &KeyRecord| filter.matches(r) && !matches!(r.status, KeyStatus::Revoked { .. });
-        if t.by_id.values().any(|r| live(r) && !cover.covers(&r.scopes)) {
+        let live =
+            |r: &KeyRecord| filter.matches(r) && !matches!(r.status, KeyStatus::Revoked { .. });
+        if t.by_id
+            .values()
+            .any(|r| live(r) && !cover.covers(&r.scopes))
+        {
             return BulkRevoke::uncovered();
         }
         let mut revoked = Vec::new();

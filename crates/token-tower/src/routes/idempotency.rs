@@ -245,7 +245,11 @@ impl Table {
             return;
         }
         entry.state = State::Done(key_id.to_owned());
-        self.callers.entry(slot.0.clone()).or_default().done.insert(seq);
+        self.callers
+            .entry(slot.0.clone())
+            .or_default()
+            .done
+            .insert(seq);
     }
 
     /// Removes the record of `slot`, wherever it is indexed.
@@ -306,7 +310,6 @@ mod tests {
         }
     }
 
-
     #[test]
     fn retries_replay_mismatches_are_refused_and_records_expire() {
         let store = Arc::new(Idempotency::new(10));
@@ -362,7 +365,10 @@ mod tests {
         }
         // The table is full of pending records: a newcomer waits, nobody is evicted.
         assert!(matches!(claim(&store, "z", "k", "{}", 3), Claim::Busy));
-        assert!(matches!(claim(&store, "a", "mint", "{}", 4), Claim::InFlight));
+        assert!(matches!(
+            claim(&store, "a", "mint", "{}", 4),
+            Claim::InFlight
+        ));
         first.done("key_1");
         assert!(
             matches!(claim(&store, "a", "mint", "{}", 5), Claim::Replay(_)),
@@ -379,8 +385,14 @@ mod tests {
         for i in 0..10_000 {
             new(claim(&store, "flood", &format!("k{i}"), "{}", 1)).done("key_f");
         }
-        assert!(store.holds("victim", "mine"), "another caller's record stays");
-        assert_eq!(store.len(), (1 + 100 / CALLER_SHARE, 1 + 100 / CALLER_SHARE));
+        assert!(
+            store.holds("victim", "mine"),
+            "another caller's record stays"
+        );
+        assert_eq!(
+            store.len(),
+            (1 + 100 / CALLER_SHARE, 1 + 100 / CALLER_SHARE)
+        );
         assert!(store.holds("flood", "k9999"));
         assert!(!store.holds("flood", "k0"));
         // When the whole table is full, the caller holding the most pays.
@@ -392,7 +404,10 @@ mod tests {
             new(claim(&store, &format!("small{i}"), "k", "{}", 0)).done("s");
         }
         new(claim(&store, "newcomer", "k", "{}", 1)).done("n");
-        assert!(!store.holds("big", "k0"), "the largest holder's oldest went");
+        assert!(
+            !store.holds("big", "k0"),
+            "the largest holder's oldest went"
+        );
         assert!(store.holds("big", "k1") && store.holds("newcomer", "k"));
         assert!((0..18).all(|i| store.holds(&format!("small{i}"), "k")));
     }
@@ -405,7 +420,10 @@ mod tests {
         let fresh = new(claim(&store, "a", "k", "{}", WINDOW_SECS));
         drop(stale);
         assert!(
-            matches!(claim(&store, "a", "k", "{}", WINDOW_SECS + 1), Claim::InFlight),
+            matches!(
+                claim(&store, "a", "k", "{}", WINDOW_SECS + 1),
+                Claim::InFlight
+            ),
             "the stale ticket's drop left the new record alone"
         );
         let store = Arc::new(Idempotency::new(10));
