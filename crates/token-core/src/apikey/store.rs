@@ -84,8 +84,9 @@ pub trait KeyStore: Send + Sync + 'static {
 
     /// Revokes (`at`, `reason`) every record matching `filter` that is not revoked
     /// yet, all or nothing: if one of them is not within `cover` (it holds a scope
-    /// the operator lacks), nothing is revoked ([`BulkStop::Uncovered`](super::BulkStop::Uncovered)). Returns the
-    /// records revoked, as stored.
+    /// the operator lacks), nothing is revoked
+    /// ([`BulkStop::Uncovered`](super::BulkStop::Uncovered)). Returns the records
+    /// revoked, as stored.
     ///
     /// A store that can should check and revoke in one write (one lock, one
     /// statement), so that a key minted or changed meanwhile is judged by the same
@@ -106,8 +107,9 @@ pub trait KeyStore: Send + Sync + 'static {
     /// then revokes exactly those ids one by one ([`KeyStore::revoke`]): a key minted
     /// after the walk is neither checked nor revoked. It is not one write: a store
     /// failure midway leaves the keys before it revoked, and the outcome lists them
-    /// ([`BulkStop::Store`](super::BulkStop::Store)); a key whose scopes were widened (`widen_scopes`) between
-    /// the walk and its turn is revoked as it was checked.
+    /// ([`BulkStop::Store`](super::BulkStop::Store)); a key whose scopes were
+    /// widened (`widen_scopes`) between the walk and its turn is revoked as it was
+    /// checked.
     fn revoke_matching(
         &self,
         filter: &KeyFilter,
@@ -140,13 +142,14 @@ pub trait KeyStore: Send + Sync + 'static {
             let mut revoked = Vec::with_capacity(checked.len());
             for id in &checked {
                 match self.revoke(id, at, reason).await {
-                    // Revoked before by someone else: its first revocation stands.
                     Ok(record)
                         if matches!(&record.status, KeyStatus::Revoked { at: when, reason: why }
                             if *when == at && why == reason) =>
                     {
                         revoked.push(record);
                     }
+                    // Revoked meanwhile by someone else (its first revocation stands),
+                    // or gone: not this call's to count.
                     Ok(_) => {}
                     Err(e) if e.kind() == StoreErrorKind::NotFound => {}
                     Err(e) => return BulkRevoke::failed(revoked, e),
