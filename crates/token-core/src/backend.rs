@@ -4,6 +4,7 @@
 //! A service that uses the in-memory stores names only the `Memory*` types.
 
 pub use crate::apikey::KeyRecord;
+pub use crate::apikey::bulk::{BulkRevoke, BulkStop, ScopeCover};
 pub use crate::apikey::hash::KeyHash;
 pub use crate::apikey::store::{CreditOutcome, KeyStore, MemoryKeyStore};
 pub use crate::client::store::{ClientRecord, ClientStore, MemoryClientStore};

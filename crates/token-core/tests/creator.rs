@@ -228,3 +228,72 @@ async fn a_creators_revocation_takes_its_offspring_with_it() {
         KeyStatus::Active
     );
 }
+
+/// A clock that moves one second on every reading: time passes between any two
+/// steps of a call, as it does on a busy server.
+#[derive(Debug)]
+struct Ticking(std::sync::atomic::AtomicI64);
+
+impl token_core::Clock for Ticking {
+    fn unix_nanos(&self) -> i64 {
+        self.0
+            .fetch_add(1_000_000_000, std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[tokio::test]
+async fn a_created_key_ends_exactly_when_asked_or_with_its_creator_however_slow_the_call() {
+    let clock = Arc::new(Ticking(std::sync::atomic::AtomicI64::new(
+        NOW * 1_000_000_000,
+    )));
+    let keys = ApiKeys::builder(MemoryKeyStore::new(), KeyFormat::new("tk_live").unwrap())
+        .clock(clock)
+        .build();
+    let creator = admin("read:x").expires_at(Some(NOW + 100)).build();
+    let inherited = keys.mint_for(&creator, spec("read:x")).await.unwrap().1;
+    assert_eq!(
+        inherited.expires_at,
+        Some(NOW + 100),
+        "never past the creator"
+    );
+    let asked = keys
+        .mint_for(&creator, spec("read:x").expires_at(NOW + 90))
+        .await
+        .unwrap()
+        .1;
+    assert_eq!(
+        asked.expires_at,
+        Some(NOW + 90),
+        "never past the expiry asked for"
+    );
+    let ttl = keys
+        .mint_for(&creator, spec("read:x").ttl_secs(60))
+        .await
+        .unwrap()
+        .1;
+    let ends = ttl.expires_at.unwrap();
+    assert!(
+        ends <= ttl.created_at + 60,
+        "a ttl counts from no later than minting"
+    );
+    // A creator whose life was extended past ten years hands its expiry on: no
+    // `ttl` refusal for a ttl nobody sent.
+    let (long_keys, _) = keys_at(NOW);
+    let long_lived = admin("read:x")
+        .expires_at(Some(NOW + 20 * 365 * 86_400))
+        .build();
+    let child = long_keys
+        .mint_for(&long_lived, spec("read:x"))
+        .await
+        .unwrap()
+        .1;
+    assert_eq!(child.expires_at, Some(NOW + 20 * 365 * 86_400));
+}
+
+fn keys_at(now: i64) -> (ApiKeys<MemoryKeyStore>, ManualClock) {
+    let clock = ManualClock::new(now);
+    let keys = ApiKeys::builder(MemoryKeyStore::new(), KeyFormat::new("tk_live").unwrap())
+        .clock(Arc::new(clock.clone()))
+        .build();
+    (keys, clock)
+}

@@ -219,7 +219,8 @@ async fn every_attribute_is_accepted_within_its_rules_and_refused_by_name() {
     use token_core::apikey::{CreditPlan, RefillPeriod};
     let (keys, _) = keys();
     let x = cross();
-    let a = who("admin:keys read:r", Some("a"));
+    // A platform operator: it may choose a plan (a rate-limit override of the key's own).
+    let a = who("admin:keys admin:tenants read:r", Some("a"));
     let op = Operator::new(&a, &x);
     let (_, record) = keys
         .create_as(
@@ -273,7 +274,7 @@ async fn updates_narrow_networks_set_limits_and_say_what_changed() {
     use token_core::apikey::CreditPlan;
     let (keys, _) = keys();
     let x = cross();
-    let a = who("admin:keys read:r", Some("a"));
+    let a = who("admin:keys admin:tenants read:r", Some("a"));
     let op = Operator::new(&a, &x);
     let (_, record) = keys
         .create_as(
@@ -288,7 +289,10 @@ async fn updates_narrow_networks_set_limits_and_say_what_changed() {
         ApiKeyErrorKind::ExceedsCreator(token_core::apikey::CreatorLimit::Networks)
     );
     let anywhere = KeyUpdate::new().networks(Vec::new());
-    assert!(keys.update_as(op, &record.id, anywhere).await.is_err());
+    assert_eq!(
+        kind(keys.update_as(op, &record.id, anywhere).await),
+        ApiKeyErrorKind::ExceedsCreator(token_core::apikey::CreatorLimit::Networks)
+    );
     let change = KeyUpdate::new()
         .networks(vec!["10.1.0.0/16".parse().unwrap()])
         .rate_limit(Some("5/second"))
@@ -370,7 +374,10 @@ async fn bulk_revocation_takes_an_owner_or_a_tenant_and_the_next_check_refuses()
     // Another tenant: its own admin, or the cross-tenant scope.
     let t = BulkSelector::Tenant("b".into());
     assert_eq!(
-        kind(keys.revoke_matching_as(op, &t, "x").await),
+        keys.revoke_matching_as(op, &t, "x")
+            .await
+            .unwrap_err()
+            .kind(),
         ApiKeyErrorKind::TenantMismatch
     );
     let done = keys
@@ -385,15 +392,174 @@ async fn bulk_revocation_takes_an_owner_or_a_tenant_and_the_next_check_refuses()
         .unwrap();
     let lesser = who("admin:keys read:r", Some("a"));
     assert_eq!(
-        kind(
-            keys.revoke_matching_as(
-                Operator::new(&lesser, &x),
-                &BulkSelector::Tenant("a".into()),
-                "x"
-            )
-            .await
-        ),
+        keys.revoke_matching_as(
+            Operator::new(&lesser, &x),
+            &BulkSelector::Tenant("a".into()),
+            "x"
+        )
+        .await
+        .unwrap_err()
+        .kind(),
         ApiKeyErrorKind::WouldWiden
     );
     keys.verify(greater.expose_secret()).await.unwrap();
+}
+
+/// A key minted with `spec`, and the principal it verifies as.
+async fn key_principal(keys: &ApiKeys<MemoryKeyStore>, spec: NewKey) -> (Principal, String) {
+    let (secret, record) = keys.mint(spec).await.unwrap();
+    (
+        keys.verify(secret.expose_secret()).await.unwrap(),
+        record.id,
+    )
+}
+
+#[tokio::test]
+async fn a_metered_operator_changes_no_credits_not_even_on_its_own_line() {
+    use token_core::apikey::{CreatorLimit, CreditPlan, Credits};
+    let (keys, _) = keys();
+    let x = cross();
+    let admin_spec = spec("admin:keys admin:tenants read:r").credits(Credits::fixed(10));
+    let (metered, own) = key_principal(&keys, admin_spec).await;
+    assert!(metered.is_metered());
+    let (_, other) = keys.mint(spec("read:r")).await.unwrap();
+    let refill = || KeyUpdate::new().credits(CreditPlan::fixed(u64::MAX));
+    for id in [own.as_str(), other.id.as_str()] {
+        assert_eq!(
+            kind(
+                keys.update_as(Operator::new(&metered, &x), id, refill())
+                    .await
+            ),
+            ApiKeyErrorKind::ExceedsCreator(CreatorLimit::Metering),
+            "{id}"
+        );
+    }
+    // Its successor shares the balance and is just as metered.
+    let (secret, successor) = keys.rotate(&own, 3600).await.unwrap();
+    let next = keys.verify(secret.expose_secret()).await.unwrap();
+    for id in [own.as_str(), successor.id.as_str()] {
+        assert_eq!(
+            kind(keys.update_as(Operator::new(&next, &x), id, refill()).await),
+            ApiKeyErrorKind::ExceedsCreator(CreatorLimit::Metering),
+        );
+    }
+    // Two verifications took two credits; no refill got in.
+    assert_eq!(keys.get(&own).await.unwrap().credits.unwrap().remaining, 8);
+    // Other changes are still its to make.
+    keys.update_as(
+        Operator::new(&metered, &x),
+        &other.id,
+        KeyUpdate::new().name("n"),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn no_credential_changes_the_limits_of_its_own_rotation_line() {
+    use token_core::apikey::CreditPlan;
+    let (keys, _) = keys();
+    let x = cross();
+    let (admin, own) = key_principal(&keys, spec("admin:keys admin:tenants read:r")).await;
+    let faster = || KeyUpdate::new().rate_limit(Some("1000000/second"));
+    let metered = || KeyUpdate::new().credits(CreditPlan::fixed(5));
+    let op = Operator::new(&admin, &x);
+    for change in [faster(), metered(), KeyUpdate::new().rate_limit(None)] {
+        assert_eq!(
+            kind(keys.update_as(op, &own, change).await),
+            ApiKeyErrorKind::OwnLimits
+        );
+    }
+    // Nor its successor's, nor (as the successor) its predecessor's, two rotations on.
+    let (_, second) = keys.rotate(&own, 3600).await.unwrap();
+    let (third_secret, third) = keys.rotate(&second.id, 3600).await.unwrap();
+    let newest = keys.verify(third_secret.expose_secret()).await.unwrap();
+    for (who, id) in [(&admin, &third.id), (&newest, &own), (&newest, &second.id)] {
+        assert_eq!(
+            kind(keys.update_as(Operator::new(who, &x), id, faster()).await),
+            ApiKeyErrorKind::OwnLimits,
+            "{id}"
+        );
+    }
+    assert_eq!(keys.get(&third.id).await.unwrap().rate_limit, None);
+    // Anyone else's key: the platform operator's decision to make.
+    let (_, other) = keys.mint(spec("read:r")).await.unwrap();
+    let changed = keys.update_as(op, &other.id, faster()).await.unwrap();
+    assert_eq!(changed.rate_limit.as_deref(), Some("1000000/second"));
+    keys.update_as(op, &other.id, metered()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_plan_other_than_the_operators_own_needs_the_cross_tenant_scope() {
+    use token_core::apikey::CreatorLimit;
+    let (keys, _) = keys();
+    let x = cross();
+    let tenant_admin = who("admin:keys read:r", Some("a"));
+    let op = Operator::new(&tenant_admin, &x);
+    assert_eq!(
+        kind(
+            keys.create_as(op, spec("read:r").rate_limit("1000/second"))
+                .await
+        ),
+        ApiKeyErrorKind::ExceedsCreator(CreatorLimit::RateLimit)
+    );
+    let (_, plain) = keys.create_as(op, spec("read:r")).await.unwrap();
+    assert_eq!(plain.rate_limit, None, "its own: none");
+    assert_eq!(
+        kind(
+            keys.update_as(
+                op,
+                &plain.id,
+                KeyUpdate::new().rate_limit(Some("1000/second"))
+            )
+            .await
+        ),
+        ApiKeyErrorKind::ExceedsCreator(CreatorLimit::RateLimit)
+    );
+    // An operator with an override hands out that one, and sets only that one.
+    let limited = Principal::builder(
+        "lim",
+        PrincipalKind::AccessToken,
+        "admin:keys read:r".parse().unwrap(),
+    )
+    .tenant(Some("a".to_owned()))
+    .rate_limit(Some("10/minute".to_owned()))
+    .build();
+    let lop = Operator::new(&limited, &x);
+    let (_, inherited) = keys.create_as(lop, spec("read:r")).await.unwrap();
+    assert_eq!(inherited.rate_limit.as_deref(), Some("10/minute"));
+    for quota in [None, Some("11/minute")] {
+        assert_eq!(
+            kind(
+                keys.update_as(lop, &plain.id, KeyUpdate::new().rate_limit(quota))
+                    .await
+            ),
+            ApiKeyErrorKind::ExceedsCreator(CreatorLimit::RateLimit)
+        );
+    }
+    keys.update_as(
+        lop,
+        &plain.id,
+        KeyUpdate::new().rate_limit(Some("10/minute")),
+    )
+    .await
+    .unwrap();
+    // The platform operator chooses any plan, and a plan is checked as any override.
+    let platform = who("admin:keys admin:tenants read:r", Some("a"));
+    let pop = Operator::new(&platform, &x);
+    let (_, planned) = keys
+        .create_as(pop, spec("read:r").rate_limit(" 1000/second "))
+        .await
+        .unwrap();
+    assert_eq!(planned.rate_limit.as_deref(), Some("1000/second"));
+    assert!(matches!(
+        kind(
+            keys.create_as(pop, spec("read:r").rate_limit(&"9".repeat(65)))
+                .await
+        ),
+        ApiKeyErrorKind::InvalidInput {
+            field: "rate_limit",
+            ..
+        }
+    ));
 }

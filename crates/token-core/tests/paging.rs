@@ -159,9 +159,10 @@ async fn pages_follow_creation_order_and_the_last_page_has_no_cursor() {
 }
 
 /// A store that implements only what the trait requires, so `revoke_matching` is the
-/// trait's default (page by page), as a new backend's would be at first.
+/// trait's default (page by page), as a new backend's would be at first. It counts
+/// the pages asked for.
 #[derive(Debug, Default)]
-struct Minimal(MemoryKeyStore);
+struct Minimal(MemoryKeyStore, std::sync::atomic::AtomicUsize);
 
 impl KeyStore for Minimal {
     async fn insert(&self, r: KeyRecord) -> Result<(), StoreError> {
@@ -188,6 +189,7 @@ impl KeyStore for Minimal {
         after: Option<&PageCursor>,
         limit: usize,
     ) -> Result<token_core::apikey::KeyPage, StoreError> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.0.list_page(filter, after, limit).await
     }
     async fn touch(&self, id: &str, at: i64) -> Result<(), StoreError> {
@@ -208,16 +210,22 @@ async fn the_default_bulk_revocation_and_the_memory_stores_agree() {
         .clock(Arc::new(clock.clone()))
         .build();
     let mut revoked_counts = Vec::new();
-    for i in 0..1_200 {
+    // 1,100 keys of owner `o` among 1,650: three pages of the default's
+    // `MAX_PAGE_LIMIT` (500).
+    for i in 0..1_650 {
         let spec = NewKey::new(&format!("k{i}"), "read:x".parse().unwrap()).owner(if i % 3 == 0 {
-            "o"
-        } else {
             "p"
+        } else {
+            "o"
         });
         minimal.mint(spec.clone()).await.unwrap();
         memory.mint(spec).await.unwrap();
     }
     let filter = KeyFilter::new().owner("o");
+    let cover = token_core::backend::ScopeCover::new(
+        "read:*".parse().unwrap(),
+        token_scopes::Scope::new("admin:tenants").unwrap(),
+    );
     let all = minimal.list(None).await.unwrap();
     let first = all
         .iter()
@@ -226,24 +234,30 @@ async fn the_default_bulk_revocation_and_the_memory_stores_agree() {
         .id
         .clone();
     minimal.revoke(&first, "earlier").await.unwrap();
-    for store in [
+    let pages_before = minimal.store().1.load(std::sync::atomic::Ordering::SeqCst);
+    for outcome in [
         minimal
             .store()
-            .revoke_matching(&filter, NOW, "bulk")
-            .await
-            .unwrap(),
+            .revoke_matching(&filter, &cover, NOW, "bulk")
+            .await,
         memory
             .store()
-            .revoke_matching(&filter, NOW, "bulk")
-            .await
-            .unwrap(),
+            .revoke_matching(&filter, &cover, NOW, "bulk")
+            .await,
     ] {
-        assert!(store.iter().all(|r| r.owner.as_deref() == Some("o")));
-        revoked_counts.push(store.len());
+        assert!(outcome.stopped.is_none());
+        assert!(
+            outcome
+                .revoked
+                .iter()
+                .all(|r| r.owner.as_deref() == Some("o"))
+        );
+        revoked_counts.push(outcome.revoked.len());
     }
-    // 400 keys of owner `o` (more than one page of the default); the one already
-    // revoked keeps its first revocation and is not counted again.
-    assert_eq!(revoked_counts, [399, 400]);
+    let pages = minimal.store().1.load(std::sync::atomic::Ordering::SeqCst) - pages_before;
+    assert_eq!(pages, 3, "the default walked every page of the filter");
+    // The one already revoked keeps its first revocation and is not counted again.
+    assert_eq!(revoked_counts, [1_099, 1_100]);
     let left = minimal
         .store()
         .list_page(&filter.clone().status(StatusFilter::Active), None, 500)

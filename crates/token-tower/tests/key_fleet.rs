@@ -853,3 +853,297 @@ async fn each_change_names_the_actor_the_fields_old_and_new_and_the_request_id()
     let hash = serde_json::to_value(record.hash).unwrap();
     assert!(!all.contains(hash.as_str().unwrap()), "never a hash");
 }
+
+/// A key store with the trait's default bulk revocation whose `fail_at`-th `revoke`
+/// fails (counting from 1; 0: never).
+#[derive(Debug, Default)]
+struct Flaky {
+    inner: MemoryKeyStore,
+    revokes: std::sync::atomic::AtomicUsize,
+    fail_at: std::sync::atomic::AtomicUsize,
+}
+
+mod flaky {
+    use std::sync::atomic::Ordering;
+
+    use token_core::apikey::{KeyFilter, KeyPage, KeyRecord, PageCursor};
+    use token_core::backend::{CreditOutcome, KeyHash, KeyStore, StoreError, StoreErrorKind};
+
+    use super::Flaky;
+
+    impl KeyStore for Flaky {
+        async fn insert(&self, r: KeyRecord) -> Result<(), StoreError> {
+            self.inner.insert(r).await
+        }
+        async fn find_by_hash(&self, h: &KeyHash) -> Result<Option<KeyRecord>, StoreError> {
+            self.inner.find_by_hash(h).await
+        }
+        async fn get(&self, id: &str) -> Result<Option<KeyRecord>, StoreError> {
+            self.inner.get(id).await
+        }
+        async fn update(&self, r: KeyRecord) -> Result<(), StoreError> {
+            self.inner.update(r).await
+        }
+        async fn revoke(&self, id: &str, at: i64, why: &str) -> Result<KeyRecord, StoreError> {
+            let n = self.revokes.fetch_add(1, Ordering::SeqCst) + 1;
+            if n == self.fail_at.load(Ordering::SeqCst) {
+                return Err(StoreError::new(StoreErrorKind::Unavailable, "down"));
+            }
+            self.inner.revoke(id, at, why).await
+        }
+        async fn list(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, StoreError> {
+            self.inner.list(tenant).await
+        }
+        async fn list_page(
+            &self,
+            filter: &KeyFilter,
+            after: Option<&PageCursor>,
+            limit: usize,
+        ) -> Result<KeyPage, StoreError> {
+            self.inner.list_page(filter, after, limit).await
+        }
+        async fn touch(&self, id: &str, at: i64) -> Result<(), StoreError> {
+            self.inner.touch(id, at).await
+        }
+        async fn consume_credit(&self, id: &str, now: i64) -> Result<CreditOutcome, StoreError> {
+            self.inner.consume_credit(id, now).await
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_bulk_revocation_the_store_breaks_off_answers_503_and_audits_what_it_revoked() {
+    use std::sync::atomic::Ordering;
+    let clock = ManualClock::new(NOW);
+    let shared: Arc<dyn token_core::Clock> = Arc::new(clock.clone());
+    let keys = ApiKeys::builder(Flaky::default(), KeyFormat::new("tk_live").unwrap())
+        .clock(Arc::clone(&shared))
+        .build();
+    let sink = MemorySink::new();
+    let auditor = Auditor::builder().sink(sink.clone()).build().unwrap();
+    let router = Router::new()
+        .route(
+            "/api/reports",
+            get(|who: Authenticated| async move { who.id().to_owned() }),
+        )
+        .merge(
+            KeyAdmin::new(keys.clone())
+                .auditor(auditor.clone())
+                .router(),
+        )
+        .layer(
+            AuthLayer::builder(Authenticator::new().api_keys(keys.clone()), policy())
+                .auditor(auditor.clone())
+                .build(),
+        );
+    let send = |request: Request<Body>| {
+        let mut request = request;
+        request
+            .extensions_mut()
+            .insert(token_tower::PeerAddr("127.0.0.1:9".parse().unwrap()));
+        let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+        let router = router.clone();
+        async move {
+            let a = answer(router.oneshot(request).await.unwrap()).await;
+            common::openapi::assert_conforms(&method, &path, &a);
+            a
+        }
+    };
+    let (admin, _) = keys
+        .mint(NewKey::new("admin", "admin:keys read:reports".parse().unwrap()).tenant("acme"))
+        .await
+        .unwrap();
+    let mut fleet = Vec::new();
+    for i in 0..4 {
+        clock.advance_secs(1);
+        let spec = NewKey::new(&format!("k{i}"), "read:reports".parse().unwrap())
+            .owner("app-1")
+            .tenant("acme");
+        let (secret, _) = keys.mint(spec).await.unwrap();
+        let secret = secret.expose_secret().to_owned();
+        let warm = App::request("GET", "/api/reports", &secret)
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(send(warm).await.status, StatusCode::OK);
+        fleet.push(secret);
+    }
+    keys.store().fail_at.store(3, Ordering::SeqCst);
+    let bulk = || {
+        App::request("POST", "/admin/keys/revoke", admin.expose_secret())
+            .body(Body::from(json!({"owner": "app-1"}).to_string()))
+            .unwrap()
+    };
+    let broken = send(bulk()).await;
+    assert_eq!(
+        (broken.status, broken.code()),
+        (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable".into())
+    );
+    assert!(
+        broken.problem()["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("2 keys were revoked")),
+        "{}",
+        broken.body
+    );
+    // The two revoked before the failure are refused on the next request.
+    for (i, secret) in fleet.iter().enumerate() {
+        let r = App::request("GET", "/api/reports", secret)
+            .body(Body::empty())
+            .unwrap();
+        let a = send(r).await;
+        if i < 2 {
+            assert_eq!(a.code(), "key_revoked", "key {i}");
+        } else {
+            assert_eq!(a.status, StatusCode::OK, "key {i}");
+        }
+    }
+    keys.store().fail_at.store(0, Ordering::SeqCst);
+    let rest = send(bulk()).await;
+    assert_eq!(json(&rest)["revoked"], 2, "the retry revokes the rest");
+    auditor.flush();
+    let events: Vec<_> = sink
+        .events()
+        .into_iter()
+        .filter(|e| e.kind() == EventKind::KeyRevoked && e.counted().is_some())
+        .collect();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].outcome(), token_audit::Outcome::Error);
+    assert_eq!(events[0].counted(), Some(2));
+    assert_eq!(events[1].outcome(), token_audit::Outcome::Allowed);
+    assert_eq!(events[1].counted(), Some(2));
+}
+
+#[tokio::test]
+async fn no_admin_key_raises_its_own_limits_and_plans_need_the_cross_tenant_scope() {
+    let app = app().await;
+    let own = format!("/admin/keys/{}", app.admin_id);
+    // The platform admin (it holds admin:tenants) may not touch its own limits.
+    for body in [
+        json!({"rate_limit": "1000000/second"}),
+        json!({"credits": {"remaining": u64::MAX}}),
+    ] {
+        let a = app.call("PATCH", &own, &app.admin, &body).await;
+        assert_eq!(
+            (a.status, a.code()),
+            (StatusCode::FORBIDDEN, "own_limits".into()),
+            "{body}"
+        );
+    }
+    // Nor those of its successor, rotated in with a grace period.
+    let rotated = app
+        .call(
+            "POST",
+            &format!("{own}/rotate"),
+            &app.admin,
+            &json!({"grace": 600}),
+        )
+        .await;
+    let successor = json(&rotated)["id"].as_str().unwrap().to_owned();
+    let a = app
+        .call(
+            "PATCH",
+            &format!("/admin/keys/{successor}"),
+            &app.admin,
+            &json!({"rate_limit": "1000000/second"}),
+        )
+        .await;
+    assert_eq!(a.code(), "own_limits");
+    // A metered admin key refills nothing, its own balance least of all.
+    let (metered, metered_id) = {
+        let spec = NewKey::new("metered", "admin:keys read:reports".parse().unwrap())
+            .tenant("acme")
+            .credits(token_core::apikey::Credits::fixed(5));
+        let (secret, record) = app.keys.mint(spec).await.unwrap();
+        (secret.expose_secret().to_owned(), record.id)
+    };
+    let (_, other) = app.owned("app-1", "other", "acme").await;
+    for id in [&metered_id, &other] {
+        let a = app
+            .call(
+                "PATCH",
+                &format!("/admin/keys/{id}"),
+                &metered,
+                &json!({"credits": {"remaining": u64::MAX}}),
+            )
+            .await;
+        assert_eq!(
+            (a.status, a.code()),
+            (StatusCode::FORBIDDEN, "creator_metered".into())
+        );
+    }
+    // A tenant admin hands out and sets only its own override (none): a plan is the
+    // platform operator's.
+    let (tenant_admin, _) = app
+        .keys
+        .mint(NewKey::new("acme admin", "admin:keys read:reports".parse().unwrap()).tenant("acme"))
+        .await
+        .unwrap();
+    let ta = tenant_admin.expose_secret();
+    let planned = app
+        .call(
+            "POST",
+            "/admin/keys",
+            ta,
+            &with("rate_limit", json!("1000/second")),
+        )
+        .await;
+    assert_eq!(
+        (planned.status, planned.code()),
+        (StatusCode::FORBIDDEN, "rate_limit_override".into())
+    );
+    let patched = app
+        .call(
+            "PATCH",
+            &format!("/admin/keys/{other}"),
+            ta,
+            &json!({"rate_limit": "1000/second"}),
+        )
+        .await;
+    assert_eq!(patched.code(), "rate_limit_override");
+    let by_platform = app
+        .call(
+            "PATCH",
+            &format!("/admin/keys/{other}"),
+            &app.admin,
+            &json!({"rate_limit": "1000/second"}),
+        )
+        .await;
+    assert_eq!(by_platform.status, StatusCode::OK, "{}", by_platform.body);
+}
+
+#[tokio::test]
+async fn the_idempotency_window_runs_on_the_key_services_clock_by_default() {
+    let clock = ManualClock::new(NOW);
+    let keys = ApiKeys::builder(MemoryKeyStore::new(), KeyFormat::new("tk_live").unwrap())
+        .clock(Arc::new(clock.clone()))
+        .build();
+    // No `.clock(...)`: the router takes the key service's.
+    let router = KeyAdmin::new(keys.clone())
+        .router()
+        .layer(AuthLayer::builder(Authenticator::new().api_keys(keys.clone()), policy()).build());
+    let (admin, _) = keys
+        .mint(NewKey::new(
+            "admin",
+            "admin:keys read:reports".parse().unwrap(),
+        ))
+        .await
+        .unwrap();
+    let post = || {
+        let mut r = App::request("POST", "/admin/keys", admin.expose_secret())
+            .header("idempotency-key", "nightly")
+            .body(Body::from(base().to_string()))
+            .unwrap();
+        r.extensions_mut()
+            .insert(token_tower::PeerAddr("127.0.0.1:9".parse().unwrap()));
+        let router = router.clone();
+        async move { answer(router.oneshot(r).await.unwrap()).await }
+    };
+    assert_eq!(post().await.status, StatusCode::CREATED);
+    assert_eq!(
+        post().await.status,
+        StatusCode::OK,
+        "a retry within the window"
+    );
+    clock.advance_secs(86_400);
+    assert_eq!(post().await.status, StatusCode::CREATED, "a day later: new");
+}

@@ -99,7 +99,20 @@ fn spec(args: &KeyMintArgs) -> Result<NewKey, Failure> {
                 } else {
                     RefillPeriod::Daily
                 };
-                CreditPlan::refilling(remaining, args.refill_amount.unwrap_or(remaining), period)
+                // The refill defaults to --credits; with none to default to, the user
+                // must say how many (and hears about the flag missing, not a zero
+                // they never typed).
+                let amount = match args.refill_amount {
+                    Some(amount) => amount,
+                    None if remaining == 0 => {
+                        return Err(Failure::usage(
+                            "invalid --refill: with --credits 0, give --refill-amount N \
+                             (the count after each refill, at least 1)",
+                        ));
+                    }
+                    None => remaining,
+                };
+                CreditPlan::refilling(remaining, amount, period)
             }
         };
         spec = spec.credit_plan(plan);

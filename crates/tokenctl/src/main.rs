@@ -300,7 +300,6 @@ struct VerifyArgs {
     tenant_claim: String,
 }
 
-/// The end of `tokenctl jwt verify --help`: how keys bind and the exit statuses.
 /// The end of `tokenctl key --help`: every attribute `key mint` sets and the filters
 /// of `key list` (each subcommand's `--help` says more).
 const KEY_HELP: &str = "\
@@ -318,6 +317,7 @@ key list options:
   --owner O --status active|revoked|rotated --name-prefix P --tenant T
   --limit N (1 to 500, default 50) --cursor C (printed after a page as next: --cursor C)";
 
+/// The end of `tokenctl jwt verify --help`: how keys bind and the exit statuses.
 const VERIFY_HELP: &str = "\
 Keys and algorithms:
   A key that names its algorithm (JWK \"alg\", or the curve of an EC or OKP key)

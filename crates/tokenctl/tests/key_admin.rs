@@ -98,6 +98,17 @@ fn key_mint_sets_every_attribute() {
     assert_eq!(r["credits"]["refill"]["period"], "monthly");
     assert_eq!(r["metadata"]["plan"], "pro=x");
     assert_eq!(r["expires_at"], expiry.parse::<i64>().unwrap());
+    // Empty now, refilled to 3 every day.
+    let r = mint(&[
+        "--credits",
+        "0",
+        "--refill",
+        "daily",
+        "--refill-amount",
+        "3",
+    ]);
+    assert_eq!(r["credits"]["remaining"], 0);
+    assert_eq!(r["credits"]["refill"]["amount"], 3);
 }
 
 #[test]
@@ -121,6 +132,9 @@ fn key_mint_refuses_each_bad_attribute_by_its_flag() {
             ],
             "--refill-amount",
         ),
+        // The refill would default to --credits, which is 0: the flag to add is named,
+        // not --refill-amount, which was never given.
+        (vec!["--credits", "0", "--refill", "daily"], "--refill"),
         (vec!["--metadata", "novalue"], "--metadata"),
         (many_args, "--metadata"),
         (vec!["--expires-at", "1"], "--expires-at"),

@@ -39,8 +39,9 @@ pub(super) fn check_expires_at(at: i64, now: i64) -> Result<i64, ApiKeyError> {
     Ok(at)
 }
 
-/// The lifetime in seconds asked by a `ttl` or an `expires_at` (not both), checked.
-pub(super) fn lifetime(
+/// The expiry asked by a `ttl` (from `now`) or an `expires_at` (not both), checked,
+/// as an absolute time.
+pub(super) fn expiry(
     ttl: Option<i64>,
     expires_at: Option<i64>,
     now: i64,
@@ -50,8 +51,8 @@ pub(super) fn lifetime(
             "expires_at",
             "give ttl or expires_at, not both",
         )),
-        (Some(ttl), None) => check_ttl(ttl).map(Some),
-        (None, Some(at)) => Ok(Some(check_expires_at(at, now)? - now)),
+        (Some(ttl), None) => Ok(Some(now.saturating_add(check_ttl(ttl)?))),
+        (None, Some(at)) => Ok(Some(check_expires_at(at, now)?)),
         (None, None) => Ok(None),
     }
 }
@@ -146,9 +147,10 @@ mod tests {
         assert_eq!(rule(check_ttl(0)).0, "ttl");
         assert_eq!(rule(check_ttl(MAX_KEY_TTL_SECS + 1)).0, "ttl");
         assert_eq!(check_ttl(MAX_KEY_TTL_SECS).unwrap(), MAX_KEY_TTL_SECS);
-        assert_eq!(rule(lifetime(Some(1), Some(10), 0)).0, "expires_at");
-        assert_eq!(rule(lifetime(None, Some(0), 0)).0, "expires_at");
-        assert_eq!(lifetime(None, Some(10), 4).unwrap(), Some(6));
+        assert_eq!(rule(expiry(Some(1), Some(10), 0)).0, "expires_at");
+        assert_eq!(rule(expiry(None, Some(0), 0)).0, "expires_at");
+        assert_eq!(expiry(None, Some(10), 4).unwrap(), Some(10));
+        assert_eq!(expiry(Some(6), None, 4).unwrap(), Some(10));
         assert_eq!(rule(checked_rate_limit("  ")).0, "rate_limit");
         assert_eq!(checked_rate_limit(" 5/s ").unwrap(), "5/s");
         let plan = CreditPlan::refilling(3, 0, super::super::RefillPeriod::Daily);

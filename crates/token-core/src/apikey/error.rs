@@ -81,6 +81,13 @@ pub enum ApiKeyErrorKind {
     /// The store failed; the request fails closed.
     #[error("key store unavailable")]
     StoreUnavailable,
+    /// A credential would change the rate limit or the credits of its own key, or of
+    /// a key of its rotation line: raising its own limits is another
+    /// administrator's decision.
+    #[error(
+        "a credential cannot change the rate limit or credits of its own key or rotation line; ask another administrator"
+    )]
+    OwnLimits,
 }
 
 /// Which limit of its creator a new key would escape (see `docs/api-keys.md`, "Keys
@@ -136,6 +143,7 @@ impl ApiKeyErrorKind {
             ApiKeyErrorKind::WouldExtend => "expiry_extension",
             ApiKeyErrorKind::Invalid(_) | ApiKeyErrorKind::InvalidInput { .. } => "invalid_request",
             ApiKeyErrorKind::StoreUnavailable => "store_unavailable",
+            ApiKeyErrorKind::OwnLimits => "own_limits",
         }
     }
 }

@@ -12,13 +12,18 @@
 //!   lesser operator must not lock out a greater one.
 //! - An expired key cannot be changed; changes only narrow scopes and shorten life,
 //!   and a new expiry lies in the future, at most [`MAX_KEY_TTL_SECS`] away.
+//! - A rate-limit override other than the operator's own is chosen only by an
+//!   operator holding the cross-tenant scope; a metered operator changes no credits;
+//!   and no credential changes the rate limit or credits of its own rotation line.
+
+use std::collections::HashSet;
 
 use token_scopes::{Scope, ScopeSet};
 
-use super::spec::Expiry;
+use super::spec::{Expiry, Override};
 use super::{
-    ApiKeyError, ApiKeyErrorKind, ApiKeySecret, ApiKeys, CreatorLimit, KeyRecord, KeyStore,
-    KeyUpdate, NewKey,
+    ApiKeyError, ApiKeyErrorKind, ApiKeySecret, ApiKeys, CreatorLimit, KeyRecord, KeyStatus,
+    KeyStore, KeyUpdate, NewKey,
 };
 use crate::principal::Principal;
 
@@ -62,6 +67,13 @@ impl<'a> Operator<'a> {
         scopes.is_subset_keeping_exact(self.principal.scopes(), self.cross_tenant)
     }
 
+    /// The keys the operator may revoke in bulk, as a value a store can judge in its
+    /// own write ([`KeyStore::revoke_matching`](crate::backend::KeyStore::revoke_matching)):
+    /// the same rule as [`Operator::covers`].
+    pub fn cover(&self) -> super::ScopeCover {
+        super::ScopeCover::new(self.principal.scopes().clone(), self.cross_tenant.clone())
+    }
+
     /// Whether the operator may see the key.
     pub fn sees(&self, record: &KeyRecord) -> bool {
         self.crosses_tenants() || record.tenant.as_deref() == self.principal.tenant()
@@ -86,9 +98,10 @@ impl<S: KeyStore> ApiKeys<S> {
     /// Mints `spec` for `op`: in the operator's tenant unless the spec names another
     /// (which needs the cross-tenant scope: `tenant_mismatch` otherwise), with no
     /// scope the operator lacks (`scope_widening`), then bounded by the operator as
-    /// its creator ([`ApiKeys::mint_for`]), except that an operator without a
-    /// rate-limit override of its own may give the key one (a plan: an
-    /// administrator's decision; an operator with an override hands out only that).
+    /// its creator ([`ApiKeys::mint_for`]). A rate-limit override other than the
+    /// operator's own (a plan) is a platform operator's decision: only an operator
+    /// holding the cross-tenant scope may choose one; any other hands out exactly
+    /// its own (`rate_limit_override`).
     pub async fn create_as(
         &self,
         op: Operator<'_>,
@@ -105,11 +118,11 @@ impl<S: KeyStore> ApiKeys<S> {
             Some(_) => {}
             None => spec.tenant = own.map(str::to_owned),
         }
-        // An administrator held to the service's default limits (no override of its
-        // own) chooses the new key's plan: its override is the operator's decision,
-        // as `tokenctl key mint --rate-limit` is. An operator with an override can
-        // hand out only that one ([`ApiKeys::mint_for`]).
-        let plan = if op.principal.rate_limit().is_none() {
+        // Quotas are not comparable, so "no more than the creator's" cannot be
+        // checked: a plan of its own is for the platform operator to give, as
+        // `tokenctl key mint --rate-limit` is. Anyone else's keys carry exactly the
+        // operator's override, or none ([`ApiKeys::mint_for`] refuses another).
+        let plan = if op.crosses_tenants() {
             spec.rate_limit.take()
         } else {
             None
@@ -162,9 +175,16 @@ impl<S: KeyStore> ApiKeys<S> {
     }
 
     /// [`ApiKeys::update_as`], returning the record as it was just before the change
-    /// and as it is now ([`ApiKeys::update_tracked`]). Beyond `update_as`'s rules, new
-    /// networks lie within the operator's (when it has any) and a rate-limit override
-    /// is the operator's own when it has one.
+    /// and as it is now ([`ApiKeys::update_tracked`]). Beyond `update_as`'s rules:
+    ///
+    /// - new networks lie within the operator's, when it has any (`network_widening`);
+    /// - a rate-limit override other than the operator's own (or none, when it has
+    ///   one) needs the cross-tenant scope (`rate_limit_override`), as at minting;
+    /// - a metered operator changes no credits (`creator_metered`): it could refill
+    ///   its own balance, or one its successors share;
+    /// - no credential changes the rate limit or the credits of its own key or of a
+    ///   key of its rotation line, its predecessors and successors (`own_limits`),
+    ///   whatever its scopes.
     pub async fn update_as_tracked(
         &self,
         op: Operator<'_>,
@@ -182,10 +202,19 @@ impl<S: KeyStore> ApiKeys<S> {
         {
             return Err(ApiKeyErrorKind::ExceedsCreator(CreatorLimit::Networks).into());
         }
-        if let (Some(theirs), Some(mine)) = (op.principal.rate_limit(), &change.rate_limit)
-            && mine.0.as_deref().map(str::trim) != Some(theirs)
+        if let Some(Override(quota)) = &change.rate_limit
+            && !op.crosses_tenants()
+            && quota.as_deref().map(str::trim) != op.principal.rate_limit()
         {
             return Err(ApiKeyErrorKind::ExceedsCreator(CreatorLimit::RateLimit).into());
+        }
+        if change.credits.is_some() && op.principal.is_metered() {
+            return Err(ApiKeyErrorKind::ExceedsCreator(CreatorLimit::Metering).into());
+        }
+        if (change.rate_limit.is_some() || change.credits.is_some())
+            && self.in_line_of(op.principal, &current).await?
+        {
+            return Err(ApiKeyErrorKind::OwnLimits.into());
         }
         let now = self.now();
         if current.expires_at.is_some_and(|at| at <= now) {
@@ -203,6 +232,60 @@ impl<S: KeyStore> ApiKeys<S> {
             return Err(ApiKeyError::invalid_input("expires_at", rule));
         }
         self.update_tracked(id, change).await
+    }
+
+    /// Whether `record` is `principal`'s own key or of its rotation line: the same
+    /// balance, or one reached from the other through successors. A line is a chain
+    /// (each key has at most one successor, minted for it), so two walks forward,
+    /// from each end, find it; a principal that is no key has no line.
+    async fn in_line_of(
+        &self,
+        principal: &Principal,
+        record: &KeyRecord,
+    ) -> Result<bool, ApiKeyError> {
+        let Some(own) = principal.key_id() else {
+            return Ok(false);
+        };
+        if record.id == own {
+            return Ok(true);
+        }
+        let balance = record.balance_id();
+        if balance.is_some() && balance == Some(own) {
+            return Ok(true);
+        }
+        if self.reaches(record.clone(), own).await? {
+            return Ok(true);
+        }
+        match self.store().get(own).await? {
+            Some(mine) => {
+                if mine.balance_id().is_some() && mine.balance_id() == balance {
+                    return Ok(true);
+                }
+                self.reaches(mine, &record.id).await
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Whether following successors from `from` reaches the key `to`.
+    async fn reaches(&self, from: KeyRecord, to: &str) -> Result<bool, ApiKeyError> {
+        let mut seen = HashSet::new();
+        let mut at = from;
+        loop {
+            let KeyStatus::Rotated { successor, .. } = &at.status else {
+                return Ok(false);
+            };
+            if successor == to {
+                return Ok(true);
+            }
+            if !seen.insert(successor.clone()) {
+                return Ok(false);
+            }
+            match self.store().get(successor).await? {
+                Some(next) => at = next,
+                None => return Ok(false),
+            }
+        }
     }
 
     /// Rotates a key `op` manages ([`ApiKeys::rotate`]); the grace is clamped to 0 ..=

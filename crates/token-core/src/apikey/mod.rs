@@ -20,6 +20,7 @@
 //! ```
 
 pub(crate) mod attrs;
+pub(crate) mod bulk;
 mod cache;
 mod changes;
 mod charge;
@@ -50,7 +51,7 @@ pub use cache::CacheConfig;
 pub use changes::FieldChange;
 pub use charge::{Charge, Checked};
 pub use error::{ApiKeyError, ApiKeyErrorKind, CreatorLimit, KeyRef};
-pub use fleet::{BulkRevocation, BulkSelector};
+pub use fleet::{BulkRevocation, BulkRevocationError, BulkSelector};
 pub(crate) use hash::KeyHash;
 pub use hash::{KeyHasher, PepperTooShort};
 pub use key_format::{ApiKeySecret, KeyFormat};
@@ -60,5 +61,6 @@ pub use record::{Credits, KeyRecord, KeyStatus, Refill, RefillPeriod};
 pub use service::{ApiKeys, ApiKeysBuilder};
 pub use spec::{CreditPlan, KeyUpdate, NewKey};
 // Inside the crate, the seams and format internals keep their short paths.
+pub(crate) use bulk::{BulkStop, ScopeCover};
 pub(crate) use key_format::{FormatError, check};
 pub(crate) use store::{CreditOutcome, KeyStore, MemoryKeyStore};

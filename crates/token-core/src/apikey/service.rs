@@ -212,8 +212,8 @@ impl<S: KeyStore> ApiKeys<S> {
         self.mint_record(spec, None).await
     }
 
-    /// `spec` with every attribute checked, its expiry as a `ttl` and its credit plan
-    /// as credits (on the service's clock).
+    /// `spec` with every attribute checked, its expiry as an absolute time (no
+    /// `ttl` left) and its credit plan as credits (on the service's clock).
     pub(super) fn checked(&self, mut spec: NewKey) -> Result<NewKey, ApiKeyError> {
         let now = self.now();
         spec.name = super::manage::checked_name(&spec.name)?.to_owned();
@@ -221,7 +221,8 @@ impl<S: KeyStore> ApiKeys<S> {
             let rule = "a key needs at least one scope";
             return Err(ApiKeyError::invalid_input("scopes", rule));
         }
-        spec.ttl_secs = attrs::lifetime(spec.ttl_secs, spec.expires_at.take(), now)?;
+        // One absolute expiry, fixed now: later steps never re-derive it from a ttl.
+        spec.expires_at = attrs::expiry(spec.ttl_secs.take(), spec.expires_at, now)?;
         attrs::check_networks(&spec.networks)?;
         spec.rate_limit = spec
             .rate_limit
@@ -235,8 +236,9 @@ impl<S: KeyStore> ApiKeys<S> {
         Ok(spec)
     }
 
-    /// Mints a key; `credits_from` names the balance a rotation's successor shares.
-    async fn mint_record(
+    /// Mints a `spec` already [checked](ApiKeys::checked) (its expiry absolute);
+    /// `credits_from` names the balance a rotation's successor shares.
+    pub(super) async fn mint_record(
         &self,
         spec: NewKey,
         credits_from: Option<String>,
@@ -254,7 +256,7 @@ impl<S: KeyStore> ApiKeys<S> {
             tenant: spec.tenant,
             scopes: spec.scopes,
             created_at: now,
-            expires_at: spec.ttl_secs.map(|t| now.saturating_add(t)),
+            expires_at: spec.expires_at,
             status: KeyStatus::Active,
             networks: spec.networks,
             rate_limit: spec.rate_limit,
@@ -440,7 +442,7 @@ impl<S: KeyStore> ApiKeys<S> {
             scopes: old.scopes.clone(),
             owner: old.owner.clone(),
             tenant: old.tenant.clone(),
-            ttl_secs: old.expires_at.map(|at| at.saturating_sub(now)),
+            expires_at: old.expires_at,
             networks: old.networks.clone(),
             rate_limit: old.rate_limit.clone(),
             credits: None,
@@ -484,6 +486,13 @@ impl<S: KeyStore> ApiKeys<S> {
             Ok(())
         })
         .await
+    }
+
+    /// The clock the service reads (the one given to [`ApiKeysBuilder::clock`]), for
+    /// front ends whose own timing must agree with the keys' (idempotency windows,
+    /// answers that say when a grace period ends).
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
     }
 
     /// The service's clock, now.

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::ops::Bound;
 use std::sync::RwLock;
 
+use super::bulk::{BulkRevoke, ScopeCover};
 use super::page::MAX_PAGE_LIMIT;
 use super::{KeyFilter, KeyHash, KeyPage, KeyRecord, KeyStatus, PageCursor};
 use crate::store::{StoreError, StoreErrorKind};
@@ -82,33 +83,79 @@ pub trait KeyStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<KeyPage, StoreError>> + Send;
 
     /// Revokes (`at`, `reason`) every record matching `filter` that is not revoked
-    /// yet, and returns those records as stored. A store that can should do it in one
-    /// write (one lock, one `UPDATE … WHERE`, or a "not before" cutoff), so that no
-    /// matching key is usable once it returns; the default walks the pages and
-    /// revokes each key ([`KeyStore::revoke`]).
+    /// yet, all or nothing: if one of them is not within `cover` (it holds a scope
+    /// the operator lacks), nothing is revoked
+    /// ([`BulkStop::Uncovered`](super::BulkStop::Uncovered)). Returns the records
+    /// revoked, as stored.
+    ///
+    /// A store that can should check and revoke in one write (one lock, one
+    /// statement), so that a key minted or changed meanwhile is judged by the same
+    /// write that revokes it, and no matching key is usable once it returns. In SQL:
+    ///
+    /// ```sql
+    /// UPDATE api_keys k SET status = 'revoked', revoked_at = ?, reason = ?
+    ///  WHERE <filter on k> AND k.status <> 'revoked'
+    ///    AND NOT EXISTS (SELECT 1 FROM api_keys u JOIN api_key_scopes s ON s.key_id = u.id
+    ///                     WHERE <filter on u> AND u.status <> 'revoked'
+    ///                       AND NOT <s.scope within the cover>)
+    /// RETURNING *
+    /// ```
+    ///
+    /// ([`ScopeCover`] says how its test reads as text matching.)
+    ///
+    /// The default walks the pages first, checking the cover and collecting the ids,
+    /// then revokes exactly those ids one by one ([`KeyStore::revoke`]): a key minted
+    /// after the walk is neither checked nor revoked. It is not one write: a store
+    /// failure midway leaves the keys before it revoked, and the outcome lists them
+    /// ([`BulkStop::Store`](super::BulkStop::Store)); a key whose scopes were
+    /// widened (`widen_scopes`) between the walk and its turn is revoked as it was
+    /// checked.
     fn revoke_matching(
         &self,
         filter: &KeyFilter,
+        cover: &ScopeCover,
         at: i64,
         reason: &str,
-    ) -> impl Future<Output = Result<Vec<KeyRecord>, StoreError>> + Send {
+    ) -> impl Future<Output = BulkRevoke> + Send {
         async move {
-            let mut revoked = Vec::new();
+            let mut checked = Vec::new();
             let mut after: Option<PageCursor> = None;
             loop {
-                let page = self
-                    .list_page(filter, after.as_ref(), MAX_PAGE_LIMIT)
-                    .await?;
-                for record in &page.records {
-                    if !matches!(record.status, KeyStatus::Revoked { .. }) {
-                        revoked.push(self.revoke(&record.id, at, reason).await?);
+                let page = match self.list_page(filter, after.as_ref(), MAX_PAGE_LIMIT).await {
+                    Ok(page) => page,
+                    Err(e) => return BulkRevoke::failed(Vec::new(), e),
+                };
+                for record in page.records {
+                    if matches!(record.status, KeyStatus::Revoked { .. }) {
+                        continue;
                     }
+                    if !cover.covers(&record.scopes) {
+                        return BulkRevoke::uncovered();
+                    }
+                    checked.push(record.id);
                 }
                 match page.next {
                     Some(next) => after = Some(next),
-                    None => return Ok(revoked),
+                    None => break,
                 }
             }
+            let mut revoked = Vec::with_capacity(checked.len());
+            for id in &checked {
+                match self.revoke(id, at, reason).await {
+                    Ok(record)
+                        if matches!(&record.status, KeyStatus::Revoked { at: when, reason: why }
+                            if *when == at && why == reason) =>
+                    {
+                        revoked.push(record);
+                    }
+                    // Revoked meanwhile by someone else (its first revocation stands),
+                    // or gone: not this call's to count.
+                    Ok(_) => {}
+                    Err(e) if e.kind() == StoreErrorKind::NotFound => {}
+                    Err(e) => return BulkRevoke::failed(revoked, e),
+                }
+            }
+            BulkRevoke::done(revoked)
         }
     }
 
@@ -261,22 +308,30 @@ impl KeyStore for MemoryKeyStore {
     async fn revoke_matching(
         &self,
         filter: &KeyFilter,
+        cover: &ScopeCover,
         at: i64,
         reason: &str,
-    ) -> Result<Vec<KeyRecord>, StoreError> {
+    ) -> BulkRevoke {
+        // One lock: the check and the write see the same records.
         let mut t = self.write();
-        let mut revoked = Vec::new();
-        for record in t.by_id.values_mut() {
-            if filter.matches(record) && !matches!(record.status, KeyStatus::Revoked { .. }) {
-                record.status = KeyStatus::Revoked {
-                    at,
-                    reason: reason.to_owned(),
-                };
-                record.version += 1;
-                revoked.push(record.clone());
-            }
+        let live =
+            |r: &KeyRecord| filter.matches(r) && !matches!(r.status, KeyStatus::Revoked { .. });
+        if t.by_id
+            .values()
+            .any(|r| live(r) && !cover.covers(&r.scopes))
+        {
+            return BulkRevoke::uncovered();
         }
-        Ok(revoked)
+        let mut revoked = Vec::new();
+        for record in t.by_id.values_mut().filter(|r| live(r)) {
+            record.status = KeyStatus::Revoked {
+                at,
+                reason: reason.to_owned(),
+            };
+            record.version += 1;
+            revoked.push(record.clone());
+        }
+        BulkRevoke::done(revoked)
     }
 
     async fn touch(&self, id: &str, at: i64) -> Result<(), StoreError> {

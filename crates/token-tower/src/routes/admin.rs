@@ -14,7 +14,7 @@ use serde_json::Value;
 use token_audit::{AuditEvent, Auditor};
 use token_core::apikey::{ApiKeys, KeyRecord, Operator};
 use token_core::backend::KeyStore;
-use token_core::{Clock, Principal, SystemClock};
+use token_core::{Clock, Principal};
 
 use super::admin_wire::{
     CreateBody, CreatedKey, KeyUsage, KeyView, ReplayedKey, RevokedKey, RotateBody, RotatedKey,
@@ -104,14 +104,16 @@ impl<K> fmt::Debug for KeyAdmin<K> {
 }
 
 impl<K: KeyStore> KeyAdmin<K> {
-    /// Administration of `keys` with the default scopes and a one-hour rotation grace.
+    /// Administration of `keys` with the default scopes and a one-hour rotation grace,
+    /// timed by the key service's clock ([`ApiKeys::clock`]).
     pub fn new(keys: ApiKeys<K>) -> Self {
+        let clock = Arc::clone(keys.clock());
         KeyAdmin {
             inner: Arc::new(Inner {
                 keys,
                 default_grace_secs: 3600,
                 auditor: None,
-                clock: Arc::new(SystemClock),
+                clock,
                 idempotency: Arc::new(Idempotency::new(idempotency::DEFAULT_CAPACITY)),
             }),
         }
@@ -136,15 +138,18 @@ impl<K: KeyStore> KeyAdmin<K> {
         self.edit(|i| i.auditor = Some(auditor))
     }
 
-    /// The clock for `ttl` arithmetic and idempotency windows (use the key
-    /// service's).
+    /// The clock for idempotency windows and the grace end a rotation answers
+    /// (default: the key service's, which these should agree with).
     #[must_use]
     pub fn clock(self, clock: Arc<dyn Clock>) -> Self {
         self.edit(|i| i.clock = clock)
     }
 
-    /// How many `Idempotency-Key` records are kept (default 10,000; at least one):
-    /// when full, the oldest is forgotten first. Routers built earlier keep theirs.
+    /// How many `Idempotency-Key` records are kept (default 10,000; at least one).
+    /// One caller holds at most a tenth of them (its own oldest finished record goes
+    /// first); when the table is full, the caller holding the most records loses its
+    /// oldest finished one. A record still being answered is never evicted. Routers
+    /// built earlier keep theirs.
     #[must_use]
     pub fn idempotency_capacity(self, records: usize) -> Self {
         self.edit(|i| i.idempotency = Arc::new(Idempotency::new(records)))
@@ -295,8 +300,8 @@ fn with_secret(body: impl Serialize) -> Response {
         (status = 200, description = "A retry with the same `Idempotency-Key` and body: the key first minted, without its secret (`Idempotent-Replayed: true`).", body = ReplayedKey<'_>,
             headers(("Idempotent-Replayed" = String, description = "`true`: this answers an earlier request."))),
         (status = 400, description = "A body that does not parse, or a value that breaks a rule (`field` and `rule` name it).", body = Problem<'_>, content_type = "application/problem+json"),
-        (status = 403, description = "The key would exceed its creator (`scope_widening`, `outlives_creator`, `network_widening`, `creator_metered`, `rate_limit_override`, `tenant_mismatch`), or the admin scope is missing.", body = Problem<'_>, content_type = "application/problem+json"),
-        (status = 409, description = "The first request with this `Idempotency-Key` is still being answered (`idempotency_in_progress`).", body = Problem<'_>, content_type = "application/problem+json"),
+        (status = 403, description = "The key would exceed its creator (`scope_widening`, `outlives_creator`, `network_widening`, `creator_metered`, `tenant_mismatch`), or carry an override other than yours without the cross-tenant scope (`rate_limit_override`), or the admin scope is missing.", body = Problem<'_>, content_type = "application/problem+json"),
+        (status = 409, description = "The first request with this `Idempotency-Key` is still being answered (`idempotency_in_progress`), or too many of yours are (`idempotency_busy`).", body = Problem<'_>, content_type = "application/problem+json"),
         (status = 422, description = "This `Idempotency-Key` was used with another body (`idempotency_key_reused`).", body = Problem<'_>, content_type = "application/problem+json"),
     )
 ))]
@@ -344,6 +349,14 @@ async fn create<K: KeyStore>(
                         StatusCode::CONFLICT,
                         "idempotency_in_progress",
                         "the first request with this Idempotency-Key is still being answered; \
+                     retry in a moment",
+                    ));
+                }
+                Claim::Busy => {
+                    return Err(RouteError::problem(
+                        StatusCode::CONFLICT,
+                        "idempotency_busy",
+                        "too many requests with an Idempotency-Key are still being answered; \
                      retry in a moment",
                     ));
                 }
@@ -420,7 +433,7 @@ async fn show<K: KeyStore>(
     responses(
         (status = 200, description = "The changed key.", body = KeyView<'_>),
         (status = 400, description = "A body that does not parse, or a value that breaks a rule.", body = Problem<'_>, content_type = "application/problem+json"),
-        (status = 403, description = "The change would widen the key (`scope_widening`, `network_widening`), extend it (`expiry_extension`), or give it an override other than yours (`rate_limit_override`).", body = Problem<'_>, content_type = "application/problem+json"),
+        (status = 403, description = "The change would widen the key (`scope_widening`, `network_widening`), extend it (`expiry_extension`), give it an override other than yours without the cross-tenant scope (`rate_limit_override`), change credits as a metered caller (`creator_metered`), or change the rate limit or credits of your own key or rotation line (`own_limits`).", body = Problem<'_>, content_type = "application/problem+json"),
         (status = 404, description = "No such key, or one of another tenant.", body = Problem<'_>, content_type = "application/problem+json"),
         (status = 409, description = "The key can no longer change (expired).", body = Problem<'_>, content_type = "application/problem+json"),
     )

@@ -9,7 +9,7 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use token_audit::{AuditEvent, EventKind, Outcome};
-use token_core::apikey::{KeyFilter, PageCursor, StatusFilter};
+use token_core::apikey::{ApiKeyErrorKind, KeyFilter, PageCursor, StatusFilter};
 use token_core::backend::KeyStore;
 use token_core::limits::DEFAULT_PAGE_LIMIT;
 
@@ -130,13 +130,14 @@ pub(super) async fn list<K: KeyStore>(
     tag = "keys",
     operation_id = "revoke_keys",
     summary = "Revoke every key of an owner or a tenant",
-    description = "One write; the next request with any of the keys is refused (`key_revoked`). A tenant needs its own admin or the cross-tenant scope; you must hold every scope of every key revoked. Audited as one `key.revoked` event naming the selector (`target`) and the count.",
+    description = "All or nothing, judged in the write that revokes (a key minted meanwhile is judged too); the next request with any of the keys is refused (`key_revoked`). A tenant needs its own admin or the cross-tenant scope; you must hold every scope of every key revoked. Audited as one `key.revoked` event naming the selector (`target`) and the count, also when the store fails midway (outcome `error`).",
     request_body = BulkBody,
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "How many keys were revoked.", body = BulkRevoked<'_>),
         (status = 400, description = "A body that does not parse, or not exactly one of `owner` and `tenant`.", body = Problem<'_>, content_type = "application/problem+json"),
-        (status = 403, description = "Another tenant without the cross-tenant scope (`tenant_mismatch`), or a key holding a scope you lack (`scope_widening`).", body = Problem<'_>, content_type = "application/problem+json"),
+        (status = 403, description = "Another tenant without the cross-tenant scope (`tenant_mismatch`), or a key holding a scope you lack (`scope_widening`): nothing is revoked.", body = Problem<'_>, content_type = "application/problem+json"),
+        (status = 503, description = "The key store failed (`store_unavailable`). `detail` says how many keys were revoked before it did; those are refused from now on and audited. Retry to revoke the rest.", body = Problem<'_>, content_type = "application/problem+json"),
     )
 ))]
 pub(super) async fn revoke_many<K: KeyStore>(
@@ -152,21 +153,48 @@ pub(super) async fn revoke_many<K: KeyStore>(
         selector.value(),
         caller.principal.id()
     );
-    let done = a
+    let outcome = a
         .keys
         .revoke_matching_as(caller.op(), &selector, &reason)
-        .await?;
+        .await;
+    let (done, failed) = match outcome {
+        Ok(done) => (done, None),
+        // A refusal revoked nothing: no event, the refusal is the answer.
+        Err(e) if e.done().count() == 0 && e.kind() != ApiKeyErrorKind::StoreUnavailable => {
+            return Err(e.into_parts().0.into());
+        }
+        Err(e) => {
+            let (error, done) = e.into_parts();
+            (done, Some(error))
+        }
+    };
     let count = done.count();
+    // What was revoked is audited even when the store failed after it.
     a.record(|| {
-        let mut event = AuditEvent::new(EventKind::KeyRevoked, Outcome::Allowed)
+        let outcome = if failed.is_some() {
+            Outcome::Error
+        } else {
+            Outcome::Allowed
+        };
+        let mut event = AuditEvent::new(EventKind::KeyRevoked, outcome)
             .target(&format!("{}:{}", selector.field(), selector.value()))
             .count(u64::try_from(count).unwrap_or(u64::MAX))
             .detail(&reason);
+        if let Some(error) = &failed {
+            event = event.reason(error.code());
+        }
         if let token_core::apikey::BulkSelector::Tenant(t) = &selector {
             event = event.tenant(t);
         }
         caller.by(event)
     });
+    if let Some(error) = failed {
+        let detail = format!(
+            "{error}; {count} keys were revoked before it stopped (each refused from now on, \
+             and audited); retry to revoke the rest"
+        );
+        return Err(RouteError::from(error).with_detail(detail));
+    }
     Ok(Json(BulkRevoked {
         selector: selector.field(),
         value: selector.value(),

@@ -69,6 +69,14 @@ impl RouteError {
         }
     }
 
+    /// This problem with another `detail` (a refusal or an OAuth error unchanged).
+    pub(crate) fn with_detail(mut self, new: String) -> Self {
+        if let RouteError::Problem { detail, .. } = &mut self {
+            *detail = new;
+        }
+        self
+    }
+
     fn render(&self, shared: &Shared) -> Response {
         match self {
             RouteError::Refused(r) => shared.0.refusal(r).map(axum::body::Body::new),
@@ -107,7 +115,8 @@ impl From<ApiKeyError> for RouteError {
             ApiKeyErrorKind::WouldWiden
             | ApiKeyErrorKind::ExceedsCreator(_)
             | ApiKeyErrorKind::TenantMismatch
-            | ApiKeyErrorKind::WouldExtend => StatusCode::FORBIDDEN,
+            | ApiKeyErrorKind::WouldExtend
+            | ApiKeyErrorKind::OwnLimits => StatusCode::FORBIDDEN,
             ApiKeyErrorKind::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             // A change to a key that can no longer change.
             ApiKeyErrorKind::Invalid(_) | ApiKeyErrorKind::Expired => StatusCode::CONFLICT,
