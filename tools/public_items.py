@@ -10,7 +10,7 @@ its id, whatever the number of paths reaching it: modules, structs, enums, union
 traits, functions, constants, statics, type aliases and macros (what a user can
 name). Methods, fields and variants are counted apart, as `members`. `front` counts
 the items a service reaches without entering a module named for another audience
-(`backend`, `format`, `fuzzing`, `inspect`, `limits`, `summary`, `verify`).
+(`admin`, `backend`, `format`, `fuzzing`, `inspect`, `limits`, `summary`, `verify`).
 """
 
 import collections
@@ -20,9 +20,10 @@ import subprocess
 import sys
 
 CRATES = ["token-scopes", "token-core", "token-ratelimit", "token-audit", "token-tower"]
-# Modules named for their audience (store implementers, key-format tools, size
-# fuzz targets, policy tools, bounds, log tools and log verifiers): reachable, but not what a service using the crate reads.
-AUDIENCE = {"backend", "format", "fuzzing", "inspect", "limits", "summary", "verify"}
+# Modules named for their audience (administration surfaces, store implementers,
+# key-format tools, fuzz targets, policy tools, size bounds, log tools and log
+# verifiers): reachable, but not what a service using the crate reads.
+AUDIENCE = {"admin", "backend", "format", "fuzzing", "inspect", "limits", "summary", "verify"}
 NAMED = {"module", "struct", "enum", "union", "trait", "function", "constant", "static",
          "type_alias", "macro", "proc_macro", "trait_alias"}
 

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use token_core::ManualClock;
+use token_core::apikey::admin::KeyUpdate;
 use token_core::apikey::{
-    ApiKeyErrorKind, ApiKeys, Credits, KeyFormat, KeyRecord, KeyStatus, KeyUpdate, NewKey,
+    ApiKeyErrorKind, ApiKeys, Credits, KeyFormat, KeyRecord, KeyStatus, NewKey,
 };
 use token_core::backend::KeyHash;
 use token_core::backend::{CreditOutcome, KeyStore, MemoryKeyStore};
@@ -60,10 +61,10 @@ impl KeyStore for AlwaysConflicting {
     }
     async fn list_page(
         &self,
-        filter: &token_core::apikey::KeyFilter,
-        after: Option<&token_core::apikey::PageCursor>,
+        filter: &token_core::apikey::admin::KeyFilter,
+        after: Option<&token_core::apikey::admin::PageCursor>,
         limit: usize,
-    ) -> Result<token_core::apikey::KeyPage, StoreError> {
+    ) -> Result<token_core::apikey::admin::KeyPage, StoreError> {
         self.inner.list_page(filter, after, limit).await
     }
     async fn touch(&self, id: &str, at: i64) -> Result<(), StoreError> {

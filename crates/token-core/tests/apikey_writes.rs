@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use token_core::ManualClock;
-use token_core::apikey::{ApiKeys, KeyFormat, KeyUpdate, NewKey};
+use token_core::apikey::admin::KeyUpdate;
+use token_core::apikey::{ApiKeys, KeyFormat, NewKey};
 use token_core::backend::{KeyStore, MemoryKeyStore};
 
 const NOW: i64 = 1_800_000_000;

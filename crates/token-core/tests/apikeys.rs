@@ -4,10 +4,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use token_core::apikey::admin::KeyUpdate;
 use token_core::apikey::format::FormatError;
 use token_core::apikey::{
     ApiKeyErrorKind, ApiKeys, CacheConfig, Credits, KeyFormat, KeyHasher, KeyRecord, KeyStatus,
-    KeyUpdate, NewKey, RefillPeriod,
+    NewKey, RefillPeriod,
 };
 use token_core::backend::KeyHash;
 use token_core::backend::StoreError;
@@ -74,10 +75,10 @@ impl KeyStore for Instrumented {
     }
     async fn list_page(
         &self,
-        filter: &token_core::apikey::KeyFilter,
-        after: Option<&token_core::apikey::PageCursor>,
+        filter: &token_core::apikey::admin::KeyFilter,
+        after: Option<&token_core::apikey::admin::PageCursor>,
         limit: usize,
-    ) -> Result<token_core::apikey::KeyPage, StoreError> {
+    ) -> Result<token_core::apikey::admin::KeyPage, StoreError> {
         self.inner.list_page(filter, after, limit).await
     }
     async fn touch(&self, id: &str, at: i64) -> Result<(), StoreError> {

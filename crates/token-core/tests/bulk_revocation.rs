@@ -5,10 +5,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use token_core::apikey::{
-    ApiKeyErrorKind, ApiKeys, BulkSelector, KeyFilter, KeyFormat, KeyPage, KeyRecord, KeyStatus,
-    NewKey, Operator, PageCursor,
-};
+use token_core::apikey::admin::{BulkSelector, KeyFilter, KeyPage, Operator, PageCursor};
+use token_core::apikey::{ApiKeyErrorKind, ApiKeys, KeyFormat, KeyRecord, KeyStatus, NewKey};
 use token_core::backend::{
     CreditOutcome, KeyHash, KeyStore, MemoryKeyStore, StoreError, StoreErrorKind,
 };

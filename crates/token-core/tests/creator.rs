@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
+use token_core::apikey::admin::KeyUpdate;
 use token_core::apikey::{
-    ApiKeyError, ApiKeyErrorKind, ApiKeys, CreatorLimit, Credits, KeyFormat, KeyStatus, KeyUpdate,
-    NewKey,
+    ApiKeyError, ApiKeyErrorKind, ApiKeys, CreatorLimit, Credits, KeyFormat, KeyStatus, NewKey,
 };
 use token_core::backend::MemoryKeyStore;
 use token_core::{ManualClock, Principal, PrincipalKind};

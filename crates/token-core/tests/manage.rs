@@ -4,9 +4,8 @@
 
 use std::sync::Arc;
 
-use token_core::apikey::{
-    ApiKeyError, ApiKeyErrorKind, ApiKeys, KeyFormat, KeyUpdate, NewKey, Operator,
-};
+use token_core::apikey::admin::{KeyUpdate, Operator};
+use token_core::apikey::{ApiKeyError, ApiKeyErrorKind, ApiKeys, KeyFormat, NewKey};
 use token_core::backend::MemoryKeyStore;
 use token_core::limits::MAX_KEY_TTL_SECS;
 use token_core::{ManualClock, Principal, PrincipalKind};
@@ -334,7 +333,7 @@ async fn updates_narrow_networks_set_limits_and_say_what_changed() {
 
 #[tokio::test]
 async fn bulk_revocation_takes_an_owner_or_a_tenant_and_the_next_check_refuses() {
-    use token_core::apikey::BulkSelector;
+    use token_core::apikey::admin::BulkSelector;
     let (keys, _) = keys();
     let x = cross();
     let a = who("admin:keys read:r", Some("a"));

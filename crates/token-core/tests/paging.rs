@@ -6,9 +6,8 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use token_core::ManualClock;
-use token_core::apikey::{
-    ApiKeys, KeyFilter, KeyFormat, KeyRecord, NewKey, PageCursor, StatusFilter,
-};
+use token_core::apikey::admin::{KeyFilter, PageCursor, StatusFilter};
+use token_core::apikey::{ApiKeys, KeyFormat, KeyRecord, NewKey};
 use token_core::backend::KeyHash;
 use token_core::backend::{CreditOutcome, KeyStore, MemoryKeyStore, StoreError};
 
@@ -188,7 +187,7 @@ impl KeyStore for Minimal {
         filter: &KeyFilter,
         after: Option<&PageCursor>,
         limit: usize,
-    ) -> Result<token_core::apikey::KeyPage, StoreError> {
+    ) -> Result<token_core::apikey::admin::KeyPage, StoreError> {
         self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.0.list_page(filter, after, limit).await
     }

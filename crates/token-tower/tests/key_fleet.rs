@@ -866,7 +866,8 @@ struct Flaky {
 mod flaky {
     use std::sync::atomic::Ordering;
 
-    use token_core::apikey::{KeyFilter, KeyPage, KeyRecord, PageCursor};
+    use token_core::apikey::KeyRecord;
+    use token_core::apikey::admin::{KeyFilter, KeyPage, PageCursor};
     use token_core::backend::{CreditOutcome, KeyHash, KeyStore, StoreError, StoreErrorKind};
 
     use super::Flaky;

@@ -384,10 +384,10 @@ impl KeyStore for Down {
     }
     async fn list_page(
         &self,
-        _: &token_core::apikey::KeyFilter,
-        _: Option<&token_core::apikey::PageCursor>,
+        _: &token_core::apikey::admin::KeyFilter,
+        _: Option<&token_core::apikey::admin::PageCursor>,
         _: usize,
-    ) -> Result<token_core::apikey::KeyPage, StoreError> {
+    ) -> Result<token_core::apikey::admin::KeyPage, StoreError> {
         Err(down())
     }
     async fn touch(&self, _: &str, _: i64) -> Result<(), StoreError> {

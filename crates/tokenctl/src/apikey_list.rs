@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 
 use serde_json::Value;
-use token_core::apikey::{ApiKeyError, ApiKeyErrorKind, KeyFilter, KeyRecord, PageCursor};
+use token_core::apikey::admin::{KeyFilter, PageCursor};
+use token_core::apikey::{ApiKeyError, ApiKeyErrorKind, KeyRecord};
 use token_core::backend::{KeyStore, MemoryKeyStore};
 
 use crate::block_on::block_on;
@@ -27,7 +28,7 @@ fn usage(e: &ApiKeyError) -> Failure {
 /// Prints one page: a JSON object per key (never its hash), and `next: --cursor C` on
 /// standard error when more follow.
 pub(crate) fn list(args: &KeyListArgs) -> Result<(), Failure> {
-    let limit = token_core::apikey::checked_limit(args.limit).map_err(|e| usage(&e))?;
+    let limit = token_core::apikey::admin::checked_limit(args.limit).map_err(|e| usage(&e))?;
     let mut filter = KeyFilter::new();
     if let Some(owner) = &args.owner {
         filter = filter.owner(owner);

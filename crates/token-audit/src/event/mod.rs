@@ -53,7 +53,7 @@ pub mod limits {
 /// One field an administrative change changed: its name, and its old and new values
 /// as JSON text (bounded to [`limits::CHANGE_VALUE`], credential-shaped words
 /// redacted). Never a secret or a hash: built from token-core's
-/// [`FieldChange`](token_core::apikey::FieldChange)s.
+/// [`FieldChange`](token_core::apikey::admin::FieldChange)s.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Change {
@@ -302,7 +302,7 @@ impl AuditEvent {
 
     /// The fields an administrative change changed, with old and new values (at most
     /// [`limits::CHANGES`]; each value bounded and redacted as free text).
-    pub fn changes(mut self, changes: &[token_core::apikey::FieldChange]) -> Self {
+    pub fn changes(mut self, changes: &[token_core::apikey::admin::FieldChange]) -> Self {
         self.d.changes = changes
             .iter()
             .take(limits::CHANGES)

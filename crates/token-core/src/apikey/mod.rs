@@ -47,19 +47,29 @@ pub mod format {
     };
 }
 
+/// For the surfaces that administer keys (the admin API, `tokenctl`, a portal) rather
+/// than the service that checks them: who is acting ([`Operator`], for
+/// [`ApiKeys::create_as`] and the other `_as` calls), updates, paged and filtered
+/// listings, bulk revocation, and the fields a change changed.
+pub mod admin {
+    pub use super::changes::FieldChange;
+    pub use super::fleet::{BulkRevocation, BulkRevocationError, BulkSelector};
+    pub use super::manage::Operator;
+    pub use super::page::{KeyFilter, KeyPage, PageCursor, StatusFilter, checked_limit};
+    pub use super::spec::KeyUpdate;
+}
+
 pub use cache::CacheConfig;
-pub use changes::FieldChange;
 pub use charge::{Charge, Checked};
 pub use error::{ApiKeyError, ApiKeyErrorKind, CreatorLimit, KeyRef};
-pub use fleet::{BulkRevocation, BulkRevocationError, BulkSelector};
 pub(crate) use hash::KeyHash;
 pub use hash::{KeyHasher, PepperTooShort};
 pub use key_format::{ApiKeySecret, KeyFormat};
-pub use manage::Operator;
-pub use page::{KeyFilter, KeyPage, PageCursor, StatusFilter, checked_limit};
 pub use record::{Credits, KeyRecord, KeyStatus, Refill, RefillPeriod};
 pub use service::{ApiKeys, ApiKeysBuilder};
-pub use spec::{CreditPlan, KeyUpdate, NewKey};
+pub use spec::{CreditPlan, NewKey};
+// Inside the crate, the administration types keep their short paths too.
+pub(crate) use admin::{KeyFilter, KeyPage, KeyUpdate, Operator, PageCursor};
 // Inside the crate, the seams and format internals keep their short paths.
 pub(crate) use bulk::{BulkStop, ScopeCover};
 pub(crate) use key_format::{FormatError, check};

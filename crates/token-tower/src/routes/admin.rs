@@ -12,7 +12,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use token_audit::{AuditEvent, Auditor};
-use token_core::apikey::{ApiKeys, KeyRecord, Operator};
+use token_core::apikey::admin::Operator;
+use token_core::apikey::{ApiKeys, KeyRecord};
 use token_core::backend::KeyStore;
 use token_core::{Clock, Principal};
 

@@ -6,7 +6,8 @@
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use token_core::Cidr;
-use token_core::apikey::{CreditPlan, KeyUpdate, NewKey};
+use token_core::apikey::admin::KeyUpdate;
+use token_core::apikey::{CreditPlan, NewKey};
 use token_ratelimit::Quota;
 
 use super::admin_wire::{BulkBody, Change, CreateBody, CreditsBody, UpdateBody};
@@ -218,8 +219,8 @@ impl UpdateBody {
 
 impl BulkBody {
     /// The body: exactly one of `owner` and `tenant`.
-    pub(super) fn read(body: Value) -> Result<token_core::apikey::BulkSelector, RouteError> {
-        use token_core::apikey::BulkSelector;
+    pub(super) fn read(body: Value) -> Result<token_core::apikey::admin::BulkSelector, RouteError> {
+        use token_core::apikey::admin::BulkSelector;
         let mut f = Fields::of(body, &["owner", "tenant"])?;
         let body = BulkBody {
             owner: f.take("owner")?,

@@ -9,7 +9,8 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use token_audit::{AuditEvent, EventKind, Outcome};
-use token_core::apikey::{ApiKeyErrorKind, KeyFilter, PageCursor, StatusFilter};
+use token_core::apikey::ApiKeyErrorKind;
+use token_core::apikey::admin::{KeyFilter, PageCursor, StatusFilter};
 use token_core::backend::KeyStore;
 use token_core::limits::DEFAULT_PAGE_LIMIT;
 
@@ -62,7 +63,7 @@ impl Listing {
                     let limit = value.parse::<usize>().map_err(|_| {
                         RouteError::invalid_field("limit", "must be an integer from 1 to 500")
                     })?;
-                    listing.limit = token_core::apikey::checked_limit(limit)?;
+                    listing.limit = token_core::apikey::admin::checked_limit(limit)?;
                 }
                 "cursor" => listing.after = Some(value.parse()?),
                 "owner" => listing.filter = listing.filter.owner(value),
@@ -183,7 +184,7 @@ pub(super) async fn revoke_many<K: KeyStore>(
         if let Some(error) = &failed {
             event = event.reason(error.code());
         }
-        if let token_core::apikey::BulkSelector::Tenant(t) = &selector {
+        if let token_core::apikey::admin::BulkSelector::Tenant(t) = &selector {
             event = event.tenant(t);
         }
         caller.by(event)
