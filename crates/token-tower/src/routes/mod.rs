@@ -3,6 +3,7 @@
 
 mod admin;
 mod admin_body;
+mod admin_create;
 mod admin_fleet;
 mod admin_wire;
 mod client_auth;

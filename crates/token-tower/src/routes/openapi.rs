@@ -276,7 +276,7 @@ struct Info;
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(
-        super::admin::create,
+        super::admin_create::create,
         super::admin_fleet::list,
         super::admin_fleet::revoke_many,
         super::admin::show,
