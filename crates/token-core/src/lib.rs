@@ -62,6 +62,7 @@ mod net;
 mod principal;
 pub mod refresh;
 mod store;
+mod store_arc;
 
 pub use authenticator::{AuthError, AuthErrorKind, Authenticator, CredentialKind};
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -107,9 +107,35 @@ pub(super) fn checked_rate_limit(quota: &str) -> Result<String, ApiKeyError> {
     Ok(quota.to_owned())
 }
 
+/// Credits (a balance or a refill amount) of at most `i64::MAX`, so that every
+/// store can hold them in a signed 64-bit column.
+pub(super) fn check_credits(credits: &Credits) -> Result<(), ApiKeyError> {
+    let too_many = |n: u64| i64::try_from(n).is_err();
+    if too_many(credits.remaining) {
+        return Err(ApiKeyError::invalid_input(
+            "credits.remaining",
+            "must be at most 9223372036854775807",
+        ));
+    }
+    if credits.refill.as_ref().is_some_and(|r| too_many(r.amount)) {
+        return Err(ApiKeyError::invalid_input(
+            "credits.refill.amount",
+            "must be at most 9223372036854775807",
+        ));
+    }
+    Ok(())
+}
+
 impl CreditPlan {
-    /// The credits this plan gives at `now`; a refill of nothing is refused.
+    /// The credits this plan gives at `now`; a refill of nothing is refused, and so
+    /// is a count above `i64::MAX`.
     pub(super) fn at(self, now: i64) -> Result<Credits, ApiKeyError> {
+        let credits = self.credits_at(now)?;
+        check_credits(&credits)?;
+        Ok(credits)
+    }
+
+    fn credits_at(self, now: i64) -> Result<Credits, ApiKeyError> {
         let refill = match self.refill {
             None => None,
             Some((0, _)) => {
@@ -155,6 +181,11 @@ mod tests {
         assert_eq!(checked_rate_limit(" 5/s ").unwrap(), "5/s");
         let plan = CreditPlan::refilling(3, 0, super::super::RefillPeriod::Daily);
         assert_eq!(rule(plan.at(0)).0, "credits.refill.amount");
+        let huge = u64::try_from(i64::MAX).unwrap() + 1;
+        assert_eq!(rule(CreditPlan::fixed(huge).at(0)).0, "credits.remaining");
+        let plan = CreditPlan::refilling(1, huge, super::super::RefillPeriod::Daily);
+        assert_eq!(rule(plan.at(0)).0, "credits.refill.amount");
+        assert!(CreditPlan::fixed(huge - 1).at(0).is_ok());
         let many: BTreeMap<_, _> = (0..65).map(|i| (format!("k{i}"), String::new())).collect();
         assert_eq!(
             rule(check_metadata(&many)),

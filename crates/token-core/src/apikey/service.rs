@@ -232,6 +232,10 @@ impl<S: KeyStore> ApiKeys<S> {
         if let Some(plan) = spec.credit_plan.take() {
             spec.credits = Some(plan.at(now)?);
         }
+        spec.credits
+            .as_ref()
+            .map(attrs::check_credits)
+            .transpose()?;
         attrs::check_metadata(&spec.metadata)?;
         Ok(spec)
     }

@@ -45,7 +45,9 @@ pub trait KeyStore: Send + Sync + 'static {
     /// Replaces the record with the same id if the stored version still equals
     /// `record.version` (compare-and-swap), storing it with the version bumped:
     /// `Conflict` when someone wrote in between, `NotFound` if there is no such record.
-    /// `touch`, `consume_credit` and `revoke` bump the version too.
+    /// `consume_credit` and `revoke` bump the version too; `touch` may (a store that
+    /// writes `last_used_at` in batches need not, if `update` never moves
+    /// `last_used_at` back).
     fn update(&self, record: KeyRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Marks the key revoked (`at`, `reason`) whatever its version, in one atomic
