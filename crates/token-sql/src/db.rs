@@ -68,14 +68,15 @@ impl Options {
     }
 
     /// How often the keys' `last_used_at` is written (the writes of one interval
-    /// are batched, one per key; never one per request).
+    /// are batched, one per key; never one per request). At least 100 ms.
     pub fn touch_interval(mut self, interval: Duration) -> Self {
-        self.touch_interval = interval;
+        self.touch_interval = interval.max(Duration::from_millis(100));
         self
     }
 
     /// PostgreSQL only: keep tokenkit's tables in this schema (created if missing;
-    /// letters, digits and `_`, at most 63 bytes), as `search_path`.
+    /// lowercase ASCII letters, digits and `_`, not starting with a digit, at most
+    /// 63 bytes), as `search_path`.
     pub fn postgres_schema(mut self, schema: &str) -> Self {
         self.postgres_schema = Some(schema.to_owned());
         self
@@ -84,8 +85,8 @@ impl Options {
 
 /// A database holding tokenkit's stores: a connection pool on SQLite or
 /// PostgreSQL. Cheap to clone (the clones share the pool). Opening it never changes
-/// the schema: call [`Database::migrate`], or check with
-/// [`Database::ensure_schema`].
+/// the schema (call [`Database::migrate`], or check with
+/// [`Database::ensure_schema`]), and refuses a schema newer than this binary's.
 #[derive(Clone)]
 pub struct Database {
     pub(crate) inner: Arc<Inner>,
@@ -95,6 +96,8 @@ pub(crate) struct Inner {
     pub(crate) pool: Pool,
     pub(crate) url: String,
     pub(crate) touches: Arc<Touches>,
+    /// When the refresh-token store sweeps expired families next (issuer time).
+    pub(crate) next_prune_at: std::sync::atomic::AtomicI64,
 }
 
 impl fmt::Debug for Database {
@@ -158,7 +161,7 @@ impl Database {
             if let Some(schema) = &options.postgres_schema {
                 if !valid_schema(schema) {
                     return Err(unsupported(
-                        "a schema is 1 to 63 bytes of ASCII letters, digits and _",
+                        "a schema is 1 to 63 bytes of lowercase ASCII letters, digits and _, not starting with a digit",
                     ));
                 }
                 create_schema(&connect, schema)
@@ -176,13 +179,18 @@ impl Database {
         } else {
             return Err(unsupported("expected sqlite:... or postgres://..."));
         };
-        Ok(Database {
+        let db = Database {
             inner: Arc::new(Inner {
                 pool,
                 url: shown,
                 touches: Arc::new(Touches::new(options.touch_interval)),
+                next_prune_at: std::sync::atomic::AtomicI64::new(i64::MIN),
             }),
-        })
+        };
+        // An older binary never writes to a schema a newer one migrated.
+        let found = db.schema_version().await?;
+        db.judge(found)?;
+        Ok(db)
     }
 
     /// The engine.
@@ -231,7 +239,7 @@ fn valid_schema(schema: &str) -> bool {
     (1..=63).contains(&schema.len())
         && schema
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
         && !schema.as_bytes()[0].is_ascii_digit()
 }
 

@@ -173,7 +173,7 @@ impl Database {
         Ok(())
     }
 
-    fn judge(&self, found: u32) -> Result<(), SqlError> {
+    pub(crate) fn judge(&self, found: u32) -> Result<(), SqlError> {
         if found > SCHEMA_VERSION {
             return Err(SqlError::SchemaTooNew {
                 url: self.url().to_owned(),

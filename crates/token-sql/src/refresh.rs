@@ -1,8 +1,7 @@
 //! [`SqlRefreshStore`]: refresh tokens and their families in
 //! `tokenkit_refresh_tokens` and `tokenkit_refresh_families`.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 
 use serde_json::{Map, Value as Json};
 use token_core::backend::{KeyHash, RefreshRecord, RefreshStore, StoreError, StoreErrorKind};
@@ -18,12 +17,12 @@ use crate::pool::{Cols, Pool, on_pool, store_error};
 /// of any number of processes redeeming one token at once, exactly one wins, and
 /// every later attempt is seen as reuse. Expired families (their tokens, used or
 /// not, and their revocation) are pruned as the memory store prunes them: storing a
-/// token sweeps at most once per [`PRUNE_INTERVAL_SECS`] on the issuer's clock, and
+/// token sweeps at most once per [`PRUNE_INTERVAL_SECS`] on the issuer's clock (per
+/// [`Database`], however many store handles it gave out), and
 /// [`SqlRefreshStore::prune`] sweeps at a time you give.
 #[derive(Debug, Clone)]
 pub struct SqlRefreshStore {
     db: Database,
-    next_prune_at: Arc<AtomicI64>,
 }
 
 const COLUMNS: &str =
@@ -36,32 +35,24 @@ const UPSERT_FAMILY: &str = "INSERT INTO tokenkit_refresh_families (family, expi
 
 impl SqlRefreshStore {
     pub(crate) fn new(db: Database) -> Self {
-        SqlRefreshStore {
-            db,
-            next_prune_at: Arc::new(AtomicI64::new(i64::MIN)),
-        }
+        SqlRefreshStore { db }
     }
 
     /// Forgets every family expired at `now` (seconds since the epoch, from the
-    /// issuer's clock), with its tokens and its revocation, and every token expired
-    /// at `now`. Returns how many tokens were forgotten.
+    /// issuer's clock), with its tokens (by cascade: no token outlives its family)
+    /// and its revocation. Returns how many families were forgotten.
     pub async fn prune(&self, now: i64) -> Result<u64, StoreError> {
-        self.next_prune_at
+        self.db
+            .inner
+            .next_prune_at
             .store(now.saturating_add(PRUNE_INTERVAL_SECS), Ordering::Relaxed);
-        let err = |e: sqlx::Error| store_error("pruning refresh tokens", &e);
         on_pool!(self.db.pool(), p => {
-            let tokens = sqlx::query("DELETE FROM tokenkit_refresh_tokens WHERE expires_at <= $1")
+            Ok(sqlx::query("DELETE FROM tokenkit_refresh_families WHERE expires_at <= $1")
                 .bind(now)
                 .execute(p)
                 .await
-                .map_err(err)?
-                .rows_affected();
-            sqlx::query("DELETE FROM tokenkit_refresh_families WHERE expires_at <= $1")
-                .bind(now)
-                .execute(p)
-                .await
-                .map_err(err)?;
-            Ok(tokens)
+                .map_err(|e| store_error("pruning refresh tokens", &e))?
+                .rows_affected())
         })
     }
 }
@@ -88,7 +79,7 @@ fn refresh(row: &impl Cols) -> Result<RefreshRecord, StoreError> {
 impl RefreshStore for SqlRefreshStore {
     /// The family row and the token row in one transaction.
     async fn insert(&self, record: RefreshRecord) -> Result<(), StoreError> {
-        if record.issued_at >= self.next_prune_at.load(Ordering::Relaxed) {
+        if record.issued_at >= self.db.inner.next_prune_at.load(Ordering::Relaxed) {
             self.prune(record.issued_at).await?;
         }
         let err = |e: sqlx::Error| store_error("storing a refresh token", &e);

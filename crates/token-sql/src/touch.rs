@@ -12,13 +12,16 @@ use std::time::Duration;
 use token_core::backend::StoreError;
 
 use crate::db::{Database, Inner};
-use crate::pool::{Pool, store_error};
+use crate::pool::{Pool, on_pool, store_error};
 
 /// Times noted since the last write, the newest per key.
 #[derive(Debug)]
 pub(crate) struct Touches {
     interval: Duration,
     pending: Mutex<HashMap<String, i64>>,
+    /// Held from taking a batch to writing it, so that a flush on close waits for
+    /// the writer's batch in flight rather than closing the pool under it.
+    flushing: tokio::sync::Mutex<()>,
     writer_started: AtomicBool,
 }
 
@@ -27,6 +30,7 @@ impl Touches {
         Touches {
             interval,
             pending: Mutex::new(HashMap::new()),
+            flushing: tokio::sync::Mutex::new(()),
             writer_started: AtomicBool::new(false),
         }
     }
@@ -55,9 +59,12 @@ impl Touches {
         }
     }
 
-    /// Writes every noted time (one statement per key, in one transaction). On
-    /// failure the times are kept for the next attempt.
+    /// Writes every noted time, one short statement per key (no transaction: the
+    /// write only ever moves a time forward, so it needs no isolation, and holds no
+    /// row lock past its own statement). On failure the times not written are kept
+    /// for the next attempt.
     pub(crate) async fn flush(&self, pool: &Pool) -> Result<usize, StoreError> {
+        let _one_at_a_time = self.flushing.lock().await;
         let batch = std::mem::take(&mut *self.lock());
         if batch.is_empty() {
             return Ok(0);
@@ -82,36 +89,43 @@ const TOUCH: &str = "UPDATE tokenkit_api_keys SET last_used_at = $2 \
                      WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)";
 
 async fn write(pool: &Pool, batch: &HashMap<String, i64>) -> Result<usize, StoreError> {
-    let err = |e: sqlx::Error| store_error("writing last_used_at", &e);
-    macro_rules! write_all {
-        ($tx:expr) => {{
-            let mut tx = $tx.map_err(err)?;
-            for (id, at) in batch {
-                sqlx::query(TOUCH)
-                    .bind(id.as_str())
-                    .bind(*at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(err)?;
-            }
-            tx.commit().await.map_err(err)?;
-        }};
-    }
-    match pool {
-        Pool::Sqlite(p) => write_all!(p.begin_with("BEGIN IMMEDIATE").await),
-        Pool::Postgres(p) => write_all!(p.begin().await),
-    }
+    // In id order, so that replicas flushing the same keys meet them in one order.
+    let mut rows: Vec<(&String, &i64)> = batch.iter().collect();
+    rows.sort_unstable();
+    on_pool!(pool, p => {
+        for (id, at) in rows {
+            sqlx::query(TOUCH)
+                .bind(id.as_str())
+                .bind(*at)
+                .execute(p)
+                .await
+                .map_err(|e| store_error("writing last_used_at", &e))?;
+        }
+    });
     Ok(batch.len())
 }
 
 /// Writes the noted times every `interval` until the database is dropped.
 async fn writer(db: Weak<Inner>, interval: Duration) {
+    /// However the writer ends (its runtime shut down, the database dropped), the
+    /// next use starts a new one.
+    struct Restart(Weak<Inner>);
+    impl Drop for Restart {
+        fn drop(&mut self) {
+            if let Some(inner) = self.0.upgrade() {
+                inner.touches.writer_started.store(false, Ordering::Release);
+            }
+        }
+    }
+    let _restart = Restart(db.clone());
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticks.tick().await;
     loop {
         ticks.tick().await;
-        let Some(inner) = db.upgrade() else { return };
+        let Some(inner) = db.upgrade() else {
+            return;
+        };
         if let Err(e) = inner.touches.flush(&inner.pool).await {
             tracing::warn!(error = %e, "last_used_at not written; retrying next interval");
         }

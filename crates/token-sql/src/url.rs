@@ -1,8 +1,11 @@
 //! Database URLs as they may be shown: never with a password.
 
-/// `url` with any password replaced by `***`: the one in the user-info part
-/// (`postgres://user:pw@host/db`) and a `password=` query parameter. Use it
-/// wherever a URL is logged or shown; every error of this crate does.
+/// `url` with any password replaced by `***`: the user-info password of a URL
+/// (`postgres://user:pw@host/db`; everything up to the last `@` counts as user
+/// info, so a password holding `/`, `?` or `@` is hidden whole), and every
+/// `password=` parameter, whether in a query string or in a libpq
+/// `key=value` string. Use it wherever a URL is logged or shown; every error of
+/// this crate does.
 ///
 /// ```
 /// use token_sql::redact_url;
@@ -11,55 +14,70 @@
 ///     redact_url("postgres://app:s3cret@db:5432/keys?sslmode=require&password=x"),
 ///     "postgres://app:***@db:5432/keys?sslmode=require&password=***",
 /// );
+/// assert_eq!(redact_url("host=db password=s3cret"), "host=db password=***");
 /// assert_eq!(redact_url("sqlite://.tokenkit/tokenkit.db"), "sqlite://.tokenkit/tokenkit.db");
 /// ```
 pub fn redact_url(url: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((base, query)) => (base, Some(query)),
-        None => (url, None),
+    let (head, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), url),
     };
-    let mut out = String::with_capacity(url.len());
-    match base.split_once("://") {
-        Some((scheme, rest)) => {
-            out.push_str(scheme);
-            out.push_str("://");
-            // The user info ends at the last '@' before the path.
-            let authority_end = rest.find('/').unwrap_or(rest.len());
-            let (authority, path) = rest.split_at(authority_end);
-            match authority.rsplit_once('@') {
-                Some((userinfo, host)) => {
-                    match userinfo.split_once(':') {
-                        Some((user, _password)) => {
-                            out.push_str(user);
-                            out.push_str(":***");
-                        }
-                        None => out.push_str(userinfo),
-                    }
-                    out.push('@');
-                    out.push_str(host);
+    let mut out = head;
+    let rest = if out.is_empty() {
+        rest
+    } else {
+        match rest.rsplit_once('@') {
+            Some((userinfo, after)) => {
+                let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+                out.push_str(user);
+                if userinfo.contains(':') {
+                    out.push_str(":***");
                 }
-                None => out.push_str(authority),
+                out.push('@');
+                after
             }
-            out.push_str(path);
+            None => rest,
         }
-        None => out.push_str(base),
-    }
-    if let Some(query) = query {
-        out.push('?');
-        for (i, pair) in query.split('&').enumerate() {
-            if i > 0 {
-                out.push('&');
-            }
-            match pair.split_once('=') {
-                Some((name, _)) if name.eq_ignore_ascii_case("password") => {
-                    out.push_str(name);
-                    out.push_str("=***");
-                }
-                _ => out.push_str(pair),
-            }
-        }
-    }
+    };
+    out.push_str(&redact_parameters(rest));
     out
+}
+
+/// Every `password=VALUE` (any case) replaced by `password=***`, where a value
+/// ends at `&`, whitespace or the end.
+fn redact_parameters(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = find_password(rest) {
+        let value_start = at + "password=".len();
+        out.push_str(&rest[..value_start]);
+        out.push_str("***");
+        let value = &rest[value_start..];
+        let end = value
+            .find(|c: char| c == '&' || c.is_whitespace())
+            .unwrap_or(value.len());
+        rest = &value[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The byte offset of the next `password=` that starts a parameter (at the
+/// start, or after `?`, `&` or whitespace), ignoring case.
+fn find_password(text: &str) -> Option<usize> {
+    let lower = text.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find("password=") {
+        let at = from + i;
+        let starts = at == 0
+            || matches!(lower.as_bytes()[at - 1], b'?' | b'&')
+            || lower.as_bytes()[at - 1].is_ascii_whitespace();
+        if starts {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -72,11 +90,18 @@ mod tests {
             ("postgres://u:p@h/d", "postgres://u:***@h/d"),
             ("postgresql://u:p:q@h", "postgresql://u:***@h"),
             ("postgres://u:p@x@h/d", "postgres://u:***@h/d"),
+            ("postgres://app:p?ss@db/keys", "postgres://app:***@db/keys"),
+            ("postgres://app:pa/ss@db/keys", "postgres://app:***@db/keys"),
             ("postgres://u@h/d", "postgres://u@h/d"),
             (
                 "postgres://h/d?user=u&PASSWORD=pw",
                 "postgres://h/d?user=u&PASSWORD=***",
             ),
+            (
+                "host=db user=app password=s3cret dbname=x",
+                "host=db user=app password=*** dbname=x",
+            ),
+            ("postgres://h/d?mypassword=x", "postgres://h/d?mypassword=x"),
             ("sqlite::memory:", "sqlite::memory:"),
             ("", ""),
         ] {

@@ -10,6 +10,15 @@ use token_audit::CheckpointKey;
 use token_core::jose::{Algorithm, Jwk, SigningKey};
 use zeroize::Zeroizing;
 
+/// Creates the data dir (and its parents) with mode 0700 if it is missing.
+pub(crate) fn data_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
 /// Writes `contents` to a new file with mode 0600 (`O_CREAT | O_EXCL`: an existing
 /// file or link is never followed).
 pub(crate) fn write_private(path: &Path, contents: &[u8]) -> io::Result<()> {

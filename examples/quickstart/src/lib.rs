@@ -1,5 +1,7 @@
 //! The tokenkit quickstart: a small service with `AuthLayer` in front, everything
-//! embedded (no database, no other process).
+//! embedded: its state lives in a data dir (`.tokenkit` by default), keys, clients
+//! and refresh tokens in SQLite there (or in PostgreSQL with `--database`), so a
+//! restart keeps them.
 //!
 //! ```text
 //! cargo run -p quickstart
@@ -10,10 +12,13 @@
 //! (`read:usage`, tenant-bound), `GET /.well-known/jwks.json`, `/oauth/token`,
 //! `/oauth/introspect`, `/oauth/revoke`, key administration under `/admin/keys`
 //! (`admin:keys`), and `GET /openapi.json` (public): the OpenAPI 3.1 document of the
-//! tokenkit routes (JWKS, OAuth, key administration; not the demo's own routes). At start it writes a bootstrap admin API key and a demo client's
-//! secret to a 0600 file and prints that file's path with curl commands to try.
+//! tokenkit routes (JWKS, OAuth, key administration; not the demo's own routes). The first start
+//! creates a bootstrap admin API key and a demo client, writes their secrets to a 0600
+//! file in the data dir and prints that file's path with curl commands to try; later
+//! starts keep them (`--reset-bootstrap` replaces them).
 
 mod app;
+mod bootstrap;
 mod files;
 mod options;
 
@@ -26,20 +31,17 @@ use token_audit::anchor::FileAnchor;
 use token_audit::sink::{FsyncPolicy, JsonlConfig, JsonlSink, TracingSink};
 use token_audit::{Auditor, RollupConfig};
 use token_core::Authenticator;
-use token_core::apikey::{ApiKeys, KeyFormat, NewKey};
-use token_core::backend::MemoryClientStore;
-use token_core::backend::MemoryKeyStore;
-use token_core::backend::MemoryRefreshStore;
+use token_core::apikey::{ApiKeys, KeyFormat};
 use token_core::backend::MemoryRevocationStore;
 use token_core::client::ClientCredentials;
 use token_core::jwt::{Keyring, Minter, Validation, Verifier};
 use token_core::refresh::RefreshTokens;
 use token_ratelimit::{Limiter, Quota};
+use token_sql::Database;
 use token_tower::AuthLayer;
 use token_tower::routes::{KeyAdmin, OAuthRoutes, jwks_router, openapi};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use zeroize::Zeroizing;
 
 pub use app::{Reports, policy};
 pub use options::Options;
@@ -61,11 +63,17 @@ pub struct Running {
     pub bootstrap_file: PathBuf,
     /// The demo client's id (its secret is in the bootstrap file).
     pub client_id: String,
+    /// Whether the bootstrap admin key and demo client were created at this start
+    /// (else they existed, and their secrets are in the bootstrap file already).
+    pub bootstrap_created: bool,
+    /// The database URL, password removed.
+    pub database: String,
     /// Whether the signing key was generated at this start.
     pub generated_signing_key: bool,
     /// The signing key's `kid`.
     pub kid: String,
     auditor: Auditor,
+    db: Database,
     stop: oneshot::Sender<()>,
     server: JoinHandle<std::io::Result<()>>,
 }
@@ -93,7 +101,10 @@ pub async fn start(options: &Options) -> Result<Running, StartError> {
         .oauth_limit
         .parse()
         .map_err(|e| fail("--oauth-limit")(&e))?;
-    let (signing_key, generated) = files::signing_key(&options.signing_key).map_err(StartError)?;
+    files::data_dir(&options.data_dir).map_err(|e| fail("--data-dir")(&e))?;
+    let db = open_database(options).await?;
+    let (signing_key, generated) =
+        files::signing_key(&options.signing_key_path()).map_err(StartError)?;
     let kid = signing_key.kid().to_owned();
     let keyring = Keyring::new(signing_key);
     let minter = Minter::new(keyring.clone(), &options.issuer);
@@ -104,18 +115,18 @@ pub async fn start(options: &Options) -> Result<Running, StartError> {
     .with_revocation(Arc::new(MemoryRevocationStore::new()))
     .with_cache(10_000);
     let keys = ApiKeys::new(
-        MemoryKeyStore::new(),
+        db.keys(),
         KeyFormat::new("tk_live").map_err(|e| fail("key format")(&e))?,
     );
-    let clients = ClientCredentials::new(MemoryClientStore::new(), minter.clone());
-    let refresh = RefreshTokens::new(MemoryRefreshStore::new());
+    let clients = ClientCredentials::new(db.clients(), minter.clone());
+    let refresh = RefreshTokens::new(db.refresh_tokens());
 
     let (audit_key, _) =
         files::audit_key(&options.audit_key_path()).map_err(|e| fail("--audit-key")(&e))?;
     let anchor =
         FileAnchor::open(options.audit_anchor_path()).map_err(|e| fail("--audit-anchor")(&e))?;
     let audit_file = JsonlSink::open(
-        &options.audit_log,
+        options.audit_log_path(),
         JsonlConfig::new()
             .fsync(FsyncPolicy::EveryBatch)
             .rotate_bytes(Some(64 << 20))
@@ -159,7 +170,14 @@ pub async fn start(options: &Options) -> Result<Running, StartError> {
         .merge(openapi::router("/openapi.json", openapi::document()))
         .layer(layer);
 
-    let client_id = bootstrap(options, &keys, &clients, &auditor).await?;
+    let bootstrap = bootstrap::ensure(
+        &options.bootstrap_path(),
+        options.reset_bootstrap,
+        &keys,
+        &clients,
+        &auditor,
+    )
+    .await?;
 
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
@@ -178,54 +196,34 @@ pub async fn start(options: &Options) -> Result<Running, StartError> {
     });
     Ok(Running {
         addr,
-        bootstrap_file: options.bootstrap_file.clone(),
-        client_id,
+        bootstrap_file: options.bootstrap_path(),
+        client_id: bootstrap.client_id,
+        bootstrap_created: bootstrap.created,
+        database: db.url().to_owned(),
         generated_signing_key: generated,
         kid,
         auditor,
+        db,
         stop,
         server,
     })
 }
 
-/// Mints the admin key and registers the demo client; their secrets go to the 0600
-/// bootstrap file only. Returns the client's id.
-async fn bootstrap(
-    options: &Options,
-    keys: &ApiKeys<MemoryKeyStore>,
-    clients: &ClientCredentials<MemoryClientStore>,
-    auditor: &Auditor,
-) -> Result<String, StartError> {
-    let (admin_key, admin_record) = keys
-        .mint(NewKey::new(
-            "bootstrap admin",
-            ADMIN_SCOPES.parse().map_err(|e| fail("scopes")(&e))?,
-        ))
+/// Opens the database and brings its schema up to date: always for the default
+/// SQLite file in the data dir, for a `--database` only with `--migrate` (else its
+/// schema must be current already).
+async fn open_database(options: &Options) -> Result<Database, StartError> {
+    let db = Database::connect(&options.database_url())
         .await
-        .map_err(|e| fail("bootstrap key")(&e))?;
-    auditor.record(token_audit::AuditEvent::key_created(&admin_record));
-    let (client, client_secret) = clients
-        .register(
-            "quickstart demo client",
-            CLIENT_SCOPES.parse().map_err(|e| fail("scopes")(&e))?,
-            Some("acme"),
-        )
-        .await
-        .map_err(|e| fail("demo client")(&e))?;
-    auditor.record(token_audit::AuditEvent::client_created(&client));
-    let secrets = Zeroizing::new(format!(
-        "# tokenkit quickstart bootstrap secrets: keep private (mode 0600).\n\
-         # Load them with: . {}\n\
-         ADMIN_API_KEY={}\nDEMO_CLIENT_ID={}\nDEMO_CLIENT_SECRET={}\n",
-        options.bootstrap_file.display(),
-        admin_key.expose_secret(),
-        client.client_id,
-        client_secret.expose_secret(),
-    ));
-    files::replace_private(&options.bootstrap_file, secrets.as_bytes())
-        .map_err(|e| fail("--bootstrap-file")(&e))?;
-
-    Ok(client.client_id)
+        .map_err(|e| fail("--database")(&e))?;
+    if options.database.is_none() || options.migrate {
+        db.migrate().await.map_err(|e| fail("--database")(&e))?;
+    } else {
+        db.ensure_schema()
+            .await
+            .map_err(|e| StartError(format!("--database: {e} (or start with --migrate)")))?;
+    }
+    Ok(db)
 }
 
 impl Running {
@@ -233,6 +231,7 @@ impl Running {
     pub async fn stop(self) -> token_audit::AuditStats {
         let _ = self.stop.send(());
         let _ = self.server.await;
+        self.db.close().await;
         self.auditor.shutdown()
     }
 
@@ -246,10 +245,20 @@ impl Running {
     pub fn banner(&self, options: &Options) -> String {
         let base = format!("http://{}", self.addr);
         let env = self.bootstrap_file.display();
-        let key = options.signing_key.display();
+        let key_path = options.signing_key_path();
+        let key = key_path.display();
         let mut out = String::new();
         let _ = writeln!(out, "tokenkit quickstart listening on {base}");
-        let _ = writeln!(out, "  bootstrap secrets (mode 0600): {env}");
+        let _ = writeln!(out, "  data dir: {}", options.data_dir.display());
+        let _ = writeln!(out, "  database: {}", self.database);
+        if self.bootstrap_created {
+            let _ = writeln!(out, "  bootstrap secrets (mode 0600): {env}");
+        } else {
+            let _ = writeln!(
+                out,
+                "  bootstrap admin key and demo client exist; their secrets are in {env} (--reset-bootstrap replaces them)"
+            );
+        }
         let _ = writeln!(
             out,
             "  demo client id: {} (its secret is in the same file)",
@@ -268,7 +277,7 @@ impl Running {
         let _ = writeln!(
             out,
             "  audit log: {} (checkpoint key {}, anchor {}: keep the anchor apart from the log)",
-            options.audit_log.display(),
+            options.audit_log_path().display(),
             options.audit_key_path().display(),
             options.audit_anchor_path().display()
         );
@@ -303,7 +312,7 @@ impl Running {
 /// checkpoint; after a stop the log ends in its final checkpoint (`--closed` then
 /// requires it).
 pub fn verify_command(options: &Options) -> String {
-    let log = &options.audit_log;
+    let log = &options.audit_log_path();
     let stem = log
         .file_stem()
         .map_or_else(String::new, |s| s.to_string_lossy().into_owned());

@@ -54,18 +54,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn options(dir: &std::path::Path) -> Options {
-    Options {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        signing_key: dir.join("signing-key.json"),
-        issuer: "tokenkit-quickstart".into(),
-        audience: "quickstart-api".into(),
-        limit: "60/minute".into(),
-        oauth_limit: "30/minute".into(),
-        audit_log: dir.join("audit.jsonl"),
-        audit_key: None,
-        audit_anchor: None,
-        bootstrap_file: dir.join("bootstrap.env"),
-    }
+    Options::in_dir(dir)
 }
 
 fn mode(path: &std::path::Path) -> u32 {
@@ -83,9 +72,9 @@ async fn the_printed_flow_works_end_to_end() {
     let banner = running.banner(&opts);
 
     // Secrets live in a 0600 file, never in the banner.
-    assert_eq!(mode(&opts.bootstrap_file), 0o600);
-    assert_eq!(mode(&opts.signing_key), 0o600);
-    let env = std::fs::read_to_string(&opts.bootstrap_file).unwrap();
+    assert_eq!(mode(&opts.bootstrap_path()), 0o600);
+    assert_eq!(mode(&opts.signing_key_path()), 0o600);
+    let env = std::fs::read_to_string(&opts.bootstrap_path()).unwrap();
     let var = |name: &str| {
         env.lines()
             .find_map(|l| l.strip_prefix(&format!("{name}=")))
@@ -98,7 +87,8 @@ async fn the_printed_flow_works_end_to_end() {
     assert_eq!(client_id, running.client_id);
     assert!(!banner.contains(&admin) && !banner.contains(&client_secret));
     assert!(
-        banner.contains(&client_id) && banner.contains(&opts.bootstrap_file.display().to_string())
+        banner.contains(&client_id)
+            && banner.contains(&opts.bootstrap_path().display().to_string())
     );
 
     assert_eq!(
@@ -177,7 +167,7 @@ async fn the_printed_flow_works_end_to_end() {
     assert_eq!(other.status, StatusCode::FORBIDDEN);
 
     // A token minted from the signing key file (what `tokenctl jwt mint` does).
-    let jwk = Jwk::from_json(&std::fs::read(&opts.signing_key).unwrap()).unwrap();
+    let jwk = Jwk::from_json(&std::fs::read(&opts.signing_key_path()).unwrap()).unwrap();
     let minter = Minter::new(
         Keyring::new(SigningKey::from_jwk(&jwk, None).unwrap()),
         &opts.issuer,
@@ -216,11 +206,12 @@ async fn the_printed_flow_works_end_to_end() {
     }
 
     running.stop().await;
-    assert_eq!(mode(&opts.audit_log), 0o600);
+    assert_eq!(mode(&opts.audit_log_path()), 0o600);
     let report =
-        token_audit::verify::verify_chain(std::slice::from_ref(&opts.audit_log), None).unwrap();
+        token_audit::verify::verify_chain(std::slice::from_ref(&opts.audit_log_path()), None)
+            .unwrap();
     assert!(report.lines >= 8, "{report:?}");
-    let log = std::fs::read_to_string(&opts.audit_log).unwrap();
+    let log = std::fs::read_to_string(&opts.audit_log_path()).unwrap();
     for secret in [&admin, &client_secret, &key, &token, &jwt] {
         assert!(
             !log.contains(secret.as_str()),
@@ -242,7 +233,8 @@ async fn the_printed_flow_works_end_to_end() {
     assert_eq!(still.status, StatusCode::OK);
     again.stop().await;
     let report =
-        token_audit::verify::verify_chain(std::slice::from_ref(&opts.audit_log), None).unwrap();
+        token_audit::verify::verify_chain(std::slice::from_ref(&opts.audit_log_path()), None)
+            .unwrap();
     assert!(report.lines > 8, "the chain continues across restarts");
     // The banner's verify command passes, over both runs, with the anchor.
     assert_eq!(mode(&opts.audit_key_path()), 0o600);
@@ -329,14 +321,15 @@ async fn bad_options_are_clear_errors() {
     let e = quickstart::start(&opts).await.unwrap_err();
     assert!(e.to_string().starts_with("--oauth-limit"), "{e}");
     let mut opts = options(&dir);
-    std::fs::write(&opts.signing_key, "not json").unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(opts.signing_key_path(), "not json").unwrap();
     let e = quickstart::start(&opts).await.unwrap_err();
     assert!(e.to_string().contains("not a JWK"), "{e}");
-    opts.signing_key = dir.join("fresh.json");
-    std::fs::write(&opts.bootstrap_file, "old").unwrap();
+    opts.signing_key = Some(dir.join("fresh.json"));
+    std::fs::write(&opts.bootstrap_path(), "old").unwrap();
     let ok = quickstart::start(&opts).await.unwrap();
     assert_eq!(
-        mode(&opts.bootstrap_file),
+        mode(&opts.bootstrap_path()),
         0o600,
         "an existing file is replaced, owner-only"
     );

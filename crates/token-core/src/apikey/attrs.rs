@@ -72,6 +72,15 @@ pub(super) fn check_metadata(metadata: &BTreeMap<String, String>) -> Result<(), 
             "each key must be 1 to 128 bytes",
         ));
     }
+    if metadata
+        .iter()
+        .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        return Err(ApiKeyError::invalid_input(
+            "metadata",
+            "must not contain a NUL character",
+        ));
+    }
     let bytes: usize = metadata.iter().map(|(k, v)| k.len() + v.len()).sum();
     if bytes > MAX_METADATA_BYTES {
         return Err(ApiKeyError::invalid_input(
@@ -115,6 +124,12 @@ pub(super) fn check_credits(credits: &Credits) -> Result<(), ApiKeyError> {
         return Err(ApiKeyError::invalid_input(
             "credits.remaining",
             "must be at most 9223372036854775807",
+        ));
+    }
+    if credits.refill.as_ref().is_some_and(|r| r.amount == 0) {
+        return Err(ApiKeyError::invalid_input(
+            "credits.refill.amount",
+            "must be at least 1",
         ));
     }
     if credits.refill.as_ref().is_some_and(|r| too_many(r.amount)) {
@@ -186,6 +201,13 @@ mod tests {
         let plan = CreditPlan::refilling(1, huge, super::super::RefillPeriod::Daily);
         assert_eq!(rule(plan.at(0)).0, "credits.refill.amount");
         assert!(CreditPlan::fixed(huge - 1).at(0).is_ok());
+        let never = Credits::refilling(0, super::super::RefillPeriod::Daily, 0);
+        assert_eq!(rule(check_credits(&never)).0, "credits.refill.amount");
+        let nul = BTreeMap::from([("k".to_owned(), "a\0b".to_owned())]);
+        assert_eq!(
+            rule(check_metadata(&nul)),
+            ("metadata", "must not contain a NUL character")
+        );
         let many: BTreeMap<_, _> = (0..65).map(|i| (format!("k{i}"), String::new())).collect();
         assert_eq!(
             rule(check_metadata(&many)),

@@ -80,9 +80,18 @@ impl<'a> Operator<'a> {
     }
 }
 
-/// A key's name as stored: trimmed, 1 to [`MAX_NAME_LEN`] bytes.
+/// A key's name as stored: trimmed, 1 to [`MAX_NAME_LEN`] bytes, no NUL (which
+/// PostgreSQL's text cannot hold).
 pub(super) fn checked_name(name: &str) -> Result<&str, ApiKeyError> {
     let name = name.trim();
+    if name.contains('\0') {
+        let rule = "must not contain a NUL character";
+        return Err(ApiKeyErrorKind::InvalidInput {
+            field: "name",
+            rule,
+        }
+        .into());
+    }
     if name.is_empty() || name.len() > MAX_NAME_LEN {
         let rule = "must be 1 to 128 bytes";
         return Err(ApiKeyErrorKind::InvalidInput {

@@ -19,6 +19,9 @@ pub trait Backend: Sized + Send + Sync + 'static {
     type Keys: KeyStore;
     type Clients: ClientStore;
     type Refresh: RefreshStore;
+    /// Whether `touch` bumps a key's version (the memory store's does; the SQL
+    /// stores batch their touches and do not).
+    const TOUCH_BUMPS_VERSION: bool = false;
 
     /// Fresh, empty stores; `None` when the backend is not available here (the
     /// reason was printed).
@@ -40,6 +43,7 @@ impl Backend for Memory {
     type Keys = MemoryKeyStore;
     type Clients = MemoryClientStore;
     type Refresh = MemoryRefreshStore;
+    const TOUCH_BUMPS_VERSION: bool = true;
 
     async fn open() -> Option<Self> {
         Some(Memory {
