@@ -16,6 +16,7 @@ macro_rules! checks {
             keys::pages_follow_the_filter_in_keyset_order,
             keys::bulk_revocation_is_all_or_nothing,
             keys::credits_are_taken_one_at_a_time,
+            keys::monthly_credits_refill_on_the_first,
             keys::last_use_only_moves_forward,
             tokens::clients_are_stored_once,
             tokens::refresh_tokens_are_redeemed_once,

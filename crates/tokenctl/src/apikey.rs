@@ -25,9 +25,17 @@ pub(crate) fn mint(args: &KeyMintArgs) -> Result<(), Failure> {
     let format = KeyFormat::new(&args.prefix)
         .map_err(|e| Failure::usage(format_args!("invalid --prefix: {e}")))?;
     let spec = spec(args)?;
-    // The key lives only as long as this process: nothing is stored.
-    let keys = ApiKeys::new(MemoryKeyStore::new(), format);
-    let (secret, record) = block_on(keys.mint(spec)).map_err(|e| match e.kind() {
+    let minted = match &args.database {
+        // The key lives only as long as this process: nothing is stored.
+        None => block_on(ApiKeys::new(MemoryKeyStore::new(), format).mint(spec)),
+        Some(url) => crate::db::run(async {
+            let db = crate::db::open(url).await?;
+            let minted = crate::db::keys(&db, &args.prefix)?.mint(spec).await;
+            db.close().await;
+            Ok::<_, Failure>(minted)
+        })??,
+    };
+    let (secret, record) = minted.map_err(|e| match e.kind() {
         // The library's rules name the field; the user knows it as a flag.
         ApiKeyErrorKind::InvalidInput { field, rule } => {
             Failure::usage(format_args!("invalid --{}: {rule}", flag(field)))

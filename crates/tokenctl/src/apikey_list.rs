@@ -1,7 +1,7 @@
 //! `tokenctl key list`: one page of the key records `key mint` wrote (JSON Lines),
-//! filtered and in the admin API's order, through token-core's own listing
-//! ([`KeyStore::list_page`] over a memory store), so the filters, the order and the
-//! cursors are the library's.
+//! or of a database's, filtered and in the admin API's order, through token-core's
+//! own listing ([`KeyStore::list_page`] over a memory store, or token-sql's), so the
+//! filters, the order and the cursors are the library's.
 
 use std::collections::HashMap;
 
@@ -48,9 +48,17 @@ pub(crate) fn list(args: &KeyListArgs) -> Result<(), Failure> {
         .map(str::parse::<PageCursor>)
         .transpose()
         .map_err(|e| usage(&e))?;
-    let store = load(args)?;
-    let page = block_on(store.list_page(&filter, after.as_ref(), limit))
-        .map_err(|e| Failure::usage(format_args!("cannot list: {e}")))?;
+    let page = match (&args.from, &args.database) {
+        (Some(file), _) => block_on(load(file)?.list_page(&filter, after.as_ref(), limit)),
+        (None, Some(url)) => crate::db::run(async {
+            let db = crate::db::open(url).await?;
+            let page = db.keys().list_page(&filter, after.as_ref(), limit).await;
+            db.close().await;
+            Ok::<_, Failure>(page)
+        })??,
+        (None, None) => return Err(Failure::usage("--from FILE or --database URL is needed")),
+    }
+    .map_err(|e| Failure::usage(format_args!("cannot list: {e}")))?;
     for record in &page.records {
         io::print(&view(record)?)?;
     }
@@ -61,9 +69,9 @@ pub(crate) fn list(args: &KeyListArgs) -> Result<(), Failure> {
 }
 
 /// The records of the file, the last of each id winning, in a memory store.
-fn load(args: &KeyListArgs) -> Result<MemoryKeyStore, Failure> {
-    let shown = args.from.display();
-    let bytes = io::read_file(&args.from)?;
+fn load(from: &std::path::Path) -> Result<MemoryKeyStore, Failure> {
+    let shown = from.display();
+    let bytes = io::read_file(from)?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| Failure::usage(format_args!("{shown} is not UTF-8")))?;
     let mut records: HashMap<String, KeyRecord> = HashMap::new();
@@ -84,7 +92,7 @@ fn load(args: &KeyListArgs) -> Result<MemoryKeyStore, Failure> {
 }
 
 /// A record as one line of JSON, without its hash.
-fn view(record: &KeyRecord) -> Result<String, Failure> {
+pub(crate) fn view(record: &KeyRecord) -> Result<String, Failure> {
     let mut value = serde_json::to_value(record)
         .map_err(|e| Failure::usage(format_args!("cannot print a key record: {e}")))?;
     if let Value::Object(map) = &mut value {

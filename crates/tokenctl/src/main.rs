@@ -14,8 +14,11 @@
 //!                   [--ttl 90d | --expires-at UNIX_TIME] [--network CIDR]...
 //!                   [--rate-limit 100/minute] [--credits N [--refill daily|monthly
 //!                   [--refill-amount N]]] [--metadata KEY=VALUE]...
-//! tokenctl key list --from RECORDS.jsonl [--owner O] [--status S] [--name-prefix P]
-//!                   [--tenant T] [--limit 50] [--cursor C]
+//! tokenctl key list (--from RECORDS.jsonl | --database URL) [--owner O] [--status S]
+//!                   [--name-prefix P] [--tenant T] [--limit 50] [--cursor C]
+//! tokenctl key show ID --database URL
+//! tokenctl key revoke ID --database URL [--reason R]
+//! tokenctl db migrate --database URL
 //! tokenctl key check [KEY|-]
 //! tokenctl audit verify FILE... [--key FILE] [--closed] [--partial] [--allow-unsealed]
 //!                       [--expect-last-seq N] [--max-age SECONDS]
@@ -42,10 +45,19 @@
 //!   (default: no expiry); `--name` defaults to `tokenctl`. `--network`,
 //!   `--rate-limit`, `--credits` (with `--refill` and `--refill-amount`), `--metadata`,
 //!   `--owner` and `--expires-at` set every other attribute, checked by token-core's
-//!   rules (the admin API's too). Nothing is stored.
-//! - `key list` reads the records `key mint` wrote (JSON Lines) and prints one page of
-//!   them, filtered, oldest first, one JSON object per line without the hash; when more
-//!   follow, `next: --cursor C` on standard error.
+//!   rules (the admin API's too). Nothing is stored, unless `--database URL` names
+//!   a tokenkit database (SQLite or PostgreSQL): then the record is stored there.
+//! - `key list` reads the records `key mint` wrote (JSON Lines, `--from`) or a
+//!   database's (`--database`) and prints one page of them, filtered, oldest first, one
+//!   JSON object per line without the hash; when more follow, `next: --cursor C` on
+//!   standard error.
+//! - `key show` prints one key's record (no hash), `key revoke` revokes it for good
+//!   (`--reason`, default `revoked with tokenctl`) and prints the record. A service
+//!   with the key cached refuses it once the cache entry expires.
+//! - `db migrate` applies the embedded schema migrations to a database, each in one
+//!   transaction, and prints the version; a database migrated by a newer tokenkit is
+//!   refused (exit 2). The other `--database` commands refuse a database whose schema
+//!   is not this binary's.
 //! - `key check` checks an API key's format and checksum, with no store (for secret
 //!   scanners and pre-commit hooks), from the argument or standard input (`-` or none),
 //!   and prints `ok: <hint>`, such as `ok: tk_live_3Fq9…`.
@@ -79,6 +91,7 @@ mod apikey;
 mod apikey_list;
 mod audit;
 mod block_on;
+mod db;
 mod duration;
 mod failure;
 mod inspect;
@@ -127,6 +140,50 @@ enum Command {
     /// Verify or summarise token-audit JSON Lines files.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage a tokenkit database (SQLite or PostgreSQL).
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+/// The `db` subcommands.
+#[derive(Debug, Subcommand)]
+enum DbCommand {
+    /// Apply the schema migrations this binary embeds; exit 2 if the database
+    /// cannot be reached or was migrated by a newer tokenkit.
+    Migrate(DbMigrateArgs),
+}
+
+/// Arguments of `tokenctl db migrate`.
+#[derive(Debug, clap::Args)]
+struct DbMigrateArgs {
+    /// The database: `sqlite://PATH` (created if missing) or `postgres://...`.
+    #[arg(long, value_name = "URL")]
+    database: String,
+}
+
+/// Arguments of `tokenctl key show`.
+#[derive(Debug, clap::Args)]
+struct KeyShowArgs {
+    /// The key's id (`key_...`).
+    #[arg(value_name = "ID")]
+    id: String,
+    /// The database: `sqlite://PATH` or `postgres://...`.
+    #[arg(long, value_name = "URL")]
+    database: String,
+}
+
+/// Arguments of `tokenctl key revoke`.
+#[derive(Debug, clap::Args)]
+struct KeyRevokeArgs {
+    /// The key's id (`key_...`).
+    #[arg(value_name = "ID")]
+    id: String,
+    /// The database: `sqlite://PATH` or `postgres://...`.
+    #[arg(long, value_name = "URL")]
+    database: String,
+    /// Why (kept with the revocation).
+    #[arg(long, value_name = "REASON", default_value = "revoked with tokenctl")]
+    reason: String,
 }
 
 /// The `audit` subcommands.
@@ -206,8 +263,13 @@ enum JwtCommand {
 enum KeyCommand {
     /// Mint an API key: the secret on stdout, its record (no secret) as JSON on stderr.
     Mint(KeyMintArgs),
-    /// List key records from a file of `key mint` records, a page at a time, filtered.
+    /// List key records from a file of `key mint` records or a database, a page at a
+    /// time, filtered.
     List(KeyListArgs),
+    /// Show one key's record from a database (never its secret or hash).
+    Show(KeyShowArgs),
+    /// Revoke a key in a database, for good.
+    Revoke(KeyRevokeArgs),
     /// Check an API key's format and checksum (no store); exit 1 if it is not a key.
     Check(KeyCheckArgs),
 }
@@ -311,9 +373,11 @@ key mint options:
   --rate-limit 100/minute        rate-limit override (quota grammar)
   --credits N [--refill daily|monthly [--refill-amount N]]   usage credits
   --metadata KEY=VALUE           metadata (repeat; at most 64 entries, 4 KiB)
+  --database URL                 store it (sqlite://PATH or postgres://...)
 
 key list options:
   --from RECORDS.jsonl           the records key mint printed on stderr
+  --database URL                 or a database's records
   --owner O --status active|revoked|rotated --name-prefix P --tenant T
   --limit N (1 to 500, default 50) --cursor C (printed after a page as next: --cursor C)";
 
@@ -392,6 +456,10 @@ struct KeyMintArgs {
     /// A metadata entry `KEY=VALUE`; repeat for several (at most 64 entries, 4 KiB).
     #[arg(long = "metadata", value_name = "KEY=VALUE")]
     metadata: Vec<String>,
+    /// Store the key in this database (`sqlite://PATH` or `postgres://...`); without
+    /// it nothing is stored.
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
 }
 
 /// Arguments of `tokenctl key list`: one page of the key records in a file (the
@@ -400,8 +468,16 @@ struct KeyMintArgs {
 #[derive(Debug, clap::Args)]
 struct KeyListArgs {
     /// The records: JSON Lines, one `key mint` record per line.
-    #[arg(long, value_name = "FILE")]
-    from: PathBuf,
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "database",
+        conflicts_with = "database"
+    )]
+    from: Option<PathBuf>,
+    /// Or the records of a database: `sqlite://PATH` or `postgres://...`.
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
     /// Only keys of this owner.
     #[arg(long, value_name = "OWNER")]
     owner: Option<String>,
@@ -449,6 +525,9 @@ fn main() -> ExitCode {
         Command::Key(KeyCommand::Mint(args)) => apikey::mint(args),
         Command::Key(KeyCommand::List(args)) => apikey_list::list(args),
         Command::Key(KeyCommand::Check(args)) => apikey::check(args),
+        Command::Key(KeyCommand::Show(args)) => db::show(args),
+        Command::Key(KeyCommand::Revoke(args)) => db::revoke(args),
+        Command::Db(DbCommand::Migrate(args)) => db::migrate(args),
         Command::Audit(AuditCommand::Verify(args)) => audit::verify(args),
         Command::Audit(AuditCommand::Stats(args)) => audit::stats(args),
     };

@@ -121,26 +121,7 @@ pub async fn start(options: &Options) -> Result<Running, StartError> {
     let clients = ClientCredentials::new(db.clients(), minter.clone());
     let refresh = RefreshTokens::new(db.refresh_tokens());
 
-    let (audit_key, _) =
-        files::audit_key(&options.audit_key_path()).map_err(|e| fail("--audit-key")(&e))?;
-    let anchor =
-        FileAnchor::open(options.audit_anchor_path()).map_err(|e| fail("--audit-anchor")(&e))?;
-    let audit_file = JsonlSink::open(
-        options.audit_log_path(),
-        JsonlConfig::new()
-            .fsync(FsyncPolicy::EveryBatch)
-            .rotate_bytes(Some(64 << 20))
-            .checkpoint_key(audit_key)
-            .anchor(Arc::new(anchor)),
-    )
-    .map_err(|e| fail("--audit-log")(&e))?;
-    let auditor = Auditor::builder()
-        .sink(audit_file)
-        .sink(TracingSink::new())
-        .rollups(RollupConfig::default())
-        .on_anomaly(|a| eprintln!("anomaly: {}", token_audit::AuditEvent::anomaly(a).kind()))
-        .build()
-        .map_err(|e| fail("audit")(&e))?;
+    let auditor = auditor(options)?;
     let limiter = Limiter::builder()
         .principal(limit)
         .route_class("oauth", oauth_limit)
@@ -207,6 +188,31 @@ pub async fn start(options: &Options) -> Result<Running, StartError> {
         stop,
         server,
     })
+}
+
+/// The audit trail: the hash-chained file (with its checkpoint key and anchor),
+/// `tracing`, and the usage roll-ups.
+fn auditor(options: &Options) -> Result<Auditor, StartError> {
+    let (audit_key, _) =
+        files::audit_key(&options.audit_key_path()).map_err(|e| fail("--audit-key")(&e))?;
+    let anchor =
+        FileAnchor::open(options.audit_anchor_path()).map_err(|e| fail("--audit-anchor")(&e))?;
+    let audit_file = JsonlSink::open(
+        options.audit_log_path(),
+        JsonlConfig::new()
+            .fsync(FsyncPolicy::EveryBatch)
+            .rotate_bytes(Some(64 << 20))
+            .checkpoint_key(audit_key)
+            .anchor(Arc::new(anchor)),
+    )
+    .map_err(|e| fail("--audit-log")(&e))?;
+    Auditor::builder()
+        .sink(audit_file)
+        .sink(TracingSink::new())
+        .rollups(RollupConfig::default())
+        .on_anomaly(|a| eprintln!("anomaly: {}", token_audit::AuditEvent::anomaly(a).kind()))
+        .build()
+        .map_err(|e| fail("audit")(&e))
 }
 
 /// Opens the database and brings its schema up to date: always for the default

@@ -1,64 +1,20 @@
 //! The quickstart over real loopback connections: the printed flow works, secrets stay
 //! in the 0600 file, and the audit log is an intact chain without secrets.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
 use base64::Engine as _;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::{Request, StatusCode};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use hyper::StatusCode;
 use quickstart::Options;
 use token_core::jose::{Jwk, SigningKey};
 use token_core::jwt::{AccessTokenRequest, Keyring, Minter};
 
-struct Reply {
-    status: StatusCode,
-    headers: hyper::HeaderMap,
-    body: String,
-}
+mod common;
 
-impl Reply {
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap()
-    }
-}
-
-async fn call(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> Reply {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let mut b = Request::builder().method(method).uri(url);
-    for (k, v) in headers {
-        b = b.header(*k, *v);
-    }
-    let response = client
-        .request(b.body(Full::new(Bytes::from(body.to_owned()))).unwrap())
-        .await
-        .unwrap();
-    let (parts, body) = response.into_parts();
-    let bytes = body.collect().await.unwrap().to_bytes();
-    Reply {
-        status: parts.status,
-        headers: parts.headers,
-        body: String::from_utf8(bytes.to_vec()).unwrap(),
-    }
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("tokenkit-quickstart-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::{call, mode, scratch};
 
 fn options(dir: &std::path::Path) -> Options {
     Options::in_dir(dir)
-}
-
-fn mode(path: &std::path::Path) -> u32 {
-    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,7 +30,7 @@ async fn the_printed_flow_works_end_to_end() {
     // Secrets live in a 0600 file, never in the banner.
     assert_eq!(mode(&opts.bootstrap_path()), 0o600);
     assert_eq!(mode(&opts.signing_key_path()), 0o600);
-    let env = std::fs::read_to_string(&opts.bootstrap_path()).unwrap();
+    let env = std::fs::read_to_string(opts.bootstrap_path()).unwrap();
     let var = |name: &str| {
         env.lines()
             .find_map(|l| l.strip_prefix(&format!("{name}=")))
@@ -167,7 +123,7 @@ async fn the_printed_flow_works_end_to_end() {
     assert_eq!(other.status, StatusCode::FORBIDDEN);
 
     // A token minted from the signing key file (what `tokenctl jwt mint` does).
-    let jwk = Jwk::from_json(&std::fs::read(&opts.signing_key_path()).unwrap()).unwrap();
+    let jwk = Jwk::from_json(&std::fs::read(opts.signing_key_path()).unwrap()).unwrap();
     let minter = Minter::new(
         Keyring::new(SigningKey::from_jwk(&jwk, None).unwrap()),
         &opts.issuer,
@@ -211,7 +167,7 @@ async fn the_printed_flow_works_end_to_end() {
         token_audit::verify::verify_chain(std::slice::from_ref(&opts.audit_log_path()), None)
             .unwrap();
     assert!(report.lines >= 8, "{report:?}");
-    let log = std::fs::read_to_string(&opts.audit_log_path()).unwrap();
+    let log = std::fs::read_to_string(opts.audit_log_path()).unwrap();
     for secret in [&admin, &client_secret, &key, &token, &jwt] {
         assert!(
             !log.contains(secret.as_str()),
@@ -326,7 +282,7 @@ async fn bad_options_are_clear_errors() {
     let e = quickstart::start(&opts).await.unwrap_err();
     assert!(e.to_string().contains("not a JWK"), "{e}");
     opts.signing_key = Some(dir.join("fresh.json"));
-    std::fs::write(&opts.bootstrap_path(), "old").unwrap();
+    std::fs::write(opts.bootstrap_path(), "old").unwrap();
     let ok = quickstart::start(&opts).await.unwrap();
     assert_eq!(
         mode(&opts.bootstrap_path()),

@@ -361,7 +361,12 @@ pub async fn credits_are_taken_one_at_a_time<B: Backend>(b: Arc<B>) {
     assert_eq!(left.remaining, 0);
     let missing = store.consume_credit("key_none", 1).await.unwrap_err();
     assert_eq!(missing.kind(), StoreErrorKind::NotFound);
+}
 
+/// A monthly refill lands on the first of the next month, 00:00 UTC.
+pub async fn monthly_credits_refill_on_the_first<B: Backend>(b: Arc<B>) {
+    let store = b.keys();
+    let consumed = |remaining| CreditOutcome::Consumed { remaining };
     // Monthly: due on 2024-03-01 00:00 UTC (1_709_251_200), next on 2024-04-01.
     let monthly = json!({"credits": {"remaining": 1, "refill":
         {"amount": 5, "period": "monthly", "next_at": 1_709_251_200}}});

@@ -1,0 +1,97 @@
+//! `tokenctl db migrate` and the `--database` of the `key` commands: token-sql on
+//! SQLite or PostgreSQL, driven on a runtime of this process's own.
+
+use token_core::apikey::{ApiKeyErrorKind, ApiKeys, KeyFormat};
+use token_sql::{Database, SqlKeyStore};
+
+use crate::failure::Failure;
+use crate::{DbMigrateArgs, KeyRevokeArgs, KeyShowArgs, apikey_list, io};
+
+/// Runs `future` to completion on a current-thread tokio runtime (sqlx needs one).
+pub(crate) fn run<F: Future>(future: F) -> Result<F::Output, Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::usage(format_args!("cannot start a runtime: {e}")))?;
+    Ok(runtime.block_on(future))
+}
+
+/// Opens `url` and checks that its schema is this binary's (`db migrate` makes it
+/// so). The errors name the URL without its password.
+pub(crate) async fn open(url: &str) -> Result<Database, Failure> {
+    let db = Database::connect(url)
+        .await
+        .map_err(|e| Failure::usage(format_args!("--database: {e}")))?;
+    db.ensure_schema()
+        .await
+        .map_err(|e| Failure::usage(format_args!("--database: {e}")))?;
+    Ok(db)
+}
+
+/// The key service on a database: the prefix only shapes minted keys (the records
+/// it reads and revokes are any prefix's).
+pub(crate) fn keys(db: &Database, prefix: &str) -> Result<ApiKeys<SqlKeyStore>, Failure> {
+    let format = KeyFormat::new(prefix)
+        .map_err(|e| Failure::usage(format_args!("invalid --prefix: {e}")))?;
+    Ok(ApiKeys::new(db.keys(), format))
+}
+
+/// `tokenctl db migrate --database URL`: applies the missing migrations and says
+/// what it did on standard output.
+pub(crate) fn migrate(args: &DbMigrateArgs) -> Result<(), Failure> {
+    run(async {
+        let db = Database::connect(&args.database)
+            .await
+            .map_err(|e| Failure::usage(format_args!("--database: {e}")))?;
+        let done = db
+            .migrate()
+            .await
+            .map_err(|e| Failure::usage(format_args!("--database: {e}")));
+        db.close().await;
+        let done = done?;
+        let line = if done.from == done.to {
+            format!("{}: schema version {} already", db.url(), done.to)
+        } else {
+            format!(
+                "{}: schema version {} (was {})",
+                db.url(),
+                done.to,
+                done.from
+            )
+        };
+        io::print(&line)
+    })?
+}
+
+/// `tokenctl key show ID --database URL`: the record, without its hash.
+pub(crate) fn show(args: &KeyShowArgs) -> Result<(), Failure> {
+    run(async {
+        let db = open(&args.database).await?;
+        let keys = keys(&db, "tk")?;
+        let record = keys.get(&args.id).await.map_err(|e| match e.kind() {
+            ApiKeyErrorKind::NotFound => Failure::usage(format_args!("no key {}", args.id)),
+            _ => Failure::usage(format_args!("cannot read the key: {e} ({})", e.code())),
+        });
+        db.close().await;
+        io::print(&apikey_list::view(&record?)?)
+    })?
+}
+
+/// `tokenctl key revoke ID --database URL [--reason R]`: revokes the key for good
+/// and prints its record. A process that has the key cached refuses it once its
+/// cache entry expires (the cache TTL).
+pub(crate) fn revoke(args: &KeyRevokeArgs) -> Result<(), Failure> {
+    run(async {
+        let db = open(&args.database).await?;
+        let keys = keys(&db, "tk")?;
+        let record = keys
+            .revoke(&args.id, &args.reason)
+            .await
+            .map_err(|e| match e.kind() {
+                ApiKeyErrorKind::NotFound => Failure::usage(format_args!("no key {}", args.id)),
+                _ => Failure::usage(format_args!("cannot revoke the key: {e} ({})", e.code())),
+            });
+        db.close().await;
+        io::print(&apikey_list::view(&record?)?)
+    })?
+}
