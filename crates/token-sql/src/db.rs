@@ -35,6 +35,7 @@ pub struct Options {
     acquire_timeout: Duration,
     touch_interval: Duration,
     postgres_schema: Option<String>,
+    create_missing: bool,
 }
 
 impl Default for Options {
@@ -44,6 +45,7 @@ impl Default for Options {
             acquire_timeout: Duration::from_secs(3),
             touch_interval: Duration::from_secs(60),
             postgres_schema: None,
+            create_missing: true,
         }
     }
 }
@@ -71,6 +73,14 @@ impl Options {
     /// are batched, one per key; never one per request). At least 100 ms.
     pub fn touch_interval(mut self, interval: Duration) -> Self {
         self.touch_interval = interval.max(Duration::from_millis(100));
+        self
+    }
+
+    /// SQLite only: whether a missing database file is created (the default), or
+    /// refused as [`SqlError::Connect`] (for tools that should never make a new,
+    /// empty database out of a mistyped path).
+    pub fn create_missing(mut self, create: bool) -> Self {
+        self.create_missing = create;
         self
     }
 
@@ -134,7 +144,7 @@ impl Database {
             }
             let connect = SqliteConnectOptions::from_str(url)
                 .map_err(|e| unsupported(&e.to_string()))?
-                .create_if_missing(true)
+                .create_if_missing(options.create_missing)
                 .journal_mode(SqliteJournalMode::Wal)
                 // Durable across a crashed or killed process (WAL); a power cut may
                 // lose the last commits, never tear a record.

@@ -9,7 +9,7 @@ use crate::error::{SqlError, Step};
 use crate::pool::Pool;
 
 /// The newest tokenkit schema version this binary knows.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// One embedded migration.
 struct Migration {
@@ -18,11 +18,18 @@ struct Migration {
     sql: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "stores",
-    sql: include_str!("../migrations/0001_stores.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "stores",
+        sql: include_str!("../migrations/0001_stores.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "keyring",
+        sql: include_str!("../migrations/0002_keyring.sql"),
+    },
+];
 
 const CREATE_VERSIONS: &str = "CREATE TABLE IF NOT EXISTS tokenkit_schema (
     version    BIGINT PRIMARY KEY,

@@ -3,9 +3,10 @@
 /// `url` with any password replaced by `***`: the user-info password of a URL
 /// (`postgres://user:pw@host/db`; everything up to the last `@` counts as user
 /// info, so a password holding `/`, `?` or `@` is hidden whole), and every
-/// `password=` parameter, whether in a query string or in a libpq
-/// `key=value` string. Use it wherever a URL is logged or shown; every error of
-/// this crate does.
+/// `password=` parameter, whether in a query string or in a libpq `key=value`
+/// string, quoted or not, wherever it stands. When a URL is ambiguous (an `@` in its
+/// query) it hides too much rather than too little. Use it wherever a URL is logged
+/// or shown; every error of this crate does.
 ///
 /// ```
 /// use token_sql::redact_url;
@@ -39,12 +40,15 @@ pub fn redact_url(url: &str) -> String {
             None => rest,
         }
     };
-    out.push_str(&redact_parameters(rest));
-    out
+    out.push_str(rest);
+    // Over the whole text: a `password=` that the user-info split took for a user
+    // name (an `@` in the query) is hidden too.
+    redact_parameters(&out)
 }
 
 /// Every `password=VALUE` (any case) replaced by `password=***`, where a value
-/// ends at `&`, whitespace or the end.
+/// ends at `&`, whitespace or the end, or, quoted (`'...'` or `"..."`), at its
+/// closing quote (the whole rest when there is none).
 fn redact_parameters(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -53,9 +57,14 @@ fn redact_parameters(text: &str) -> String {
         out.push_str(&rest[..value_start]);
         out.push_str("***");
         let value = &rest[value_start..];
-        let end = value
-            .find(|c: char| c == '&' || c.is_whitespace())
-            .unwrap_or(value.len());
+        let end = match value.chars().next() {
+            Some(quote @ ('\'' | '"')) => value[1..]
+                .find(quote)
+                .map_or(value.len(), |close| close + 2),
+            _ => value
+                .find(|c: char| c == '&' || c.is_whitespace())
+                .unwrap_or(value.len()),
+        };
         rest = &value[end..];
     }
     out.push_str(rest);
@@ -102,6 +111,20 @@ mod tests {
                 "host=db user=app password=*** dbname=x",
             ),
             ("postgres://h/d?mypassword=x", "postgres://h/d?mypassword=x"),
+            // An `@` in the query: the password is hidden whatever the split.
+            (
+                "postgres://db.example.com/app?password=s3cret&user=admin@srv",
+                "postgres://db.example.com/app?password=***&user=admin@srv",
+            ),
+            (
+                "postgres://h:5432/d?password=x&user=a@b",
+                "postgres://h:***@b",
+            ),
+            (
+                "host=db password='a b' user=u",
+                "host=db password=*** user=u",
+            ),
+            ("host=db password=\"a b", "host=db password=***"),
             ("sqlite::memory:", "sqlite::memory:"),
             ("", ""),
         ] {

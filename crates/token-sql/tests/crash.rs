@@ -53,9 +53,20 @@ async fn a_killed_writer_leaves_no_torn_record() {
         ])
         .env(WRITER, &url)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
+    // A writer that wedges is killed after a minute, so the test fails rather than
+    // hangs (its output then ends early).
+    let pid = child.id();
+    let reaped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watchdog = reaped.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        if !watchdog.load(std::sync::atomic::Ordering::Acquire) {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        }
+    });
     let mut committed = Vec::new();
     let lines = BufReader::new(child.stdout.take().unwrap()).lines();
     for line in lines {
@@ -68,6 +79,7 @@ async fn a_killed_writer_leaves_no_torn_record() {
             }
         }
     }
+    reaped.store(true, std::sync::atomic::Ordering::Release);
     let _ = child.wait();
     assert_eq!(committed.len(), 300, "the writer ran");
 

@@ -2,7 +2,7 @@
 //! SQLite or PostgreSQL, driven on a runtime of this process's own.
 
 use token_core::apikey::{ApiKeyErrorKind, ApiKeys, KeyFormat};
-use token_sql::{Database, SqlKeyStore};
+use token_sql::{Database, Options, SqlKeyStore};
 
 use crate::failure::Failure;
 use crate::{DbMigrateArgs, KeyRevokeArgs, KeyShowArgs, apikey_list, io};
@@ -17,9 +17,10 @@ pub(crate) fn run<F: Future>(future: F) -> Result<F::Output, Failure> {
 }
 
 /// Opens `url` and checks that its schema is this binary's (`db migrate` makes it
-/// so). The errors name the URL without its password.
+/// so). A SQLite file that does not exist is refused, never created empty. The
+/// errors name the URL without its password.
 pub(crate) async fn open(url: &str) -> Result<Database, Failure> {
-    let db = Database::connect(url)
+    let db = Database::connect_with(url, Options::new().create_missing(false))
         .await
         .map_err(|e| Failure::usage(format_args!("--database: {e}")))?;
     db.ensure_schema()
@@ -77,21 +78,27 @@ pub(crate) fn show(args: &KeyShowArgs) -> Result<(), Failure> {
     })?
 }
 
-/// `tokenctl key revoke ID --database URL [--reason R]`: revokes the key for good
-/// and prints its record. A process that has the key cached refuses it once its
-/// cache entry expires (the cache TTL).
+/// `tokenctl key revoke ID --database URL [--reason R]`: revokes the key for good,
+/// with every key it created (at any depth, as the admin API's `DELETE` does), and
+/// prints the key's record, then one line per key revoked with it. A process that
+/// has a key cached refuses it once its cache entry expires (the cache TTL).
 pub(crate) fn revoke(args: &KeyRevokeArgs) -> Result<(), Failure> {
     run(async {
         let db = open(&args.database).await?;
         let keys = keys(&db, "tk")?;
-        let record = keys
-            .revoke(&args.id, &args.reason)
+        let revoked = keys
+            .revoke_cascading(&args.id, &args.reason)
             .await
             .map_err(|e| match e.kind() {
                 ApiKeyErrorKind::NotFound => Failure::usage(format_args!("no key {}", args.id)),
                 _ => Failure::usage(format_args!("cannot revoke the key: {e} ({})", e.code())),
             });
         db.close().await;
-        io::print(&apikey_list::view(&record?)?)
+        let (record, offspring) = revoked?;
+        io::print(&apikey_list::view(&record)?)?;
+        for child in &offspring {
+            io::print(&apikey_list::view(child)?)?;
+        }
+        Ok(())
     })?
 }

@@ -52,8 +52,11 @@
 //!   JSON object per line without the hash; when more follow, `next: --cursor C` on
 //!   standard error.
 //! - `key show` prints one key's record (no hash), `key revoke` revokes it for good
-//!   (`--reason`, default `revoked with tokenctl`) and prints the record. A service
-//!   with the key cached refuses it once the cache entry expires.
+//!   with every key it created (`--reason`, default `revoked with tokenctl`) and
+//!   prints their records, the key's first. A service with a key cached refuses it
+//!   once the cache entry expires. A SQLite path that does not exist is refused,
+//!   never created. `key mint --database` hashes keys without a pepper: for a
+//!   service that peppers its hashes, mint through its admin API instead.
 //! - `db migrate` applies the embedded schema migrations to a database, each in one
 //!   transaction, and prints the version; a database migrated by a newer tokenkit is
 //!   refused (exit 2). The other `--database` commands refuse a database whose schema
@@ -548,7 +551,19 @@ fn clap_exit(error: &clap::Error) -> ExitCode {
             Err(_) => ExitCode::from(2),
         };
     }
-    eprint!("{}", failure::redact_tokens(&error.render().to_string()));
+    let message = failure::redact_tokens(&error.render().to_string());
+    // A database URL given where a word was expected: never its password.
+    let message: String = message
+        .split_inclusive(char::is_whitespace)
+        .map(|word| {
+            if word.contains("://") || word.contains("password=") {
+                std::borrow::Cow::Owned(token_sql::redact_url(word))
+            } else {
+                std::borrow::Cow::Borrowed(word)
+            }
+        })
+        .collect();
+    eprint!("{message}");
     ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(2))
 }
 

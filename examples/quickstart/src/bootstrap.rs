@@ -5,15 +5,15 @@
 use std::path::Path;
 
 use token_audit::{AuditEvent, Auditor};
-use token_core::apikey::{ApiKeys, KeyStatus, NewKey};
-use token_core::client::ClientCredentials;
+use token_core::apikey::{ApiKeyErrorKind, ApiKeys, NewKey};
+use token_core::client::{ClientCredentials, ClientError};
 use token_sql::{SqlClientStore, SqlKeyStore};
 use zeroize::Zeroizing;
 
 use crate::{ADMIN_SCOPES, CLIENT_SCOPES, StartError, fail, files};
 
-/// The metadata entry that marks the bootstrap admin key, so that a later
-/// `--reset-bootstrap` (or a start that lost the bootstrap file) can revoke it.
+/// The metadata entry that marks the bootstrap admin key (for people reading a
+/// listing; what is revoked on a reset is the id the bootstrap file names).
 pub(crate) const MARKER: (&str, &str) = ("tokenkit.quickstart", "bootstrap-admin");
 
 /// What the start found or made.
@@ -27,6 +27,8 @@ pub(crate) struct Bootstrap {
 /// The secrets a bootstrap file holds.
 struct Secrets {
     admin_key: Zeroizing<String>,
+    /// Absent from files written before the id was recorded.
+    admin_key_id: Option<String>,
     client_id: String,
     client_secret: Zeroizing<String>,
 }
@@ -40,15 +42,18 @@ fn read(path: &Path) -> Option<Secrets> {
     };
     Some(Secrets {
         admin_key: Zeroizing::new(var("ADMIN_API_KEY")?),
+        admin_key_id: var("ADMIN_KEY_ID"),
         client_id: var("DEMO_CLIENT_ID")?,
         client_secret: Zeroizing::new(var("DEMO_CLIENT_SECRET")?),
     })
 }
 
 /// Keeps the bootstrap admin key and demo client when the file names ones the
-/// database still accepts; otherwise (or with `reset`) revokes every earlier
-/// bootstrap admin key, mints a new one, registers a new demo client, and writes
-/// their secrets to the 0600 file.
+/// database still accepts. Otherwise (or with `reset`) revokes the admin key the
+/// file names, if any (only that one: a key rotated from it, or another data dir's
+/// bootstrap key on a shared database, is left alone), mints a new one, registers a
+/// new demo client, and writes their secrets to the 0600 file. A store failure
+/// fails the start rather than replacing a bootstrap that may be fine.
 pub(crate) async fn ensure(
     path: &Path,
     reset: bool,
@@ -56,28 +61,22 @@ pub(crate) async fn ensure(
     clients: &ClientCredentials<SqlClientStore>,
     auditor: &Auditor,
 ) -> Result<Bootstrap, StartError> {
+    let found = read(path);
     if !reset
-        && let Some(found) = read(path)
-        && keys.lookup(&found.admin_key).await.is_ok()
-        && clients
-            .authenticate(&found.client_id, &found.client_secret)
-            .await
-            .is_ok()
+        && let Some(found) = &found
+        && still_valid(found, keys, clients).await?
     {
         return Ok(Bootstrap {
-            client_id: found.client_id,
+            client_id: found.client_id.clone(),
             created: false,
         });
     }
-    for old in keys.list(None).await.map_err(|e| fail("bootstrap")(&e))? {
-        let marked = old.metadata.get(MARKER.0).map(String::as_str) == Some(MARKER.1);
-        if marked && !matches!(old.status, KeyStatus::Revoked { .. }) {
-            let why = "replaced by a new bootstrap admin key";
-            let revoked = keys
-                .revoke(&old.id, why)
-                .await
-                .map_err(|e| fail("revoking the old bootstrap admin key")(&e))?;
-            auditor.record(AuditEvent::key_revoked(&revoked, why));
+    if let Some(old) = found.as_ref().and_then(|f| f.admin_key_id.as_deref()) {
+        let why = "replaced by a new bootstrap admin key";
+        match keys.revoke(old, why).await {
+            Ok(revoked) => auditor.record(AuditEvent::key_revoked(&revoked, why)),
+            Err(e) if e.kind() == ApiKeyErrorKind::NotFound => {}
+            Err(e) => return Err(fail("revoking the old bootstrap admin key")(&e)),
         }
     }
     let scopes = ADMIN_SCOPES.parse().map_err(|e| fail("scopes")(&e))?;
@@ -98,9 +97,10 @@ pub(crate) async fn ensure(
     let secrets = Zeroizing::new(format!(
         "# tokenkit quickstart bootstrap secrets: keep private (mode 0600).\n\
          # Load them with: . {}\n\
-         ADMIN_API_KEY={}\nDEMO_CLIENT_ID={}\nDEMO_CLIENT_SECRET={}\n",
+         ADMIN_API_KEY={}\nADMIN_KEY_ID={}\nDEMO_CLIENT_ID={}\nDEMO_CLIENT_SECRET={}\n",
         path.display(),
         admin_key.expose_secret(),
+        admin_record.id,
         client.client_id,
         client_secret.expose_secret(),
     ));
@@ -109,4 +109,29 @@ pub(crate) async fn ensure(
         client_id: client.client_id,
         created: true,
     })
+}
+
+/// Whether the file's admin key and demo client still work: `false` when the
+/// database refuses them (unknown, revoked, expired, past a rotation's grace), an
+/// error when it cannot say (the store failed).
+async fn still_valid(
+    found: &Secrets,
+    keys: &ApiKeys<SqlKeyStore>,
+    clients: &ClientCredentials<SqlClientStore>,
+) -> Result<bool, StartError> {
+    match keys.lookup(&found.admin_key).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == ApiKeyErrorKind::StoreUnavailable => {
+            return Err(fail("reading the bootstrap admin key")(&e));
+        }
+        Err(_) => return Ok(false),
+    }
+    match clients
+        .authenticate(&found.client_id, &found.client_secret)
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e @ ClientError::Store(_)) => Err(fail("reading the demo client")(&e)),
+        Err(_) => Ok(false),
+    }
 }

@@ -10,13 +10,30 @@ use token_audit::CheckpointKey;
 use token_core::jose::{Algorithm, Jwk, SigningKey};
 use zeroize::Zeroizing;
 
-/// Creates the data dir (and its parents) with mode 0700 if it is missing.
+/// Creates the data dir (and its parents) with mode 0700 if it is missing, and
+/// makes an existing one owner-only too.
 pub(crate) fn data_dir(dir: &Path) -> io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt as _;
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
-        .create(dir)
+        .create(dir)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+}
+
+/// Makes the files of a SQLite database owner-only (the main file, its WAL and
+/// shared-memory files, those that exist).
+pub(crate) fn private_database(file: &Path) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = file.as_os_str().to_owned();
+        name.push(suffix);
+        match fs::set_permissions(&name, fs::Permissions::from_mode(0o600)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Writes `contents` to a new file with mode 0600 (`O_CREAT | O_EXCL`: an existing

@@ -224,7 +224,11 @@ async fn open_database(options: &Options) -> Result<Database, StartError> {
         .map_err(|e| fail("--database")(&e))?;
     if options.database.is_none() || options.migrate {
         db.migrate().await.map_err(|e| fail("--database")(&e))?;
-    } else {
+    }
+    if options.database.is_none() {
+        files::private_database(&options.data_dir.join("tokenkit.db"))
+            .map_err(|e| fail("--data-dir")(&e))?;
+    } else if !options.migrate {
         db.ensure_schema()
             .await
             .map_err(|e| StartError(format!("--database: {e} (or start with --migrate)")))?;

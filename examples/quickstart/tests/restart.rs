@@ -58,6 +58,9 @@ fn database_bytes(dir: &Path) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_keeps_keys_clients_and_revocations() {
     let dir = scratch("restart").join("data");
+    // A data dir that exists already, readable by others: made owner-only.
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let opts = Options::in_dir(&dir);
     let mut secrets = Vec::new();
 
@@ -65,6 +68,7 @@ async fn a_restart_keeps_keys_clients_and_revocations() {
     let first = quickstart::start(&opts).await.unwrap();
     assert!(first.bootstrap_created);
     assert_eq!(mode(&dir), 0o700, "the data dir is owner-only");
+    assert_eq!(mode(&dir.join("tokenkit.db")), 0o600, "so is the database");
     let base = format!("http://{}", first.addr);
     let admin = bootstrap_var(&opts, "ADMIN_API_KEY");
     let client_id = bootstrap_var(&opts, "DEMO_CLIENT_ID");

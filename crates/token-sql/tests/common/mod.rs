@@ -67,6 +67,8 @@ impl Backend for Memory {
 /// The stores of one SQL [`Database`].
 pub struct Sql {
     pub db: Database,
+    /// The URL and, on PostgreSQL, the schema: for reading rows behind the stores.
+    pub raw: (String, Option<String>),
     keys: Arc<SqlKeyStore>,
     clients: Arc<SqlClientStore>,
     refresh: Arc<SqlRefreshStore>,
@@ -74,14 +76,45 @@ pub struct Sql {
 }
 
 impl Sql {
-    async fn on(db: Database, cleanup: Cleanup) -> Sql {
+    async fn on(db: Database, raw: (String, Option<String>), cleanup: Cleanup) -> Sql {
         db.migrate().await.expect("migrate");
         Sql {
+            raw,
             keys: Arc::new(db.keys()),
             clients: Arc::new(db.clients()),
             refresh: Arc::new(db.refresh_tokens()),
             db,
             _cleanup: cleanup,
+        }
+    }
+}
+
+impl Sql {
+    /// Runs `sql` with text arguments `args` on a connection of its own, behind the
+    /// stores' back; returns the first column of every row as text.
+    pub async fn raw(&self, sql: &str, args: &[&str]) -> Vec<String> {
+        use sqlx::Connection as _;
+        use std::str::FromStr as _;
+        match &self.raw {
+            (url, None) => {
+                let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+                let mut q = sqlx::query_scalar::<_, String>(sql);
+                for a in args {
+                    q = q.bind(*a);
+                }
+                q.fetch_all(&mut conn).await.unwrap()
+            }
+            (url, Some(schema)) => {
+                let options = sqlx::postgres::PgConnectOptions::from_str(url)
+                    .unwrap()
+                    .options([("search_path", schema.as_str())]);
+                let mut conn = sqlx::PgConnection::connect_with(&options).await.unwrap();
+                let mut q = sqlx::query_scalar::<_, String>(sql);
+                for a in args {
+                    q = q.bind(*a);
+                }
+                q.fetch_all(&mut conn).await.unwrap()
+            }
         }
     }
 }
@@ -153,7 +186,7 @@ impl Sqlite {
         let file = dir.join("tokenkit.db");
         let url = format!("sqlite://{}", file.display());
         let db = Database::connect_with(&url, options).await.expect("sqlite");
-        (Sqlite(Sql::on(db, cleanup).await), file)
+        (Sqlite(Sql::on(db, (url, None), cleanup).await), file)
     }
 }
 
@@ -182,7 +215,10 @@ impl Postgres {
         let db = Database::connect_with(&url, options.postgres_schema(&schema))
             .await
             .expect("the PostgreSQL server of TOKENKIT_TEST_POSTGRES_URL");
-        Some(Postgres(Sql::on(db, Cleanup::Schema { url, schema }).await))
+        let raw = (url.clone(), Some(schema.clone()));
+        Some(Postgres(
+            Sql::on(db, raw, Cleanup::Schema { url, schema }).await,
+        ))
     }
 }
 
