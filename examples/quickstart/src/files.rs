@@ -87,6 +87,15 @@ pub(crate) fn signing_key(path: &Path) -> Result<(SigningKey, bool), String> {
     }
 }
 
+/// The `kid` of the private key in `path`, if it holds one.
+pub(crate) fn signing_key_kid(path: &Path) -> Option<String> {
+    let bytes = Zeroizing::new(fs::read(path).ok()?);
+    let jwk = Jwk::from_json(&bytes).ok()?;
+    SigningKey::from_jwk(&jwk, None)
+        .ok()
+        .map(|k| k.kid().to_owned())
+}
+
 /// The audit checkpoint key in `path` (its bytes without trailing whitespace, as
 /// `tokenctl audit verify --key` reads them), or a new one (64 hex digits of 32
 /// random bytes) saved there with mode 0600.

@@ -21,6 +21,7 @@ mod app;
 mod bootstrap;
 mod files;
 mod options;
+mod signing;
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -34,7 +35,7 @@ use token_core::Authenticator;
 use token_core::apikey::{ApiKeys, KeyFormat};
 use token_core::backend::MemoryRevocationStore;
 use token_core::client::ClientCredentials;
-use token_core::jwt::{Keyring, Minter, Validation, Verifier};
+use token_core::jwt::{Minter, Validation, Verifier};
 use token_core::refresh::RefreshTokens;
 use token_ratelimit::{Limiter, Quota};
 use token_sql::Database;
@@ -45,6 +46,7 @@ use tokio::task::JoinHandle;
 
 pub use app::{Reports, policy};
 pub use options::Options;
+pub use signing::SEAL_KEY_ENV;
 
 /// The scopes of the bootstrap admin key: administration, plus every scope the demo
 /// routes use, so the keys it mints can hold them (a key never exceeds its creator).
@@ -70,8 +72,11 @@ pub struct Running {
     pub database: String,
     /// Whether the signing key was generated at this start.
     pub generated_signing_key: bool,
-    /// The signing key's `kid`.
+    /// The active signing key's `kid`.
     pub kid: String,
+    /// Whether the `--signing-key` file holds the active key (else the database's
+    /// keyring was rotated, or filled by another process).
+    pub key_file_is_active: bool,
     auditor: Auditor,
     db: Database,
     stop: oneshot::Sender<()>,
@@ -103,10 +108,12 @@ pub async fn start(options: &Options) -> Result<Running, StartError> {
         .map_err(|e| fail("--oauth-limit")(&e))?;
     files::data_dir(&options.data_dir).map_err(|e| fail("--data-dir")(&e))?;
     let db = open_database(options).await?;
-    let (signing_key, generated) =
-        files::signing_key(&options.signing_key_path()).map_err(StartError)?;
-    let kid = signing_key.kid().to_owned();
-    let keyring = Keyring::new(signing_key);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let signing = signing::keyring(options, &db, now).await?;
+    let (keyring, kid, generated) = (signing.keyring, signing.kid, signing.generated);
+    let key_file_is_active = signing.file_is_active;
     let minter = Minter::new(keyring.clone(), &options.issuer);
     let verifier = Verifier::new(
         keyring.clone(),
@@ -183,6 +190,7 @@ pub async fn start(options: &Options) -> Result<Running, StartError> {
         database: db.url().to_owned(),
         generated_signing_key: generated,
         kid,
+        key_file_is_active,
         auditor,
         db,
         stop,
@@ -276,12 +284,18 @@ impl Running {
         );
         let _ = writeln!(
             out,
-            "  signing key: {key} (kid {}{})",
+            "  signing key: kid {}{}, in the database's keyring, sealed with {}{}",
             self.kid,
             if self.generated_signing_key {
-                ", generated now"
+                " (generated now)"
             } else {
                 ""
+            },
+            options.seal_key_path().display(),
+            if self.key_file_is_active {
+                format!("; also in {key}")
+            } else {
+                String::new()
             }
         );
         let _ = writeln!(
@@ -307,11 +321,13 @@ impl Running {
             out,
             "  curl -s -u \"$DEMO_CLIENT_ID:$DEMO_CLIENT_SECRET\" -d grant_type=client_credentials {base}/oauth/token"
         );
-        let _ = writeln!(
-            out,
-            "  curl -s {base}/api/reports -H \"Authorization: Bearer $(tokenctl jwt mint --key {key} --iss {} --aud {} --sub you --scope read:reports)\"",
-            options.issuer, options.audience
-        );
+        if self.key_file_is_active {
+            let _ = writeln!(
+                out,
+                "  curl -s {base}/api/reports -H \"Authorization: Bearer $(tokenctl jwt mint --key {key} --iss {} --aud {} --sub you --scope read:reports)\"",
+                options.issuer, options.audience
+            );
+        }
         out
     }
 }

@@ -31,11 +31,18 @@ pub struct Options {
     /// key. Without it, a start that finds them keeps them.
     #[arg(long)]
     pub reset_bootstrap: bool,
-    /// The signing key: a private JWK as written by `tokenctl keygen --out FILE`.
-    /// Generated (`EdDSA`) and saved with mode 0600 if the file does not exist.
-    /// Default: `DIR/signing-key.json`.
+    /// The first signing key: a private JWK as written by `tokenctl keygen --out
+    /// FILE`, stored (sealed) in the database's keyring on the first start; later
+    /// starts sign with the database's active key. Generated (`EdDSA`) and saved with
+    /// mode 0600 if the file does not exist. Default: `DIR/signing-key.json`.
     #[arg(long, value_name = "FILE")]
     pub signing_key: Option<PathBuf>,
+    /// The seal key: 64 hex digits that seal the private signing keys stored in the
+    /// database (AES-256-GCM). The `TOKENKIT_SEAL_KEY` environment variable, if set,
+    /// holds the key itself and wins. Default: `DIR/seal.key`, generated (mode 0600)
+    /// if missing. Every process on one database needs the same seal key.
+    #[arg(long, value_name = "FILE")]
+    pub seal_key: Option<PathBuf>,
     /// The `iss` of tokens this service mints and requires.
     #[arg(long, default_value = "tokenkit-quickstart")]
     pub issuer: String,
@@ -92,6 +99,11 @@ impl Options {
     /// The signing key file: `--signing-key`, or `DIR/signing-key.json`.
     pub fn signing_key_path(&self) -> PathBuf {
         self.in_data_dir(self.signing_key.as_ref(), "signing-key.json")
+    }
+
+    /// The seal key file: `--seal-key`, or `DIR/seal.key`.
+    pub fn seal_key_path(&self) -> PathBuf {
+        self.in_data_dir(self.seal_key.as_ref(), "seal.key")
     }
 
     /// The audit log: `--audit-log`, or `DIR/audit.jsonl`.

@@ -110,8 +110,17 @@ async fn a_restart_keeps_keys_clients_and_revocations() {
     assert_eq!(reports(&base, &kept).await.status, StatusCode::OK);
     let token = client_token(&base, &client_id, &client_secret).await;
     assert_eq!(token.status, StatusCode::OK, "{}", token.body);
-    secrets.push(token.json()["access_token"].as_str().unwrap().to_owned());
+    let first_token = token.json()["access_token"].as_str().unwrap().to_owned();
+    secrets.push(first_token.clone());
+    let first_kid = first.kid.clone();
+    assert_eq!(mode(&opts.seal_key_path()), 0o600);
+    // The signing key's private part, sealed in the database, never in clear.
+    let jwk: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(opts.signing_key_path()).unwrap()).unwrap();
+    secrets.push(jwk["d"].as_str().unwrap().to_owned());
     first.stop().await;
+    // The key file is not needed any more: the database's keyring has the key.
+    std::fs::remove_file(opts.signing_key_path()).unwrap();
 
     // Second run on the same data dir: everything is still there.
     let second = quickstart::start(&opts).await.unwrap();
@@ -126,6 +135,16 @@ async fn a_restart_keeps_keys_clients_and_revocations() {
     let base = format!("http://{}", second.addr);
     assert_eq!(reports(&base, &kept).await.status, StatusCode::OK);
     assert_eq!(reports(&base, &admin).await.status, StatusCode::OK);
+    assert_eq!(second.kid, first_kid, "the keyring came from the database");
+    let bearer = format!("Bearer {first_token}");
+    let old_token = call(
+        "GET",
+        &format!("{base}/api/reports"),
+        &[("authorization", &bearer)],
+        "",
+    )
+    .await;
+    assert_eq!(old_token.status, StatusCode::OK, "{}", old_token.body);
     let refused = reports(&base, &revoked).await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
     assert!(refused.body.contains("key_revoked"), "{}", refused.body);
