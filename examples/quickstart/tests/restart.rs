@@ -56,6 +56,7 @@ fn database_bytes(dir: &Path) -> Vec<u8> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[allow(clippy::too_many_lines)] // one scenario: three runs in the order an operator makes them
 async fn a_restart_keeps_keys_clients_and_revocations() {
     let dir = scratch("restart").join("data");
     // A data dir that exists already, readable by others: made owner-only.
