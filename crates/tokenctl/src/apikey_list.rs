@@ -59,9 +59,7 @@ pub(crate) fn list(args: &KeyListArgs) -> Result<(), Failure> {
         (None, None) => return Err(Failure::usage("--from FILE or --database URL is needed")),
     }
     .map_err(|e| Failure::usage(format_args!("cannot list: {e}")))?;
-    for record in &page.records {
-        io::print(&view(record)?)?;
-    }
+    print_records(&page.records, args.json)?;
     if let Some(next) = &page.next {
         io::print_stderr(&format!("next: --cursor {}", next.encode()))?;
     }
@@ -89,6 +87,17 @@ fn load(from: &std::path::Path) -> Result<MemoryKeyStore, Failure> {
         block_on(store.insert(record)).map_err(|e| Failure::usage(format_args!("{shown}: {e}")))?;
     }
     Ok(store)
+}
+
+/// `records` as a table, or (`json`) one JSON line each.
+pub(crate) fn print_records(records: &[KeyRecord], json: bool) -> Result<(), Failure> {
+    if !json {
+        return io::print(&crate::table::render(records));
+    }
+    for record in records {
+        io::print(&view(record)?)?;
+    }
+    Ok(())
 }
 
 /// A record as one line of JSON, without its hash.

@@ -5,7 +5,7 @@ use token_core::apikey::{ApiKeyErrorKind, ApiKeys, KeyFormat};
 use token_sql::{Database, Options, SqlKeyStore};
 
 use crate::failure::Failure;
-use crate::{DbMigrateArgs, KeyRevokeArgs, KeyShowArgs, apikey_list, io};
+use crate::{DbMigrateArgs, KeyRevokeArgs, KeyRotateArgs, KeyShowArgs, apikey_list, duration, io};
 
 /// Runs `future` to completion on a current-thread tokio runtime (sqlx needs one).
 pub(crate) fn run<F: Future>(future: F) -> Result<F::Output, Failure> {
@@ -74,7 +74,7 @@ pub(crate) fn show(args: &KeyShowArgs) -> Result<(), Failure> {
             _ => Failure::usage(format_args!("cannot read the key: {e} ({})", e.code())),
         });
         db.close().await;
-        io::print(&apikey_list::view(&record?)?)
+        apikey_list::print_records(&[record?], args.json)
     })?
 }
 
@@ -94,11 +94,69 @@ pub(crate) fn revoke(args: &KeyRevokeArgs) -> Result<(), Failure> {
                 _ => Failure::usage(format_args!("cannot revoke the key: {e} ({})", e.code())),
             });
         db.close().await;
-        let (record, offspring) = revoked?;
-        io::print(&apikey_list::view(&record)?)?;
-        for child in &offspring {
-            io::print(&apikey_list::view(child)?)?;
-        }
-        Ok(())
+        let (record, mut offspring) = revoked?;
+        offspring.insert(0, record);
+        apikey_list::print_records(&offspring, args.json)
     })?
+}
+
+/// The most a rotation's grace may be: 30 days.
+const MAX_GRACE_SECS: i64 = 30 * 86_400;
+
+/// `tokenctl key rotate ID --database URL [--grace 1h] [--prefix P]`: the
+/// successor's secret alone on standard output, its record on standard error.
+pub(crate) fn rotate(args: &KeyRotateArgs) -> Result<(), Failure> {
+    let grace = duration::parse_duration(&args.grace, MAX_GRACE_SECS)
+        .map_err(|e| Failure::usage(format_args!("invalid --grace: {e}")))?;
+    run(async {
+        let db = open(&args.database).await?;
+        let result = rotate_in(&db, args, grace).await;
+        db.close().await;
+        let (secret, record) = result?;
+        io::print(secret.expose_secret())?;
+        let shown = if args.json {
+            apikey_list::view(&record)?
+        } else {
+            crate::table::render(std::slice::from_ref(&record))
+        };
+        io::print_stderr(&shown)
+    })?
+}
+
+async fn rotate_in(
+    db: &Database,
+    args: &KeyRotateArgs,
+    grace: i64,
+) -> Result<
+    (
+        token_core::apikey::ApiKeySecret,
+        token_core::apikey::KeyRecord,
+    ),
+    Failure,
+> {
+    let failed = |e: token_core::apikey::ApiKeyError| match e.kind() {
+        ApiKeyErrorKind::NotFound => Failure::usage(format_args!("no key {}", args.id)),
+        _ => Failure::usage(format_args!("cannot rotate the key: {e} ({})", e.code())),
+    };
+    let prefix = if let Some(prefix) = &args.prefix {
+        prefix.clone()
+    } else {
+        let record = token_core::backend::KeyStore::get(&db.keys(), &args.id)
+            .await
+            .map_err(|e| Failure::usage(format_args!("cannot read the key: {e}")))?
+            .ok_or_else(|| Failure::usage(format_args!("no key {}", args.id)))?;
+        prefix_of(&record.hint)?
+    };
+    keys(db, &prefix)?
+        .rotate(&args.id, grace)
+        .await
+        .map_err(failed)
+}
+
+/// The prefix of a key from its hint (`tk_live_3Fq9…` is `tk_live`).
+fn prefix_of(hint: &str) -> Result<String, Failure> {
+    hint.rsplit_once('_')
+        .map(|(prefix, _)| prefix.to_owned())
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| Failure::usage("the key's hint names no prefix: give --prefix"))
 }

@@ -15,9 +15,10 @@
 //!                   [--rate-limit 100/minute] [--credits N [--refill daily|monthly
 //!                   [--refill-amount N]]] [--metadata KEY=VALUE]...
 //! tokenctl key list (--from RECORDS.jsonl | --database URL) [--owner O] [--status S]
-//!                   [--name-prefix P] [--tenant T] [--limit 50] [--cursor C]
-//! tokenctl key show ID --database URL
-//! tokenctl key revoke ID --database URL [--reason R]
+//!                   [--name-prefix P] [--tenant T] [--limit 50] [--cursor C] [--json]
+//! tokenctl key show ID --database URL [--json]
+//! tokenctl key revoke ID --database URL [--reason R] [--json]
+//! tokenctl key rotate ID --database URL [--grace 1h] [--prefix P] [--json]
 //! tokenctl db migrate --database URL
 //! tokenctl key check [KEY|-]
 //! tokenctl audit verify FILE... [--key FILE] [--closed] [--partial] [--allow-unsealed]
@@ -48,9 +49,15 @@
 //!   rules (the admin API's too). Nothing is stored, unless `--database URL` names
 //!   a tokenkit database (SQLite or PostgreSQL): then the record is stored there.
 //! - `key list` reads the records `key mint` wrote (JSON Lines, `--from`) or a
-//!   database's (`--database`) and prints one page of them, filtered, oldest first, one
-//!   JSON object per line without the hash; when more follow, `next: --cursor C` on
-//!   standard error.
+//!   database's (`--database`) and prints one page of them, filtered, oldest first: a
+//!   table (id, name, status, scopes, owner, tenant, created, expires), or with `--json`
+//!   one JSON object per line without the hash; when more follow, `next: --cursor C` on
+//!   standard error. `key show`, `key revoke` and `key rotate` print a table too, JSON
+//!   with `--json`.
+//! - `key rotate` mints the key's successor (same name, scopes and attributes; the
+//!   prefix read from the key's hint unless `--prefix` says) and prints its secret
+//!   alone on standard output, its record on standard error; the old key keeps
+//!   working for `--grace` (default 1h, at most 30d).
 //! - `key show` prints one key's record (no hash), `key revoke` revokes it for good
 //!   with every key it created (`--reason`, default `revoked with tokenctl`) and
 //!   prints their records, the key's first. A service with a key cached refuses it
@@ -103,6 +110,7 @@ mod jwks;
 mod jwt;
 mod keygen;
 mod keys;
+mod table;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -173,6 +181,29 @@ struct KeyShowArgs {
     /// The database: `sqlite://PATH` or `postgres://...`.
     #[arg(long, value_name = "URL")]
     database: String,
+    /// Print the record as one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `tokenctl key rotate`.
+#[derive(Debug, clap::Args)]
+struct KeyRotateArgs {
+    /// The key's id (`key_...`).
+    #[arg(value_name = "ID")]
+    id: String,
+    /// The database: `sqlite://PATH` or `postgres://...`.
+    #[arg(long, value_name = "URL")]
+    database: String,
+    /// How long the old key keeps working: `Ns`, `Nm`, `Nh` or `Nd`, at most 30d.
+    #[arg(long, value_name = "DURATION", default_value = "1h")]
+    grace: String,
+    /// The successor's prefix (default: the key's own, from its hint).
+    #[arg(long, value_name = "PREFIX")]
+    prefix: Option<String>,
+    /// Print the record as one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Arguments of `tokenctl key revoke`.
@@ -187,6 +218,9 @@ struct KeyRevokeArgs {
     /// Why (kept with the revocation).
     #[arg(long, value_name = "REASON", default_value = "revoked with tokenctl")]
     reason: String,
+    /// Print the records as JSON lines instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 /// The `audit` subcommands.
@@ -273,6 +307,8 @@ enum KeyCommand {
     Show(KeyShowArgs),
     /// Revoke a key in a database, for good.
     Revoke(KeyRevokeArgs),
+    /// Rotate a key in a database: a successor, the old key working for the grace.
+    Rotate(KeyRotateArgs),
     /// Check an API key's format and checksum (no store); exit 1 if it is not a key.
     Check(KeyCheckArgs),
 }
@@ -381,6 +417,7 @@ key mint options:
 key list options:
   --from RECORDS.jsonl           the records key mint printed on stderr
   --database URL                 or a database's records
+  --json                         JSON lines instead of a table
   --owner O --status active|revoked|rotated --name-prefix P --tenant T
   --limit N (1 to 500, default 50) --cursor C (printed after a page as next: --cursor C)";
 
@@ -499,6 +536,9 @@ struct KeyListArgs {
     /// Where to start: the cursor the previous page printed.
     #[arg(long, value_name = "CURSOR")]
     cursor: Option<String>,
+    /// Print one JSON object per key instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Arguments of `tokenctl key check`.
@@ -530,6 +570,7 @@ fn main() -> ExitCode {
         Command::Key(KeyCommand::Check(args)) => apikey::check(args),
         Command::Key(KeyCommand::Show(args)) => db::show(args),
         Command::Key(KeyCommand::Revoke(args)) => db::revoke(args),
+        Command::Key(KeyCommand::Rotate(args)) => db::rotate(args),
         Command::Db(DbCommand::Migrate(args)) => db::migrate(args),
         Command::Audit(AuditCommand::Verify(args)) => audit::verify(args),
         Command::Audit(AuditCommand::Stats(args)) => audit::stats(args),

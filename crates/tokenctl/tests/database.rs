@@ -18,6 +18,7 @@ fn ok(out: &Output) -> String {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one scenario, in the order an operator runs it
 fn migrate_then_mint_list_show_and_revoke() {
     let dir = TempDir::new("db");
     let url = format!("sqlite://{}", dir.arg("tokenkit.db"));
@@ -62,6 +63,7 @@ fn migrate_then_mint_list_show_and_revoke() {
     let listed = ok(&tokenctl(&[
         "key",
         "list",
+        "--json",
         "--database",
         &url,
         "--owner",
@@ -75,26 +77,48 @@ fn migrate_then_mint_list_show_and_revoke() {
     assert_eq!(rows[0]["id"], id.as_str());
     assert!(rows[0].get("hash").is_none(), "no hash is shown");
 
-    let shown: Value =
-        serde_json::from_str(&ok(&tokenctl(&["key", "show", &id, "--database", &url]))).unwrap();
+    let shown: Value = serde_json::from_str(&ok(&tokenctl(&[
+        "key",
+        "show",
+        &id,
+        "--json",
+        "--database",
+        &url,
+    ])))
+    .unwrap();
     assert_eq!(shown["name"], "stored");
     assert_eq!(shown["status"]["state"], "active");
+
+    // Rotation: the successor's secret on stdout, the old key rotated.
+    let rotated = tokenctl(&["key", "rotate", &id, "--database", &url, "--grace", "10m"]);
+    let successor = ok(&rotated).trim().to_owned();
+    assert!(successor.starts_with("tk_live_") && successor != secret);
+    let table = text(&rotated.stderr);
+    assert!(
+        table.starts_with("ID") && table.contains("active"),
+        "{table}"
+    );
+    assert!(!table.contains(&successor));
+    let old = ok(&tokenctl(&["key", "show", &id, "--database", &url]));
+    assert!(old.contains("rotated (until "), "{old}");
 
     let revoked = ok(&tokenctl(&[
         "key",
         "revoke",
         &id,
+        "--json",
         "--database",
         &url,
         "--reason",
         "leaked",
     ]));
-    let revoked: Value = serde_json::from_str(&revoked).unwrap();
+    let revoked: Value = serde_json::from_str(revoked.lines().next().unwrap()).unwrap();
     assert_eq!(revoked["status"]["state"], "revoked");
     assert_eq!(revoked["status"]["reason"], "leaked");
     let listed = ok(&tokenctl(&[
         "key",
         "list",
+        "--json",
         "--database",
         &url,
         "--status",

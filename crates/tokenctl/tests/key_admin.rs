@@ -183,7 +183,7 @@ fn key_list_pages_and_filters_the_minted_records_without_hashes() {
     std::fs::write(&file, lines).unwrap();
     let file = file.to_str().unwrap();
     let listed = |extra: &[&str]| {
-        let mut args = vec!["key", "list", "--from", file];
+        let mut args = vec!["key", "list", "--json", "--from", file];
         args.extend_from_slice(extra);
         let out = tokenctl(&args);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -219,6 +219,13 @@ fn key_list_pages_and_filters_the_minted_records_without_hashes() {
     assert_eq!(seen, ids);
     let (active, _) = listed(&["--status", "active", "--limit", "500"]);
     assert_eq!(active.len(), 4);
+    // Without --json: a table for people, a header and a row per key, no hash.
+    let table = tokenctl(&["key", "list", "--from", file, "--owner", "a"]);
+    let table = stdout(&table);
+    let mut rows = table.lines();
+    assert!(rows.next().unwrap().starts_with("ID"), "{table}");
+    assert_eq!(rows.count(), owned_all(&all, "a"));
+    assert!(!table.contains("\"hash\""), "{table}");
     for (extra, flag) in [
         (&["--limit", "0"][..], "--limit"),
         (&["--status", "gone"][..], "--status"),
@@ -234,4 +241,8 @@ fn key_list_pages_and_filters_the_minted_records_without_hashes() {
             stderr(&out)
         );
     }
+}
+
+fn owned_all(keys: &[Value], owner: &str) -> usize {
+    keys.iter().filter(|k| k["owner"] == owner).count()
 }
