@@ -16,7 +16,7 @@ use token_core::jwt::Keyring;
 use zeroize::Zeroizing;
 
 use crate::db::Database;
-use crate::pool::{Pool, on_pool, store_error, unreadable};
+use crate::pool::{in_write_tx, on_pool, store_error, unreadable};
 
 /// The operator's key that seals private signing keys: 32 bytes, written as 64 hex
 /// digits (a file of mode 0600, or an environment variable). Its `Debug` shows
@@ -253,10 +253,7 @@ impl SqlKeyring {
                 tx.commit().await.map_err(err)?;
             }};
         }
-        match self.db.pool() {
-            Pool::Sqlite(p) => in_tx!(p.begin_with("BEGIN IMMEDIATE")),
-            Pool::Postgres(p) => in_tx!(p.begin()),
-        }
+        in_write_tx!(self.db.pool(), in_tx);
         Ok(())
     }
 

@@ -11,7 +11,7 @@ use token_core::backend::{
 
 use crate::db::Database;
 use crate::key_row::{self, COLUMNS, PLACEHOLDERS};
-use crate::pool::{Pool, Value, bind, count_out, on_pool, store_error};
+use crate::pool::{Pool, Value, bind, count_out, in_write_tx, on_pool, store_error};
 
 /// A [`KeyStore`] on SQLite or PostgreSQL, from [`Database::keys`].
 ///
@@ -303,10 +303,7 @@ impl KeyStore for SqlKeyStore {
                 BulkRevoke::done(records)
             }};
         }
-        match self.pool() {
-            Pool::Sqlite(p) => in_tx!(p.begin_with("BEGIN IMMEDIATE")),
-            Pool::Postgres(p) => in_tx!(p.begin()),
-        }
+        in_write_tx!(self.pool(), in_tx)
     }
 
     async fn touch(&self, id: &str, at: i64) -> Result<(), StoreError> {

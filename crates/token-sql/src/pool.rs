@@ -26,6 +26,20 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// Expands `$body!(begin)` once per engine, `begin` being the future of a new write
+/// transaction on the engine's pool: SQLite's `BEGIN IMMEDIATE` (the write lock
+/// taken up front, so that two writers never deadlock upgrading a read lock),
+/// PostgreSQL's `BEGIN`.
+macro_rules! in_write_tx {
+    ($pool:expr, $body:ident) => {
+        match $pool {
+            $crate::pool::Pool::Sqlite(p) => $body!(p.begin_with("BEGIN IMMEDIATE")),
+            $crate::pool::Pool::Postgres(p) => $body!(p.begin()),
+        }
+    };
+}
+pub(crate) use in_write_tx;
+
 /// One SQL argument.
 #[derive(Debug, Clone)]
 pub(crate) enum Value {

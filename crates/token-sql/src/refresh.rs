@@ -9,7 +9,7 @@ use token_core::limits::PRUNE_INTERVAL_SECS;
 
 use crate::db::Database;
 use crate::key_row::hash_text;
-use crate::pool::{Cols, Pool, on_pool, store_error};
+use crate::pool::{Cols, in_write_tx, on_pool, store_error};
 
 /// A [`RefreshStore`] on SQLite or PostgreSQL, from [`Database::refresh_tokens`].
 ///
@@ -112,10 +112,7 @@ impl RefreshStore for SqlRefreshStore {
                 tx.commit().await.map_err(err)?;
             }};
         }
-        match self.db.pool() {
-            Pool::Sqlite(p) => in_tx!(p.begin_with("BEGIN IMMEDIATE")),
-            Pool::Postgres(p) => in_tx!(p.begin()),
-        }
+        in_write_tx!(self.db.pool(), in_tx);
         Ok(())
     }
 
