@@ -56,18 +56,37 @@ fn postgres(rt: &Runtime) -> Option<Scratch> {
 }
 
 impl Scratch {
-    fn finish(self, rt: &Runtime) {
+    fn finish(mut self, rt: &Runtime) {
         rt.block_on(self.db.close());
-        if let Some((url, schema)) = self.drop_schema {
+        self.remove(rt);
+    }
+
+    fn remove(&mut self, rt: &Runtime) {
+        if let Some((url, schema)) = self.drop_schema.take() {
             rt.block_on(async {
                 use sqlx::{Connection as _, Executor as _};
-                let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-                let drop = format!("DROP SCHEMA \"{schema}\" CASCADE");
-                conn.execute(sqlx::raw_sql(&drop)).await.unwrap();
+                // Best effort: this also runs while a panic unwinds.
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
+                    let drop = format!("DROP SCHEMA \"{schema}\" CASCADE");
+                    let _ = conn.execute(sqlx::raw_sql(&drop)).await;
+                }
             });
         }
-        if let Some(dir) = self.dir {
+        if let Some(dir) = self.dir.take() {
             let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A bench that panics still drops its schema and files.
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let pending = self.drop_schema.is_some() || self.dir.is_some();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        if pending && let Ok(rt) = runtime {
+            self.remove(&rt);
         }
     }
 }

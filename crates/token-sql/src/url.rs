@@ -5,8 +5,10 @@
 /// info, so a password holding `/`, `?` or `@` is hidden whole), and every
 /// `password=` parameter, whether in a query string or in a libpq `key=value`
 /// string, quoted or not, wherever it stands. When a URL is ambiguous (an `@` in its
-/// query) it hides too much rather than too little. Use it wherever a URL is logged
-/// or shown; every error of this crate does.
+/// query) it hides too much rather than too little. Text that is no URL at all (a
+/// libpq `key = value` string, say, whose spacing rules are looser) is not shown:
+/// it becomes `(not a URL: not shown)`. Use it wherever a URL is logged or shown;
+/// every error of this crate does.
 ///
 /// ```
 /// use token_sql::redact_url;
@@ -15,13 +17,15 @@
 ///     redact_url("postgres://app:s3cret@db:5432/keys?sslmode=require&password=x"),
 ///     "postgres://app:***@db:5432/keys?sslmode=require&password=***",
 /// );
-/// assert_eq!(redact_url("host=db password=s3cret"), "host=db password=***");
+/// assert_eq!(redact_url("host=db password = s3cret"), "(not a URL: not shown)");
 /// assert_eq!(redact_url("sqlite://.tokenkit/tokenkit.db"), "sqlite://.tokenkit/tokenkit.db");
 /// ```
 pub fn redact_url(url: &str) -> String {
     let (head, rest) = match url.split_once("://") {
         Some((scheme, rest)) => (format!("{scheme}://"), rest),
-        None => (String::new(), url),
+        None if url.starts_with("sqlite:") => (String::new(), url),
+        None if url.is_empty() => return String::new(),
+        None => return "(not a URL: not shown)".to_owned(),
     };
     let mut out = head;
     let rest = if out.is_empty() {
@@ -108,8 +112,9 @@ mod tests {
             ),
             (
                 "host=db user=app password=s3cret dbname=x",
-                "host=db user=app password=*** dbname=x",
+                "(not a URL: not shown)",
             ),
+            ("host=db password = s3cret", "(not a URL: not shown)"),
             ("postgres://h/d?mypassword=x", "postgres://h/d?mypassword=x"),
             // An `@` in the query: the password is hidden whatever the split.
             (
@@ -121,10 +126,13 @@ mod tests {
                 "postgres://h:***@b",
             ),
             (
-                "host=db password='a b' user=u",
-                "host=db password=*** user=u",
+                "postgres://h/d?password='a b'&user=u",
+                "postgres://h/d?password=***&user=u",
             ),
-            ("host=db password=\"a b", "host=db password=***"),
+            (
+                "postgres://h/d?password=\"a b",
+                "postgres://h/d?password=***",
+            ),
             ("sqlite::memory:", "sqlite::memory:"),
             ("", ""),
         ] {
